@@ -1,0 +1,108 @@
+"""Registration, login and token refresh."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from graphql_api.errors import AlreadyExists, RateLimited, Unauthenticated
+from graphql_api.security import (
+    TokenCodec,
+    check_password_strength,
+    hash_password,
+    normalize_username,
+    verify_password,
+)
+from graphql_api.throttle import LoginThrottle
+from models.users import RefreshToken, User
+
+BAD_CREDENTIALS = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    user: User
+
+
+class Accounts:
+    def __init__(self, tokens: TokenCodec, throttle: LoginThrottle) -> None:
+        self._tokens = tokens
+        self._throttle = throttle
+
+    async def create_user(self, username: str, password: str, is_admin: bool = False) -> User:
+        username = normalize_username(username)
+        check_password_strength(password)
+        try:
+            return await User.create(
+                username=username, password_hash=hash_password(password), is_admin=is_admin
+            )
+        except IntegrityError:
+            raise AlreadyExists(f"The username '{username}' is taken.") from None
+
+    async def register(self, username: str, password: str) -> IssuedTokens:
+        user = await self.create_user(username, password)
+        return await self._issue(user, family=secrets.token_hex(16))
+
+    async def login(self, username: str, password: str) -> IssuedTokens:
+        key = username.strip().lower()[:128]
+        retry_after = self._throttle.retry_after(key)
+        if retry_after > 0:
+            raise RateLimited(
+                f"Too many failed logins; try again in {int(retry_after) + 1} seconds.",
+                retryAfterSeconds=int(retry_after) + 1,
+            )
+        user = await User.get_or_none(username=key)
+        # verify_password runs argon2 even for unknown users, so timing does
+        # not tell which usernames exist.
+        if not verify_password(user.password_hash if user else None, password) or user is None:
+            self._throttle.record_failure(key)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        self._throttle.reset(key)
+        return await self._issue(user, family=secrets.token_hex(16))
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        claims = self._tokens.decode(refresh_token, "refresh")
+        now = datetime.now(UTC)
+        # Conditional update: of two concurrent uses, exactly one wins.
+        claimed = await RefreshToken.filter(
+            jti=claims.jti, used_at=None, revoked=False, expires_at__gt=now
+        ).update(used_at=now)
+        if claimed != 1:
+            row = await RefreshToken.get_or_none(jti=claims.jti)
+            if row is not None and row.used_at is not None:
+                # A used token came back: someone holds a copy. Revoke the
+                # whole chain so neither copy works any more.
+                await RefreshToken.filter(family=row.family).update(revoked=True)
+            raise Unauthenticated("The refresh token is no longer valid; log in again.")
+        user = await User.get_or_none(id=claims.user_id)
+        if user is None:
+            raise Unauthenticated("The account no longer exists.")
+        return await self._issue(user, family=claims.family or secrets.token_hex(16))
+
+    async def user_from_access_token(self, token: str) -> User:
+        claims = self._tokens.decode(token, "access")
+        user = await User.get_or_none(id=claims.user_id)
+        if user is None:
+            raise Unauthenticated("The account no longer exists.")
+        return user
+
+    async def _issue(self, user: User, family: str) -> IssuedTokens:
+        access, _ = self._tokens.issue(user.id, "access")
+        refresh, claims = self._tokens.issue(user.id, "refresh", family=family)
+        await RefreshToken.create(
+            jti=claims.jti, user_id=user.id, family=family, expires_at=claims.expires_at
+        )
+        return IssuedTokens(access_token=access, refresh_token=refresh, user=user)
+
+
+def user_id_of(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None

@@ -1,0 +1,80 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from graphql_api.body_limit import BodySizeLimit
+from graphql_api.schema import build_schema
+from graphql_api.services import Services, build_services
+from graphql_api.settings import Settings
+from graphql_api.view import ScriptboxGraphQL
+from models import db
+
+log = logging.getLogger("scriptbox")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    services: Services = build_services(settings)
+    graphql = ScriptboxGraphQL(services, schema=build_schema(settings), graphql_ide="graphiql")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect(settings.database_url)
+        if settings.auto_migrate:
+            await db.migrate(settings.database_url)
+        await services.store.ensure_ready()
+        log.info(
+            "scriptbox ready (database %s, storage %s)",
+            _redact(settings.database_url),
+            settings.storage_backend,
+        )
+        try:
+            yield
+        finally:
+            await services.close()
+            await db.disconnect()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/", root),
+        ],
+        middleware=[
+            Middleware(
+                BodySizeLimit,
+                max_json_bytes=settings.max_json_body_bytes,
+                max_multipart_bytes=settings.max_upload_bytes,
+            )
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before it is logged."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

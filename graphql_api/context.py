@@ -1,0 +1,69 @@
+"""Per-request GraphQL context: who is asking, and the request's loaders."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from graphql_api.errors import Unauthenticated
+from graphql_api.security import bearer_token
+from graphql_api.services import Services
+from models.users import User
+from resolvers.loaders import Loaders
+
+
+class Context:
+    def __init__(
+        self,
+        services: Services,
+        request: Request | WebSocket,
+        response: Response | WebSocket | None,
+    ) -> None:
+        self.services = services
+        self.request = request
+        self.response = response
+        self.request_id = uuid.uuid4().hex[:16]
+        self.loaders = Loaders(services.store)
+        # Set by the WebSocket protocols from the connection_init payload.
+        self.connection_params: dict[str, Any] | None = None
+        self._user: User | None = None
+        self._user_error: Unauthenticated | None = None
+        self._resolved = False
+
+    def _authorization(self) -> str | None:
+        if self.connection_params is not None:
+            for key, value in self.connection_params.items():
+                if key.lower() == "authorization" and isinstance(value, str):
+                    return value
+            return None
+        return self.request.headers.get("authorization")
+
+    async def user(self) -> User | None:
+        """The caller, or None when no token was sent; a bad token raises."""
+        if not self._resolved:
+            token = bearer_token(self._authorization())
+            if token is not None:
+                try:
+                    self._user = await self.services.accounts.user_from_access_token(token)
+                except Unauthenticated as exc:
+                    self._user_error = exc
+            self._resolved = True
+        if self._user_error is not None:
+            raise self._user_error
+        return self._user
+
+    async def require_user(self) -> User:
+        user = await self.user()
+        if user is None:
+            raise Unauthenticated("Log in first: send 'Authorization: Bearer <accessToken>'.")
+        return user
+
+    def forget_user(self) -> None:
+        """Re-read the token on next use (a WebSocket may re-authenticate)."""
+        self._resolved = False
+        self._user = None
+        self._user_error = None

@@ -1,0 +1,47 @@
+"""The Strawberry schema: every Query, Mutation and Subscription root, and
+the extensions that bound and shape every request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types.execution import ExecutionContext
+
+from graphql_api.error_handling import ClientErrorFormatter, log_errors
+from graphql_api.settings import Settings
+from resolvers.mutations import TreeMutation
+from resolvers.queries import TreeQuery
+
+
+@strawberry.type
+class Query(TreeQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(TreeMutation):
+    pass
+
+
+class ScriptboxSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client errors are expected traffic, not log noise; only unexpected
+        # ones are logged (with the request id the client is shown).
+        log_errors(errors, execution_context)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    limits = settings
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=100),
+        ClientErrorFormatter,
+    ]
+    return ScriptboxSchema(query=Query, mutation=Mutation, extensions=extensions)

@@ -1,0 +1,183 @@
+"""Every setting of the service, read from the environment in one place.
+
+Each field documents its variable and default; `Settings.from_env()` is the
+only reader of `os.environ` for service configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+MiB = 2**20
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # SCRIPTBOX_DATA_DIR: where the embedded defaults live (SQLite file, local
+    # storage folder, generated keys). Default: ./data
+    data_dir: Path = Path("data")
+    # SCRIPTBOX_DATABASE_URL: a Tortoise URL, sqlite://... or postgres://...
+    # Default: sqlite://<data_dir>/scriptbox.sqlite3
+    database_url: str = ""
+    # SCRIPTBOX_AUTO_MIGRATE: apply pending migrations on start-up. Default: true
+    auto_migrate: bool = True
+
+    # SCRIPTBOX_STORAGE: "local" (default) or "s3".
+    storage_backend: Literal["local", "s3"] = "local"
+    # SCRIPTBOX_STORAGE_DIR: root of the local store. Default: <data_dir>/objects
+    storage_dir: Path = Path("data/objects")
+    # SCRIPTBOX_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _BUCKET / _SECURE / _REGION
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "scriptbox"
+    s3_secure: bool = False
+    s3_region: str | None = None
+
+    # SCRIPTBOX_JWT_SECRET: signing key for tokens. When unset, one is
+    # generated once into <data_dir>/jwt-secret (mode 0600) and reused.
+    jwt_secret: str | None = None
+    # SCRIPTBOX_ACCESS_TOKEN_TTL_SECONDS (default 900) and
+    # SCRIPTBOX_REFRESH_TOKEN_TTL_SECONDS (default 30 days).
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # SCRIPTBOX_LOGIN_MAX_FAILURES failed logins per SCRIPTBOX_LOGIN_WINDOW_SECONDS
+    # for one username before further attempts get RATE_LIMITED.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+
+    # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # SCRIPTBOX_MAX_SCRIPT_BYTES: largest script content. Default 1 MiB.
+    max_script_bytes: int = 1 * MiB
+    # SCRIPTBOX_MAX_UPLOAD_BYTES: largest multipart request body. Default 64 MiB.
+    max_upload_bytes: int = 64 * MiB
+    # SCRIPTBOX_MAX_JSON_BODY_BYTES: largest non-multipart request body. Default 4 MiB.
+    max_json_body_bytes: int = 4 * MiB
+    # SCRIPTBOX_MAX_QUERY_DEPTH / SCRIPTBOX_MAX_QUERY_TOKENS: query limits.
+    max_query_depth: int = 40
+    max_query_tokens: int = 5000
+    # SCRIPTBOX_MAX_FOLDER_DEPTH: how deep folders may nest.
+    max_folder_depth: int = 32
+
+    # Sandbox and engine (used from the execution issue on).
+    # SCRIPTBOX_SANDBOX_IMAGE, SCRIPTBOX_DOCKER_HOST (default: DOCKER_HOST / local socket)
+    sandbox_image: str = "scriptbox-sandbox:latest"
+    docker_host: str | None = None
+    # SCRIPTBOX_WORKER_CONCURRENCY: executions running at once. Default: CPU count.
+    worker_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # SCRIPTBOX_WARM_POOL_SIZE: started containers kept ready. Default 2.
+    warm_pool_size: int = 2
+    # SCRIPTBOX_EMBEDDED_WORKER: run executions inside the API process. Default true.
+    embedded_worker: bool = True
+    # SCRIPTBOX_WORKER_NAME: this process's name in execution rows and container labels.
+    worker_name: str = ""
+    # SCRIPTBOX_MAX_QUEUED_PER_USER: queued executions a user may have at once.
+    max_queued_per_user: int = 100
+    # Default limits of one run, and the ceilings a caller may ask for.
+    default_timeout_seconds: float = 30.0
+    max_timeout_seconds: float = 600.0
+    sandbox_memory_bytes: int = 256 * MiB
+    sandbox_nano_cpus: int = 1_000_000_000
+    sandbox_pids: int = 128
+    sandbox_output_bytes: int = 1 * MiB
+    sandbox_result_bytes: int = 1 * MiB
+    sandbox_workdir_bytes: int = 64 * MiB
+    max_input_bytes: int = 1 * MiB
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return self.data_dir / "jwt-secret"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("SCRIPTBOX_DATA_DIR", "data"))
+        backend = _env("SCRIPTBOX_STORAGE", "local").lower()
+        if backend not in ("local", "s3"):
+            raise ValueError(f"SCRIPTBOX_STORAGE must be 'local' or 's3', got {backend!r}")
+        return cls(
+            data_dir=data_dir,
+            database_url=_env(
+                "SCRIPTBOX_DATABASE_URL", f"sqlite://{data_dir / 'scriptbox.sqlite3'}"
+            ),
+            auto_migrate=_env_bool("SCRIPTBOX_AUTO_MIGRATE", True),
+            storage_backend="s3" if backend == "s3" else "local",
+            storage_dir=Path(_env("SCRIPTBOX_STORAGE_DIR", str(data_dir / "objects"))),
+            s3_endpoint=_env("SCRIPTBOX_S3_ENDPOINT", ""),
+            s3_access_key=_env("SCRIPTBOX_S3_ACCESS_KEY", ""),
+            s3_secret_key=_env("SCRIPTBOX_S3_SECRET_KEY", ""),
+            s3_bucket=_env("SCRIPTBOX_S3_BUCKET", "scriptbox"),
+            s3_secure=_env_bool("SCRIPTBOX_S3_SECURE", False),
+            s3_region=os.environ.get("SCRIPTBOX_S3_REGION") or None,
+            jwt_secret=os.environ.get("SCRIPTBOX_JWT_SECRET") or None,
+            access_token_ttl_seconds=_env_int("SCRIPTBOX_ACCESS_TOKEN_TTL_SECONDS", 900),
+            refresh_token_ttl_seconds=_env_int(
+                "SCRIPTBOX_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600
+            ),
+            login_max_failures=_env_int("SCRIPTBOX_LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=_env_int("SCRIPTBOX_LOGIN_WINDOW_SECONDS", 300),
+            host=_env("SCRIPTBOX_HOST", "127.0.0.1"),
+            port=_env_int("SCRIPTBOX_PORT", 8000),
+            max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", 1 * MiB),
+            max_upload_bytes=_env_int("SCRIPTBOX_MAX_UPLOAD_BYTES", 64 * MiB),
+            max_json_body_bytes=_env_int("SCRIPTBOX_MAX_JSON_BODY_BYTES", 4 * MiB),
+            max_query_depth=_env_int("SCRIPTBOX_MAX_QUERY_DEPTH", 40),
+            max_query_tokens=_env_int("SCRIPTBOX_MAX_QUERY_TOKENS", 5000),
+            max_folder_depth=_env_int("SCRIPTBOX_MAX_FOLDER_DEPTH", 32),
+            sandbox_image=_env("SCRIPTBOX_SANDBOX_IMAGE", "scriptbox-sandbox:latest"),
+            docker_host=os.environ.get("SCRIPTBOX_DOCKER_HOST") or None,
+            worker_concurrency=_env_int("SCRIPTBOX_WORKER_CONCURRENCY", os.cpu_count() or 1),
+            warm_pool_size=_env_int("SCRIPTBOX_WARM_POOL_SIZE", 2),
+            embedded_worker=_env_bool("SCRIPTBOX_EMBEDDED_WORKER", True),
+            worker_name=_env("SCRIPTBOX_WORKER_NAME", ""),
+            max_queued_per_user=_env_int("SCRIPTBOX_MAX_QUEUED_PER_USER", 100),
+            default_timeout_seconds=_env_float("SCRIPTBOX_DEFAULT_TIMEOUT_SECONDS", 30.0),
+            max_timeout_seconds=_env_float("SCRIPTBOX_MAX_TIMEOUT_SECONDS", 600.0),
+            sandbox_memory_bytes=_env_int("SCRIPTBOX_SANDBOX_MEMORY_BYTES", 256 * MiB),
+            sandbox_nano_cpus=_env_int("SCRIPTBOX_SANDBOX_NANO_CPUS", 1_000_000_000),
+            sandbox_pids=_env_int("SCRIPTBOX_SANDBOX_PIDS", 128),
+            sandbox_output_bytes=_env_int("SCRIPTBOX_SANDBOX_OUTPUT_BYTES", 1 * MiB),
+            sandbox_result_bytes=_env_int("SCRIPTBOX_SANDBOX_RESULT_BYTES", 1 * MiB),
+            sandbox_workdir_bytes=_env_int("SCRIPTBOX_SANDBOX_WORKDIR_BYTES", 64 * MiB),
+            max_input_bytes=_env_int("SCRIPTBOX_MAX_INPUT_BYTES", 1 * MiB),
+        )

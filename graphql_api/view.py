@@ -1,0 +1,79 @@
+"""The GraphQL endpoint: HTTP (JSON and multipart) and WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from graphql_api.context import Context
+from graphql_api.errors import ClientError
+from graphql_api.services import Services
+
+# A browser sends these only after a CORS preflight, so a multipart request
+# that carries one cannot be a cross-site form post (CSRF).
+PREFLIGHT_HEADERS = ("authorization", "apollo-require-preflight", "x-scriptbox-csrf")
+
+
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+    )
+
+
+class ScriptboxGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            multipart_uploads_enabled=True,
+            **kwargs,
+        )
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
+            response = error_response(
+                "CSRF_PREVENTED",
+                "Multipart requests need an Authorization header (or "
+                "'Apollo-Require-Preflight: true').",
+                400,
+            )
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(self.services, request, response)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        context.forget_user()
+        try:
+            user = await context.user()
+        except ClientError:
+            user = None
+        if user is None:
+            # Both protocols close the socket with 4403 on this error.
+            raise ConnectionRejectionError({"message": "Authentication required"})
+        return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _is_multipart(scope: Scope) -> bool:
+    return _headers(scope).get("content-type", "").lower().startswith("multipart/")
+
+
+def _has_preflight_header(scope: Scope) -> bool:
+    headers = _headers(scope)
+    return any(headers.get(name) for name in PREFLIGHT_HEADERS)

@@ -1,0 +1,76 @@
+"""The folder/script tree. Script content lives in object storage, one
+immutable object per version; rows hold names, structure and metadata."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+from models.users import User
+
+
+class Language(StrEnum):
+    PYTHON = "python"
+    SHELL = "shell"
+
+
+class Folder(TimestampedModel):
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="folders", on_delete=fields.CASCADE
+    )
+    parent: fields.ForeignKeyNullableRelation[Folder] = fields.ForeignKeyField(
+        "models.Folder", related_name="children", null=True, on_delete=fields.CASCADE
+    )
+    parent_key = fields.CharField(max_length=40)
+    name = fields.CharField(max_length=255)
+
+    owner_id: str
+    parent_id: str | None
+
+    class Meta:
+        table = "folders"
+        unique_together = (("owner", "parent_key", "name"),)
+
+
+class Script(TimestampedModel):
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="scripts", on_delete=fields.CASCADE
+    )
+    folder: fields.ForeignKeyNullableRelation[Folder] = fields.ForeignKeyField(
+        "models.Folder", related_name="scripts", null=True, on_delete=fields.CASCADE
+    )
+    parent_key = fields.CharField(max_length=40)
+    name = fields.CharField(max_length=255)
+    description = fields.TextField(null=True)
+    language = fields.CharEnumField(Language, max_length=16)
+    version = fields.IntField(default=1)
+
+    owner_id: str
+    folder_id: str | None
+
+    class Meta:
+        table = "scripts"
+        unique_together = (("owner", "parent_key", "name"),)
+
+
+class ScriptVersion(Model):
+    id = fields.IntField(primary_key=True)
+    script: fields.ForeignKeyRelation[Script] = fields.ForeignKeyField(
+        "models.Script", related_name="versions", on_delete=fields.CASCADE
+    )
+    version = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    size = fields.IntField()
+    storage_key = fields.CharField(max_length=512)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    script_id: str
+
+    class Meta:
+        table = "script_versions"
+        unique_together = (("script", "version"),)

@@ -1,0 +1,164 @@
+"""GraphQL object types of the tree and accounts. Each wraps a model row and
+resolves relations through the request's loaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from graphql_api.errors import NotFound
+from models import tree as tree_models
+from models.users import User as UserModel
+
+Language = strawberry.enum(tree_models.Language, name="Language")
+
+
+@strawberry.type(name="User")
+class UserType:
+    id: strawberry.ID
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: UserModel) -> UserType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            username=row.username,
+            is_admin=row.is_admin,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    user: UserType
+
+
+@strawberry.type
+class ScriptVersion:
+    version: int
+    sha256: str
+    size: int
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: tree_models.ScriptVersion) -> ScriptVersion:
+        return cls(version=row.version, sha256=row.sha256, size=row.size, created_at=row.created_at)
+
+
+@strawberry.type(name="Folder")
+class FolderType:
+    row: strawberry.Private[tree_models.Folder]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field(description="Names from the top of the tree, joined by '/'.")
+    async def path(self, info: Info[Context, None]) -> str:
+        index = await info.context.loaders.folders.get(self.row.owner_id)
+        return index.path(self.row.id)
+
+    @strawberry.field
+    async def parent(self, info: Info[Context, None]) -> FolderType | None:
+        index = await info.context.loaders.folders.get(self.row.owner_id)
+        parent = index.get(self.row.parent_id)
+        return FolderType(row=parent) if parent else None
+
+    @strawberry.field
+    async def folders(self, info: Info[Context, None]) -> list[FolderType]:
+        index = await info.context.loaders.folders.get(self.row.owner_id)
+        return [FolderType(row=child) for child in index.children(self.row.id)]
+
+    @strawberry.field
+    async def scripts(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[ScriptType, strawberry.lazy("resolvers.types")]]:
+        index = await info.context.loaders.scripts.get(self.row.owner_id)
+        return [ScriptType(row=script) for script in index.in_folder(self.row.id)]
+
+
+@strawberry.type(name="Script")
+class ScriptType:
+    row: strawberry.Private[tree_models.Script]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.row.description
+
+    @strawberry.field
+    def language(self) -> Language:  # type: ignore[valid-type]
+        return self.row.language
+
+    @strawberry.field(description="The current version number.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field(description="Folder path and name, e.g. 'geology/analysis.py'.")
+    async def path(self, info: Info[Context, None]) -> str:
+        index = await info.context.loaders.folders.get(self.row.owner_id)
+        folder_path = index.path(self.row.folder_id)
+        return f"{folder_path}/{self.row.name}" if folder_path else self.row.name
+
+    @strawberry.field
+    async def folder(self, info: Info[Context, None]) -> FolderType | None:
+        index = await info.context.loaders.folders.get(self.row.owner_id)
+        folder = index.get(self.row.folder_id)
+        return FolderType(row=folder) if folder else None
+
+    @strawberry.field(description="Every version, oldest first.")
+    async def versions(self, info: Info[Context, None]) -> list[ScriptVersion]:
+        rows = await info.context.loaders.versions.load(str(self.row.id))
+        return [ScriptVersion.from_model(row) for row in rows]
+
+    @strawberry.field(description="The content of the current version, or of `version` when given.")
+    async def content(self, info: Info[Context, None], version: int | None = None) -> str:
+        wanted = self.row.version if version is None else version
+        rows = await info.context.loaders.versions.load(str(self.row.id))
+        row = next((r for r in rows if r.version == wanted), None)
+        if row is None:
+            raise NotFound(f"Version {wanted} of this script does not exist.")
+        return await info.context.loaders.content.load(row.storage_key)
+
+
+@strawberry.type
+class Tree:
+    """The top level of one user's tree."""
+
+    folders: list[FolderType]
+    scripts: list[ScriptType]

@@ -1,0 +1,86 @@
+"""Fixtures shared by the whole suite: real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.support.client import GraphQLClient, registered
+from tests.support.servers import Service, free_port, running_service, test_settings
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    secure: bool
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """A real MinIO when SCRIPTBOX_TEST_S3_ENDPOINT names one, else moto's
+    S3-compatible server on 127.0.0.1."""
+    if os.environ.get("SCRIPTBOX_TEST_S3_ENDPOINT"):
+        yield S3Endpoint(
+            endpoint=os.environ["SCRIPTBOX_TEST_S3_ENDPOINT"],
+            access_key=os.environ.get("SCRIPTBOX_TEST_S3_ACCESS_KEY", ""),
+            secret_key=os.environ.get("SCRIPTBOX_TEST_S3_SECRET_KEY", ""),
+            secure=os.environ.get("SCRIPTBOX_TEST_S3_SECURE", "") in ("1", "true"),
+        )
+        return
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield S3Endpoint(f"127.0.0.1:{port}", "testing", "testing", False)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["local", "s3"])
+async def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    """The service over HTTP, once per storage backend."""
+    data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
+    overrides: dict[str, object] = {}
+    if request.param == "s3":
+        s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
+        overrides = {
+            "storage_backend": "s3",
+            "s3_endpoint": s3.endpoint,
+            "s3_access_key": s3.access_key,
+            "s3_secret_key": s3.secret_key,
+            "s3_secure": s3.secure,
+            "s3_bucket": f"scriptbox-{data_dir.name.lower().replace('_', '-')}",
+        }
+    settings = test_settings(data_dir, **overrides)
+    async with running_service(settings) as url:
+        yield Service(url, settings)
+
+
+@pytest.fixture
+def service_url(service: Service) -> str:
+    return service.url
+
+
+@pytest.fixture
+async def anon(service_url: str) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield GraphQLClient(service_url, None, http)
+
+
+@pytest.fixture
+async def alice(anon: GraphQLClient) -> GraphQLClient:
+    return await registered(anon, "alice")
+
+
+@pytest.fixture
+async def bob(anon: GraphQLClient) -> GraphQLClient:
+    return await registered(anon, "bob")

@@ -1,0 +1,64 @@
+"""Real servers for tests, all on 127.0.0.1: the Scriptbox service run by
+uvicorn in this process, and an S3-compatible endpoint (moto)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import uvicorn
+
+from graphql_api.app import create_app
+from graphql_api.settings import Settings
+
+
+@dataclass(frozen=True)
+class Service:
+    url: str
+    settings: Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_settings(data_dir: Path, **overrides: object) -> Settings:
+    base = Settings.from_env()
+    settings = replace(
+        base,
+        data_dir=data_dir,
+        database_url=os.environ.get("SCRIPTBOX_TEST_DATABASE_URL")
+        or f"sqlite://{data_dir / 'scriptbox.sqlite3'}",
+        storage_dir=data_dir / "objects",
+        jwt_secret=None,
+        host="127.0.0.1",
+    )
+    return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_service(settings: Settings) -> AsyncIterator[str]:
+    """Serve the app on a free 127.0.0.1 port; yields the base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the service stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
