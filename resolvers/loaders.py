@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from models.tree import ScriptVersion
+from models.tree import Script, ScriptVersion
 from models.tree_index import FolderIndex, ScriptIndex
 from storage import ObjectStore
 
@@ -42,15 +42,22 @@ class Loaders:
         self._store = store
         self.folders: _PerOwner[FolderIndex] = _PerOwner(FolderIndex.load)
         self.scripts: _PerOwner[ScriptIndex] = _PerOwner(ScriptIndex.load)
-        self.versions: DataLoader[str, list[ScriptVersion]] = DataLoader(self._load_versions)
+        # Per owner, not per script: a nested query resolves one tree level per
+        # event-loop tick, so batching by script would cost a query per level.
+        self.versions: _PerOwner[dict[str, list[ScriptVersion]]] = _PerOwner(
+            self._load_versions
+        )
         self.content: DataLoader[str, str] = DataLoader(self._load_content)
 
-    async def _load_versions(self, script_ids: Sequence[str]) -> list[list[ScriptVersion]]:
-        rows = await ScriptVersion.filter(script_id__in=list(script_ids)).order_by("version")
+    async def _load_versions(self, owner_id: uuid.UUID | str) -> dict[str, list[ScriptVersion]]:
+        rows = await ScriptVersion.filter(script__owner_id=owner_id).order_by("version")
         by_script: dict[str, list[ScriptVersion]] = defaultdict(list)
         for row in rows:
             by_script[str(row.script_id)].append(row)
-        return [by_script.get(script_id, []) for script_id in script_ids]
+        return by_script
+
+    async def versions_of(self, script: Script) -> list[ScriptVersion]:
+        return (await self.versions.get(script.owner_id)).get(str(script.id), [])
 
     async def _load_content(self, storage_keys: Sequence[str]) -> list[str]:
         semaphore = asyncio.Semaphore(CONTENT_READ_CONCURRENCY)

@@ -143,13 +143,13 @@ class ScriptType:
 
     @strawberry.field(description="Every version, oldest first.")
     async def versions(self, info: Info[Context, None]) -> list[ScriptVersion]:
-        rows = await info.context.loaders.versions.load(str(self.row.id))
+        rows = await info.context.loaders.versions_of(self.row)
         return [ScriptVersion.from_model(row) for row in rows]
 
     @strawberry.field(description="The content of the current version, or of `version` when given.")
     async def content(self, info: Info[Context, None], version: int | None = None) -> str:
         wanted = self.row.version if version is None else version
-        rows = await info.context.loaders.versions.load(str(self.row.id))
+        rows = await info.context.loaders.versions_of(self.row)
         row = next((r for r in rows if r.version == wanted), None)
         if row is None:
             raise NotFound(f"Version {wanted} of this script does not exist.")

@@ -1,0 +1,21 @@
+# The Scriptbox API/worker image, for machines that reach a registry.
+# Build: docker build -t scriptbox:latest .
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SCRIPTBOX_DATA_DIR=/var/lib/scriptbox
+RUN useradd --system --uid 10001 --home /var/lib/scriptbox --create-home scriptbox
+WORKDIR /app
+COPY requirements.lock pyproject.toml README.md ./
+RUN pip install --no-cache-dir -r requirements.lock
+COPY graphql_api ./graphql_api
+COPY models ./models
+COPY resolvers ./resolvers
+COPY sandbox ./sandbox
+COPY engine ./engine
+COPY storage ./storage
+RUN pip install --no-cache-dir --no-deps .
+USER scriptbox
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["scriptbox", "serve", "--host", "0.0.0.0", "--port", "8000"]

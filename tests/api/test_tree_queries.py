@@ -1,0 +1,61 @@
+"""Loading the tree costs a fixed number of SQL statements, whatever its size."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.tree_ops import folder, script
+from tests.support.client import GraphQLClient, registered
+from tests.support.sql_counter import count_sql
+
+FULL_TREE = """
+{ tree {
+  scripts { id name path version content versions { version } }
+  folders { id name path
+    scripts { id name path version content versions { version } }
+    folders { id name path parent { id }
+      scripts { id name path version content versions { version } }
+      folders { id name path scripts { id path content } } } }
+} }
+"""
+
+
+async def build_tree(client: GraphQLClient, top: int, per_level: int) -> int:
+    """`top` folders, each with `per_level` subfolders twice down, a script in each."""
+    nodes = 0
+    for t in range(top):
+        a = await folder(client, f"f{t}")
+        await script(client, f"s{t}.py", f"x = {t}\n", a["id"])
+        nodes += 2
+        for m in range(per_level):
+            b = await folder(client, f"m{m}", a["id"])
+            await script(client, f"s{m}.sh", "true\n", b["id"])
+            nodes += 2
+            for n in range(per_level):
+                c = await folder(client, f"n{n}", b["id"])
+                await script(client, f"leaf{n}.py", "pass\n", c["id"])
+                nodes += 2
+    return nodes
+
+
+@pytest.mark.parametrize("service", ["local"], indirect=True)
+async def test_tree_sql_statements_do_not_grow_with_size(anon: GraphQLClient) -> None:
+    small = await registered(anon, "small")
+    large = await registered(anon, "large")
+    small_nodes = await build_tree(small, top=1, per_level=1)  # 6 nodes
+    large_nodes = await build_tree(large, top=4, per_level=4)  # 168 nodes
+    assert large_nodes > 20 * small_nodes // 2
+
+    with count_sql() as small_statements:
+        small_tree = await small.data(FULL_TREE)
+    with count_sql() as large_statements:
+        large_tree = await large.data(FULL_TREE)
+
+    assert len(small_tree["tree"]["folders"]) == 1
+    assert len(large_tree["tree"]["folders"]) == 4
+    leaf = large_tree["tree"]["folders"][3]["folders"][3]["folders"][3]
+    assert leaf["path"] == "f3/m3/n3"
+    assert leaf["scripts"][0]["content"] == "pass\n"
+    # user + folders + scripts + versions, for any size.
+    assert len(small_statements) == len(large_statements), (small_statements, large_statements)
+    assert len(large_statements) <= 4, large_statements

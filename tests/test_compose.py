@@ -1,0 +1,55 @@
+"""docker-compose.yml runs the production shape. No images can be pulled on
+these machines, so the file's structure is checked instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_services_of_the_production_shape() -> None:
+    services = compose()["services"]
+    assert {"api", "postgres", "minio"} <= set(services)
+    assert services["minio"]["image"].startswith("minio/minio")
+    assert services["postgres"]["image"].startswith("postgres:")
+
+
+def test_every_service_has_a_health_check_and_data_has_volumes() -> None:
+    data = compose()
+    for name, service in data["services"].items():
+        assert "healthcheck" in service, name
+    for name in ("postgres", "minio"):
+        mounts = data["services"][name]["volumes"]
+        assert any(mount.split(":")[0] in data["volumes"] for mount in mounts), name
+
+
+def test_api_waits_for_healthy_dependencies_and_uses_them() -> None:
+    api = compose()["services"]["api"]
+    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert api["depends_on"]["minio"]["condition"] == "service_healthy"
+    env = api["environment"]
+    assert env["SCRIPTBOX_DATABASE_URL"].startswith("postgres://")
+    assert env["SCRIPTBOX_STORAGE"] == "s3"
+    assert env["SCRIPTBOX_S3_ENDPOINT"] == "minio:9000"
+
+
+def test_no_secret_is_written_in_the_file() -> None:
+    for service in compose()["services"].values():
+        for key, value in service.get("environment", {}).items():
+            if any(word in key for word in ("PASSWORD", "SECRET")):
+                assert str(value).startswith("${"), key
+
+
+def test_ports_are_published_on_loopback_only() -> None:
+    for service in compose()["services"].values():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), port
