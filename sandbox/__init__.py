@@ -1,0 +1,20 @@
+"""Running user scripts in hardened single-use Docker containers.
+
+The engine uses ``DockerSandbox`` and the data types below; nothing else here
+is part of the contract. See sandbox/README.md.
+"""
+
+from sandbox.config import SandboxConfig, SandboxUnavailable
+from sandbox.docker_backend import DockerSandbox
+from sandbox.job import Artifact, OutputChunk, SandboxJob, SandboxLimits, SandboxOutcome
+
+__all__ = [
+    "Artifact",
+    "DockerSandbox",
+    "OutputChunk",
+    "SandboxConfig",
+    "SandboxJob",
+    "SandboxLimits",
+    "SandboxOutcome",
+    "SandboxUnavailable",
+]

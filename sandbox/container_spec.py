@@ -1,0 +1,86 @@
+"""The one place that says how a sandbox container is created.
+
+Every container gets the same hardening; only the resource numbers vary with
+the job's limits. Never privileged, no bind mounts, no docker socket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import docker
+from docker.types import LogConfig, Ulimit
+
+from sandbox.job import SandboxLimits
+
+SANDBOX_UID = 10001
+LABEL_SANDBOX = "scriptbox.sandbox"
+LABEL_OWNER = "scriptbox.owner"
+LABEL_EXECUTION = "scriptbox.execution"
+NOFILE = 1024
+
+
+def labels(owner: str, execution_id: str | None) -> dict[str, str]:
+    found = {LABEL_SANDBOX: "1", LABEL_OWNER: owner}
+    if execution_id is not None:
+        # Only containers made for a known job carry it: warm-pool containers
+        # are created before anyone knows which execution they will serve.
+        found[LABEL_EXECUTION] = execution_id
+    return found
+
+
+def owner_filter(owner: str) -> dict[str, list[str]]:
+    return {"label": [f"{LABEL_SANDBOX}=1", f"{LABEL_OWNER}={owner}"]}
+
+
+def create_kwargs(
+    api: docker.APIClient,
+    image: str,
+    limits: SandboxLimits,
+    owner: str,
+    execution_id: str | None,
+) -> dict[str, Any]:
+    """Arguments for ``APIClient.create_container``."""
+    workdir = limits.workdir_bytes
+    host_config = api.create_host_config(
+        network_mode="none",
+        read_only=True,
+        # The job's whole writable world. nosuid/nodev as Docker's own tmpfs
+        # default; uid/gid so the unprivileged runner owns /job.
+        tmpfs={
+            "/job": f"size={workdir},mode=0755,uid={SANDBOX_UID},gid={SANDBOX_UID},nosuid,nodev",
+            "/tmp": f"size={workdir},mode=1777,nosuid,nodev",
+        },
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        privileged=False,
+        pids_limit=limits.pids,
+        # Equal limits: no swap, so a memory bomb meets the OOM killer at once.
+        mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes,
+        nano_cpus=limits.nano_cpus,
+        ulimits=[
+            Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
+            # No single file can outgrow the work dir.
+            Ulimit(name="fsize", soft=workdir, hard=workdir),
+            Ulimit(name="core", soft=0, hard=0),
+        ],
+        init=True,  # docker-init reaps orphans and forwards signals
+        ipc_mode="private",
+        # Untrusted output must not land in json-file logs on the host disk.
+        log_config=LogConfig(type="none"),
+        auto_remove=False,  # removed explicitly, after the outcome is read
+    )
+    return {
+        "image": image,
+        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        # The runner idles reading stdin; StdinOnce (set by docker-py when
+        # stdin_open and not detach) closes its stdin when the host's attach
+        # connection goes away, so an orphaned runner exits by itself.
+        "stdin_open": True,
+        "tty": False,
+        "detach": False,
+        "network_disabled": True,
+        "labels": labels(owner, execution_id),
+        "host_config": host_config,
+    }

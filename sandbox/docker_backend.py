@@ -1,0 +1,335 @@
+"""DockerSandbox: runs one job in one fresh, hardened container.
+
+All Docker SDK calls run in a private thread pool (the SDK blocks); the
+container's attached stdio is a plain socket driven by the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import docker
+
+from sandbox import containers
+from sandbox.config import SandboxConfig
+from sandbox.containers import LiveContainer
+from sandbox.conversation import (
+    Conversation,
+    OnOutput,
+    RunnerMisbehaved,
+    RunnerReport,
+    RunnerVanished,
+    bundle_frames,
+)
+from sandbox.job import SandboxJob, SandboxLimits, SandboxOutcome, Status
+from sandbox.job_checks import job_problem
+from sandbox.pool import WarmPool
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The runner enforces the timeout itself and reports; the host kills the
+# container this much later if the runner has not (stuck, starved, replaced).
+HOST_GRACE_SECONDS = 1.0
+KILL_WAIT_SECONDS = 10.0
+DOCKER_THREADS = 8
+
+
+class DockerSandbox:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._executor: ThreadPoolExecutor | None = None
+        self._api: docker.APIClient | None = None
+        self._pool = WarmPool(
+            self._create_warm,
+            self._dispose,
+            config.warm_pool_size,
+            config.default_limits.container_profile(),
+        )
+        self._disposals: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the engine and image, reap this owner's leftovers, warm the pool."""
+        api = await self._get_api()
+        await self._call(containers.ping, api)
+        await self._call(containers.check_image, api, self.config.image)
+        reaped = await self.reap()
+        if reaped:
+            log.info("reaped %d leftover sandbox containers of owner %r", reaped, self.config.owner)
+        self._pool.start()
+
+    async def close(self) -> None:
+        """Stop refilling, remove the pool's containers and wait for removals."""
+        await self._pool.close()
+        await self.settle()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def ping(self) -> None:
+        api = await self._get_api()
+        await self._call(containers.ping, api)
+
+    async def reap(self, owner: str | None = None) -> int:
+        """Remove every container labelled with this owner (default: ours)."""
+        api = await self._get_api()
+        owner = self.config.owner if owner is None else owner
+        ids = await self._call(containers.list_owned, api, owner)
+        keep = set(self._pool.container_ids) if owner == self.config.owner else set()
+        removed = await asyncio.gather(
+            *(self._call(containers.remove, api, cid) for cid in ids if cid not in keep)
+        )
+        return sum(removed)
+
+    # --- diagnostics (tests, operations) ------------------------------------------
+
+    @property
+    def warm_container_ids(self) -> list[str]:
+        """Containers idling in the pool right now."""
+        return self._pool.container_ids
+
+    async def settle(self) -> None:
+        """Wait until containers of finished runs have been removed."""
+        while self._disposals:
+            await asyncio.gather(*self._disposals, return_exceptions=True)
+
+    # --- running ------------------------------------------------------------------
+
+    async def run(
+        self,
+        job: SandboxJob,
+        on_output: OnOutput,
+        cancel: asyncio.Event | None = None,
+    ) -> SandboxOutcome:
+        """Run one job in a container of its own; every script fault is an outcome.
+
+        Raises SandboxUnavailable only when the engine itself fails.
+        """
+        started = time.monotonic()
+        problem = job_problem(job)
+        if problem is not None:
+            return _outcome(started, "failed", "INVALID_JOB", problem)
+        if cancel is not None and cancel.is_set():
+            return _outcome(started, "cancelled", "CANCELLED", "cancelled before start")
+        container = await self._lease(job)
+        try:
+            return await self._drive(container, job, on_output, cancel, started)
+        finally:
+            self._dispose(container)
+
+    async def _lease(self, job: SandboxJob) -> LiveContainer:
+        warm = self._pool.take(job.limits.container_profile())
+        if warm is not None:
+            return warm
+        # No warm container fits: make one now. It can carry the execution
+        # label, unlike warm ones.
+        api = await self._get_api()
+        return await self._call(
+            containers.start_container,
+            api,
+            self.config.image,
+            job.limits,
+            self.config.owner,
+            job.execution_id,
+        )
+
+    async def _drive(
+        self,
+        container: LiveContainer,
+        job: SandboxJob,
+        on_output: OnOutput,
+        cancel: asyncio.Event | None,
+        started: float,
+    ) -> SandboxOutcome:
+        limits = job.limits
+        talk = Conversation(container.sock, limits, on_output)
+        try:
+            await talk.send(bundle_frames(job))
+        except OSError as exc:
+            return await self._vanished(container, talk, started, f"cannot send the job: {exc}")
+
+        reading = asyncio.create_task(talk.run())
+        try:
+            return await self._await_report(container, talk, reading, limits, cancel, started)
+        finally:
+            # Also when run() itself is cancelled: never leave a reader behind.
+            if not reading.done():
+                reading.cancel()
+
+    async def _await_report(
+        self,
+        container: LiveContainer,
+        talk: Conversation,
+        reading: asyncio.Task[RunnerReport],
+        limits: SandboxLimits,
+        cancel: asyncio.Event | None,
+        started: float,
+    ) -> SandboxOutcome:
+        waiting: set[asyncio.Future[Any]] = {reading}
+        cancelled = asyncio.create_task(cancel.wait()) if cancel is not None else None
+        if cancelled is not None:
+            waiting.add(cancelled)
+        try:
+            await asyncio.wait(
+                waiting,
+                timeout=limits.timeout_seconds + HOST_GRACE_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if cancelled is not None:
+                cancelled.cancel()
+
+        if not reading.done():
+            # Timed out or cancelled on the host: kill first, so the script
+            # stops now, then stop reading.
+            await self._kill(container)
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RunnerVanished, RunnerMisbehaved):
+                await reading
+            await talk.finish_output()
+            if cancel is not None and cancel.is_set():
+                return _outcome(started, "cancelled", "CANCELLED", "cancelled", talk)
+            return _outcome(
+                started,
+                "timed_out",
+                "TIMEOUT",
+                f"timed out after {limits.timeout_seconds:g} s",
+                talk,
+            )
+
+        try:
+            report = reading.result()
+        except RunnerVanished as exc:
+            await talk.finish_output()
+            return await self._vanished(container, talk, started, str(exc))
+        except RunnerMisbehaved as exc:
+            await self._kill(container)
+            await talk.finish_output()
+            return _outcome(started, "failed", "SANDBOX_ERROR", f"runner misbehaved: {exc}", talk)
+        await talk.finish_output()
+
+        outcome = SandboxOutcome(
+            status=report.status,
+            exit_code=report.exit_code,
+            result_json=report.result_json,
+            error_code=report.error_code,
+            error_message=report.error_message,
+            stdout_truncated=report.stdout_truncated,
+            stderr_truncated=report.stderr_truncated,
+            artifacts=report.artifacts,
+            rejected_artifacts=report.rejected_artifacts,
+            duration_ms=_elapsed_ms(started),
+        )
+        if report.result_too_large and outcome.status == "succeeded":
+            outcome.status, outcome.error_code = "failed", "RESULT_TOO_LARGE"
+            outcome.error_message = f"result is over {limits.result_bytes} bytes"
+            outcome.result_json = None
+        if outcome.status == "succeeded":
+            outcome.error_code = outcome.error_message = None
+        elif outcome.error_code is None:
+            outcome.error_code = "SANDBOX_ERROR"
+        return outcome
+
+    async def _vanished(
+        self, container: LiveContainer, talk: Conversation, started: float, why: str
+    ) -> SandboxOutcome:
+        """The runner's stream ended early: the OOM killer, or the engine is gone."""
+        api = await self._get_api()
+        state = await self._call(containers.inspect_state, api, container.id)
+        if state.get("OOMKilled"):
+            return _outcome(
+                started,
+                "failed",
+                "OUT_OF_MEMORY",
+                "the sandbox exceeded its memory limit and was killed",
+                talk,
+            )
+        detail = talk.diagnostics
+        message = f"the runner stopped unexpectedly ({why}; exit code {state.get('ExitCode')})"
+        if detail:
+            message += f": {detail[-1000:]}"
+        return _outcome(started, "failed", "SANDBOX_ERROR", message, talk)
+
+    async def _kill(self, container: LiveContainer) -> None:
+        api = await self._get_api()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._call(containers.kill, api, container.id), KILL_WAIT_SECONDS
+            )
+
+    # --- containers ---------------------------------------------------------------
+
+    async def _create_warm(self) -> LiveContainer:
+        api = await self._get_api()
+        return await self._call(
+            containers.start_container,
+            api,
+            self.config.image,
+            self.config.default_limits,
+            self.config.owner,
+            None,
+        )
+
+    def _dispose(self, container: LiveContainer) -> None:
+        """Remove a used or unwanted container in the background."""
+        container.close_socket()
+        api = self._api
+        if api is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._remove(api, container.id), name="sandbox-remove"
+        )
+        self._disposals.add(task)
+        task.add_done_callback(self._disposals.discard)
+
+    async def _remove(self, api: docker.APIClient, container_id: str) -> None:
+        await self._call(containers.remove, api, container_id)
+
+    async def _get_api(self) -> docker.APIClient:
+        if self._api is None:
+            self._api = await self._call(containers.connect, self.config.docker_host)
+        return self._api
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        # A private pool: slow engine calls (a removal can take a second)
+        # must not starve the default executor the rest of the service uses.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(DOCKER_THREADS, thread_name_prefix="sandbox-docker")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _outcome(
+    started: float,
+    status: Status,
+    error_code: str,
+    message: str,
+    talk: Conversation | None = None,
+) -> SandboxOutcome:
+    report = talk.report if talk is not None else None
+    return SandboxOutcome(
+        status=status,
+        exit_code=None,
+        result_json=None,
+        error_code=error_code,
+        error_message=message,
+        stdout_truncated=report.stdout_truncated if report else False,
+        stderr_truncated=report.stderr_truncated if report else False,
+        artifacts=[],
+        rejected_artifacts=[],
+        duration_ms=_elapsed_ms(started),
+    )

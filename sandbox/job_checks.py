@@ -1,0 +1,68 @@
+"""Checks on a job before any container is touched (engine-side mistakes)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from sandbox import protocol as p
+from sandbox.job import SandboxJob
+
+MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
+
+
+def job_problem(job: SandboxJob) -> str | None:
+    """Why this job cannot run, or None."""
+    if job.language not in ("python", "shell"):
+        return f"unknown language {job.language!r}"
+    try:
+        json.loads(job.input_json.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return f"input is not valid UTF-8 JSON: {exc}"
+    problem = _limits_problem(job)
+    if problem is not None:
+        return problem
+    env_bytes = 0
+    for key, value in job.env.items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            return f"invalid environment variable name or value: {key!r}"
+        env_bytes += len(key.encode()) + len(value.encode())
+    if env_bytes > MAX_ENV_BYTES:
+        return f"environment is over {MAX_ENV_BYTES} bytes"
+    names: set[str] = set()
+    total = len(job.script) + len(job.input_json)
+    for name, data in job.files:
+        clean = p.sanitize_name(name)
+        # The runner stores files by their sanitised name: two names that
+        # clean to the same file, or a file that is another's directory,
+        # cannot both exist.
+        parents = {clean.rsplit("/", i)[0] for i in range(1, clean.count("/") + 1)}
+        if clean in names or parents & names or any(n.startswith(clean + "/") for n in names):
+            return f"input file name {name!r} clashes with another input file"
+        names.add(clean)
+        total += len(data)
+    if total > job.limits.workdir_bytes:
+        return f"script, input and files ({total} bytes) exceed the work dir limit"
+    return None
+
+
+def _limits_problem(job: SandboxJob) -> str | None:
+    limits = job.limits
+    if not (math.isfinite(limits.timeout_seconds) and limits.timeout_seconds > 0):
+        return "timeout_seconds must be a positive number"
+    for name in (
+        "memory_bytes",
+        "nano_cpus",
+        "pids",
+        "output_bytes_per_stream",
+        "result_bytes",
+        "workdir_bytes",
+        "artifact_max_total_bytes",
+    ):
+        if getattr(limits, name) <= 0:
+            return f"{name} must be positive"
+    if limits.artifact_max_count < 0:
+        return "artifact_max_count must not be negative"
+    if limits.memory_bytes < 6 * 2**20:
+        return "memory_bytes must be at least 6 MiB (Docker's minimum)"
+    return None

@@ -1,0 +1,99 @@
+"""Warm pool: started containers idling in the runner, each for one job.
+
+Containers are created ahead of demand, one at a time in the background (a
+start costs a few hundred milliseconds of engine work; on a small machine
+doing them in parallel only slows the runs in progress). A leased container
+leaves the pool for good; the pool refills itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from sandbox.containers import LiveContainer
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class WarmPool:
+    def __init__(
+        self,
+        create: Callable[[], Awaitable[LiveContainer]],
+        discard: Callable[[LiveContainer], None],
+        size: int,
+        profile: tuple[int, int, int, int],
+    ) -> None:
+        self._create = create
+        self._discard = discard
+        self._size = size
+        self.profile = profile
+        self._ready: deque[LiveContainer] = deque()
+        self._wanted = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._size > 0 and self._task is None:
+            self._task = asyncio.create_task(self._fill(), name="sandbox-warm-pool")
+
+    def take(self, profile: tuple[int, int, int, int]) -> LiveContainer | None:
+        """A healthy idle container made for these limits, or None."""
+        if profile != self.profile:
+            return None
+        while self._ready:
+            container = self._ready.popleft()
+            self._wanted.set()
+            if container.alive():
+                return container
+            log.warning("warm container %s died while idle; discarding", container.id[:12])
+            self._discard(container)
+        self._wanted.set()
+        return None
+
+    @property
+    def container_ids(self) -> list[str]:
+        return [c.id for c in self._ready]
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wanted.set()
+        if self._task is not None:
+            # Not cancelled: a creation in flight runs in a thread and would
+            # leave its container behind. The loop sees _closed and stops.
+            with contextlib.suppress(Exception):
+                await self._task
+            self._task = None
+        while self._ready:
+            self._discard(self._ready.popleft())
+
+    async def _fill(self) -> None:
+        backoff = 0.5
+        while not self._closed:
+            if len(self._ready) >= self._size:
+                self._wanted.clear()
+                await self._wanted.wait()
+                continue
+            try:
+                container = await self._create()
+            except Exception as exc:
+                log.warning("warm pool cannot start a container (retry in %.1fs): %s", backoff, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed_event(), backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff = 0.5
+            if self._closed:
+                self._discard(container)
+                return
+            self._ready.append(container)
+
+    async def _closed_event(self) -> None:
+        while not self._closed:
+            self._wanted.clear()
+            await self._wanted.wait()
