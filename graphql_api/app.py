@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await db.connect(settings.database_url)
         if settings.auto_migrate:
             await db.migrate(settings.database_url)
-        await services.store.ensure_ready()
+        await services.start()
         log.info(
             "scriptbox ready (database %s, storage %s)",
             _redact(settings.database_url),

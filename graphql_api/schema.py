@@ -12,17 +12,23 @@ from strawberry.types.execution import ExecutionContext
 
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.settings import Settings
+from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from resolvers.mutations import TreeMutation
 from resolvers.queries import TreeQuery
 
 
 @strawberry.type
-class Query(TreeQuery):
+class Query(TreeQuery, ExecutionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TreeMutation):
+class Mutation(TreeMutation, ExecutionMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(ExecutionSubscription):
     pass
 
 
@@ -44,4 +50,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=100),
         ClientErrorFormatter,
     ]
-    return ScriptboxSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return ScriptboxSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

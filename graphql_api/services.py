@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
+from engine.events import InMemoryEventBus
+from engine.executions import ExecutionService
+from engine.limits import default_limits
+from engine.worker import Worker
 from graphql_api.accounts import Accounts
 from graphql_api.security import TokenCodec, load_or_create_secret
 from graphql_api.settings import Settings
 from graphql_api.throttle import LoginThrottle
 from models.tree_ops import TreeOps
+from sandbox import DockerSandbox, SandboxConfig
 from storage import LocalStorageConfig, ObjectStore, S3StorageConfig, create_object_store
 
 
@@ -19,8 +25,18 @@ class Services:
     store: ObjectStore
     accounts: Accounts
     tree: TreeOps
+    bus: InMemoryEventBus
+    executions: ExecutionService
+    worker: Worker | None
+
+    async def start(self) -> None:
+        await self.store.ensure_ready()
+        if self.worker is not None:
+            await self.worker.start()
 
     async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
         await self.store.close()
 
 
@@ -47,9 +63,34 @@ def build_services(settings: Settings) -> Services:
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
+    bus = InMemoryEventBus()
+    worker = build_worker(settings, store, bus) if settings.embedded_worker else None
     return Services(
         settings=settings,
         store=store,
         accounts=Accounts(tokens, throttle),
         tree=TreeOps(store, settings.max_script_bytes, settings.max_folder_depth),
+        bus=bus,
+        executions=ExecutionService(settings, bus, worker),
+        worker=worker,
     )
+
+
+def worker_name(settings: Settings) -> str:
+    # Stable across restarts of the same machine, so a restarted worker finds
+    # and fails the executions it was running when it died.
+    return settings.worker_name or f"{socket.gethostname()}-embedded"
+
+
+def build_worker(settings: Settings, store: ObjectStore, bus: InMemoryEventBus) -> Worker:
+    name = worker_name(settings)
+    sandbox = DockerSandbox(
+        SandboxConfig(
+            image=settings.sandbox_image,
+            docker_host=settings.docker_host,
+            warm_pool_size=settings.warm_pool_size,
+            owner=name,
+            default_limits=default_limits(settings),
+        )
+    )
+    return Worker(name, settings, sandbox, store, bus)

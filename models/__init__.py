@@ -1,12 +1,16 @@
 """Tortoise models. Every module listed in MODEL_MODULES is one Tortoise app."""
 
+from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.users import RefreshToken, User
 
-MODEL_MODULES = ["models.users", "models.tree", "aerich.models"]
+MODEL_MODULES = ["models.users", "models.tree", "models.executions", "aerich.models"]
 
 __all__ = [
     "MODEL_MODULES",
+    "TERMINAL_STATUSES",
+    "Execution",
+    "ExecutionStatus",
     "Folder",
     "Language",
     "RefreshToken",

@@ -39,6 +39,9 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         storage_dir=data_dir / "objects",
         jwt_secret=None,
         host="127.0.0.1",
+        # Unique per service: recovery reaps containers by worker name.
+        worker_name=f"test-{data_dir.name}-{os.getpid()}",
+        warm_pool_size=2,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 

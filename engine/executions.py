@@ -1,0 +1,185 @@
+"""Submitting, cancelling, waiting for and following executions: what the
+resolvers and the REST endpoint call. The worker may live in this process
+(embedded mode) or elsewhere; only the database and the bus connect them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.events import ExecutionEvent, InMemoryEventBus
+from engine.worker import SEQ_QUEUED, Worker
+from graphql_api.errors import BadUserInput, NotFound, RateLimited
+from graphql_api.settings import Settings
+from models.executions import Execution, ExecutionStatus
+from models.tree import Script
+from models.tree_ops import parse_id, visible_to
+from models.users import User
+
+# How long `wait` may take beyond the execution's own timeout, for time spent
+# queued and starting.
+WAIT_GRACE_SECONDS = 30.0
+DB_POLL_SECONDS = 0.5
+
+
+def encode_input(value: Any, max_bytes: int) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadUserInput(f"The input is not valid JSON: {exc}") from None
+    size = len(text.encode())
+    if size > max_bytes:
+        raise BadUserInput(
+            f"The input is {size} bytes; at most {max_bytes} are allowed.", maxBytes=max_bytes
+        )
+    return text
+
+
+class ExecutionService:
+    def __init__(self, settings: Settings, bus: InMemoryEventBus, worker: Worker | None) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._worker = worker
+
+    async def get(self, user: User, execution_id: str | uuid.UUID) -> Execution:
+        row = await Execution.get_or_none(
+            id=parse_id(execution_id, "Execution"), **visible_to(user)
+        )
+        if row is None:
+            raise NotFound("Execution not found.")
+        return row
+
+    async def submit(
+        self, user: User, script: Script, input_value: Any, timeout_seconds: float | None
+    ) -> Execution:
+        input_json = encode_input(input_value, self._settings.max_input_bytes)
+        timeout = self._checked_timeout(timeout_seconds)
+        queued = await Execution.filter(owner_id=user.id, status=ExecutionStatus.QUEUED).count()
+        if queued >= self._settings.max_queued_per_user:
+            raise RateLimited(
+                f"You have {queued} executions waiting; wait for some to finish.",
+                maxQueued=self._settings.max_queued_per_user,
+            )
+        row = await Execution.create(
+            owner_id=user.id,
+            script_id=script.id,
+            script_version=script.version,
+            status=ExecutionStatus.QUEUED,
+            input_json=input_json,
+            timeout_seconds=timeout,
+        )
+        self._bus.open(str(row.id))
+        await self._bus.publish(
+            ExecutionEvent(
+                execution_id=str(row.id),
+                owner_id=str(row.owner_id),
+                seq=SEQ_QUEUED,
+                status=ExecutionStatus.QUEUED,
+            )
+        )
+        if self._worker is not None:
+            self._worker.wake()
+        return row
+
+    async def cancel(self, user: User, execution_id: str) -> Execution:
+        row = await self.get(user, execution_id)
+        if row.status is ExecutionStatus.QUEUED:
+            now = datetime.now(UTC)
+            cancelled = await Execution.filter(id=row.id, status=ExecutionStatus.QUEUED).update(
+                status=ExecutionStatus.CANCELLED,
+                error_code="CANCELLED",
+                error_message="Cancelled before it started.",
+                finished_at=now,
+                duration_ms=0,
+            )
+            if cancelled:
+                await self._bus.publish(
+                    ExecutionEvent(
+                        execution_id=str(row.id),
+                        owner_id=str(row.owner_id),
+                        seq=SEQ_QUEUED + 1,
+                        status=ExecutionStatus.CANCELLED,
+                    )
+                )
+                await row.refresh_from_db()
+                return row
+            await row.refresh_from_db()
+        if row.status is ExecutionStatus.RUNNING:
+            await Execution.filter(id=row.id).update(cancel_requested=True)
+            if self._worker is not None:
+                self._worker.request_cancel(str(row.id))
+            await self.wait(row.id, timeout=10.0)
+            await row.refresh_from_db()
+        return row
+
+    async def wait(self, execution_id: uuid.UUID | str, timeout: float) -> Execution:
+        """The row once it is terminal, or as it is when `timeout` runs out."""
+        key = str(execution_id)
+        events = self._bus.subscribe(key)
+        deadline = asyncio.get_running_loop().time() + timeout
+        if events is not None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    async for event in events:
+                        if event.is_terminal:
+                            break
+            except TimeoutError:
+                pass
+        else:
+            # Not in this process's bus: poll the source of truth.
+            while asyncio.get_running_loop().time() < deadline:
+                row = await Execution.get(id=key)
+                if row.status.is_terminal:
+                    return row
+                await asyncio.sleep(DB_POLL_SECONDS)
+        return await Execution.get(id=key)
+
+    def wait_timeout(self, row: Execution) -> float:
+        return row.timeout_seconds + WAIT_GRACE_SECONDS
+
+    async def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
+        """Replay, then live events, then the terminal event."""
+        live = self._bus.subscribe(str(row.id))
+        if live is not None:
+            async for event in live:
+                yield event
+            return
+        # The bus has forgotten it (finished long ago, or run elsewhere):
+        # serve it from the row, waiting for the end if it is still going.
+        if not row.status.is_terminal:
+            row = await self.wait(row.id, self.wait_timeout(row))
+        seq = SEQ_QUEUED
+        for stream, text in (("stdout", row.stdout), ("stderr", row.stderr)):
+            if text:
+                seq += 1
+                yield ExecutionEvent(
+                    str(row.id), str(row.owner_id), seq, ExecutionStatus.RUNNING, stream, text  # type: ignore[arg-type]
+                )
+        yield ExecutionEvent(str(row.id), str(row.owner_id), seq + 1, row.status)
+
+    def follow_owner(self, user: User) -> AsyncIterator[ExecutionEvent]:
+        return self._bus.subscribe_owner(str(user.id))
+
+    def live_output(self, execution_id: str) -> tuple[str, str] | None:
+        """Output so far of an execution running in this process."""
+        if self._worker is None:
+            return None
+        running = self._worker.running.get(execution_id)
+        if running is None:
+            return None
+        return running.text("stdout"), running.text("stderr")
+
+    def _checked_timeout(self, timeout_seconds: float | None) -> float:
+        if timeout_seconds is None:
+            return self._settings.default_timeout_seconds
+        if not 0 < timeout_seconds <= self._settings.max_timeout_seconds:
+            raise BadUserInput(
+                f"timeoutSeconds must be above 0 and at most "
+                f"{self._settings.max_timeout_seconds:g}.",
+                maxTimeoutSeconds=self._settings.max_timeout_seconds,
+            )
+        return float(timeout_seconds)

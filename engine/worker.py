@@ -1,0 +1,268 @@
+"""The worker: claims QUEUED executions, runs each in the sandbox, streams its
+output to the event bus and records the outcome.
+
+At most `concurrency` executions run at once; the rest wait in the queue (the
+database). A claim is a conditional UPDATE, so each execution runs once even
+when several workers poll the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from engine.events import ExecutionEvent, InMemoryEventBus, Stream
+from engine.limits import default_limits
+from graphql_api.settings import Settings
+from models.executions import Execution, ExecutionStatus
+from models.tree import Script, ScriptVersion
+from sandbox import DockerSandbox, OutputChunk, SandboxJob, SandboxOutcome, SandboxUnavailable
+from storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+# Fixed sequence numbers, so any process can number events without shared
+# state: QUEUED is 0, RUNNING is 1, output follows, the terminal event last.
+SEQ_QUEUED = 0
+SEQ_RUNNING = 1
+IDLE_POLL_SECONDS = 1.0
+
+STATUS_OF_OUTCOME = {
+    "succeeded": ExecutionStatus.SUCCEEDED,
+    "failed": ExecutionStatus.FAILED,
+    "timed_out": ExecutionStatus.TIMED_OUT,
+    "cancelled": ExecutionStatus.CANCELLED,
+}
+
+
+@dataclass
+class RunningExecution:
+    """What this process knows of one execution it is running."""
+
+    row: Execution
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    next_seq: int = SEQ_RUNNING + 1
+    output: dict[Stream, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
+
+    def text(self, stream: Stream) -> str:
+        return "".join(self.output[stream])
+
+
+class Worker:
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        sandbox: DockerSandbox,
+        store: ObjectStore,
+        bus: InMemoryEventBus,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._sandbox = sandbox
+        self._store = store
+        self._bus = bus
+        self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.running: dict[str, RunningExecution] = {}
+
+    async def start(self) -> None:
+        await self.recover_lost_executions()
+        await self._sandbox.start()
+        self._loop_task = asyncio.create_task(self._claim_loop(), name=f"worker {self.name}")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for running in self.running.values():
+            running.cancel.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=15)
+        await self._sandbox.close()
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    def request_cancel(self, execution_id: str) -> bool:
+        running = self.running.get(execution_id)
+        if running is None:
+            return False
+        running.cancel.set()
+        return True
+
+    async def recover_lost_executions(self) -> int:
+        """RUNNING rows of this worker are left from a crash: no process runs
+        them any more. They end FAILED (WORKER_LOST) rather than being run
+        again, because a script may have had side effects before the crash;
+        their containers are removed by label."""
+        now = datetime.now(UTC)
+        lost = await Execution.filter(status=ExecutionStatus.RUNNING, worker=self.name)
+        for row in lost:
+            updated = await Execution.filter(id=row.id, status=ExecutionStatus.RUNNING).update(
+                status=ExecutionStatus.FAILED,
+                error_code="WORKER_LOST",
+                error_message="The worker running this execution stopped unexpectedly.",
+                finished_at=now,
+                duration_ms=_ms_between(row.started_at, now),
+            )
+            if updated:
+                await self._publish_status(row, ExecutionStatus.FAILED, seq=SEQ_RUNNING + 1)
+        reaped = await self._sandbox.reap(self.name)
+        if lost or reaped:
+            log.warning(
+                "recovered %d lost executions and removed %d containers of worker %s",
+                len(lost),
+                reaped,
+                self.name,
+            )
+        return len(lost)
+
+    async def _claim_loop(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                row = await self._claim_next()
+            except Exception:
+                self._slots.release()
+                log.exception("claiming the next execution failed")
+                await asyncio.sleep(IDLE_POLL_SECONDS)
+                continue
+            if row is None:
+                self._slots.release()
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
+                continue
+            task = asyncio.create_task(self._run_and_release(row), name=f"execution {row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _claim_next(self) -> Execution | None:
+        candidates = (
+            await Execution.filter(status=ExecutionStatus.QUEUED)
+            .order_by("queued_at")
+            .limit(8)
+            .values_list("id", flat=True)
+        )
+        for execution_id in candidates:
+            claimed = await Execution.filter(
+                id=execution_id, status=ExecutionStatus.QUEUED
+            ).update(status=ExecutionStatus.RUNNING, worker=self.name, started_at=datetime.now(UTC))
+            if claimed == 1:
+                return await Execution.get(id=execution_id)
+        return None
+
+    async def _run_and_release(self, row: Execution) -> None:
+        try:
+            await self._run(row)
+        except Exception:
+            log.exception("execution %s failed inside the worker", row.id)
+            await self._finish_with_error(row, "INTERNAL_ERROR", "The worker failed; see logs.")
+        finally:
+            self.running.pop(str(row.id), None)
+            self._slots.release()
+
+    async def _run(self, row: Execution) -> None:
+        running = RunningExecution(row)
+        self.running[str(row.id)] = running
+        await self._publish_status(row, ExecutionStatus.RUNNING, seq=SEQ_RUNNING)
+        if row.cancel_requested:
+            running.cancel.set()
+
+        script = await Script.get_or_none(id=row.script_id)
+        version = await ScriptVersion.get_or_none(script_id=row.script_id, version=row.script_version)
+        if script is None or version is None:
+            await self._finish_with_error(row, "NOT_FOUND", "The script was deleted.")
+            return
+        content = await self._store.get_bytes(version.storage_key)
+        job = SandboxJob(
+            execution_id=str(row.id),
+            language="python" if script.language.value == "python" else "shell",
+            script=content,
+            input_json=row.input_json.encode(),
+            limits=default_limits(self._settings, row.timeout_seconds),
+        )
+
+        async def on_output(chunk: OutputChunk) -> None:
+            running.output[chunk.stream].append(chunk.data)
+            seq = running.next_seq
+            running.next_seq += 1
+            await self._bus.publish(
+                ExecutionEvent(
+                    execution_id=str(row.id),
+                    owner_id=str(row.owner_id),
+                    seq=seq,
+                    status=ExecutionStatus.RUNNING,
+                    stream=chunk.stream,
+                    data=chunk.data,
+                )
+            )
+
+        try:
+            outcome = await self._sandbox.run(job, on_output, running.cancel)
+        except SandboxUnavailable as exc:
+            log.error("sandbox unavailable for execution %s: %s", row.id, exc)
+            await self._finish_with_error(
+                row, "SANDBOX_UNAVAILABLE", "The sandbox is unavailable; try again later.", running
+            )
+            return
+        await self._finish(row, outcome, running)
+
+    async def _finish(
+        self, row: Execution, outcome: SandboxOutcome, running: RunningExecution
+    ) -> None:
+        status = STATUS_OF_OUTCOME[outcome.status]
+        now = datetime.now(UTC)
+        await Execution.filter(id=row.id, status=ExecutionStatus.RUNNING).update(
+            status=status,
+            result_json=outcome.result_json,
+            error_code=outcome.error_code,
+            error_message=outcome.error_message,
+            exit_code=outcome.exit_code,
+            stdout=running.text("stdout"),
+            stderr=running.text("stderr"),
+            output_truncated=outcome.stdout_truncated or outcome.stderr_truncated,
+            finished_at=now,
+            duration_ms=outcome.duration_ms,
+        )
+        await self._publish_status(row, status, seq=running.next_seq)
+
+    async def _finish_with_error(
+        self,
+        row: Execution,
+        code: str,
+        message: str,
+        running: RunningExecution | None = None,
+    ) -> None:
+        now = datetime.now(UTC)
+        await Execution.filter(id=row.id, status=ExecutionStatus.RUNNING).update(
+            status=ExecutionStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            stdout=running.text("stdout") if running else "",
+            stderr=running.text("stderr") if running else "",
+            finished_at=now,
+            duration_ms=_ms_between(row.started_at, now),
+        )
+        seq = running.next_seq if running else SEQ_RUNNING + 1
+        await self._publish_status(row, ExecutionStatus.FAILED, seq=seq)
+
+    async def _publish_status(self, row: Execution, status: ExecutionStatus, seq: int) -> None:
+        await self._bus.publish(
+            ExecutionEvent(
+                execution_id=str(row.id), owner_id=str(row.owner_id), seq=seq, status=status
+            )
+        )
+
+
+def _ms_between(start: datetime | None, end: datetime) -> int | None:
+    if start is None:
+        return None
+    return max(0, int((end - start).total_seconds() * 1000))

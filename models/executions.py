@@ -1,0 +1,65 @@
+"""Executions: one row per run of one script version. The database is the
+source of truth for every execution; queues and buses only point at rows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.tree import Script
+from models.users import User
+
+
+class ExecutionStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+TERMINAL_STATUSES = [s for s in ExecutionStatus if s.is_terminal]
+
+
+class Execution(Model):
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="executions", on_delete=fields.CASCADE
+    )
+    script: fields.ForeignKeyRelation[Script] = fields.ForeignKeyField(
+        "models.Script", related_name="executions", on_delete=fields.CASCADE
+    )
+    script_version = fields.IntField()
+    status = fields.CharEnumField(ExecutionStatus, max_length=16, db_index=True)
+    # Raw JSON text: kept exactly as given, and cheap to pass to the sandbox.
+    input_json = fields.TextField()
+    result_json = fields.TextField(null=True)
+    error_code = fields.CharField(max_length=64, null=True)
+    error_message = fields.TextField(null=True)
+    exit_code = fields.IntField(null=True)
+    stdout = fields.TextField(default="")
+    stderr = fields.TextField(default="")
+    output_truncated = fields.BooleanField(default=False)
+    timeout_seconds = fields.FloatField()
+    # Which worker claimed it: recovery after a crash fails only that
+    # worker's RUNNING rows.
+    worker = fields.CharField(max_length=128, null=True, db_index=True)
+    cancel_requested = fields.BooleanField(default=False)
+    queued_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    duration_ms = fields.IntField(null=True)
+
+    owner_id: str
+    script_id: str
+
+    class Meta:
+        table = "executions"
+        indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"))
