@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.events import ExecutionEvent, InMemoryEventBus
+from engine.events import ExecutionEvent, InMemoryEventBus, Stream
 from engine.worker import SEQ_QUEUED, Worker
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.settings import Settings
@@ -153,11 +153,12 @@ class ExecutionService:
         if not row.status.is_terminal:
             row = await self.wait(row.id, self.wait_timeout(row))
         seq = SEQ_QUEUED
-        for stream, text in (("stdout", row.stdout), ("stderr", row.stderr)):
+        streams: tuple[tuple[Stream, str], ...] = (("stdout", row.stdout), ("stderr", row.stderr))
+        for stream, text in streams:
             if text:
                 seq += 1
                 yield ExecutionEvent(
-                    str(row.id), str(row.owner_id), seq, ExecutionStatus.RUNNING, stream, text  # type: ignore[arg-type]
+                    str(row.id), str(row.owner_id), seq, ExecutionStatus.RUNNING, stream, text
                 )
         yield ExecutionEvent(str(row.id), str(row.owner_id), seq + 1, row.status)
 

@@ -152,9 +152,9 @@ class Worker:
             .values_list("id", flat=True)
         )
         for execution_id in candidates:
-            claimed = await Execution.filter(
-                id=execution_id, status=ExecutionStatus.QUEUED
-            ).update(status=ExecutionStatus.RUNNING, worker=self.name, started_at=datetime.now(UTC))
+            claimed = await Execution.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
+                status=ExecutionStatus.RUNNING, worker=self.name, started_at=datetime.now(UTC)
+            )
             if claimed == 1:
                 return await Execution.get(id=execution_id)
         return None
@@ -177,7 +177,9 @@ class Worker:
             running.cancel.set()
 
         script = await Script.get_or_none(id=row.script_id)
-        version = await ScriptVersion.get_or_none(script_id=row.script_id, version=row.script_version)
+        version = await ScriptVersion.get_or_none(
+            script_id=row.script_id, version=row.script_version
+        )
         if script is None or version is None:
             await self._finish_with_error(row, "NOT_FOUND", "The script was deleted.")
             return

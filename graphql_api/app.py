@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from graphql_api.body_limit import BodySizeLimit
+from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
 from graphql_api.services import Services, build_services
 from graphql_api.settings import Settings
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/api/v1/scripts/{path:path}", run_script_by_path, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/", root),
         ],

@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -24,7 +25,7 @@ from graphql_api.errors import (
     ScriptExistsReplaceRequired,
 )
 from models.base import ROOT_KEY
-from models.names import infer_language, validate_name
+from models.names import infer_language, split_path, validate_name
 from models.script_check import check_script
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.tree_index import FolderIndex
@@ -54,7 +55,7 @@ def script_prefix(script_id: uuid.UUID | str) -> str:
     return f"scripts/{script_id}/"
 
 
-def visible_to(user: User) -> dict[str, object]:
+def visible_to(user: User) -> dict[str, Any]:
     """Filter kwargs for rows the user may see: their own, or all for an admin."""
     return {} if user.is_admin else {"owner_id": user.id}
 
@@ -71,6 +72,21 @@ async def get_script(user: User, script_id: str | uuid.UUID) -> Script:
     if script is None:
         raise NotFound("Script not found.")
     return script
+
+
+async def script_at_path(
+    owner_id: uuid.UUID | str, path: str, index: FolderIndex | None = None
+) -> Script | None:
+    """The owner's script at a logical path such as 'geology/analysis.py'."""
+    *folder_names, name = split_path(path)
+    folder_id = None
+    if folder_names:
+        index = index or await FolderIndex.load(owner_id)
+        folder = index.resolve(folder_names)
+        if folder is None:
+            return None
+        folder_id = folder.id
+    return await Script.get_or_none(owner_id=owner_id, parent_key=parent_key(folder_id), name=name)
 
 
 @dataclass(frozen=True)
@@ -146,7 +162,9 @@ class TreeOps:
         index = await FolderIndex.load(folder.owner_id)
         folder_ids = index.subtree_ids(folder.id)
         async with in_transaction():
-            script_ids = await Script.filter(folder_id__in=folder_ids).values_list("id", flat=True)
+            script_ids: list[uuid.UUID] = await Script.filter(  # type: ignore[assignment]
+                folder_id__in=folder_ids
+            ).values_list("id", flat=True)
             await ScriptVersion.filter(script_id__in=script_ids).delete()
             await Script.filter(id__in=script_ids).delete()
             await Folder.filter(id__in=folder_ids).delete()

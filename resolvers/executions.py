@@ -7,6 +7,8 @@ import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
+from typing import cast
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -66,11 +68,13 @@ class ExecutionType:
 
     @strawberry.field
     def input(self) -> JSON | None:
-        return json.loads(self.row.input_json)
+        return cast(JSON, json.loads(self.row.input_json))
 
     @strawberry.field
     def result(self) -> JSON | None:
-        return None if self.row.result_json is None else json.loads(self.row.result_json)
+        return (
+            None if self.row.result_json is None else cast(JSON, json.loads(self.row.result_json))
+        )
 
     @strawberry.field
     def error(self) -> ExecutionError | None:
@@ -253,9 +257,9 @@ class ExecutionSubscription:
             yield ExecutionEvent.from_bus(event)
 
     @strawberry.subscription(description="Status changes of all of the caller's executions.")
-    async def my_executions(self, info: Info[Context, None]) -> AsyncGenerator[ExecutionEvent, None]:
+    async def my_executions(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[ExecutionEvent, None]:
         user = await info.context.require_user()
         async for event in info.context.services.executions.follow_owner(user):
             yield ExecutionEvent.from_bus(event)
-
-

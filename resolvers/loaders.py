@@ -44,9 +44,7 @@ class Loaders:
         self.scripts: _PerOwner[ScriptIndex] = _PerOwner(ScriptIndex.load)
         # Per owner, not per script: a nested query resolves one tree level per
         # event-loop tick, so batching by script would cost a query per level.
-        self.versions: _PerOwner[dict[str, list[ScriptVersion]]] = _PerOwner(
-            self._load_versions
-        )
+        self.versions: _PerOwner[dict[str, list[ScriptVersion]]] = _PerOwner(self._load_versions)
         self.content: DataLoader[str, str] = DataLoader(self._load_content)
 
     async def _load_versions(self, owner_id: uuid.UUID | str) -> dict[str, list[ScriptVersion]]:

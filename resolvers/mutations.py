@@ -55,7 +55,8 @@ async def _content_of(
     one_content(content, upload)
     if upload is None:
         return content
-    return await read_text_upload(upload, info.context.services.settings.max_script_bytes)
+    # Strawberry hands Starlette's UploadFile through as the Upload scalar.
+    return await read_text_upload(upload, info.context.services.settings.max_script_bytes)  # type: ignore[arg-type]
 
 
 @strawberry.type

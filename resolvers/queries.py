@@ -7,9 +7,8 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
-from models.names import split_path
 from models.tree import Script
-from models.tree_ops import get_folder, get_script, parent_key, parse_id
+from models.tree_ops import get_folder, get_script, parse_id, script_at_path
 from resolvers.types import FolderType, ScriptType, Tree, UserType
 
 
@@ -73,12 +72,6 @@ class TreeQuery:
 
 
 async def find_script_by_path(info: Info[Context, None], owner_id: str, path: str) -> Script | None:
-    *folder_names, name = split_path(path)
-    folder_id = None
-    if folder_names:
-        index = await info.context.loaders.folders.get(owner_id)
-        folder = index.resolve(folder_names)
-        if folder is None:
-            return None
-        folder_id = folder.id
-    return await Script.get_or_none(owner_id=owner_id, parent_key=parent_key(folder_id), name=name)
+    # Only walks the folder index when the path has folders in it.
+    index = await info.context.loaders.folders.get(owner_id) if "/" in path.strip("/") else None
+    return await script_at_path(owner_id, path, index)

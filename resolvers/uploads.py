@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import UploadFile
+from typing import Protocol
 
 from graphql_api.errors import BadUserInput, PayloadTooLarge
 
 
-async def read_text_upload(upload: UploadFile, max_bytes: int) -> str:
+class ReadableUpload(Protocol):
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def read_text_upload(upload: ReadableUpload, max_bytes: int) -> str:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"Scripts may be at most {max_bytes} bytes.")

@@ -19,7 +19,9 @@ from tests.support.servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def scriptbox(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def scriptbox(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "graphql_api.cli", *args],
         env=env,
@@ -77,7 +79,12 @@ def test_bad_setting_is_named(cli_env: dict[str, str]) -> None:
 def test_serve_and_admin_sees_all(cli_env: dict[str, str]) -> None:
     """`create-user --admin`, then `serve`: the admin reads another user's tree."""
     made = scriptbox(
-        "create-user", "root-admin", "--admin", "--password-stdin", env=cli_env, stdin=PASSWORD + "\n"
+        "create-user",
+        "root-admin",
+        "--admin",
+        "--password-stdin",
+        env=cli_env,
+        stdin=PASSWORD + "\n",
     )
     assert made.returncode == 0, made.stderr
     assert "created admin user root-admin" in made.stdout
@@ -112,23 +119,24 @@ def test_serve_and_admin_sees_all(cli_env: dict[str, str]) -> None:
             return response.json()  # type: ignore[no-any-return]
 
         user = gql(
-            "mutation($p: String!) { register(username: \"plain-user\", password: $p) "
+            'mutation($p: String!) { register(username: "plain-user", password: $p) '
             "{ accessToken user { id } } }",
             {"p": PASSWORD},
         )["data"]["register"]
         created = gql(
-            "mutation { createScript(input: {name: \"mine.py\", content: \"x = 1\\n\"}) { id } }",
+            'mutation { createScript(input: {name: "mine.py", content: "x = 1\\n"}) { id } }',
             {},
             user["accessToken"],
         )["data"]["createScript"]
         admin = gql(
-            "mutation($p: String!) { login(username: \"root-admin\", password: $p) "
+            'mutation($p: String!) { login(username: "root-admin", password: $p) '
             "{ accessToken user { isAdmin } } }",
             {"p": PASSWORD},
         )["data"]["login"]
         assert admin["user"]["isAdmin"] is True
         seen = gql(
-            "query($id: ID!) { script(id: $id) { name content } }", {"id": created["id"]},
+            "query($id: ID!) { script(id: $id) { name content } }",
+            {"id": created["id"]},
             admin["accessToken"],
         )
         assert seen["data"]["script"] == {"name": "mine.py", "content": "x = 1\n"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.servers import Service
 from tests.support.client import PASSWORD, REGISTER, GraphQLClient, unique_username
+from tests.support.servers import Service
 
 LOGIN = """
 mutation($u: String!, $p: String!) {

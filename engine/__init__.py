@@ -1,0 +1,1 @@
+"""Execution queue, worker, event bus (and later the scheduler)."""

@@ -1,0 +1,1 @@
+"""Scriptbox service: app factory, settings, auth, GraphQL view, errors, CLI."""

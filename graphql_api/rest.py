@@ -1,0 +1,102 @@
+"""`POST /api/v1/scripts/{path}`: run a script by its path and answer with
+its result, for software that cannot speak GraphQL (the seed's shape).
+
+Request:  {"data": {...}}              (Bearer token required)
+Success:  {"success": true, "result": {...}, "execution_time": 0.123, "execution_id": "..."}
+Failure:  {"success": false, "error": {"code": "...", "message": "..."}, ...}
+Errors use the same codes as GraphQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from graphql_api.errors import BadUserInput, ClientError, NotFound, Unauthenticated
+from graphql_api.security import bearer_token
+from graphql_api.services import Services
+from models.executions import Execution, ExecutionStatus
+from models.tree import Script
+from models.tree_ops import script_at_path
+
+log = logging.getLogger(__name__)
+
+# The execution ran but did not succeed: the request itself was fine.
+STATUS_FOR_OUTCOME = {
+    ExecutionStatus.FAILED: 422,
+    ExecutionStatus.TIMED_OUT: 504,
+    ExecutionStatus.CANCELLED: 409,
+}
+
+
+def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"success": False, "error": {"code": code, "message": message}, **extra},
+        status_code=http_status,
+    )
+
+
+async def _script_at(owner_id: str, path: str) -> Script:
+    script = await script_at_path(owner_id, path)
+    if script is None:
+        raise NotFound(f"No script at '{path}'.")
+    return script
+
+
+async def _data_of(request: Request) -> Any:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BadUserInput("The body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise BadUserInput('The body must be a JSON object such as {"data": {...}}.')
+    return payload.get("data", {})
+
+
+def _outcome_response(row: Execution) -> JSONResponse:
+    seconds = (row.duration_ms or 0) / 1000
+    common = {"execution_id": str(row.id), "execution_time": seconds}
+    if row.status is ExecutionStatus.SUCCEEDED:
+        result = None if row.result_json is None else json.loads(row.result_json)
+        return JSONResponse({"success": True, "result": result, **common})
+    if not row.status.is_terminal:
+        return _failure(
+            "STILL_RUNNING",
+            "The execution has not finished; follow it by its execution_id.",
+            202,
+            **common,
+        )
+    return _failure(
+        row.error_code or row.status.name,
+        row.error_message or f"The execution ended {row.status.name}.",
+        STATUS_FOR_OUTCOME.get(row.status, 500),
+        status=row.status.name,
+        stdout=row.stdout,
+        stderr=row.stderr,
+        **common,
+    )
+
+
+async def run_script_by_path(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
+        user = await services.accounts.user_from_access_token(token)
+        script = await _script_at(str(user.id), request.path_params["path"])
+        data = await _data_of(request)
+        row = await services.executions.submit(user, script, data, None)
+        row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
+        return _outcome_response(row)
+    except ClientError as exc:
+        return _failure(exc.code, exc.message, exc.http_status)
+    except Exception:
+        log.exception("unexpected error in POST %s", request.url.path)
+        return _failure("INTERNAL_SERVER_ERROR", "Internal error.", 500)

@@ -1,0 +1,235 @@
+"""Hostile scripts: resource bombs, escapes, and limits enforced within bounds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox import SandboxLimits
+from tests.sandbox.conftest import RunScript
+
+pytestmark = pytest.mark.docker
+
+
+async def test_sleep_past_timeout(run_script: RunScript) -> None:
+    script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
+    run = await run_script(script, limits=SandboxLimits(timeout_seconds=1))
+    assert run.outcome.status == "timed_out"
+    assert run.outcome.error_code == "TIMEOUT"
+    assert run.stdout == "started\n"  # output before the timeout is kept
+    assert 1.0 <= run.elapsed < 2.0
+
+
+async def test_cpu_spin_times_out(run_script: RunScript) -> None:
+    run = await run_script("while True:\n    pass\n", limits=SandboxLimits(timeout_seconds=1))
+    assert run.outcome.status == "timed_out"
+    assert run.outcome.error_code == "TIMEOUT"
+    assert run.elapsed < 2.0
+
+
+async def test_fork_bomb_is_contained(run_script: RunScript) -> None:
+    script = (
+        "import os\n"
+        "def main(data):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            os.fork()\n"
+        "        except OSError:\n"
+        "            pass\n"
+    )
+    limits = SandboxLimits(timeout_seconds=2, pids=64)
+    run = await run_script(script, limits=limits)
+    assert run.outcome.status == "timed_out", run.outcome
+    assert run.elapsed < 4.0
+    # The engine is fine afterwards.
+    after = await run_script("def main(data):\n    return 'ok'\n")
+    assert after.outcome.result_json == '"ok"'
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "def main(data):\n    block = bytearray(1024 * 2**20)\n    return len(block)\n",
+        "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**20)\n",
+    ],
+    ids=["one-big-block", "growing-list"],
+)
+async def test_memory_bomb_is_out_of_memory(run_script: RunScript, script: str) -> None:
+    limits = SandboxLimits(timeout_seconds=10, memory_bytes=64 * 2**20)
+    run = await run_script(script, limits=limits)
+    assert run.outcome.status == "failed", run.outcome
+    assert run.outcome.error_code == "OUT_OF_MEMORY"
+    assert run.outcome.exit_code == 137
+
+
+async def test_endless_output_is_capped(run_script: RunScript) -> None:
+    script = (
+        "import sys\n"
+        "line = 'y' * 1023 + '\\n'\n"
+        "for _ in range(40 * 1024):\n"  # 40 MiB on each stream
+        "    sys.stdout.write(line)\n"
+        "    sys.stderr.write(line)\n"
+    )
+    cap = 100_000
+    limits = SandboxLimits(timeout_seconds=20, output_bytes_per_stream=cap)
+    run = await run_script(script, limits=limits)
+    assert run.outcome.status == "succeeded", run.outcome
+    assert run.outcome.stdout_truncated and run.outcome.stderr_truncated
+    assert len(run.stdout) == cap and len(run.stderr) == cap
+
+
+async def test_endless_output_until_timeout(run_script: RunScript) -> None:
+    limits = SandboxLimits(timeout_seconds=1, output_bytes_per_stream=50_000)
+    run = await run_script("yes", language="shell", limits=limits)
+    assert run.outcome.status == "timed_out"
+    assert run.outcome.stdout_truncated
+    assert len(run.stdout) == 50_000
+    assert run.elapsed < 2.0
+
+
+async def test_filling_the_work_dir_fails_inside(run_script: RunScript) -> None:
+    script = (
+        "import errno\n"
+        "def main(data):\n"
+        "    written = 0\n"
+        "    try:\n"
+        "        with open('big', 'wb') as f:\n"
+        "            while written < 200 * 2**20:\n"
+        "                f.write(b'\\0' * 2**20)\n"
+        "                f.flush()\n"
+        "                written += 2**20\n"
+        "    except OSError as exc:\n"
+        "        return {'written': written, 'error': errno.errorcode[exc.errno]}\n"
+        "    return {'written': written, 'error': None}\n"
+    )
+    limits = SandboxLimits(timeout_seconds=10, workdir_bytes=16 * 2**20)
+    run = await run_script(script, limits=limits)
+    assert run.outcome.status == "succeeded", (run.outcome, run.stderr)
+    result = json.loads(run.outcome.result_json or "")
+    assert result["error"] in ("ENOSPC", "EFBIG")
+    assert result["written"] <= 16 * 2**20
+
+
+async def test_root_file_system_is_read_only(run_script: RunScript) -> None:
+    script = (
+        "import errno\n"
+        "def main(data):\n"
+        "    found = {}\n"
+        "    for path in data:\n"
+        "        try:\n"
+        "            open(path, 'w').write('x')\n"
+        "            found[path] = 'written'\n"
+        "        except OSError as exc:\n"
+        "            found[path] = errno.errorcode[exc.errno]\n"
+        "    return found\n"
+    )
+    paths = ["/etc/passwd", "/opt/scriptbox/sandbox/runner.py", "/usr/bin/python3", "/newfile"]
+    run = await run_script(script, paths)
+    result = json.loads(run.outcome.result_json or "")
+    assert all(value in ("EROFS", "EACCES") for value in result.values()), result
+
+
+async def test_no_network(run_script: RunScript) -> None:
+    script = (
+        "import errno, os, socket\n"
+        "def main(data):\n"
+        "    try:\n"
+        # TEST-NET-1 (RFC 5737): reserved, never routed. With no interface
+        # but loopback the kernel refuses before any packet exists.
+        "        socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
+        "        outcome = 'connected'\n"
+        "    except OSError as exc:\n"
+        "        outcome = errno.errorcode.get(exc.errno, str(exc))\n"
+        "    return {'connect': outcome, 'interfaces': sorted(os.listdir('/sys/class/net'))}\n"
+    )
+    run = await run_script(script)
+    result = json.loads(run.outcome.result_json or "")
+    assert result == {"connect": "ENETUNREACH", "interfaces": ["lo"]}
+
+
+async def test_no_host_files_no_docker_socket_no_privileges(run_script: RunScript) -> None:
+    script = (
+        "import os\n"
+        "def main(data):\n"
+        "    status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+        "    mounts = [line.split()[4] for line in open('/proc/self/mountinfo')]\n"
+        "    return {\n"
+        "        'uid': os.getuid(),\n"
+        "        'sockets': [p for p in ('/var/run/docker.sock', '/run/docker.sock')\n"
+        "                    if os.path.exists(p)],\n"
+        "        'host_dirs': [p for p in ('/work', '/var/lib/docker', '/etc/docker')\n"
+        "                      if os.path.exists(p)],\n"
+        "        'cap_eff': status['CapEff'].strip(),\n"
+        "        'no_new_privs': status['NoNewPrivs'].strip(),\n"
+        "        'mounts': mounts,\n"
+        "    }\n"
+    )
+    run = await run_script(script)
+    result = json.loads(run.outcome.result_json or "")
+    assert result["uid"] == 10001
+    assert result["sockets"] == []
+    assert result["host_dirs"] == []
+    assert result["cap_eff"] == "0000000000000000"
+    assert result["no_new_privs"] == "1"
+    # Only what Docker itself provides: no bind mount of a host directory.
+    allowed = {"/", "/job", "/tmp", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev"}
+    unexpected = [
+        m
+        for m in result["mounts"]
+        if m not in allowed and not m.startswith(("/proc", "/sys", "/dev/"))
+    ]
+    assert unexpected == []
+
+
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        ("shell", "sleep 1000 &\necho started\n"),
+        ("shell", "(setsid sleep 1000 > /dev/null 2>&1 &)\n(sleep 1000 &)\necho started\n"),
+        (
+            "python",
+            "import subprocess\n"
+            "def main(data):\n"
+            "    subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+            "    print('started')\n"
+            "    return 1\n",
+        ),
+    ],
+    ids=["background-job", "setsid-daemon", "python-popen"],
+)
+async def test_background_process_does_not_outlive_main(
+    run_script: RunScript, language: str, script: str
+) -> None:
+    run = await run_script(script, language=language, limits=SandboxLimits(timeout_seconds=10))
+    assert run.outcome.status == "succeeded", run.outcome
+    assert run.stdout == "started\n"
+    assert run.elapsed < 3.0
+
+
+async def test_symlinks_and_special_files_in_out_are_refused(run_script: RunScript) -> None:
+    script = (
+        "import os\n"
+        "os.symlink('/etc/passwd', '/job/out/passwd')\n"
+        "os.symlink('/var/run/docker.sock', '/job/out/docker.sock')\n"
+        "os.symlink('/etc', '/job/out/etc-dir')\n"
+        "os.mkfifo('/job/out/pipe')\n"
+        "open('/job/out/ok.txt', 'w').write('fine')\n"
+    )
+    run = await run_script(script)
+    assert run.outcome.status == "succeeded", run.outcome
+    assert [(a.name, a.data) for a in run.outcome.artifacts] == [("ok.txt", b"fine")]
+    assert sorted(run.outcome.rejected_artifacts) == [
+        "docker.sock (symlink)",
+        "etc-dir (symlink)",
+        "passwd (symlink)",
+        "pipe (fifo)",
+    ]
+
+
+async def test_result_file_symlink_is_not_followed(run_script: RunScript) -> None:
+    script = 'ln -s /etc/passwd "$SCRIPTBOX_RESULT"\n'
+    run = await run_script(script, language="shell")
+    assert run.outcome.status == "failed"
+    assert run.outcome.error_code == "INVALID_RESULT"
+    assert "root:" not in (run.outcome.error_message or "")

@@ -1,0 +1,151 @@
+"""Containers: single use, warm pool, cancel, reaping, engine errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import docker
+import pytest
+
+from sandbox import DockerSandbox, OutputChunk, SandboxConfig, SandboxJob, SandboxLimits
+from sandbox import SandboxUnavailable
+from sandbox.container_spec import LABEL_EXECUTION
+from tests.sandbox.conftest import RunScript, owned_containers
+
+pytestmark = pytest.mark.docker
+
+WHO_AM_I = "import socket\ndef main(data):\n    return socket.gethostname()\n"
+
+
+async def wait_for(predicate: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_container_never_serves_two_jobs(
+    run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
+) -> None:
+    hosts = []
+    for _ in range(3):
+        run = await run_script(WHO_AM_I)
+        hosts.append(json.loads(run.outcome.result_json or ""))
+    assert len(set(hosts)) == 3
+    await sandbox.settle()
+    alive = {c["Id"][:12] for c in docker_api.containers(all=True)}
+    assert not alive & set(hosts), "a used container still exists"
+
+
+async def test_warm_pool_refills(run_script: RunScript, sandbox: DockerSandbox) -> None:
+    await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
+    before = set(sandbox.warm_container_ids)
+    run = await run_script(WHO_AM_I)
+    used = json.loads(run.outcome.result_json or "")
+    assert any(cid.startswith(used) for cid in before), "the job did not use a warm container"
+    await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
+    after = set(sandbox.warm_container_ids)
+    assert len(after - before) == 1
+    assert not any(cid.startswith(used) for cid in after)
+
+
+async def test_warm_run_is_fast(run_script: RunScript, sandbox: DockerSandbox) -> None:
+    await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
+    run = await run_script("def main(data):\n    return data\n", {"a": 1})
+    assert run.outcome.status == "succeeded"
+    assert run.elapsed < 1.0
+
+
+async def test_other_limits_get_a_fresh_labelled_container(
+    run_script: RunScript, docker_api: docker.APIClient
+) -> None:
+    execution_id = f"exec-{uuid.uuid4().hex[:8]}"
+    limits = SandboxLimits(timeout_seconds=10, memory_bytes=96 * 2**20, pids=32)
+    script = (
+        "def main(data):\n"
+        "    limit = int(open('/sys/fs/cgroup/memory/memory.limit_in_bytes').read())\n"
+        "    pids = open('/sys/fs/cgroup/pids/pids.max').read().strip()\n"
+        "    import time; time.sleep(0.5)\n"
+        "    return [limit, pids]\n"
+    )
+    task = asyncio.create_task(run_script(script, limits=limits, execution_id=execution_id))
+    labelled: list[str] = []
+
+    def seen() -> bool:
+        labelled.extend(
+            c["Id"]
+            for c in docker_api.containers(filters={"label": f"{LABEL_EXECUTION}={execution_id}"})
+        )
+        return bool(labelled)
+
+    await wait_for(seen, timeout=5)
+    run = await task
+    assert run.outcome.status == "succeeded", run.outcome
+    assert json.loads(run.outcome.result_json or "") == [96 * 2**20, "32"]
+
+
+async def test_cancel(run_script: RunScript) -> None:
+    cancel = asyncio.Event()
+    script = "import time\nprint('working', flush=True)\ntime.sleep(60)\n"
+    task = asyncio.create_task(run_script(script, cancel=cancel))
+    await asyncio.sleep(0.5)
+    cancelled_at = time.monotonic()
+    cancel.set()
+    run = await task
+    assert run.outcome.status == "cancelled"
+    assert run.outcome.error_code == "CANCELLED"
+    assert run.stdout == "working\n"
+    assert time.monotonic() - cancelled_at < 1.5
+
+
+async def test_output_callback_sees_chunks_in_order(sandbox: DockerSandbox) -> None:
+    seen: list[OutputChunk] = []
+
+    async def on_output(chunk: OutputChunk) -> None:
+        await asyncio.sleep(0.01)  # a slow consumer (a database write) keeps order
+        seen.append(chunk)
+
+    script = b"for i in range(50):\n    print(i, flush=True)\n"
+    job = SandboxJob("ordered", "python", script, b"null")
+    outcome = await sandbox.run(job, on_output)
+    assert outcome.status == "succeeded"
+    assert "".join(c.data for c in seen) == "".join(f"{i}\n" for i in range(50))
+
+
+async def test_reap_removes_an_owners_containers(
+    sandbox_image: str, docker_api: docker.APIClient
+) -> None:
+    owner = f"pytest-reap-{uuid.uuid4().hex[:8]}"
+    crashed = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
+    await crashed.start()
+    await wait_for(lambda: len(crashed.warm_container_ids) == 1)
+    # Another worker (or this one after a restart) reaps by label.
+    other = DockerSandbox(SandboxConfig(image=sandbox_image, owner="pytest-someone-else"))
+    assert await other.reap(owner) == 1
+    assert owned_containers(docker_api, owner) == []
+    await crashed.close()
+    await other.close()
+
+
+async def test_missing_image_is_unavailable_naming_the_build_script() -> None:
+    box = DockerSandbox(SandboxConfig(image="scriptbox-sandbox:does-not-exist", owner="x"))
+    with pytest.raises(SandboxUnavailable, match="build-sandbox-image.sh"):
+        await box.start()
+    await box.close()
+
+
+async def test_unreachable_engine_is_unavailable(tmp_path: object) -> None:
+    box = DockerSandbox(SandboxConfig(docker_host="unix:///nonexistent/docker.sock"))
+    with pytest.raises(SandboxUnavailable):
+        await box.ping()
+    job = SandboxJob("e", "python", b"print(1)", b"null")
+
+    async def ignore(chunk: OutputChunk) -> None:
+        pass
+
+    with pytest.raises(SandboxUnavailable):
+        await box.run(job, ignore)
+    await box.close()
