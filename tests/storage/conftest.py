@@ -9,27 +9,19 @@ Each S3 test gets its own bucket, removed afterwards.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-# The repo is not installed into the venv and pyproject sets no pytest
-# `pythonpath`, so make `import storage` work when running `pytest tests/storage`.
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from storage_testkit import StoreCase  # noqa: E402
-
-from storage import (  # noqa: E402
+from storage import (
     LocalStorageConfig,
     ObjectStore,
     S3StorageConfig,
     create_object_store,
 )
+from tests.storage.storage_testkit import StoreCase
 
 MOTO_ACCESS_KEY = "testing"
 MOTO_SECRET_KEY = "testing"

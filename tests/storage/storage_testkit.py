@@ -1,4 +1,4 @@
-"""Shared test types; a plain module because test files cannot import conftest reliably."""
+"""Types shared by the storage tests (test modules should not import conftest)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from storage_testkit import StoreCase
 
 from storage import (
     InvalidObjectKey,
@@ -18,6 +17,7 @@ from storage import (
     ObjectStore,
     ObjectTooLarge,
 )
+from tests.storage.storage_testkit import StoreCase
 
 MiB = 1024 * 1024
 
