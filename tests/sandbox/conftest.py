@@ -9,12 +9,14 @@ can be found, and must be gone, afterwards.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -109,7 +111,7 @@ class Run:
         return "".join(c.data for _, c in self.chunks if c.stream == "stderr")
 
 
-RunScript = Callable[..., Awaitable[Run]]
+RunScript = Callable[..., Coroutine[Any, Any, Run]]
 
 
 @pytest.fixture
@@ -125,8 +127,6 @@ def run_script(sandbox: DockerSandbox) -> RunScript:
         cancel: asyncio.Event | None = None,
         execution_id: str | None = None,
     ) -> Run:
-        import json
-
         source = script.encode() if isinstance(script, str) else script
         job = SandboxJob(
             execution_id=execution_id or uuid.uuid4().hex,

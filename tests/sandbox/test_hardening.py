@@ -174,6 +174,7 @@ async def test_no_host_files_no_docker_socket_no_privileges(run_script: RunScrip
     assert result["no_new_privs"] == "1"
     # Only what Docker itself provides: no bind mount of a host directory.
     allowed = {"/", "/job", "/tmp", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev"}
+    allowed |= {"/sbin/docker-init", "/usr/sbin/docker-init"}  # init=True, mounted read-only
     unexpected = [
         m
         for m in result["mounts"]

@@ -6,12 +6,19 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import docker
 import pytest
 
-from sandbox import DockerSandbox, OutputChunk, SandboxConfig, SandboxJob, SandboxLimits
-from sandbox import SandboxUnavailable
+from sandbox import (
+    DockerSandbox,
+    OutputChunk,
+    SandboxConfig,
+    SandboxJob,
+    SandboxLimits,
+    SandboxUnavailable,
+)
 from sandbox.container_spec import LABEL_EXECUTION
 from tests.sandbox.conftest import RunScript, owned_containers
 
@@ -20,9 +27,9 @@ pytestmark = pytest.mark.docker
 WHO_AM_I = "import socket\ndef main(data):\n    return socket.gethostname()\n"
 
 
-async def wait_for(predicate: object, timeout: float = 15.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
 
@@ -132,7 +139,7 @@ async def test_reap_removes_an_owners_containers(
 
 async def test_missing_image_is_unavailable_naming_the_build_script() -> None:
     box = DockerSandbox(SandboxConfig(image="scriptbox-sandbox:does-not-exist", owner="x"))
-    with pytest.raises(SandboxUnavailable, match="build-sandbox-image.sh"):
+    with pytest.raises(SandboxUnavailable, match=r"build-sandbox-image\.sh"):
         await box.start()
     await box.close()
 

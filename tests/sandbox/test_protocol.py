@@ -138,7 +138,7 @@ async def test_host_refuses_a_flood(pair: tuple[socket.socket, socket.socket]) -
         output_bytes_per_stream=1000, result_bytes=1000, artifact_max_total_bytes=1000
     )
     flood = p.encode(p.KIND_STDOUT, b"x" * 60_000)
-    wire = stdout_frames(*([flood] * 200))  # 12 MB, far past the byte budget
+    wire = docker_chunk(1, flood) * 200  # 12 MB, far past the byte budget
     with pytest.raises(RunnerMisbehaved, match="more than"):
         await converse(*pair, wire, limits)
 

@@ -42,11 +42,15 @@ async def test_function_mode_loads_the_script_as_a_module(run_script: RunScript)
 
 
 async def test_print_streams_in_order_while_running(run_script: RunScript) -> None:
+    # stdout and stderr are two pipes: writes to both within the same instant
+    # arrive in either order, so the script pauses between streams.
     script = (
         "import sys, time\n"
         "def main(data):\n"
         "    print('one')\n"
+        "    time.sleep(0.05)\n"
         "    print('two', file=sys.stderr)\n"
+        "    time.sleep(0.05)\n"
         "    print('three')\n"
         "    time.sleep(0.6)\n"
         "    print('four')\n"
@@ -69,7 +73,13 @@ async def test_print_streams_in_order_while_running(run_script: RunScript) -> No
 
 
 async def test_exception_is_script_error_with_traceback(run_script: RunScript) -> None:
-    script = "def helper(x):\n    raise ValueError(f'bad input {x}')\n\ndef main(data):\n    return helper(data)\n"
+    script = (
+        "def helper(x):\n"
+        "    raise ValueError(f'bad input {x}')\n"
+        "\n"
+        "def main(data):\n"
+        "    return helper(data)\n"
+    )
     run = await run_script(script, 7)
     assert run.outcome.status == "failed"
     assert run.outcome.error_code == "SCRIPT_ERROR"
@@ -193,7 +203,8 @@ async def test_input_files_env_and_artifacts(run_script: RunScript) -> None:
         "    csv = open('/job/in/data.csv').read()\n"
         "    os.makedirs('/job/out/reports', exist_ok=True)\n"
         "    open('/job/out/summary.txt', 'w').write(csv.upper())\n"
-        "    open('/job/out/reports/raw.bin', 'wb').write(open('/job/in/sub/blob.bin', 'rb').read())\n"
+        "    raw = open('/job/in/sub/blob.bin', 'rb').read()\n"
+        "    open('/job/out/reports/raw.bin', 'wb').write(raw)\n"
         "    return {'inputs': inputs, 'writable': writable, 'token': os.environ['TOKEN']}\n"
     )
     blob = bytes(range(256)) * 10
@@ -230,7 +241,9 @@ async def test_artifact_caps(run_script: RunScript) -> None:
 
 
 async def test_artifact_total_size_cap(run_script: RunScript) -> None:
-    script = "open('/job/out/a', 'wb').write(b'a' * 600)\nopen('/job/out/b', 'wb').write(b'b' * 600)\n"
+    script = (
+        "open('/job/out/a', 'wb').write(b'a' * 600)\nopen('/job/out/b', 'wb').write(b'b' * 600)\n"
+    )
     limits = SandboxLimits(timeout_seconds=10, artifact_max_total_bytes=1000)
     run = await run_script(script, limits=limits)
     assert [a.name for a in run.outcome.artifacts] == ["a"]
