@@ -11,6 +11,8 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 
 from graphql_api.context import Context
 from graphql_api.errors import ClientError
@@ -28,7 +30,28 @@ def error_response(code: str, message: str, status: int) -> JSONResponse:
     )
 
 
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol answers a refused connection_init with
+    connection_error and close code 1011; close with 4403 instead, as
+    graphql-transport-ws does, so clients see one code for a bad token."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        websocket = self.websocket
+        original_close = websocket.close
+
+        async def close(code: int, reason: str) -> None:
+            await original_close(4403 if code == 1011 else code, reason or "Forbidden")
+
+        websocket.close = close  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            websocket.close = original_close  # type: ignore[method-assign]
+
+
 class ScriptboxGraphQL(GraphQL[Context, None]):
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),

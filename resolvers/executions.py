@@ -12,6 +12,7 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from tortoise.expressions import Q
 
 from engine.events import ExecutionEvent as BusEvent
 from graphql_api.context import Context
@@ -174,15 +175,17 @@ async def resolve_script(
 
 
 def _cursor(row: ExecutionRow) -> str:
-    return base64.urlsafe_b64encode(f"{row.queued_at.isoformat()}|{row.id}".encode()).decode()
+    return base64.urlsafe_b64encode(f"execution:{row.id}".encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _cursor_id(cursor: str) -> str:
     try:
-        queued_at, execution_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(queued_at), execution_id
+        kind, _, execution_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except ValueError:
-        raise BadUserInput("`after` is not a cursor this API gave out.") from None
+        kind, execution_id = "", ""
+    if kind != "execution" or not execution_id:
+        raise BadUserInput("`after` is not a cursor this API gave out.")
+    return execution_id
 
 
 @strawberry.type
@@ -216,9 +219,11 @@ class ExecutionQuery:
         if status is not None:
             query = query.filter(status=StatusModel(status))
         if after is not None:
-            queued_at, last_id = _decode_cursor(after)
-            query = query.filter(queued_at__lte=queued_at).exclude(
-                queued_at=queued_at, id__gte=last_id
+            # Keyset pagination on (queued_at, id), both descending: stable
+            # while new executions arrive at the top.
+            last = await info.context.services.executions.get(user, _cursor_id(after))
+            query = query.filter(
+                Q(queued_at__lt=last.queued_at) | Q(queued_at=last.queued_at, id__lt=last.id)
             )
         rows = await query.order_by("-queued_at", "-id").limit(first)
         return [ExecutionType(row=row) for row in rows]

@@ -1,0 +1,209 @@
+"""Hostile and broken scripts through GraphQL: each ends with the right status
+and code, the service stays responsive, and no container is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import docker
+import pytest
+
+from tests.engine.runs import run
+from tests.support.client import GraphQLClient
+
+pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
+
+TIMEOUT = 3.0
+
+
+def containers_of(execution_id: str) -> list[dict[str, Any]]:
+    # The low-level list: no per-container inspect that races with removal.
+    client = docker.APIClient()
+    try:
+        found: list[dict[str, Any]] = client.containers(
+            all=True, filters={"label": f"scriptbox.execution={execution_id}"}
+        )
+        return found
+    finally:
+        client.close()
+
+
+async def assert_clean_and_responsive(client: GraphQLClient, execution: dict[str, Any]) -> None:
+    for _ in range(50):
+        if not containers_of(execution["id"]):
+            break
+        await asyncio.sleep(0.1)
+    assert containers_of(execution["id"]) == []
+    started = time.monotonic()
+    assert (await client.data("{ me { id } }"))["me"]["id"]
+    assert time.monotonic() - started < 5
+
+
+FAULTS: list[tuple[str, str, str, set[str], str | None]] = [
+    # (id, file name, content, acceptable statuses, error code or None)
+    (
+        "fork-bomb",
+        "fork.sh",
+        "bomb() { bomb | bomb & }; bomb\nsleep 1\n",
+        {"FAILED", "TIMED_OUT", "SUCCEEDED"},
+        None,
+    ),
+    (
+        "memory-bomb",
+        "mem.py",
+        "def main(data):\n    hog = []\n    while True:\n        hog.append(bytearray(16 * 2**20))\n",
+        {"FAILED"},
+        "OUT_OF_MEMORY",
+    ),
+    ("sleep-past-timeout", "sleep.py", "import time\ntime.sleep(60)\n", {"TIMED_OUT"}, "TIMEOUT"),
+    ("cpu-spin", "spin.py", "while True:\n    pass\n", {"TIMED_OUT"}, "TIMEOUT"),
+    (
+        "fill-workdir",
+        "fill.py",
+        "def main(data):\n    with open('big', 'wb') as f:\n"
+        "        for _ in range(200):\n            f.write(b'0' * 2**20)\n",
+        {"FAILED"},
+        "SCRIPT_ERROR",
+    ),
+    (
+        "read-only-root",
+        "ro.py",
+        "def main(data):\n    open('/usr/evil', 'w').write('x')\n",
+        {"FAILED"},
+        "SCRIPT_ERROR",
+    ),
+    (
+        "non-json-result",
+        "obj.py",
+        "def main(data):\n    return object()\n",
+        {"FAILED"},
+        "INVALID_RESULT",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "statuses", "code"), [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS]
+)
+async def test_fault_ends_properly(
+    alice: GraphQLClient, name: str, content: str, statuses: set[str], code: str | None
+) -> None:
+    started = time.monotonic()
+    execution = await run(alice, content, name=name, timeout=TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert execution["status"] in statuses, execution
+    if code is not None:
+        assert execution["error"]["code"] == code, execution
+    assert elapsed < TIMEOUT + 15
+    await assert_clean_and_responsive(alice, execution)
+
+
+async def test_timeout_is_enforced_within_about_a_second(alice: GraphQLClient) -> None:
+    execution = await run(alice, "import time\ntime.sleep(60)\n", name="late.py", timeout=2)
+    assert execution["status"] == "TIMED_OUT"
+    assert 2000 <= execution["durationMs"] <= 3500, execution["durationMs"]
+
+
+async def test_endless_output_is_capped_and_flagged(alice: GraphQLClient) -> None:
+    execution = await run(alice, "while True:\n    print('x' * 1000)\n", name="spam.py", timeout=4)
+    assert execution["status"] == "TIMED_OUT"
+    assert execution["outputTruncated"] is True
+    assert 0 < len(execution["stdout"].encode()) <= 2**20
+    await assert_clean_and_responsive(alice, execution)
+
+
+async def test_no_network_inside(alice: GraphQLClient) -> None:
+    content = (
+        "import socket\n"
+        "def main(data):\n"
+        "    interfaces = [l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]]\n"
+        "    try:\n"
+        "        socket.getaddrinfo('example.com', 80)\n"
+        "        resolved = True\n"
+        "    except OSError:\n"
+        "        resolved = False\n"
+        "    return {'interfaces': interfaces, 'resolved': resolved}\n"
+    )
+    execution = await run(alice, content, name="net.py")
+    assert execution["status"] == "SUCCEEDED", execution
+    assert execution["result"] == {"interfaces": ["lo"], "resolved": False}
+
+
+async def test_no_host_files_or_docker_socket(alice: GraphQLClient, tmp_path: Any) -> None:
+    marker = tmp_path / "host-only-marker"
+    marker.write_text("secret")
+    content = (
+        "import os\n"
+        "def main(data):\n"
+        "    return {'sock': os.path.exists('/var/run/docker.sock'),\n"
+        "            'marker': os.path.exists(data['marker']), 'uid': os.getuid()}\n"
+    )
+    execution = await run(alice, content, name="host.py", input={"marker": str(marker)})
+    assert execution["status"] == "SUCCEEDED", execution
+    assert execution["result"]["sock"] is False
+    assert execution["result"]["marker"] is False
+    assert execution["result"]["uid"] != 0
+
+
+async def test_background_process_does_not_outlive_main(alice: GraphQLClient) -> None:
+    content = (
+        "import subprocess\n"
+        "def main(data):\n"
+        "    subprocess.Popen(['sleep', '120'])\n"
+        "    return 'left a child'\n"
+    )
+    started = time.monotonic()
+    execution = await run(alice, content, name="bg.py", timeout=30)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert time.monotonic() - started < 15
+    await assert_clean_and_responsive(alice, execution)
+
+
+async def test_planted_symlinks_are_harmless(alice: GraphQLClient) -> None:
+    content = (
+        "import os\n"
+        "def main(data):\n"
+        "    os.makedirs('/job/out', exist_ok=True)\n"
+        "    os.symlink('/etc/passwd', '/job/out/passwd')\n"
+        "    os.symlink('/', 'root-link')\n"
+        "    return 'planted'\n"
+    )
+    execution = await run(alice, content, name="links.py")
+    assert execution["status"] in ("SUCCEEDED", "FAILED"), execution
+    await assert_clean_and_responsive(alice, execution)
+
+
+async def test_output_that_is_not_utf8(alice: GraphQLClient) -> None:
+    content = "import sys\nsys.stdout.buffer.write(b'caf\\xe9 \\xff ok\\n')\n"
+    execution = await run(alice, content, name="bytes.py")
+    assert execution["status"] == "SUCCEEDED", execution
+    assert execution["stdout"].endswith(" ok\n")
+    assert "\ufffd" in execution["stdout"]
+
+
+async def test_too_many_queued_is_rate_limited(
+    alice: GraphQLClient, service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api.tree_ops import script
+    from tests.engine.runs import RUN
+
+    # Hold the worker's slots with long runs, then queue past the cap.
+    limit = service.settings.max_queued_per_user
+    created = await script(alice, "slow.py", "import time\ntime.sleep(30)\n")
+    ids = []
+    codes = set()
+    for _ in range(limit + service.settings.worker_concurrency + 2):
+        body = await alice.execute(
+            RUN, {"input": {"scriptId": created["id"], "timeoutSeconds": 30}}
+        )
+        if body.get("errors"):
+            codes.add(body["errors"][0]["extensions"]["code"])
+        else:
+            ids.append(body["data"]["runScript"]["id"])
+    assert codes == {"RATE_LIMITED"}
+    for execution_id in ids:
+        await alice.data(
+            "mutation($id: ID!) { cancelExecution(id: $id) { status } }", {"id": execution_id}
+        )

@@ -1,0 +1,110 @@
+"""Live status and output over WebSocket, in both GraphQL WebSocket protocols."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from tests.api.tree_ops import script
+from tests.engine.runs import RUN, UPDATES, run
+from tests.support.client import GraphQLClient
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, subscription_client
+
+COUNTING = (
+    "import time\n"
+    "def main(data):\n"
+    "    for i in range(data['n']):\n"
+    "        print(f'line {i}', flush=True)\n"
+    "        time.sleep(data.get('pause', 0))\n"
+    "    return {'printed': data['n']}\n"
+)
+
+
+def assert_well_ordered(events: list[dict]) -> None:  # type: ignore[type-arg]
+    seqs = [e["executionUpdates"]["seq"] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_live_output_then_terminal_then_complete(alice: GraphQLClient, protocol: str) -> None:
+    execution = await run(alice, COUNTING, input={"n": 20, "pause": 0.05}, wait=False)
+    async with subscription_client(alice.base_url, alice.token, protocol) as ws:
+        events = await ws.collect(UPDATES, {"id": execution["id"]})
+    assert_well_ordered(events)
+    updates = [e["executionUpdates"] for e in events]
+    output = "".join(u["data"] for u in updates if u["stream"] == "STDOUT")
+    assert output == "".join(f"line {i}\n" for i in range(20))
+    terminal = updates[-1]
+    assert terminal["status"] == "SUCCEEDED"
+    assert terminal["stream"] is None
+    assert terminal["execution"]["result"] == {"printed": 20}
+    assert all(u["execution"] is None for u in updates[:-1])
+
+
+async def test_late_subscriber_gets_the_replay(alice: GraphQLClient) -> None:
+    execution = await run(alice, COUNTING, input={"n": 5})  # already finished
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        events = await ws.collect(UPDATES, {"id": execution["id"]})
+    updates = [e["executionUpdates"] for e in events]
+    assert [u["status"] for u in updates][:2] == ["QUEUED", "RUNNING"]
+    assert "".join(u["data"] for u in updates if u["stream"]) == "".join(
+        f"line {i}\n" for i in range(5)
+    )
+    assert updates[-1]["status"] == "SUCCEEDED"
+
+
+async def test_subscriber_joining_mid_run_misses_nothing(alice: GraphQLClient) -> None:
+    execution = await run(alice, COUNTING, input={"n": 30, "pause": 0.03}, wait=False)
+    await asyncio.sleep(0.5)
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        events = await ws.collect(UPDATES, {"id": execution["id"]})
+    assert_well_ordered(events)
+    text = "".join(e["executionUpdates"]["data"] or "" for e in events)
+    assert text == "".join(f"line {i}\n" for i in range(30))
+
+
+async def test_my_executions_pushes_status_changes(alice: GraphQLClient) -> None:
+    created = await script(alice, "mine.py", "def main(data):\n    return 1\n")
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        seen: list[tuple[str, str]] = []
+
+        async def listen() -> None:
+            async for event in ws.events("subscription { myExecutions { executionId status } }"):
+                seen.append((event["myExecutions"]["executionId"], event["myExecutions"]["status"]))
+                if event["myExecutions"]["status"] == "SUCCEEDED":
+                    return
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0.2)
+        done = await alice.data(RUN, {"input": {"scriptId": created["id"], "wait": True}})
+        await asyncio.wait_for(listener, 30)
+    execution_id = done["runScript"]["id"]
+    assert [s for i, s in seen if i == execution_id] == ["QUEUED", "RUNNING", "SUCCEEDED"]
+
+
+async def test_other_users_cannot_subscribe(alice: GraphQLClient, bob: GraphQLClient) -> None:
+    execution = await run(alice, COUNTING, input={"n": 1})
+    async with subscription_client(bob.base_url, bob.token) as ws:
+        with pytest.raises(AssertionError) as refused:
+            await ws.collect(UPDATES, {"id": execution["id"]})
+    assert "NOT_FOUND" in str(refused.value)
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+async def test_missing_or_bad_token_closes_with_4403(
+    alice: GraphQLClient, protocol: str, token: str | None
+) -> None:
+    url = alice.base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert message["type"] != "connection_ack"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
