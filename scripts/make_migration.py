@@ -91,7 +91,9 @@ def _generate(dialect: str, name: str, workdir: Path) -> Path:
 
 
 def _sql_block(text: str, func: str) -> str:
-    match = re.search(rf'async def {func}\(db: BaseDBAsyncClient\) -> str:\n    return """(.*?)"""', text, re.S)
+    match = re.search(
+        rf'async def {func}\(db: BaseDBAsyncClient\) -> str:\n    return """(.*?)"""', text, re.S
+    )
     if not match:
         raise SystemExit(f"could not find {func}() SQL in aerich's output")
     return match.group(1).strip()

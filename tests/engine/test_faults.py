@@ -53,7 +53,8 @@ FAULTS: list[tuple[str, str, str, set[str], str | None]] = [
     (
         "memory-bomb",
         "mem.py",
-        "def main(data):\n    hog = []\n    while True:\n        hog.append(bytearray(16 * 2**20))\n",
+        "def main(data):\n    hog = []\n"
+        "    while True:\n        hog.append(bytearray(16 * 2**20))\n",
         {"FAILED"},
         "OUT_OF_MEMORY",
     ),
@@ -118,7 +119,8 @@ async def test_no_network_inside(alice: GraphQLClient) -> None:
     content = (
         "import socket\n"
         "def main(data):\n"
-        "    interfaces = [l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]]\n"
+        "    lines = open('/proc/net/dev').readlines()[2:]\n"
+        "    interfaces = [line.split(':')[0].strip() for line in lines]\n"
         "    try:\n"
         "        socket.getaddrinfo('example.com', 80)\n"
         "        resolved = True\n"

@@ -254,3 +254,15 @@ async def test_invalid_job_is_an_outcome(run_script: RunScript) -> None:
     run = await run_script("print(1)", files=(("a/b", b""), ("a", b"")))
     assert run.outcome.status == "failed"
     assert run.outcome.error_code == "INVALID_JOB"
+
+
+async def test_async_main(run_script: RunScript) -> None:
+    script = (
+        "import asyncio\n"
+        "async def main(data):\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    return {'doubled': data * 2}\n"
+    )
+    run = await run_script(script, 21)
+    assert run.outcome.status == "succeeded", run.outcome
+    assert json.loads(run.outcome.result_json or "") == {"doubled": 42}
