@@ -67,6 +67,7 @@ def create_kwargs(
         ],
         init=True,  # docker-init reaps orphans and forwards signals
         ipc_mode="private",
+        shm_size=workdir,  # /dev/shm is writable too: same cap as the other tmpfs
         # Untrusted output must not land in json-file logs on the host disk.
         log_config=LogConfig(type="none"),
         auto_remove=False,  # removed explicitly, after the outcome is read

@@ -54,9 +54,20 @@ class LiveContainer:
     def close_socket(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
-        if self._attach is not None:
-            with contextlib.suppress(Exception):
-                self._attach.close()
+        attach, self._attach = self._attach, None
+        if attach is None:
+            return
+        # The SDK's wrapper, its socket and its HTTP response refer to each
+        # other; left to the garbage collector, the descriptor lingers until a
+        # cycle collection. Close all three now.
+        for closable in (
+            getattr(attach, "_response", None),
+            attach,
+            getattr(attach, "_sock", None),
+        ):
+            if closable is not None:
+                with contextlib.suppress(Exception):
+                    closable.close()
 
 
 def connect(docker_host: str | None) -> docker.APIClient:

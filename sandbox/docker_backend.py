@@ -55,6 +55,7 @@ class DockerSandbox:
             config.default_limits.container_profile(),
         )
         self._disposals: set[asyncio.Task[None]] = set()
+        self._leased: set[str] = set()  # containers serving a job right now
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -81,11 +82,17 @@ class DockerSandbox:
         await self._call(containers.ping, api)
 
     async def reap(self, owner: str | None = None) -> int:
-        """Remove every container labelled with this owner (default: ours)."""
+        """Remove every container labelled with this owner (default: ours).
+
+        For our own owner, the warm pool's and running jobs' containers are
+        spared: reaping is for leftovers of a previous process.
+        """
         api = await self._get_api()
         owner = self.config.owner if owner is None else owner
         ids = await self._call(containers.list_owned, api, owner)
-        keep = set(self._pool.container_ids) if owner == self.config.owner else set()
+        keep = set()
+        if owner == self.config.owner:
+            keep = set(self._pool.container_ids) | self._leased
         removed = await asyncio.gather(
             *(self._call(containers.remove, api, cid) for cid in ids if cid not in keep)
         )
@@ -122,9 +129,11 @@ class DockerSandbox:
         if cancel is not None and cancel.is_set():
             return _outcome(started, "cancelled", "CANCELLED", "cancelled before start")
         container = await self._lease(job)
+        self._leased.add(container.id)
         try:
             return await self._drive(container, job, on_output, cancel, started)
         finally:
+            self._leased.discard(container.id)
             self._dispose(container)
 
     async def _lease(self, job: SandboxJob) -> LiveContainer:
