@@ -19,6 +19,9 @@ if [[ ! -x .venv/bin/python ]]; then
   uv venv --quiet --python "$python" .venv
 fi
 uv pip sync --quiet --python .venv/bin/python requirements.lock
-uv pip install --quiet --python .venv/bin/python --no-deps -e .
+# compat mode: a .pth that puts the repo on sys.path, so packages added
+# later are importable without reinstalling.
+uv pip install --quiet --python .venv/bin/python --no-deps \
+  --config-settings editable_mode=compat -e .
 echo "$want" > "$stamp"
 echo "bootstrap: Python environment ready in .venv" >&2
