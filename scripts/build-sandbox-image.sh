@@ -74,6 +74,16 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
     exit 0
 fi
 
+# Concurrent callers (parallel test runs, CI) build once: the others wait,
+# then find the tag.
+exec 9>"${TMPDIR:-/tmp}/scriptbox-sandbox-image.lock"
+flock -w 1800 9 || die "timed out waiting for another image build"
+if docker image inspect "$tag" >/dev/null 2>&1; then
+    docker tag "$tag" "$repo:latest"
+    echo "$tag"
+    exit 0
+fi
+
 # Read the Debian mirror from the apt sources this machine already uses
 # (deb822 *.sources and one-line *.list), preferring an entry for $suite
 # itself, then any other plain Debian archive entry.

@@ -35,6 +35,14 @@ fi
 
 [[ "$(id -u)" == 0 ]] || die "dockerd is not running and starting it needs root (run: sudo $0)"
 
+# Test runs, CI steps and services may all call this at once: one at a time
+# past this point, or two daemons race for the same pid file and data root.
+exec 9>/run/lock/scriptbox-docker-up.lock 2>/dev/null || exec 9>/tmp/scriptbox-docker-up.lock
+flock -w 120 9 || die "timed out waiting for another docker-up to finish"
+if docker info >/dev/null 2>&1; then
+    exit 0
+fi
+
 data_root="${SCRIPTBOX_DOCKER_DATA_ROOT:-/var/lib/docker}"
 log_file="${SCRIPTBOX_DOCKER_LOG:-/var/log/scriptbox-dockerd.log}"
 wait_seconds="${SCRIPTBOX_DOCKER_WAIT_SECONDS:-60}"
@@ -102,21 +110,29 @@ choose_storage_driver() {
     echo vfs
 }
 
+# A dockerd from the pid file that is alive (not a zombie awaiting its
+# reaper after a crash) is still starting up: wait for it, don't start twice.
 daemon_running() {
-    local pid
+    local pid state
     [[ -f /var/run/docker.pid ]] || return 1
     pid="$(cat /var/run/docker.pid 2>/dev/null)" || return 1
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]]
+    [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]] || return 1
+    state="$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null)"
+    [[ -n "$state" && "$state" != Z && "$state" != X ]]
 }
 
 if daemon_running; then
     log "dockerd (pid $(cat /var/run/docker.pid)) is already starting; waiting for it"
 else
+    # A pid file left by a crashed daemon (possibly still a zombie) makes the
+    # new dockerd refuse to start.
+    rm -f /var/run/docker.pid
     driver="$(choose_storage_driver)"
     mkdir -p "$(dirname "$log_file")"
     log "starting dockerd (storage driver $driver, log $log_file)"
     # setsid + nohup: the daemon must outlive this script and the shell or CI
     # step that called it, and not get its SIGHUP.
+    # 9>&-: the daemon must not inherit (and so hold forever) the lock.
     setsid nohup dockerd \
         --bridge=none \
         --iptables=false \
@@ -124,7 +140,7 @@ else
         --storage-driver="$driver" \
         --data-root="$data_root" \
         --host=unix:///var/run/docker.sock \
-        >>"$log_file" 2>&1 </dev/null &
+        >>"$log_file" 2>&1 </dev/null 9>&- &
     started_pid=$!
 fi
 
