@@ -218,4 +218,11 @@ if ! DOCKER_BUILDKIT=0 docker build -q "${network_args[@]}" \
 fi
 rm -f "$build_log"
 docker tag "$tag" "$repo:latest"
+# Drop images of older definitions, so each edit of the runner does not leave
+# another 100 MB behind. One still used by a container stays (rmi refuses).
+docker images "$repo" --format '{{.Tag}}' | while read -r old; do
+    if [[ "$old" != latest && "$old" != "$definition_hash" ]]; then
+        docker rmi "$repo:$old" >/dev/null 2>&1 || true
+    fi
+done
 echo "$tag"
