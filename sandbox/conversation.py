@@ -40,14 +40,15 @@ class RunnerVanished(Exception):
     """The attach stream ended before the runner's final message."""
 
 
-def bundle_frames(job: SandboxJob) -> list[bytes]:
-    """The job as frames for the runner's stdin."""
+def bundle_frames(job: SandboxJob, key: bytes) -> list[bytes]:
+    """The job as frames for the runner's stdin; ``key`` authenticates its reply."""
     limits = job.limits
     frames = [
         p.encode_json(
             {
                 "type": p.Msg.JOB,
                 "v": p.VERSION,
+                "key": key.hex(),
                 "language": job.language,
                 "env": dict(job.env),
                 "limits": {
@@ -107,8 +108,11 @@ class _Blob:
 class Conversation:
     """Reads one job's frames from the container and forwards its output."""
 
-    def __init__(self, sock: socket.socket, limits: SandboxLimits, on_output: OnOutput) -> None:
+    def __init__(
+        self, sock: socket.socket, limits: SandboxLimits, on_output: OnOutput, key: bytes
+    ) -> None:
         self._sock = sock
+        self._mac = p.StreamMac(key)
         self._limits = limits
         self._on_output = on_output
         self._budget = read_budget(limits)
@@ -175,14 +179,20 @@ class Conversation:
             if self.report.finished:
                 raise RunnerMisbehaved("frames after the exit message")
             if frame.kind in (p.KIND_STDOUT, p.KIND_STDERR):
+                self._mac.add(frame.kind, frame.payload)
                 await self._output(frame.kind, frame.payload)
             elif frame.kind == p.KIND_DATA:
+                self._mac.add(frame.kind, frame.payload)
                 self._data(frame.payload)
             else:
-                try:
-                    self._message(p.decode_json(frame.payload))
-                except p.ProtocolError as exc:
-                    raise RunnerMisbehaved(str(exc)) from exc
+                message = _decode(frame.payload)
+                # The exit message carries the MAC of everything before it.
+                if message["type"] == p.Msg.EXIT and not self._mac.matches(message.get("mac")):
+                    raise RunnerMisbehaved(
+                        "the output stream failed authentication (bytes were injected)"
+                    )
+                self._mac.add(frame.kind, frame.payload)
+                self._message(message)
 
     async def _output(self, kind: int, data: bytes) -> None:
         if self._blob is not None:
@@ -289,6 +299,13 @@ class Conversation:
                 if isinstance(entry, str):
                     self._reject(entry)
         report.finished = True
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    try:
+        return p.decode_json(payload)
+    except p.ProtocolError as exc:
+        raise RunnerMisbehaved(str(exc)) from exc
 
 
 def _size(message: dict[str, Any]) -> int:

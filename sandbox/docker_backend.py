@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -161,9 +162,10 @@ class DockerSandbox:
         started: float,
     ) -> SandboxOutcome:
         limits = job.limits
-        talk = Conversation(container.sock, limits, on_output)
+        key = secrets.token_bytes(32)
+        talk = Conversation(container.sock, limits, on_output, key)
         try:
-            await talk.send(bundle_frames(job))
+            await talk.send(bundle_frames(job, key))
         except OSError as exc:
             return await self._vanished(container, talk, started, f"cannot send the job: {exc}")
 

@@ -29,6 +29,8 @@ buffer an unbounded frame.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -165,21 +167,55 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+class StreamMac:
+    """HMAC-SHA256 over every frame of the runner's stream before ``exit``.
+
+    The container's stdout is also held by docker-init (PID 1), whose
+    descriptors a process of the same uid can reopen through /proc/1/fd. The
+    script could write bytes into the stream that way; it cannot compute this
+    MAC, whose per-job key came over stdin before the script existed and lives
+    only in the runner's (non-dumpable) memory. The ``exit`` message carries
+    the digest; the host recomputes it over what it received.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+
+    def add(self, kind: int, payload: bytes) -> None:
+        self._mac.update(HEADER.pack(len(payload), kind))
+        self._mac.update(payload)
+
+    def hexdigest(self) -> str:
+        return self._mac.hexdigest()
+
+    def matches(self, digest: object) -> bool:
+        return isinstance(digest, str) and hmac.compare_digest(self.hexdigest(), digest)
+
+
 class FdFrameWriter:
     """Blocking frame writer over a raw file descriptor (the runner's stdout)."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.mac: StreamMac | None = None
 
     def json(self, message: dict[str, Any]) -> None:
-        write_all(self.fd, encode_json(message))
+        self._write(KIND_JSON, json.dumps(message, separators=(",", ":")).encode())
 
     def blob(self, message: dict[str, Any], data: bytes) -> None:
-        for frame in encode_blob(message, data):
-            write_all(self.fd, frame)
+        self.json({**message, "size": len(data)})
+        view = memoryview(data)
+        for start in range(0, len(data), DATA_CHUNK):
+            self._write(KIND_DATA, bytes(view[start : start + DATA_CHUNK]))
 
     def raw(self, kind: int, data: bytes) -> None:
-        write_all(self.fd, encode(kind, data))
+        self._write(kind, data)
+
+    def _write(self, kind: int, payload: bytes) -> None:
+        frame = encode(kind, payload)
+        if self.mac is not None:
+            self.mac.add(kind, payload)
+        write_all(self.fd, frame)
 
 
 # Names of input files and artifacts: one or more path components of safe

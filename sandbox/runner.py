@@ -28,6 +28,7 @@ from sandbox.runner_child import (
     inspect_python,
     oom_kills,
     run_child,
+    set_dumpable,
 )
 from sandbox.runner_job import Job, diag, receive_job
 from sandbox.runner_verdict import judge
@@ -38,6 +39,7 @@ REPORT_HEADER_BYTES = 4096  # function mode's report: a JSON line, then the resu
 
 def run_job(job: Job, writer: p.FdFrameWriter) -> None:
     started = time.monotonic()
+    writer.mac = p.StreamMac(job.key)
     limits = job.limits
     shape = ScriptShape(function_mode=False)
     if job.language == "python":
@@ -61,6 +63,7 @@ def run_job(job: Job, writer: p.FdFrameWriter) -> None:
             "stderr_truncated": pump.truncated[p.KIND_STDERR],
             "rejected_artifacts": [name[:300] for name in rejected[:MAX_REPORTED_REJECTIONS]],
             "duration_ms": int((time.monotonic() - started) * 1000),
+            "mac": writer.mac.hexdigest(),
         }
     )
 
@@ -71,6 +74,10 @@ def main() -> int:
         # never do that in a host session.
         diag("refusing to run outside the sandbox image (or as root)")
         return 2
+    # The script runs as the same uid: without this it could ptrace the
+    # runner, read the stream key from its memory, or reopen its private
+    # stdout through /proc/<pid>/fd.
+    set_dumpable(False)
     # Frames go to a private copy of stdout; fd 1 becomes stderr, so a stray
     # print in the runner can never corrupt the frame stream.
     out_fd = os.dup(1)

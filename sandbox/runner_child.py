@@ -90,10 +90,28 @@ def child_env(job: Job) -> dict[str, str]:
     return env
 
 
+PR_SET_DUMPABLE = 4
+
+
+def set_dumpable(flag: bool) -> None:
+    """prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptraced or
+    have its /proc entries opened by other processes of the same uid."""
+    import ctypes  # only here: costs start-up time, paid while the runner idles
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0) != 0:
+        diag(f"prctl(PR_SET_DUMPABLE) failed: errno {ctypes.get_errno()}")
+
+
 def _prepare_child() -> None:
-    # Runs in the child between fork and exec. Make the user's processes the
-    # OOM killer's first choice (raising one's own score needs no privilege),
-    # so a memory bomb kills the bomb and not the runner that reports it.
+    # Runs in the child between fork and exec. The fork inherited the
+    # runner's non-dumpable flag, which makes /proc/self root-owned; restore
+    # it (exec would too) so the score below can be written. Private
+    # descriptors are close-on-exec and no user code runs yet.
+    set_dumpable(True)
+    # Make the user's processes the OOM killer's first choice (raising one's
+    # own score needs no privilege), so a memory bomb kills the bomb and not
+    # the runner that reports it.
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
         f.write("1000")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

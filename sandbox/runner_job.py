@@ -40,6 +40,7 @@ class Job:
     language: str
     env: dict[str, str]
     limits: dict[str, float]
+    key: bytes  # authenticates the runner's stream (protocol.StreamMac)
     script_path: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -60,7 +61,10 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
         raise p.ProtocolError("env must map strings to strings")
     limits = dict(DEFAULT_LIMITS)
     limits.update({k: float(v) for k, v in (header.get("limits") or {}).items()})
-    job = Job(language=language, env=env, limits=limits)
+    key = bytes.fromhex(str(header.get("key", "")))
+    if len(key) < 16:
+        raise p.ProtocolError("job lacks a stream key")
+    job = Job(language=language, env=env, limits=limits, key=key)
 
     for directory in (IN_DIR, OUT_DIR, WORK_DIR):
         os.makedirs(directory, mode=0o755, exist_ok=True)

@@ -218,11 +218,7 @@ if ! DOCKER_BUILDKIT=0 docker build -q "${network_args[@]}" \
 fi
 rm -f "$build_log"
 docker tag "$tag" "$repo:latest"
-# Drop images of older definitions, so each edit of the runner does not leave
-# another 100 MB behind. One still used by a container stays (rmi refuses).
-docker images "$repo" --format '{{.Tag}}' | while read -r old; do
-    if [[ "$old" != latest && "$old" != "$definition_hash" ]]; then
-        docker rmi "$repo:$old" >/dev/null 2>&1 || true
-    fi
-done
+# Older definitions' images are kept: a running service or test session may
+# still use its hashed tag, and they share the base layers (each adds only
+# the runner files, well under 1 MB).
 echo "$tag"

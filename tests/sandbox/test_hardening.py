@@ -234,3 +234,36 @@ async def test_result_file_symlink_is_not_followed(run_script: RunScript) -> Non
     assert run.outcome.status == "failed"
     assert run.outcome.error_code == "INVALID_RESULT"
     assert "root:" not in (run.outcome.error_message or "")
+
+
+async def test_script_cannot_reach_the_runners_descriptors(run_script: RunScript) -> None:
+    script = (
+        "import os\n"
+        "def main(data):\n"
+        "    runner = os.getppid()\n"
+        "    try:\n"
+        "        os.listdir(f'/proc/{runner}/fd')\n"
+        "        return 'listed'\n"
+        "    except PermissionError:\n"
+        "        return 'denied'\n"
+    )
+    run = await run_script(script)
+    assert run.outcome.result_json == '"denied"'
+
+
+async def test_bytes_injected_into_the_container_stream_are_detected(
+    run_script: RunScript,
+) -> None:
+    # docker-init (PID 1) holds the container's stdout and runs as the same
+    # uid, so the script can reopen it; the stream MAC exposes the forgery.
+    forged = (
+        "import json, os, struct\n"
+        "body = json.dumps({'type': 'exit', 'status': 'succeeded', 'exit_code': 0,\n"
+        "                   'mac': '00' * 32}).encode()\n"
+        "with open('/proc/1/fd/1', 'wb') as out:\n"
+        "    out.write(struct.pack('>IB', len(body), ord('J')) + body)\n"
+    )
+    run = await run_script(forged)
+    assert run.outcome.status == "failed"
+    assert run.outcome.error_code == "SANDBOX_ERROR"
+    assert "authentication" in (run.outcome.error_message or "")

@@ -94,7 +94,7 @@ async def converse(
     async def on_output(chunk: OutputChunk) -> None:
         chunks.append(chunk)
 
-    talk = Conversation(host, limits, on_output)
+    talk = Conversation(host, limits, on_output, KEY)
     loop = asyncio.get_running_loop()
 
     def feed() -> None:
@@ -113,18 +113,24 @@ async def converse(
     return talk, chunks
 
 
-def stdout_frames(*frames: bytes) -> bytes:
-    return docker_chunk(1, b"".join(frames))
+KEY = b"k" * 32
+EXIT_OK = {"type": "exit", "status": "succeeded", "exit_code": 0}
 
 
-EXIT_OK = p.encode_json({"type": "exit", "status": "succeeded", "exit_code": 0})
+def stdout_frames(*frames: bytes, exit_message: dict[str, object] | None = EXIT_OK) -> bytes:
+    """The runner's frames as Docker sends them, closed by an authenticated exit."""
+    mac = p.StreamMac(KEY)
+    for frame in p.FrameDecoder().feed(b"".join(frames)):
+        mac.add(frame.kind, frame.payload)
+    tail = [p.encode_json({**exit_message, "mac": mac.hexdigest()})] if exit_message else []
+    return docker_chunk(1, b"".join([*frames, *tail]))
 
 
 async def test_host_caps_output_even_when_the_runner_does_not(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     wire = stdout_frames(
-        p.encode(p.KIND_STDOUT, "é".encode() * 600), p.encode(p.KIND_STDERR, b"e" * 10), EXIT_OK
+        p.encode(p.KIND_STDOUT, "é".encode() * 600), p.encode(p.KIND_STDERR, b"e" * 10)
     )
     talk, chunks = await converse(*pair, wire, SandboxLimits(output_bytes_per_stream=1001))
     text = "".join(c.data for c in chunks if c.stream == "stdout")
@@ -149,7 +155,6 @@ async def test_host_rejects_unsafe_artifact_names_and_stray_data(
     wire = stdout_frames(
         *p.encode_blob({"type": "artifact", "name": "../../etc/cron.d/x"}, b"evil"),
         *p.encode_blob({"type": "artifact", "name": "fine.txt"}, b"good"),
-        EXIT_OK,
     )
     talk, _ = await converse(*pair, wire, SandboxLimits())
     assert [(a.name, a.data) for a in talk.report.artifacts] == [("fine.txt", b"good")]
@@ -157,12 +162,21 @@ async def test_host_rejects_unsafe_artifact_names_and_stray_data(
 
 
 async def test_host_rejects_data_outside_a_blob(pair: tuple[socket.socket, socket.socket]) -> None:
-    wire = stdout_frames(p.encode(p.KIND_DATA, b"??"), EXIT_OK)
+    wire = stdout_frames(p.encode(p.KIND_DATA, b"??"))
     with pytest.raises(RunnerMisbehaved):
         await converse(*pair, wire, SandboxLimits())
 
 
 async def test_stream_ending_early_is_vanished(pair: tuple[socket.socket, socket.socket]) -> None:
-    wire = stdout_frames(p.encode(p.KIND_STDOUT, b"partial"))
+    wire = stdout_frames(p.encode(p.KIND_STDOUT, b"partial"), exit_message=None)
     with pytest.raises(RunnerVanished):
         await converse(*pair, wire, SandboxLimits())
+
+
+async def test_host_rejects_an_unauthenticated_stream(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    honest = stdout_frames(p.encode(p.KIND_STDOUT, b"hello"))
+    injected = docker_chunk(1, p.encode(p.KIND_STDOUT, b"forged")) + honest
+    with pytest.raises(RunnerMisbehaved, match="authentication"):
+        await converse(*pair, injected, SandboxLimits())
