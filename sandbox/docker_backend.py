@@ -133,12 +133,35 @@ class DockerSandbox:
         self._leased.add(container.id)
         try:
             return await self._drive(container, job, on_output, cancel, started)
+        except _JobNotDelivered as exc:
+            # A warm container that died after its health check fails the
+            # send, before the job reached anyone: safe to try once more.
+            log.warning("sandbox container %s refused the job: %s", container.id[:12], exc)
+        finally:
+            self._leased.discard(container.id)
+            self._dispose(container)
+        return await self._drive_fresh(job, on_output, cancel, started)
+
+    async def _drive_fresh(
+        self,
+        job: SandboxJob,
+        on_output: OnOutput,
+        cancel: asyncio.Event | None,
+        started: float,
+    ) -> SandboxOutcome:
+        """Last try: a container made for this job; a second refusal is an outcome."""
+        container = await self._lease(job, warm_ok=False)
+        self._leased.add(container.id)
+        try:
+            return await self._drive(container, job, on_output, cancel, started)
+        except _JobNotDelivered as exc:
+            return _outcome(started, "failed", "SANDBOX_ERROR", f"cannot deliver the job: {exc}")
         finally:
             self._leased.discard(container.id)
             self._dispose(container)
 
-    async def _lease(self, job: SandboxJob) -> LiveContainer:
-        warm = self._pool.take(job.limits.container_profile())
+    async def _lease(self, job: SandboxJob, warm_ok: bool = True) -> LiveContainer:
+        warm = self._pool.take(job.limits.container_profile()) if warm_ok else None
         if warm is not None:
             return warm
         # No warm container fits: make one now. It can carry the execution
@@ -167,7 +190,7 @@ class DockerSandbox:
         try:
             await talk.send(bundle_frames(job, key))
         except OSError as exc:
-            return await self._vanished(container, talk, started, f"cannot send the job: {exc}")
+            raise _JobNotDelivered(str(exc)) from exc
 
         reading = asyncio.create_task(talk.run())
         try:
@@ -318,6 +341,10 @@ class DockerSandbox:
             self._executor = ThreadPoolExecutor(DOCKER_THREADS, thread_name_prefix="sandbox-docker")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+
+class _JobNotDelivered(Exception):
+    """The container's stdin broke before the whole job was written."""
 
 
 def _elapsed_ms(started: float) -> int:

@@ -156,3 +156,14 @@ async def test_unreachable_engine_is_unavailable(tmp_path: object) -> None:
     with pytest.raises(SandboxUnavailable):
         await box.run(job, ignore)
     await box.close()
+
+
+async def test_dead_warm_containers_are_skipped(
+    run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
+) -> None:
+    await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
+    for container_id in sandbox.warm_container_ids:
+        docker_api.kill(container_id)
+    await asyncio.sleep(0.2)
+    run = await run_script("def main(data):\n    return 'still fine'\n")
+    assert run.outcome.result_json == '"still fine"'
