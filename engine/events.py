@@ -36,6 +36,7 @@ class ExecutionEvent:
     status: ExecutionStatus
     stream: Stream | None = None
     data: str | None = None
+    batch_id: str | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from engine.events import ExecutionEvent, InMemoryEventBus, Stream
 from engine.worker import SEQ_QUEUED, Worker
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.settings import Settings
 from models.executions import Execution, ExecutionStatus
+from models.operations import Batch, StoredFile
 from models.tree import Script
 from models.tree_ops import parse_id, visible_to
 from models.users import User
@@ -23,6 +26,7 @@ from models.users import User
 # How long `wait` may take beyond the execution's own timeout, for time spent
 # queued and starting.
 WAIT_GRACE_SECONDS = 30.0
+MAX_BATCH_CONCURRENCY = 64
 DB_POLL_SECONDS = 0.5
 
 
@@ -54,38 +58,121 @@ class ExecutionService:
         return row
 
     async def submit(
-        self, user: User, script: Script, input_value: Any, timeout_seconds: float | None
+        self,
+        user: User,
+        script: Script,
+        input_value: Any,
+        timeout_seconds: float | None,
+        files: list[str] | None = None,
+        schedule_id: str | None = None,
     ) -> Execution:
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = self._checked_timeout(timeout_seconds)
-        queued = await Execution.filter(owner_id=user.id, status=ExecutionStatus.QUEUED).count()
-        if queued >= self._settings.max_queued_per_user:
-            raise RateLimited(
-                f"You have {queued} executions waiting; wait for some to finish.",
-                maxQueued=self._settings.max_queued_per_user,
-            )
+        file_keys = await self._checked_files(script.owner_id, files or [])
+        if schedule_id is None:
+            queued = await Execution.filter(
+                owner_id=user.id, status=ExecutionStatus.QUEUED, batch_id=None
+            ).count()
+            if queued >= self._settings.max_queued_per_user:
+                raise RateLimited(
+                    f"You have {queued} executions waiting; wait for some to finish.",
+                    maxQueued=self._settings.max_queued_per_user,
+                )
         row = await Execution.create(
-            owner_id=user.id,
+            owner_id=script.owner_id,
             script_id=script.id,
             script_version=script.version,
             status=ExecutionStatus.QUEUED,
             input_json=input_json,
             timeout_seconds=timeout,
+            input_files=file_keys,
+            schedule_id=schedule_id,
         )
-        self._bus.open(str(row.id))
-        await self._bus.publish(
-            ExecutionEvent(
-                execution_id=str(row.id),
-                owner_id=str(row.owner_id),
-                seq=SEQ_QUEUED,
-                status=ExecutionStatus.QUEUED,
-            )
-        )
-        if self._worker is not None:
-            self._worker.wake()
+        await self.announce([row])
         return row
 
-    async def cancel(self, user: User, execution_id: str) -> Execution:
+    async def submit_batch(
+        self, user: User, script: Script, inputs: list[Any], concurrency: int
+    ) -> Batch:
+        limit = self._settings.max_batch_size
+        if not 1 <= len(inputs) <= limit:
+            raise BadUserInput(f"A batch takes 1 to {limit} inputs; this one has {len(inputs)}.")
+        if not 1 <= concurrency <= MAX_BATCH_CONCURRENCY:
+            raise BadUserInput(f"`concurrency` must be between 1 and {MAX_BATCH_CONCURRENCY}.")
+        encoded = [encode_input(value, self._settings.max_input_bytes) for value in inputs]
+        waiting = await Execution.filter(
+            owner_id=script.owner_id, status=ExecutionStatus.QUEUED, batch_id__not_isnull=True
+        ).count()
+        if waiting + len(inputs) > limit:
+            raise RateLimited(
+                f"You have {waiting} batch executions waiting; at most {limit} may wait at once."
+            )
+        timeout = self._settings.default_timeout_seconds
+        async with in_transaction():
+            batch = await Batch.create(
+                owner_id=script.owner_id,
+                script_id=script.id,
+                concurrency=concurrency,
+                size=len(inputs),
+            )
+            rows = [
+                Execution(
+                    id=uuid.uuid4(),
+                    owner_id=script.owner_id,
+                    script_id=script.id,
+                    script_version=script.version,
+                    status=ExecutionStatus.QUEUED,
+                    input_json=text,
+                    timeout_seconds=timeout,
+                    batch_id=batch.id,
+                    queued_at=datetime.now(UTC),
+                )
+                for text in encoded
+            ]
+            await Execution.bulk_create(rows)
+        await self.announce(rows)
+        return batch
+
+    async def cancel_batch(self, user: User, batch: Batch) -> None:
+        pending = await Execution.filter(
+            batch_id=batch.id, status__in=[ExecutionStatus.QUEUED, ExecutionStatus.RUNNING]
+        ).values_list("id", flat=True)
+        for execution_id in pending:
+            await self.cancel(user, str(execution_id), wait=False)
+
+    async def announce(self, rows: list[Execution]) -> None:
+        """Tell subscribers and the worker that these rows are queued."""
+        for row in rows:
+            self._bus.open(str(row.id))
+            await self._bus.publish(
+                ExecutionEvent(
+                    execution_id=str(row.id),
+                    owner_id=str(row.owner_id),
+                    seq=SEQ_QUEUED,
+                    status=ExecutionStatus.QUEUED,
+                    batch_id=str(row.batch_id) if row.batch_id else None,
+                )
+            )
+        if self._worker is not None:
+            self._worker.wake()
+
+    async def _checked_files(self, owner_id: str, keys: list[str]) -> list[str]:
+        if len(keys) > self._settings.max_run_files:
+            raise BadUserInput(f"A run may take at most {self._settings.max_run_files} files.")
+        if len(set(keys)) != len(keys):
+            raise BadUserInput("The same file is given twice.")
+        found: set[str] = {
+            str(key)
+            for key in await StoredFile.filter(owner_id=owner_id, key__in=keys).values_list(
+                "key", flat=True
+            )
+        }
+        for key in keys:
+            if key not in found:
+                raise NotFound(f"No file with key '{key}'.")
+        return keys
+
+    async def cancel(self, user: User, execution_id: str, wait: bool = True) -> Execution:
         row = await self.get(user, execution_id)
         if row.status is ExecutionStatus.QUEUED:
             now = datetime.now(UTC)
@@ -103,6 +190,7 @@ class ExecutionService:
                         owner_id=str(row.owner_id),
                         seq=SEQ_QUEUED + 1,
                         status=ExecutionStatus.CANCELLED,
+                        batch_id=str(row.batch_id) if row.batch_id else None,
                     )
                 )
                 await row.refresh_from_db()
@@ -112,8 +200,9 @@ class ExecutionService:
             await Execution.filter(id=row.id).update(cancel_requested=True)
             if self._worker is not None:
                 self._worker.request_cancel(str(row.id))
-            await self.wait(row.id, timeout=10.0)
-            await row.refresh_from_db()
+            if wait:
+                await self.wait(row.id, timeout=10.0)
+                await row.refresh_from_db()
         return row
 
     async def wait(self, execution_id: uuid.UUID | str, timeout: float) -> Execution:
@@ -137,6 +226,10 @@ class ExecutionService:
                     return row
                 await asyncio.sleep(DB_POLL_SECONDS)
         return await Execution.get(id=key)
+
+    @property
+    def default_timeout(self) -> float:
+        return self._settings.default_timeout_seconds
 
     def wait_timeout(self, row: Execution) -> float:
         return row.timeout_seconds + WAIT_GRACE_SECONDS

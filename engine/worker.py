@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from engine.events import ExecutionEvent, InMemoryEventBus, Stream
+from engine.files import FileStore
 from engine.limits import default_limits
+from engine.masking import OutputMasker
+from engine.secrets import MissingSecrets, SecretStore
+from graphql_api.errors import ClientError
 from graphql_api.settings import Settings
 from models.executions import Execution, ExecutionStatus
+from models.operations import Batch
 from models.tree import Script, ScriptVersion
 from sandbox import DockerSandbox, OutputChunk, SandboxJob, SandboxOutcome, SandboxUnavailable
 from storage import ObjectStore
@@ -45,6 +50,7 @@ class RunningExecution:
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     next_seq: int = SEQ_RUNNING + 1
     output: dict[Stream, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
+    maskers: dict[Stream, OutputMasker] = field(default_factory=dict)
 
     def text(self, stream: Stream) -> str:
         return "".join(self.output[stream])
@@ -58,12 +64,16 @@ class Worker:
         sandbox: DockerSandbox,
         store: ObjectStore,
         bus: InMemoryEventBus,
+        secrets: SecretStore,
+        files: FileStore,
     ) -> None:
         self.name = name
         self._settings = settings
         self._sandbox = sandbox
         self._store = store
         self._bus = bus
+        self._secrets = secrets
+        self._files = files
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -148,16 +158,37 @@ class Worker:
         candidates = (
             await Execution.filter(status=ExecutionStatus.QUEUED)
             .order_by("queued_at")
-            .limit(8)
-            .values_list("id", flat=True)
+            .limit(32)
+            .values_list("id", "batch_id")
         )
-        for execution_id in candidates:
+        full_batches = await self._batches_at_concurrency()
+        for execution_id, batch_id in candidates:
+            if batch_id is not None and str(batch_id) in full_batches:
+                continue
             claimed = await Execution.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
                 status=ExecutionStatus.RUNNING, worker=self.name, started_at=datetime.now(UTC)
             )
             if claimed == 1:
                 return await Execution.get(id=execution_id)
         return None
+
+    async def _batches_at_concurrency(self) -> set[str]:
+        """Batches whose running executions already reach their concurrency."""
+        running = await Execution.filter(
+            status=ExecutionStatus.RUNNING, batch_id__not_isnull=True
+        ).values_list("batch_id", flat=True)
+        if not running:
+            return set()
+        counts: dict[str, int] = {}
+        for batch_id in running:
+            counts[str(batch_id)] = counts.get(str(batch_id), 0) + 1
+        limits = {
+            str(batch_id): int(concurrency)
+            for batch_id, concurrency in await Batch.filter(id__in=list(counts)).values_list(
+                "id", "concurrency"
+            )
+        }
+        return {b for b, n in counts.items() if n >= limits.get(b, 1)}
 
     async def _run_and_release(self, row: Execution) -> None:
         try:
@@ -183,29 +214,39 @@ class Worker:
         if script is None or version is None:
             await self._finish_with_error(row, "NOT_FOUND", "The script was deleted.")
             return
+        try:
+            secrets = await self._secrets.values_for(str(row.owner_id), list(script.secret_names))
+        except MissingSecrets as exc:
+            await self._finish_with_error(
+                row,
+                "MISSING_SECRET",
+                f"The script needs secrets that do not exist: {', '.join(exc.names)}.",
+            )
+            return
+        try:
+            files = await self._files.read_for_run(
+                str(row.owner_id),
+                list(row.input_files),
+                self._settings.max_run_files,
+                self._settings.max_run_files_bytes,
+            )
+        except ClientError as exc:
+            await self._finish_with_error(row, "INPUT_FILE_ERROR", exc.message)
+            return
+        running.maskers = {s: OutputMasker(list(secrets.values())) for s in ("stdout", "stderr")}
         content = await self._store.get_bytes(version.storage_key)
         job = SandboxJob(
             execution_id=str(row.id),
             language="python" if script.language.value == "python" else "shell",
             script=content,
             input_json=row.input_json.encode(),
+            files=files,
+            env=secrets,
             limits=default_limits(self._settings, row.timeout_seconds),
         )
 
         async def on_output(chunk: OutputChunk) -> None:
-            running.output[chunk.stream].append(chunk.data)
-            seq = running.next_seq
-            running.next_seq += 1
-            await self._bus.publish(
-                ExecutionEvent(
-                    execution_id=str(row.id),
-                    owner_id=str(row.owner_id),
-                    seq=seq,
-                    status=ExecutionStatus.RUNNING,
-                    stream=chunk.stream,
-                    data=chunk.data,
-                )
-            )
+            await self._emit_output(row, running, chunk.stream, chunk.data)
 
         try:
             outcome = await self._sandbox.run(job, on_output, running.cancel)
@@ -217,16 +258,52 @@ class Worker:
             return
         await self._finish(row, outcome, running)
 
+    async def _emit_output(
+        self, row: Execution, running: RunningExecution, stream: Stream, text: str
+    ) -> None:
+        masker = running.maskers.get(stream)
+        await self._publish_output(row, running, stream, masker.feed(text) if masker else text)
+
+    async def _publish_output(
+        self, row: Execution, running: RunningExecution, stream: Stream, shown: str
+    ) -> None:
+        if not shown:
+            return
+        running.output[stream].append(shown)
+        seq = running.next_seq
+        running.next_seq += 1
+        await self._bus.publish(
+            ExecutionEvent(
+                execution_id=str(row.id),
+                owner_id=str(row.owner_id),
+                seq=seq,
+                status=ExecutionStatus.RUNNING,
+                stream=stream,
+                data=shown,
+                batch_id=str(row.batch_id) if row.batch_id else None,
+            )
+        )
+
     async def _finish(
         self, row: Execution, outcome: SandboxOutcome, running: RunningExecution
     ) -> None:
+        for stream, masker in running.maskers.items():
+            await self._publish_output(row, running, stream, masker.flush())
         status = STATUS_OF_OUTCOME[outcome.status]
+        artifacts = await self._files.save_artifacts(str(row.id), outcome.artifacts)
+        rejected = list(outcome.rejected_artifacts)
+        if len(artifacts) < len(outcome.artifacts):
+            rejected.append("(a name given twice)")
+        error_message = outcome.error_message
+        if error_message and running.maskers:
+            error_message = running.maskers["stdout"].mask(error_message)
         now = datetime.now(UTC)
         await Execution.filter(id=row.id, status=ExecutionStatus.RUNNING).update(
+            rejected_artifacts=rejected,
             status=status,
             result_json=outcome.result_json,
             error_code=outcome.error_code,
-            error_message=outcome.error_message,
+            error_message=error_message,
             exit_code=outcome.exit_code,
             stdout=running.text("stdout"),
             stderr=running.text("stderr"),
@@ -259,7 +336,11 @@ class Worker:
     async def _publish_status(self, row: Execution, status: ExecutionStatus, seq: int) -> None:
         await self._bus.publish(
             ExecutionEvent(
-                execution_id=str(row.id), owner_id=str(row.owner_id), seq=seq, status=status
+                execution_id=str(row.id),
+                owner_id=str(row.owner_id),
+                seq=seq,
+                status=status,
+                batch_id=str(row.batch_id) if row.batch_id else None,
             )
         )
 

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from graphql_api import web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
@@ -48,16 +49,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def root(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/api/v1/scripts/{path:path}", run_script_by_path, methods=["POST"]),
             Route("/healthz", healthz),
-            Route("/", root),
+            *web.routes(settings),
         ],
         middleware=[
             Middleware(

@@ -64,14 +64,17 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def load_or_create_secret(explicit: str | None, secret_file: Path) -> str:
-    """The signing key: from the environment, else generated once and kept."""
+def load_or_create_secret(
+    explicit: str | None, secret_file: Path, generated: str | None = None
+) -> str:
+    """A key: from the environment, else generated once into `secret_file`
+    (mode 0600) and reused on every later start."""
     if explicit:
         return explicit
     if secret_file.exists():
         return secret_file.read_text().strip()
     secret_file.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
+    secret = generated or secrets.token_urlsafe(48)
     # O_EXCL: when two processes start at once, exactly one writes the key.
     try:
         fd = secret_file.open("x", encoding="utf-8")

@@ -8,7 +8,10 @@ from datetime import timedelta
 
 from engine.events import InMemoryEventBus
 from engine.executions import ExecutionService
+from engine.files import FileStore
 from engine.limits import default_limits
+from engine.scheduler import Scheduler, Schedules
+from engine.secrets import SecretStore
 from engine.worker import Worker
 from graphql_api.accounts import Accounts
 from graphql_api.security import TokenCodec, load_or_create_secret
@@ -28,13 +31,21 @@ class Services:
     bus: InMemoryEventBus
     executions: ExecutionService
     worker: Worker | None
+    secrets: SecretStore
+    files: FileStore
+    schedules: Schedules
+    scheduler: Scheduler | None
 
     async def start(self) -> None:
         await self.store.ensure_ready()
         if self.worker is not None:
             await self.worker.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
         await self.store.close()
@@ -64,15 +75,24 @@ def build_services(settings: Settings) -> Services:
     )
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
     bus = InMemoryEventBus()
-    worker = build_worker(settings, store, bus) if settings.embedded_worker else None
+    secrets = SecretStore(settings.secrets_key, settings.secrets_key_file)
+    files = FileStore(store, settings.max_file_bytes)
+    worker = (
+        build_worker(settings, store, bus, secrets, files) if settings.embedded_worker else None
+    )
+    executions = ExecutionService(settings, bus, worker)
     return Services(
         settings=settings,
         store=store,
         accounts=Accounts(tokens, throttle),
         tree=TreeOps(store, settings.max_script_bytes, settings.max_folder_depth),
         bus=bus,
-        executions=ExecutionService(settings, bus, worker),
+        executions=executions,
         worker=worker,
+        secrets=secrets,
+        files=files,
+        schedules=Schedules(settings),
+        scheduler=Scheduler(executions) if settings.scheduler_enabled else None,
     )
 
 
@@ -82,7 +102,13 @@ def worker_name(settings: Settings) -> str:
     return settings.worker_name or f"{socket.gethostname()}-embedded"
 
 
-def build_worker(settings: Settings, store: ObjectStore, bus: InMemoryEventBus) -> Worker:
+def build_worker(
+    settings: Settings,
+    store: ObjectStore,
+    bus: InMemoryEventBus,
+    secrets: SecretStore,
+    files: FileStore,
+) -> Worker:
     name = worker_name(settings)
     sandbox = DockerSandbox(
         SandboxConfig(
@@ -93,4 +119,4 @@ def build_worker(settings: Settings, store: ObjectStore, bus: InMemoryEventBus) 
             default_limits=default_limits(settings),
         )
     )
-    return Worker(name, settings, sandbox, store, bus)
+    return Worker(name, settings, sandbox, store, bus, secrets, files)

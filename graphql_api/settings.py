@@ -125,9 +125,27 @@ class Settings:
     sandbox_workdir_bytes: int = 64 * MiB
     max_input_bytes: int = 1 * MiB
 
+    # SCRIPTBOX_SECRETS_KEY: Fernet key that encrypts secrets at rest. When
+    # unset, one is generated once into <data_dir>/secrets-key (mode 0600).
+    # Losing it makes stored secrets unreadable: back it up with the database.
+    secrets_key: str | None = None
+    # SCRIPTBOX_MAX_FILE_BYTES: largest uploaded file. Default 50 MiB.
+    max_file_bytes: int = 50 * MiB
+    # SCRIPTBOX_MAX_BATCH_SIZE: inputs in one runBatch. Default 1000.
+    max_batch_size: int = 1000
+    # SCRIPTBOX_MAX_RUN_FILES / SCRIPTBOX_MAX_RUN_FILES_BYTES: files given to one run.
+    max_run_files: int = 16
+    max_run_files_bytes: int = 32 * MiB
+    # SCRIPTBOX_SCHEDULER: run the schedule ticker in this process. Default true.
+    scheduler_enabled: bool = True
+
     @property
     def jwt_secret_file(self) -> Path:
         return self.data_dir / "jwt-secret"
+
+    @property
+    def secrets_key_file(self) -> Path:
+        return self.data_dir / "secrets-key"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -180,4 +198,10 @@ class Settings:
             sandbox_result_bytes=_env_int("SCRIPTBOX_SANDBOX_RESULT_BYTES", 1 * MiB),
             sandbox_workdir_bytes=_env_int("SCRIPTBOX_SANDBOX_WORKDIR_BYTES", 64 * MiB),
             max_input_bytes=_env_int("SCRIPTBOX_MAX_INPUT_BYTES", 1 * MiB),
+            secrets_key=os.environ.get("SCRIPTBOX_SECRETS_KEY") or None,
+            max_file_bytes=_env_int("SCRIPTBOX_MAX_FILE_BYTES", 50 * MiB),
+            max_batch_size=_env_int("SCRIPTBOX_MAX_BATCH_SIZE", 1000),
+            max_run_files=_env_int("SCRIPTBOX_MAX_RUN_FILES", 16),
+            max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", 32 * MiB),
+            scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", True),
         )

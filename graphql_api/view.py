@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -17,6 +17,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from graphql_api.context import Context
 from graphql_api.errors import ClientError
 from graphql_api.services import Services
+from graphql_api.web import graphiql_html
 
 # A browser sends these only after a CORS preflight, so a multipart request
 # that carries one cannot be a cross-site form post (CSRF).
@@ -71,6 +72,10 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # GraphiQL's assets from this service when installed (offline use).
+        return HTMLResponse(graphiql_html(self.graphql_ide_html))
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -1,15 +1,27 @@
 """Tortoise models. Every module listed in MODEL_MODULES is one Tortoise app."""
 
 from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus
+from models.operations import Artifact, Batch, Schedule, Secret, StoredFile
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.users import RefreshToken, User
 
-MODEL_MODULES = ["models.users", "models.tree", "models.executions", "aerich.models"]
+MODEL_MODULES = [
+    "models.users",
+    "models.tree",
+    "models.executions",
+    "models.operations",
+    "aerich.models",
+]
 
 __all__ = [
     "MODEL_MODULES",
     "TERMINAL_STATUSES",
+    "Artifact",
+    "Batch",
     "Execution",
+    "Schedule",
+    "Secret",
+    "StoredFile",
     "ExecutionStatus",
     "Folder",
     "Language",

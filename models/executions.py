@@ -52,6 +52,16 @@ class Execution(Model):
     # worker's RUNNING rows.
     worker = fields.CharField(max_length=128, null=True, db_index=True)
     cancel_requested = fields.BooleanField(default=False)
+    # What started it, when not a person: a schedule tick or a batch.
+    schedule: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "models.Schedule", related_name="executions", null=True, on_delete=fields.SET_NULL
+    )
+    batch: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "models.Batch", related_name="executions", null=True, on_delete=fields.CASCADE
+    )
+    # Keys of the caller's files, copied into /job/in/ (JSON list).
+    input_files: fields.Field[list[str]] = fields.JSONField(default=list)
+    rejected_artifacts: fields.Field[list[str]] = fields.JSONField(default=list)
     queued_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
@@ -59,6 +69,8 @@ class Execution(Model):
 
     owner_id: str
     script_id: str
+    schedule_id: str | None
+    batch_id: str | None
 
     class Meta:
         table = "executions"

@@ -49,6 +49,8 @@ class Script(TimestampedModel):
     description = fields.TextField(null=True)
     language = fields.CharEnumField(Language, max_length=16)
     version = fields.IntField(default=1)
+    # Names of the owner's secrets this script receives as environment variables.
+    secret_names: fields.Field[list[str]] = fields.JSONField(default=list)
 
     owner_id: str
     folder_id: str | None

@@ -1,0 +1,69 @@
+"""Cron expressions and time zones: validation and next fire times.
+
+Five fields (minute hour day month weekday), or six with seconds first
+(second minute hour day month weekday), in an IANA time zone.
+
+Daylight saving, as the zone's wall clock says:
+- spring forward: a wall time that does not exist that day fires at the first
+  existing time after it (02:30 in a skipped hour fires at 03:00);
+- fall back: a wall time that happens twice fires once, at its first
+  occurrence, unless the hour field is '*' (then each real hour fires)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from graphql_api.errors import BadUserInput
+
+MAX_NEXT_RUNS = 100
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadUserInput(f"'{name}' is not an IANA time zone (e.g. 'Europe/Berlin').") from None
+
+
+def check_cron(expression: str) -> str:
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise BadUserInput(
+            "A cron expression has 5 fields (minute hour day month weekday), "
+            "or 6 with seconds first."
+        )
+    normalized = " ".join(fields)
+    if not croniter.is_valid(normalized, second_at_beginning=len(fields) == 6):
+        raise BadUserInput(f"'{expression}' is not a valid cron expression.")
+    return normalized
+
+
+def _is_repeat_of_ambiguous_time(moment: datetime, zone: ZoneInfo) -> bool:
+    naive = moment.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    return first.utcoffset() != second.utcoffset() and moment.utcoffset() == second.utcoffset()
+
+
+def next_fire_times(
+    expression: str, zone_name: str, after: datetime, count: int = 1
+) -> list[datetime]:
+    """The next `count` fire times strictly after `after`, in UTC."""
+    zone = parse_zone(zone_name)
+    fields = expression.split()
+    hour_is_wildcard = fields[-4] == "*"
+    iterator = croniter(
+        expression,
+        after.astimezone(zone),
+        second_at_beginning=len(fields) == 6,
+    )
+    result: list[datetime] = []
+    while len(result) < count:
+        moment: datetime = iterator.get_next(datetime)
+        if not hour_is_wildcard and _is_repeat_of_ambiguous_time(moment, zone):
+            continue
+        result.append(moment.astimezone(UTC))
+    return result

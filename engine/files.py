@@ -1,0 +1,179 @@
+"""Users' files and executions' artifacts in object storage.
+
+A file is addressed by a key the user chooses (optional prefix + sanitised
+name) and stored under a fresh storage key, so replacing it never exposes a
+half-written object; the row is written after the object, and the object is
+deleted again when the row cannot be."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from graphql_api.errors import AlreadyExists, BadUserInput, NotFound, PayloadTooLarge
+from models.operations import Artifact, StoredFile
+from models.users import User
+from sandbox import Artifact as SandboxArtifact
+from storage import ObjectStore, ObjectTooLarge
+
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_SEGMENT = 128
+MAX_KEY = 512
+CHUNK = 256 * 1024
+
+
+def sanitize_segment(raw: str) -> str:
+    """A name safe everywhere: letters, digits, '.', '_', '-'; no leading dot."""
+    text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    text = UNSAFE.sub("_", text).strip("._") or "file"
+    return text[:MAX_SEGMENT]
+
+
+def file_key(prefix: str | None, filename: str) -> str:
+    name = sanitize_segment(filename.replace("\\", "/").rsplit("/", 1)[-1])
+    segments = [sanitize_segment(s) for s in (prefix or "").split("/") if s.strip()]
+    key = "/".join([*segments, name])
+    if len(key) > MAX_KEY:
+        raise BadUserInput(f"File keys may be at most {MAX_KEY} characters.")
+    return key
+
+
+def content_type_for(name: str, given: str | None = None) -> str:
+    if given and given != "application/octet-stream" and given.isascii():
+        return given
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+class FileStore:
+    def __init__(self, store: ObjectStore, max_file_bytes: int) -> None:
+        self._store = store
+        self._max_file_bytes = max_file_bytes
+
+    async def upload(
+        self,
+        user: User,
+        filename: str,
+        chunks: AsyncIterator[bytes],
+        content_type: str | None,
+        prefix: str | None,
+        replace: bool,
+    ) -> StoredFile:
+        key = file_key(prefix, filename)
+        existing = await StoredFile.get_or_none(owner_id=user.id, key=key)
+        if existing is not None and not replace:
+            raise AlreadyExists(f"A file with key '{key}' exists; pass replace: true.")
+        digest = hashlib.sha256()
+
+        async def hashed() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                digest.update(chunk)
+                yield chunk
+
+        storage_key = f"files/{user.id}/{uuid.uuid4().hex}"
+        ctype = content_type_for(key, content_type)
+        try:
+            info = await self._store.put_stream(
+                storage_key, hashed(), ctype, max_bytes=self._max_file_bytes
+            )
+        except ObjectTooLarge:
+            raise PayloadTooLarge(f"Files may be at most {self._max_file_bytes} bytes.") from None
+        try:
+            async with in_transaction():
+                if existing is not None:
+                    await StoredFile.filter(id=existing.id).delete()
+                row = await StoredFile.create(
+                    owner_id=user.id,
+                    key=key,
+                    size=info.size,
+                    content_type=ctype,
+                    sha256=digest.hexdigest(),
+                    storage_key=storage_key,
+                )
+        except IntegrityError:
+            await self._store.delete(storage_key)
+            raise AlreadyExists(f"A file with key '{key}' exists; pass replace: true.") from None
+        except BaseException:
+            await self._store.delete(storage_key)
+            raise
+        if existing is not None:
+            await self._store.delete(existing.storage_key)
+        return row
+
+    async def get(self, user: User, key: str) -> StoredFile:
+        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
+        if row is None:
+            raise NotFound(f"No file with key '{key}'.")
+        return row
+
+    async def list_files(self, user: User, prefix: str | None) -> list[StoredFile]:
+        query = StoredFile.filter(owner_id=user.id)
+        if prefix:
+            query = query.filter(key__startswith=prefix)
+        return await query.order_by("key")
+
+    async def delete(self, user: User, key: str) -> None:
+        row = await self.get(user, key)
+        await row.delete()
+        await self._store.delete(row.storage_key)
+
+    async def read_for_run(
+        self, owner_id: str, keys: list[str], max_count: int, max_bytes: int
+    ) -> list[tuple[str, bytes]]:
+        """(name under /job/in/, content) for each key, within the caps."""
+        if len(keys) > max_count:
+            raise BadUserInput(f"A run may take at most {max_count} files.")
+        rows = {r.key: r for r in await StoredFile.filter(owner_id=owner_id, key__in=keys)}
+        missing = [k for k in keys if k not in rows]
+        if missing:
+            raise NotFound(f"No file with key '{missing[0]}'.")
+        total = sum(rows[k].size for k in keys)
+        if total > max_bytes:
+            raise BadUserInput(f"The files of one run may total at most {max_bytes} bytes.")
+        names = [sanitize_segment(k.replace("/", "_")) for k in keys]
+        if len(set(names)) != len(names):
+            raise BadUserInput("Two of the files would have the same name in /job/in/.")
+        return [
+            (name, await self._store.get_bytes(rows[k].storage_key))
+            for name, k in zip(names, keys, strict=True)
+        ]
+
+    def stream(self, storage_key: str) -> AsyncIterator[bytes]:
+        return self._store.iter_chunks(storage_key, CHUNK)
+
+    async def presigned_url(self, storage_key: str, download_name: str) -> str | None:
+        from datetime import timedelta
+
+        return await self._store.presigned_get_url(
+            storage_key, timedelta(minutes=15), download_name=download_name
+        )
+
+    async def save_artifacts(
+        self, execution_id: str, artifacts: list[SandboxArtifact]
+    ) -> list[Artifact]:
+        saved: list[Artifact] = []
+        for artifact in artifacts:
+            name = sanitize_segment(artifact.name.replace("/", "_"))
+            storage_key = f"artifacts/{execution_id}/{uuid.uuid4().hex}"
+            ctype = content_type_for(name)
+            await self._store.put_bytes(storage_key, artifact.data, ctype)
+            try:
+                saved.append(
+                    await Artifact.create(
+                        execution_id=execution_id,
+                        name=name,
+                        size=len(artifact.data),
+                        content_type=ctype,
+                        storage_key=storage_key,
+                    )
+                )
+            except IntegrityError:
+                await self._store.delete(storage_key)
+        return saved

@@ -1,0 +1,189 @@
+"""The browser side: the web page at `/`, the static files under `/static`,
+and GraphiQL served from local copies of its assets.
+
+Strawberry renders GraphiQL from a template that loads React, GraphiQL and
+its plugin from unpkg.com. `scripts/setup-web-assets.sh` installs the same
+packages at the same versions from npm (web/package.json) and copies the
+files the template names into `static/vendor/<package>@<version>/<path>`
+(gitignored); `graphiql_html` then points each CDN URL at its local copy,
+keeping the CDN only for a file that is absent. The template's `integrity`
+hashes stay, so a local file must be byte for byte the one the CDN serves.
+
+    python -m graphql_api.web vendor web/node_modules   # what the set-up runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from strawberry.http.ides import get_graphql_ide_html
+
+from graphql_api.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+STATIC_PREFIX = "/static"
+VENDOR_PREFIX = f"{STATIC_PREFIX}/vendor/"
+
+CDN = "https://unpkg.com/"
+# https://unpkg.com/<package>@<version>/<path>, the package possibly scoped.
+_CDN_URL = re.compile(
+    r"https://unpkg\.com/(?P<package>(?:@[A-Za-z0-9._-]+/)?[A-Za-z0-9._-]+)"
+    r"@(?P<version>[A-Za-z0-9._+-]+)/(?P<path>[A-Za-z0-9._/-]+)"
+)
+
+# The page at `/` runs only its own scripts and talks only to this origin
+# ('self' covers ws:// and wss:// to the same host).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+# Fields above the folders: tree { folders { ... } } and a script's fields.
+_QUERY_DEPTH_MARGIN = 4
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file the GraphiQL template loads from the CDN."""
+
+    url: str
+    package: str
+    version: str
+    path: str
+
+    @property
+    def local_path(self) -> Path:
+        return VENDOR_DIR / f"{self.package}@{self.version}" / self.path
+
+    @property
+    def local_url(self) -> str:
+        return f"{VENDOR_PREFIX}{self.package}@{self.version}/{self.path}"
+
+
+def cdn_assets(template: str) -> list[Asset]:
+    """The CDN files a GraphiQL template names, in order, without repeats."""
+    assets: dict[str, Asset] = {}
+    for match in _CDN_URL.finditer(template):
+        path = match["path"]
+        if ".." in path.split("/"):
+            continue
+        assets.setdefault(match[0], Asset(match[0], match["package"], match["version"], path))
+    return list(assets.values())
+
+
+def graphiql_html(template: str | None = None) -> str:
+    """Strawberry's GraphiQL page, loading each asset from this service when
+    its local copy exists and from the CDN otherwise."""
+    if template is None:
+        template = get_graphql_ide_html(graphql_ide="graphiql")
+    for asset in cdn_assets(template):
+        if asset.local_path.is_file():
+            template = template.replace(asset.url, asset.local_url)
+    return template
+
+
+def missing_assets(template: str | None = None) -> list[Asset]:
+    """The template's assets that would still come from the CDN."""
+    if template is None:
+        template = get_graphql_ide_html(graphql_ide="graphiql")
+    return [a for a in cdn_assets(template) if not a.local_path.is_file()]
+
+
+def vendor(node_modules: Path, template: str | None = None) -> list[str]:
+    """Copy the template's assets from an npm install into VENDOR_DIR.
+
+    Returns one line per asset that could not be copied (package not
+    installed, or at another version than the template's)."""
+    if template is None:
+        template = get_graphql_ide_html(graphql_ide="graphiql")
+    problems: list[str] = []
+    wanted: set[Path] = set()
+    for asset in cdn_assets(template):
+        package_dir = node_modules / asset.package
+        try:
+            installed = json.loads((package_dir / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            problems.append(f"{asset.package}: not installed in {node_modules}")
+            continue
+        if installed != asset.version:
+            problems.append(
+                f"{asset.package}: {installed} installed, the GraphiQL template wants "
+                f"{asset.version} (update web/package.json)"
+            )
+            continue
+        source = package_dir / asset.path
+        if not source.is_file():
+            problems.append(f"{asset.package}@{asset.version}: no file {asset.path}")
+            continue
+        target = asset.local_path
+        wanted.add(target)
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    # Leave only what the template names (older versions go).
+    if VENDOR_DIR.is_dir():
+        for stale in sorted(VENDOR_DIR.rglob("*"), reverse=True):
+            if stale.is_file() and stale not in wanted:
+                stale.unlink()
+            elif stale.is_dir() and not any(stale.iterdir()):
+                stale.rmdir()
+    return problems
+
+
+def tree_depth(settings: Settings) -> int:
+    """How many folder levels the page's one tree query asks for."""
+    return max(1, min(settings.max_folder_depth, settings.max_query_depth - _QUERY_DEPTH_MARGIN))
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """`/` (the web page) and `/static` (its files and the vendored assets)."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = page.replace("{{TREE_DEPTH}}", html.escape(str(tree_depth(settings))))
+
+    async def index(request: Request) -> Response:
+        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+    return [
+        Route("/", index, methods=["GET", "HEAD"]),
+        Mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graphql_api.web")
+    commands = parser.add_subparsers(dest="command", required=True)
+    copy = commands.add_parser("vendor", help="copy GraphiQL's assets from node_modules")
+    copy.add_argument("node_modules", type=Path)
+    commands.add_parser("missing", help="list GraphiQL assets that would come from the CDN")
+    args = parser.parse_args(argv)
+    if args.command == "vendor":
+        problems = vendor(args.node_modules)
+        for line in problems:
+            print(f"vendor: {line}", file=sys.stderr)
+        return 1 if problems else 0
+    missing = missing_assets()
+    for asset in missing:
+        print(asset.url)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
