@@ -1,0 +1,139 @@
+"""B1: one `runScript` of a trivial `main`, from sending the mutation to the
+terminal event on a `executionUpdates` subscription, one run at a time.
+Baseline: the same script in `docker run --rm --network none`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+
+from bench import dockerrun
+from bench.config import Config
+from bench.gql import TERMINAL, Api, GraphQLFailed, socket
+from bench.results import BenchResult, Row
+from bench.service import scriptbox_serve
+from bench.stats import Summary, num, ratio
+
+SCRIPT = "def main(data):\n    return {'n': data['n'] + 1}\n"
+UPDATES = """subscription($id: ID!) { executionUpdates(executionId: $id) {
+  seq status execution { status result queuedAt startedAt finishedAt durationMs } } }"""
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+async def run(config: Config) -> BenchResult:
+    result = BenchResult("B1", "runScript → terminal event, one at a time")
+    totals: list[float] = []
+    posts: list[float] = []
+    queued_to_started: list[float] = []
+    in_sandbox: list[float] = []
+    baseline: list[float] = []
+    input_json = json.dumps({"n": 1})
+
+    with scriptbox_serve("b1") as service:
+        api = await Api(service.url).register("b1")
+        try:
+            script_id = await api.create_script("trivial.py", SCRIPT)
+            assert api.token is not None
+            async with socket(service.url, api.token) as ws:
+
+                async def one(n: int) -> None:
+                    started = time.perf_counter()
+                    execution_id = await api.run_script(script_id, {"n": n})
+                    posted = time.perf_counter()
+                    op = await ws.subscribe(UPDATES, {"id": execution_id})
+                    terminal_at = None
+                    execution = None
+                    async for data in ws.events(op, timeout=60):
+                        event = data["executionUpdates"]
+                        if event["status"] in TERMINAL and terminal_at is None:
+                            terminal_at = time.perf_counter()
+                            execution = event["execution"]
+                    if terminal_at is None or execution is None:
+                        raise GraphQLFailed("no terminal event")
+                    if execution["status"] != "SUCCEEDED" or execution["result"] != {"n": n + 1}:
+                        raise GraphQLFailed(f"unexpected outcome {execution}")
+                    totals.append(terminal_at - started)
+                    posts.append(posted - started)
+                    queued_to_started.append(
+                        _seconds_between(execution["queuedAt"], execution["startedAt"])
+                    )
+                    in_sandbox.append(
+                        _seconds_between(execution["startedAt"], execution["finishedAt"])
+                    )
+
+                for n in range(config.b1_warmup):
+                    await one(n)
+                    await asyncio.sleep(config.b1_pause_seconds)
+                await dockerrun.run_once(SCRIPT, input_json)  # warm the docker CLI path
+                for kept in (totals, posts, queued_to_started, in_sandbox):
+                    kept.clear()
+                # Interleaved, so both see the same machine noise.
+                every = max(1, config.b1_runs // max(1, config.b1_baseline_runs))
+                for n in range(config.b1_runs):
+                    await one(n)
+                    await asyncio.sleep(config.b1_pause_seconds)
+                    if n % every == 0 and len(baseline) < config.b1_baseline_runs:
+                        baseline.append(await dockerrun.run_once(SCRIPT, input_json))
+                        await asyncio.sleep(config.b1_pause_seconds)
+        finally:
+            await api.aclose()
+
+    ms = [t * 1000 for t in totals]
+    base_ms = [t * 1000 for t in baseline]
+    s = Summary.of(ms)
+    b = Summary.of(base_ms)
+    speedup = b.median / s.median
+    result.rows = [
+        Row(
+            "B1",
+            f"runScript → terminal event, p50 ({s.n} runs)",
+            f"{num(s.median, 1)} ms",
+            s.iqr(" ms", 1),
+            f"docker run p50 {num(b.median)} ms ({b.iqr(' ms')}, {b.n} runs)",
+            f"{ratio(speedup, 1)} faster",
+            "p50 ≤ 50 ms and ≥ 5x faster",
+            s.median <= 50 and speedup >= 5,
+        ),
+        Row(
+            "B1",
+            "runScript → terminal event, p95",
+            f"{num(s.p95, 1)} ms",
+            s.range(" ms", 1) + " (min-max)",
+            f"docker run p95 {num(b.p95)} ms",
+            f"{ratio(b.p95 / s.p95, 1)} faster",
+            "-",
+            None,
+        ),
+    ]
+    post = Summary.of([t * 1000 for t in posts])
+    wait = Summary.of([t * 1000 for t in queued_to_started])
+    sandbox = Summary.of([t * 1000 for t in in_sandbox])
+    result.notes = [
+        f"Where a run's time goes (medians, server timestamps): the `runScript` HTTP round trip "
+        f"{num(post.median, 1)} ms; queued → claimed by the worker {num(wait.median, 1)} ms; "
+        f"claimed → finished (script, input and job bundle to the warm container, the "
+        f"in-container runner, the child Python, the report) {num(sandbox.median, 1)} ms; "
+        f"the rest (subscription start, terminal event with the row) "
+        f"{num(s.median - post.median - wait.median - sandbox.median, 1)} ms.",
+        f"Runs are sequential with a {config.b1_pause_seconds:g} s pause between them (an "
+        "interactive pace: the warm pool, which refills one container at a time, is full "
+        "again before the next run); each run checks `status` SUCCEEDED and the result.",
+        "Baseline: `docker run --rm --network none scriptbox-sandbox:latest python3 -c "
+        "'<script>; print(json.dumps(main(<input>)))'`, timed around the `docker` "
+        "command, interleaved with the service's runs.",
+    ]
+    result.raw = {
+        "service_ms": ms,
+        "baseline_ms": base_ms,
+        "post_ms": [t * 1000 for t in posts],
+        "queued_to_started_ms": [t * 1000 for t in queued_to_started],
+        "started_to_finished_ms": [t * 1000 for t in in_sandbox],
+        "summary": s.as_dict(),
+        "baseline_summary": b.as_dict(),
+    }
+    return result

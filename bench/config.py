@@ -1,0 +1,58 @@
+"""Sizes of every benchmark. `--quick` shrinks them for a smoke run (its
+figures are not comparable and are never written as before/after)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    # B1: sequential runs, pause between runs (lets the warm pool refill, as
+    # an interactive user's pace would), and baseline `docker run`s.
+    b1_runs: int = 50
+    b1_warmup: int = 3
+    b1_pause_seconds: float = 0.5
+    b1_baseline_runs: int = 25
+    # B2: executions submitted at once, by this many users (the per-user
+    # queue cap is 100), and baseline runs per parallelism level.
+    b2_executions: int = 200
+    b2_users: int = 4
+    b2_baseline_runs: int = 48
+    b2_baseline_parallel: tuple[int, ...] = (2, 4, 8)
+    # B3: nodes in the big and the small tree, depth, timed requests.
+    b3_nodes: int = 10_000
+    b3_small_nodes: int = 10
+    b3_depth: int = 6
+    b3_requests: int = 10
+    b3_flat_repeats: int = 20
+    # B4: subscribers, client processes, lines, pause between lines.
+    b4_subscribers: int = 1_000
+    b4_client_processes: int = 4
+    b4_lines: int = 1_000
+    b4_line_interval_ms: float = 1.0
+    b4_deadline_seconds: float = 180.0
+    # B5: concurrent clients, seconds per round, rounds per target.
+    b5_clients: int = 50
+    b5_seconds: float = 10.0
+    b5_rounds: int = 3
+    quick: bool = False
+
+
+QUICK = Config(
+    b1_runs=10,
+    b1_warmup=1,
+    b1_baseline_runs=5,
+    b2_executions=40,
+    b2_users=2,
+    b2_baseline_runs=16,
+    b3_nodes=2_000,
+    b3_requests=3,
+    b3_flat_repeats=5,
+    b4_subscribers=200,
+    b4_client_processes=2,
+    b4_lines=200,
+    b5_seconds=3.0,
+    b5_rounds=1,
+    quick=True,
+)
