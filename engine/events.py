@@ -123,9 +123,16 @@ class InMemoryEventBus:
         finally:
             topic.subscribers.discard(queue)
 
-    async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+    def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+        # Registered now, not at the first iteration, so that a caller can
+        # subscribe, then read the database, and miss nothing in between.
         queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_LIMIT)
         self._owner_subscribers.setdefault(owner_id, set()).add(queue)
+        return self._drain_owner(owner_id, queue)
+
+    async def _drain_owner(
+        self, owner_id: str, queue: asyncio.Queue[ExecutionEvent | None]
+    ) -> AsyncIterator[ExecutionEvent]:
         try:
             while True:
                 item = await queue.get()

@@ -141,7 +141,11 @@ class ExecutionService:
             await self.cancel(user, str(execution_id), wait=False)
 
     async def announce(self, rows: list[Execution]) -> None:
-        """Tell subscribers and the worker that these rows are queued."""
+        """Record each script's last run, and tell subscribers and the worker
+        that these rows are queued."""
+        last_by_script = {str(row.script_id): row.id for row in rows}
+        for script_id, execution_id in last_by_script.items():
+            await Script.filter(id=script_id).update(last_execution_id=execution_id)
         for row in rows:
             self._bus.open(str(row.id))
             await self._bus.publish(
@@ -257,6 +261,9 @@ class ExecutionService:
 
     def follow_owner(self, user: User) -> AsyncIterator[ExecutionEvent]:
         return self._bus.subscribe_owner(str(user.id))
+
+    def follow_owner_id(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+        return self._bus.subscribe_owner(owner_id)
 
     def live_output(self, execution_id: str) -> tuple[str, str] | None:
         """Output so far of an execution running in this process."""

@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from graphql_api import web
 from graphql_api.body_limit import BodySizeLimit
+from graphql_api.downloads import download_artifact, download_file
 from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
 from graphql_api.services import Services, build_services
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/api/v1/scripts/{path:path}", run_script_by_path, methods=["POST"]),
+            Route("/files/{key:path}", download_file, methods=["GET"]),
+            Route("/artifacts/{execution_id}/{name}", download_artifact, methods=["GET"]),
             Route("/healthz", healthz),
             *web.routes(settings),
         ],

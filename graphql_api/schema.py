@@ -12,23 +12,32 @@ from strawberry.types.execution import ExecutionContext
 
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.settings import Settings
+from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
+from resolvers.files import FileMutation, FileQuery
 from resolvers.mutations import TreeMutation
 from resolvers.queries import TreeQuery
+from resolvers.schedules import ScheduleMutation, ScheduleQuery
+from resolvers.secrets import SecretMutation, SecretQuery
+from resolvers.stats import StatsQuery
 
 
 @strawberry.type
-class Query(TreeQuery, ExecutionQuery):
+class Query(
+    TreeQuery, ExecutionQuery, FileQuery, SecretQuery, ScheduleQuery, BatchQuery, StatsQuery
+):
     pass
 
 
 @strawberry.type
-class Mutation(TreeMutation, ExecutionMutation):
+class Mutation(
+    TreeMutation, ExecutionMutation, FileMutation, SecretMutation, ScheduleMutation, BatchMutation
+):
     pass
 
 
 @strawberry.type
-class Subscription(ExecutionSubscription):
+class Subscription(ExecutionSubscription, BatchSubscription):
     pass
 
 

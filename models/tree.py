@@ -51,6 +51,9 @@ class Script(TimestampedModel):
     version = fields.IntField(default=1)
     # Names of the owner's secrets this script receives as environment variables.
     secret_names: fields.Field[list[str]] = fields.JSONField(default=list)
+    # Kept here when a run is queued, so "last run" of every script in a tree
+    # is one batched read, not a scan of executions.
+    last_execution_id = fields.UUIDField(null=True)
 
     owner_id: str
     folder_id: str | None

@@ -47,6 +47,17 @@ def parse_id(raw: str | uuid.UUID | None, what: str) -> uuid.UUID:
         raise NotFound(f"{what} not found.") from None
 
 
+def check_secret_names(names: list[str] | None) -> list[str] | None:
+    if names is None:
+        return None
+    from engine.secrets import check_secret_name
+
+    checked = [check_secret_name(name) for name in names]
+    if len(set(checked)) != len(checked):
+        raise BadUserInput("A secret is named twice.")
+    return checked
+
+
 def parent_key(folder_id: uuid.UUID | str | None) -> str:
     return ROOT_KEY if folder_id is None else str(folder_id)
 
@@ -182,8 +193,10 @@ class TreeOps:
         language: Language | None,
         description: str | None,
         replace: bool,
+        secret_names: list[str] | None = None,
     ) -> Script:
         name = validate_name(name, "Script name")
+        secrets = check_secret_names(secret_names)
         language = infer_language(name, language)
         script_content = self._checked_size(content)
         await check_script(language, name, content)
@@ -202,6 +215,8 @@ class TreeOps:
             existing.language = language
             if description is not None:
                 existing.description = description
+            if secrets is not None:
+                existing.secret_names = secrets
             return await self._save_new_version(existing, script_content, metadata_changed=True)
         if await Folder.exists(
             owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
@@ -221,6 +236,7 @@ class TreeOps:
                     description=description,
                     language=language,
                     version=1,
+                    secret_names=secrets or [],
                 )
                 await ScriptVersion.create(
                     script_id=script_id,
@@ -248,9 +264,14 @@ class TreeOps:
         content: str | None,
         language: Language | None,
         description: str | None,
+        secret_names: list[str] | None = None,
     ) -> Script:
         script = await get_script(user, script_id)
         metadata_changed = False
+        secrets = check_secret_names(secret_names)
+        if secrets is not None and secrets != script.secret_names:
+            script.secret_names = secrets
+            metadata_changed = True
         if name is not None and name != script.name:
             name = validate_name(name, "Script name")
             await self._check_name_free(script.owner_id, script.folder_id, name)
@@ -272,6 +293,12 @@ class TreeOps:
         script_content = self._checked_size(content)
         await check_script(script.language, script.name, content)
         return await self._save_new_version(script, script_content, metadata_changed)
+
+    async def revert_script(self, user: User, script_id: str, version: int) -> Script:
+        """A new version with the content of an earlier one."""
+        script = await get_script(user, script_id)
+        old = await self.read_content(script, version)
+        return await self._save_new_version(script, ScriptContent(old), metadata_changed=False)
 
     async def move_script(self, user: User, script_id: str, folder_id: str | None) -> Script:
         script = await get_script(user, script_id)
@@ -357,6 +384,7 @@ class TreeOps:
                     name=script.name,
                     description=script.description,
                     language=script.language,
+                    secret_names=script.secret_names,
                     # QuerySet.update skips auto_now, so set it here.
                     updated_at=datetime.now(UTC),
                 )

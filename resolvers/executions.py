@@ -19,9 +19,11 @@ from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
 from models.executions import Execution as ExecutionRow
 from models.executions import ExecutionStatus as StatusModel
+from models.operations import Artifact as ArtifactRow
 from models.tree import Script
-from models.tree_ops import get_script
+from models.tree_ops import get_script, parse_id
 from models.users import User
+from resolvers.files import ArtifactType
 from resolvers.queries import find_script_by_path
 from resolvers.types import ScriptType
 
@@ -121,6 +123,29 @@ class ExecutionType:
     def duration_ms(self) -> int | None:
         return self.row.duration_ms
 
+    @strawberry.field(description="Keys of your files that were copied into /job/in/.")
+    def input_files(self) -> list[str]:
+        return list(self.row.input_files)
+
+    @strawberry.field(description="What the script wrote under /job/out/.")
+    async def artifacts(self) -> list[ArtifactType]:
+        rows = await ArtifactRow.filter(execution_id=self.row.id).order_by("name")
+        return [ArtifactType(row=row) for row in rows]
+
+    @strawberry.field(
+        description="Names under /job/out/ that were refused: links, special files, over a cap."
+    )
+    def rejected_artifacts(self) -> list[str]:
+        return list(self.row.rejected_artifacts)
+
+    @strawberry.field(description="The schedule that started it, if any.")
+    def schedule_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.row.schedule_id)) if self.row.schedule_id else None
+
+    @strawberry.field(description="The batch it belongs to, if any.")
+    def batch_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.row.batch_id)) if self.row.batch_id else None
+
 
 @strawberry.type
 class ExecutionEvent:
@@ -155,6 +180,9 @@ class RunScriptInput:
     path: str | None = strawberry.field(default=None, description="e.g. 'geology/analysis.py'")
     input: JSON | None = strawberry.field(default=None, description="Passed to main(data).")
     timeout_seconds: float | None = None
+    files: list[str] | None = strawberry.field(
+        default=None, description="Keys of your files, copied read-only into /job/in/."
+    )
     wait: bool = strawberry.field(
         default=False, description="Answer once the execution has ended (bounded by its timeout)."
     )
@@ -209,6 +237,10 @@ class ExecutionQuery:
         status: ExecutionStatus | None = None,  # type: ignore[valid-type]
         first: int = 50,
         after: str | None = None,
+        schedule_id: strawberry.ID | None = None,
+        batch_id: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[ExecutionType]:
         user = await info.context.require_user()
         if not 1 <= first <= MAX_PAGE_SIZE:
@@ -218,6 +250,14 @@ class ExecutionQuery:
             query = query.filter(script_id=(await get_script(user, script_id)).id)
         if status is not None:
             query = query.filter(status=StatusModel(status))
+        if schedule_id is not None:
+            query = query.filter(schedule_id=parse_id(schedule_id, "Schedule"))
+        if batch_id is not None:
+            query = query.filter(batch_id=parse_id(batch_id, "Batch"))
+        if since is not None:
+            query = query.filter(queued_at__gte=since)
+        if until is not None:
+            query = query.filter(queued_at__lt=until)
         if after is not None:
             # Keyset pagination on (queued_at, id), both descending: stable
             # while new executions arrive at the top.
@@ -236,7 +276,9 @@ class ExecutionMutation:
         user = await info.context.require_user()
         script = await resolve_script(info, user, input.script_id, input.path)
         executions = info.context.services.executions
-        row = await executions.submit(user, script, input.input, input.timeout_seconds)
+        row = await executions.submit(
+            user, script, input.input, input.timeout_seconds, files=input.files
+        )
         if input.wait:
             row = await executions.wait(row.id, executions.wait_timeout(row))
         return ExecutionType(row=row)

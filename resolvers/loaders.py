@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from models.executions import Execution
 from models.tree import Script, ScriptVersion
 from models.tree_index import FolderIndex, ScriptIndex
 from storage import ObjectStore
@@ -46,6 +47,7 @@ class Loaders:
         # event-loop tick, so batching by script would cost a query per level.
         self.versions: _PerOwner[dict[str, list[ScriptVersion]]] = _PerOwner(self._load_versions)
         self.content: DataLoader[str, str] = DataLoader(self._load_content)
+        self.executions: DataLoader[str, Execution | None] = DataLoader(self._load_executions)
 
     async def _load_versions(self, owner_id: uuid.UUID | str) -> dict[str, list[ScriptVersion]]:
         rows = await ScriptVersion.filter(script__owner_id=owner_id).order_by("version")
@@ -56,6 +58,10 @@ class Loaders:
 
     async def versions_of(self, script: Script) -> list[ScriptVersion]:
         return (await self.versions.get(script.owner_id)).get(str(script.id), [])
+
+    async def _load_executions(self, ids: Sequence[str]) -> list[Execution | None]:
+        rows = {str(row.id): row for row in await Execution.filter(id__in=list(ids))}
+        return [rows.get(execution_id) for execution_id in ids]
 
     async def _load_content(self, storage_keys: Sequence[str]) -> list[str]:
         semaphore = asyncio.Semaphore(CONTENT_READ_CONCURRENCY)

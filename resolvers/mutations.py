@@ -38,6 +38,9 @@ class CreateScriptInput:
     replace: bool = strawberry.field(
         default=False, description="Save as a new version when the path exists."
     )
+    secrets: list[str] | None = strawberry.field(
+        default=None, description="Names of your secrets the script gets as env variables."
+    )
 
 
 @strawberry.input
@@ -47,6 +50,7 @@ class UpdateScriptInput:
     file: Upload | None = None
     language: Language | None = None  # type: ignore[valid-type]
     description: str | None = None
+    secrets: list[str] | None = None
 
 
 async def _content_of(
@@ -118,6 +122,7 @@ class TreeMutation:
             language=LanguageModel(input.language) if input.language else None,
             description=input.description,
             replace=input.replace,
+            secret_names=input.secrets,
         )
         return ScriptType(row=row)
 
@@ -134,8 +139,16 @@ class TreeMutation:
             content=content,
             language=LanguageModel(input.language) if input.language else None,
             description=input.description,
+            secret_names=input.secrets,
         )
         return ScriptType(row=row)
+
+    @strawberry.mutation(description="Save an earlier version's content as the next version.")
+    async def revert_script(
+        self, info: Info[Context, None], id: strawberry.ID, version: int
+    ) -> ScriptType:
+        user = await info.context.require_user()
+        return ScriptType(row=await info.context.services.tree.revert_script(user, id, version))
 
     @strawberry.mutation(description="Move a script; folderId null moves it to the top.")
     async def move_script(

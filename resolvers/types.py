@@ -4,7 +4,7 @@ resolves relations through the request's loaders."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,6 +13,9 @@ from graphql_api.context import Context
 from graphql_api.errors import NotFound
 from models import tree as tree_models
 from models.users import User as UserModel
+
+if TYPE_CHECKING:
+    from resolvers.executions import ExecutionType
 
 Language = strawberry.enum(tree_models.Language, name="Language")
 
@@ -116,6 +119,21 @@ class ScriptType:
     @strawberry.field
     def language(self) -> Language:  # type: ignore[valid-type]
         return self.row.language
+
+    @strawberry.field(description="Names of secrets the script receives as env variables.")
+    def secrets(self) -> list[str]:
+        return list(self.row.secret_names)
+
+    @strawberry.field(description="The most recently queued execution of this script.")
+    async def last_execution(
+        self, info: Info[Context, None]
+    ) -> Annotated[ExecutionType, strawberry.lazy("resolvers.executions")] | None:
+        from resolvers.executions import ExecutionType
+
+        if self.row.last_execution_id is None:
+            return None
+        row = await info.context.loaders.executions.load(str(self.row.last_execution_id))
+        return ExecutionType(row=row) if row else None
 
     @strawberry.field(description="The current version number.")
     def version(self) -> int:

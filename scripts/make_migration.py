@@ -107,7 +107,8 @@ def _models_state(text: str) -> str:
 
 
 def _dict_entries(sql_by_dialect: dict[str, str]) -> str:
-    return "\n".join(f'    "{d}": """\n{sql}\n""",' for d, sql in sql_by_dialect.items())
+    # The SQL is copied as aerich wrote it, backslashes included: keep it raw.
+    return "\n".join(f'    "{d}": r"""\n{sql}\n""",' for d, sql in sql_by_dialect.items())
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""Streamed downloads of files and artifacts over HTTP, with a Bearer token:
+GET /files/{key} and GET /artifacts/{executionId}/{name}."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from graphql_api.errors import ClientError, NotFound, Unauthenticated
+from graphql_api.security import bearer_token
+from graphql_api.services import Services
+from models.operations import Artifact, StoredFile
+from models.tree_ops import parse_id, visible_to
+from models.users import User
+from storage import ObjectNotFound
+
+
+async def _caller(request: Request, services: Services) -> User:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
+    return await services.accounts.user_from_access_token(token)
+
+
+def _error(exc: ClientError) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": exc.extensions}]},
+        status_code=exc.http_status,
+    )
+
+
+async def _stream(
+    services: Services, storage_key: str, name: str, content_type: str, size: int
+) -> Response:
+    chunks = services.files.stream(storage_key)
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+    except ObjectNotFound:
+        raise NotFound("The stored object is missing.") from None
+
+    async def body() -> object:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return StreamingResponse(
+        body(),  # type: ignore[arg-type]
+        media_type=content_type,
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def download_file(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        user = await _caller(request, services)
+        key = request.path_params["key"]
+        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
+        if row is None:
+            raise NotFound(f"No file with key '{key}'.")
+        return await _stream(
+            services, row.storage_key, key.rsplit("/", 1)[-1], row.content_type, row.size
+        )
+    except ClientError as exc:
+        return _error(exc)
+
+
+async def download_artifact(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        user = await _caller(request, services)
+        execution_id = parse_id(request.path_params["execution_id"], "Artifact")
+        row = await Artifact.get_or_none(
+            execution_id=execution_id,
+            name=request.path_params["name"],
+            **{f"execution__{k}": v for k, v in visible_to(user).items()},
+        )
+        if row is None:
+            raise NotFound("Artifact not found.")
+        return await _stream(services, row.storage_key, row.name, row.content_type, row.size)
+    except ClientError as exc:
+        return _error(exc)

@@ -1,0 +1,510 @@
+// The Scriptbox web page: log in, browse the tree, edit, save and run a
+// script, and watch its output arrive live. Plain DOM, no framework; every
+// text from the service goes in with textContent, never as HTML.
+
+import { ApiError, request, subscribe } from "./graphql.js";
+
+const $ = (selector) => document.querySelector(selector);
+const SESSION_KEY = "scriptbox.session";
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"]);
+
+// ---- GraphQL documents -------------------------------------------------
+
+const AUTH_FIELDS = "accessToken refreshToken user { username isAdmin }";
+const LOGIN = `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
+const REGISTER = `mutation($u: String!, $p: String!) { register(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
+const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`;
+
+const SCRIPT_FIELDS = "scripts { id name path }";
+
+/** The whole tree in one request: folders nested as deep as the service allows. */
+export function treeQuery(depth) {
+  let folders = "";
+  for (let level = 0; level < depth; level += 1) {
+    folders = `folders { id name path ${SCRIPT_FIELDS} ${folders} }`;
+  }
+  return `query ScriptboxTree { tree { ${SCRIPT_FIELDS} ${folders} } }`;
+}
+
+const SCRIPT = `query($id: ID!) { script(id: $id) {
+  id path name language version updatedAt content
+} }`;
+const UPDATE = `mutation($id: ID!, $content: String!) { updateScript(id: $id, input: { content: $content }) {
+  id version updatedAt
+} }`;
+const CREATE = `mutation($input: CreateScriptInput!) { createScript(input: $input) { id path } }`;
+const RUN = `mutation($input: RunScriptInput!) { runScript(input: $input) { id status scriptVersion } }`;
+const CANCEL = `mutation($id: ID!) { cancelExecution(id: $id) { id status } }`;
+const EXECUTIONS = `query($scriptId: ID!) { executions(scriptId: $scriptId, first: 10) {
+  id status scriptVersion queuedAt durationMs exitCode error { code message }
+} }`;
+const UPDATES = `subscription($id: ID!) { executionUpdates(executionId: $id) {
+  seq status stream data
+  execution { id status result exitCode durationMs outputTruncated error { code message } }
+} }`;
+
+// ---- Errors in words ----------------------------------------------------
+
+const CODE_WORDS = {
+  UNAUTHENTICATED: "You are not logged in, or your session has ended.",
+  FORBIDDEN: "You may not do that.",
+  NOT_FOUND: "It does not exist (any more).",
+  BAD_USER_INPUT: "The request was not valid.",
+  ALREADY_EXISTS: "Something with that name already exists.",
+  SCRIPT_EXISTS_REPLACE_REQUIRED: "A script with that name already exists.",
+  INVALID_SCRIPT: "The script has a syntax error.",
+  PAYLOAD_TOO_LARGE: "That is too large.",
+  RATE_LIMITED: "Too many attempts; wait a little.",
+  CONFLICT: "Someone changed it at the same time; reload and try again.",
+  SERVICE_UNAVAILABLE: "The service is not available right now.",
+  INTERNAL_SERVER_ERROR: "The service had an internal error.",
+  NETWORK_ERROR: "The service cannot be reached.",
+};
+
+const OUTCOME_WORDS = {
+  SCRIPT_ERROR: "The script raised an exception.",
+  NON_ZERO_EXIT: "The script exited with a non-zero code.",
+  OUT_OF_MEMORY: "The script ran out of memory.",
+  INVALID_RESULT: "The script's result is not JSON.",
+  RESULT_TOO_LARGE: "The script's result is too large.",
+  TIMEOUT: "The script ran out of time.",
+  CANCELLED: "The run was cancelled.",
+  WORKER_LOST: "The service stopped while the script ran.",
+  SANDBOX_UNAVAILABLE: "The sandbox is not available.",
+};
+
+function describe(err) {
+  if (!(err instanceof ApiError)) return `Something went wrong: ${err && err.message ? err.message : err}`;
+  const lead = CODE_WORDS[err.code];
+  let text = lead && lead !== err.message ? `${lead} ${err.message}` : err.message;
+  if (err.details && err.details.line) text += ` (line ${err.details.line})`;
+  if (err.details && err.details.retryAfterSeconds) text += ` Try again in ${err.details.retryAfterSeconds} s.`;
+  if (err.details && err.details.requestId) text += ` (request ${err.details.requestId})`;
+  return text;
+}
+
+function showMessage(text, kind = "error") {
+  const box = $("#message");
+  box.textContent = text;
+  box.className = kind;
+  box.hidden = !text;
+}
+const showError = (err) => showMessage(describe(err), "error");
+const clearMessage = () => showMessage("");
+
+// ---- Session ----------------------------------------------------------------
+
+let session = loadSession();
+
+function loadSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(auth) {
+  session = { accessToken: auth.accessToken, refreshToken: auth.refreshToken, username: auth.user.username };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+function endSession(text) {
+  session = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  stopWatching();
+  render();
+  if (text) showMessage(text, "error");
+}
+
+/** A request as the logged-in user; renews the access token once when it has expired. */
+async function api(query, variables = {}) {
+  if (!session) throw new ApiError("Log in first.", "UNAUTHENTICATED");
+  try {
+    return await request(query, variables, session.accessToken);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== "UNAUTHENTICATED" || !(await renew())) throw err;
+    return request(query, variables, session.accessToken);
+  }
+}
+
+async function renew() {
+  if (!session || !session.refreshToken) return false;
+  try {
+    const data = await request(REFRESH, { t: session.refreshToken });
+    saveSession(data.refreshToken);
+    return true;
+  } catch {
+    endSession("Your session has ended; log in again.");
+    return false;
+  }
+}
+
+// ---- Views ------------------------------------------------------------------
+
+function render() {
+  const loggedIn = Boolean(session);
+  $("#login-view").hidden = loggedIn;
+  $("#app-view").hidden = !loggedIn;
+  $("#logout").hidden = !loggedIn;
+  $("#whoami").textContent = loggedIn ? `Logged in as ${session.username}` : "";
+  if (loggedIn) loadTree();
+  else $("#username").focus();
+}
+
+async function authenticate(mutation) {
+  const username = $("#username").value.trim();
+  const password = $("#password").value;
+  if (!username || !password) {
+    showMessage("Enter a user name and a password.");
+    return;
+  }
+  clearMessage();
+  try {
+    const data = await request(mutation, { u: username, p: password });
+    saveSession(data.login || data.register);
+    $("#password").value = "";
+    render();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- Tree -------------------------------------------------------------------
+
+let current = null; // the open script: { id, path, version, content }
+
+async function loadTree() {
+  const tree = $("#tree");
+  const depth = Number(document.querySelector('meta[name="scriptbox-tree-depth"]').content) || 8;
+  try {
+    const data = await api(treeQuery(depth));
+    tree.replaceChildren(renderLevel(data.tree.folders, data.tree.scripts));
+    if (!data.tree.folders.length && !data.tree.scripts.length) {
+      const empty = document.createElement("p");
+      empty.className = "muted";
+      empty.textContent = "No scripts yet: create one below.";
+      tree.append(empty);
+    }
+    fillFolderChoice(data.tree.folders);
+    tree.dataset.loaded = "true";
+  } catch (err) {
+    tree.replaceChildren();
+    showError(err);
+  }
+}
+
+function renderLevel(folders, scripts) {
+  const list = document.createElement("ul");
+  for (const folder of folders) {
+    const item = document.createElement("li");
+    const details = document.createElement("details");
+    details.open = true;
+    const summary = document.createElement("summary");
+    summary.textContent = folder.name;
+    summary.className = "folder";
+    summary.dataset.path = folder.path;
+    details.append(summary, renderLevel(folder.folders || [], folder.scripts));
+    item.append(details);
+    list.append(item);
+  }
+  for (const script of scripts) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "script";
+    button.textContent = script.name;
+    button.dataset.path = script.path;
+    button.dataset.id = script.id;
+    if (current && current.id === script.id) button.classList.add("selected");
+    button.addEventListener("click", () => openScript(script.id));
+    item.append(button);
+    list.append(item);
+  }
+  return list;
+}
+
+function fillFolderChoice(folders) {
+  const select = $("#new-script-folder");
+  const options = [new Option("(top)", "")];
+  const walk = (level) => {
+    for (const folder of level) {
+      options.push(new Option(folder.path, folder.id));
+      walk(folder.folders || []);
+    }
+  };
+  walk(folders);
+  select.replaceChildren(...options);
+}
+
+async function createScript(event) {
+  event.preventDefault();
+  const name = $("#new-script-name").value.trim();
+  const folderId = $("#new-script-folder").value || null;
+  const content = name.endsWith(".sh")
+    ? 'echo "hello from $(basename "$0")"\n'
+    : "def main(data):\n    print('input:', data)\n    return data\n";
+  clearMessage();
+  try {
+    const data = await api(CREATE, { input: { name, folderId, content } });
+    $("#new-script-name").value = "";
+    $("#new-script").open = false;
+    await loadTree();
+    await openScript(data.createScript.id);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- One script -------------------------------------------------------------
+
+async function openScript(id) {
+  clearMessage();
+  stopWatching();
+  try {
+    const data = await api(SCRIPT, { id });
+    if (!data.script) throw new ApiError("That script no longer exists.", "NOT_FOUND");
+    current = data.script;
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  for (const button of document.querySelectorAll("#tree button.script")) {
+    button.classList.toggle("selected", button.dataset.id === current.id);
+  }
+  $("#no-script").hidden = true;
+  $("#script-panel").hidden = false;
+  $("#script-path").textContent = current.path;
+  $("#editor").value = current.content;
+  $("#output").replaceChildren();
+  $("#outcome").replaceChildren();
+  setStatus("");
+  showMeta();
+  await loadExecutions();
+}
+
+function showMeta() {
+  $("#script-meta").textContent = `${current.language.toLowerCase()}, version ${current.version}`;
+  $("#save-state").textContent = isDirty() ? "Unsaved changes" : "Saved";
+}
+
+const isDirty = () => current && $("#editor").value !== current.content;
+
+async function save() {
+  if (!current) return;
+  clearMessage();
+  const content = $("#editor").value;
+  if (content === current.content) {
+    $("#save-state").textContent = "Nothing to save";
+    return;
+  }
+  $("#save").disabled = true;
+  try {
+    const data = await api(UPDATE, { id: current.id, content });
+    current.content = content;
+    current.version = data.updateScript.version;
+    showMeta();
+    $("#save-state").textContent = `Saved as version ${current.version}`;
+  } catch (err) {
+    showError(err);
+  } finally {
+    $("#save").disabled = false;
+  }
+}
+
+// ---- Running and watching -------------------------------------------------------
+
+let watching = null; // { executionId, stop }
+
+function stopWatching() {
+  if (watching) watching.stop();
+  watching = null;
+  $("#cancel").hidden = true;
+}
+
+function setStatus(status, detail = "") {
+  const box = $("#status");
+  box.textContent = status ? `${status}${detail ? ` — ${detail}` : ""}` : "";
+  box.dataset.status = status;
+}
+
+async function run() {
+  if (!current) return;
+  clearMessage();
+  let input;
+  try {
+    const text = $("#input").value.trim();
+    input = text ? JSON.parse(text) : null;
+  } catch (err) {
+    showMessage(`The input is not valid JSON: ${err.message}`);
+    return;
+  }
+  if (isDirty()) {
+    showMessage(`You have unsaved changes: this run uses the saved version ${current.version}.`, "note");
+  }
+  $("#run").disabled = true;
+  try {
+    const data = await api(RUN, { input: { scriptId: current.id, input, wait: false } });
+    watch(data.runScript.id);
+    loadExecutions();
+  } catch (err) {
+    showError(err);
+  } finally {
+    $("#run").disabled = false;
+  }
+}
+
+/** Show an execution's output from the start (the service replays it), live until it ends. */
+function watch(executionId, renewed = false) {
+  stopWatching();
+  const output = $("#output");
+  output.replaceChildren();
+  $("#outcome").replaceChildren();
+  output.dataset.executionId = executionId;
+  setStatus("CONNECTING");
+  $("#cancel").hidden = false;
+  const stop = subscribe(UPDATES, { id: executionId }, session.accessToken, {
+    next(data) {
+      const event = data.executionUpdates;
+      if (event.stream) {
+        const chunk = document.createElement("span");
+        chunk.className = event.stream.toLowerCase();
+        chunk.textContent = event.data;
+        output.append(chunk);
+        output.scrollTop = output.scrollHeight;
+      }
+      setStatus(event.status);
+      if (event.execution) showOutcome(event.execution);
+    },
+    error(err) {
+      if (watching && watching.stop === stop) watching = null;
+      $("#cancel").hidden = true;
+      setStatus("DISCONNECTED");
+      if (err.code === "UNAUTHENTICATED" && !renewed) {
+        renew().then((ok) => ok && watch(executionId, true));
+        return;
+      }
+      showError(err);
+    },
+    complete() {
+      if (watching && watching.stop === stop) watching = null;
+      $("#cancel").hidden = true;
+      loadExecutions();
+    },
+  });
+  watching = { executionId, stop };
+}
+
+function showOutcome(execution) {
+  const parts = [];
+  if (execution.error) {
+    const words = OUTCOME_WORDS[execution.error.code] || execution.error.code;
+    parts.push(line("error", `${words} ${execution.error.message}`));
+  }
+  if (execution.result !== null && execution.result !== undefined) {
+    parts.push(line("result", `Result: ${JSON.stringify(execution.result, null, 2)}`));
+  }
+  const facts = [];
+  if (execution.exitCode !== null) facts.push(`exit code ${execution.exitCode}`);
+  if (execution.durationMs !== null) facts.push(`${execution.durationMs} ms`);
+  if (execution.outputTruncated) facts.push("output truncated");
+  if (facts.length) parts.push(line("muted", facts.join(", ")));
+  $("#outcome").replaceChildren(...parts);
+  setStatus(execution.status, execution.error ? execution.error.code : "");
+}
+
+function line(className, text) {
+  const element = document.createElement("pre");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+async function cancel() {
+  if (!watching) return;
+  try {
+    await api(CANCEL, { id: watching.executionId });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function loadExecutions() {
+  if (!current) return;
+  const body = $("#executions tbody");
+  try {
+    const data = await api(EXECUTIONS, { scriptId: current.id });
+    const rows = data.executions.map((execution) => {
+      const row = document.createElement("tr");
+      row.dataset.id = execution.id;
+      row.dataset.status = execution.status;
+      const cells = [
+        new Date(execution.queuedAt).toLocaleString(),
+        `v${execution.scriptVersion}`,
+        execution.error ? `${execution.status} (${execution.error.code})` : execution.status,
+        execution.durationMs === null ? "" : `${execution.durationMs} ms`,
+        execution.exitCode === null ? "" : String(execution.exitCode),
+      ].map((text) => {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        return cell;
+      });
+      const show = document.createElement("button");
+      show.type = "button";
+      show.textContent = TERMINAL.has(execution.status) ? "Output" : "Watch";
+      show.addEventListener("click", () => {
+        clearMessage();
+        watch(execution.id);
+      });
+      const last = document.createElement("td");
+      last.append(show);
+      row.append(...cells, last);
+      return row;
+    });
+    if (!rows.length) {
+      const row = document.createElement("tr");
+      const cell = document.createElement("td");
+      cell.colSpan = 6;
+      cell.className = "muted";
+      cell.textContent = "Not run yet.";
+      row.append(cell);
+      rows.push(row);
+    }
+    body.replaceChildren(...rows);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- Wiring -----------------------------------------------------------------
+
+function start() {
+  $("#login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    authenticate(LOGIN);
+  });
+  $("#register-button").addEventListener("click", () => authenticate(REGISTER));
+  $("#logout").addEventListener("click", () => {
+    current = null;
+    $("#script-panel").hidden = true;
+    $("#no-script").hidden = false;
+    clearMessage();
+    endSession("");
+  });
+  $("#reload-tree").addEventListener("click", loadTree);
+  $("#new-script-form").addEventListener("submit", createScript);
+  $("#save").addEventListener("click", save);
+  $("#editor").addEventListener("input", showMeta);
+  $("#editor").addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "s") {
+      event.preventDefault();
+      save();
+    }
+  });
+  $("#run").addEventListener("click", run);
+  $("#cancel").addEventListener("click", cancel);
+  $("#reload-executions").addEventListener("click", loadExecutions);
+  render();
+}
+
+start();

@@ -1,0 +1,141 @@
+"""Files and artifacts in GraphQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import quote
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from models.operations import Artifact as ArtifactRow
+from models.operations import StoredFile
+
+UPLOAD_CHUNK = 256 * 1024
+
+
+class _UploadFile(Protocol):
+    filename: str | None
+    content_type: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def _chunks(upload: _UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
+
+
+def file_download_path(key: str) -> str:
+    return "/files/" + quote(key)
+
+
+@strawberry.type(name="File")
+class FileType:
+    row: strawberry.Private[StoredFile]
+
+    @strawberry.field
+    def key(self) -> str:
+        return self.row.key
+
+    @strawberry.field
+    def size(self) -> int:
+        return int(self.row.size)
+
+    @strawberry.field
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(
+        description="GET it with your Bearer token: a path on this service, or a "
+        "presigned URL (valid 15 minutes, no token needed) when storage is S3."
+    )
+    async def download_url(self, info: Info[Context, None]) -> str:
+        presigned = await info.context.services.files.presigned_url(
+            self.row.storage_key, self.row.key.rsplit("/", 1)[-1]
+        )
+        return presigned or file_download_path(self.row.key)
+
+
+@strawberry.type(name="Artifact")
+class ArtifactType:
+    row: strawberry.Private[ArtifactRow]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def size(self) -> int:
+        return int(self.row.size)
+
+    @strawberry.field
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field(description="Storage-independent key: '<executionId>/<name>'.")
+    def key(self) -> str:
+        return f"{self.row.execution_id}/{self.row.name}"
+
+    @strawberry.field
+    async def download_url(self, info: Info[Context, None]) -> str:
+        presigned = await info.context.services.files.presigned_url(
+            self.row.storage_key, self.row.name
+        )
+        return presigned or f"/artifacts/{self.row.execution_id}/{quote(self.row.name)}"
+
+
+@strawberry.type
+class FileQuery:
+    @strawberry.field(description="Your files, by key; `prefix` narrows the list.")
+    async def files(self, info: Info[Context, None], prefix: str | None = None) -> list[FileType]:
+        user = await info.context.require_user()
+        rows = await info.context.services.files.list_files(user, prefix)
+        return [FileType(row=row) for row in rows]
+
+    @strawberry.field
+    async def file(self, info: Info[Context, None], key: str) -> FileType | None:
+        user = await info.context.require_user()
+        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
+        return FileType(row=row) if row else None
+
+
+@strawberry.type
+class FileMutation:
+    @strawberry.mutation(description="Upload a file (GraphQL multipart request).")
+    async def upload_file(
+        self,
+        info: Info[Context, None],
+        file: Upload,
+        prefix: str | None = None,
+        replace: bool = False,
+    ) -> FileType:
+        user = await info.context.require_user()
+        upload: _UploadFile = file  # type: ignore[assignment]
+        row = await info.context.services.files.upload(
+            user,
+            upload.filename or "file",
+            _chunks(upload),
+            upload.content_type,
+            prefix,
+            replace,
+        )
+        return FileType(row=row)
+
+    @strawberry.mutation
+    async def delete_file(self, info: Info[Context, None], key: str) -> bool:
+        user = await info.context.require_user()
+        await info.context.services.files.delete(user, key)
+        return True

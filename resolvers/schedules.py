@@ -1,0 +1,174 @@
+"""Schedules in GraphQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from engine.cron import MAX_NEXT_RUNS
+from graphql_api.context import Context
+from graphql_api.errors import BadUserInput, NotFound
+from models.executions import Execution as ExecutionRow
+from models.operations import Schedule as ScheduleRow
+from models.tree import Script
+from resolvers.executions import ExecutionType, resolve_script
+from resolvers.types import ScriptType
+
+
+@strawberry.type(name="Schedule")
+class ScheduleType:
+    row: strawberry.Private[ScheduleRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return self.row.name
+
+    @strawberry.field(description="5 fields, or 6 with seconds first.")
+    def cron(self) -> str:
+        return self.row.cron
+
+    @strawberry.field(description="IANA time zone the cron expression is read in.")
+    def timezone(self) -> str:
+        return self.row.timezone
+
+    @strawberry.field
+    def input(self) -> JSON | None:
+        return cast(JSON, json.loads(self.row.input_json))
+
+    @strawberry.field
+    def enabled(self) -> bool:
+        return self.row.enabled
+
+    @strawberry.field
+    def next_run_at(self) -> datetime | None:
+        return self.row.next_run_at
+
+    @strawberry.field
+    def last_run_at(self) -> datetime | None:
+        return self.row.last_run_at
+
+    @strawberry.field
+    async def last_run(self, info: Info[Context, None]) -> ExecutionType | None:
+        if self.row.last_execution_id is None:
+            return None
+        row = await ExecutionRow.get_or_none(id=self.row.last_execution_id)
+        return ExecutionType(row=row) if row else None
+
+    @strawberry.field(description="The next `count` fire times (UTC).")
+    def next_runs(self, info: Info[Context, None], count: int = 5) -> list[datetime]:
+        if not 1 <= count <= MAX_NEXT_RUNS:
+            raise BadUserInput(f"`count` must be between 1 and {MAX_NEXT_RUNS}.")
+        return info.context.services.schedules.next_runs(self.row, count)
+
+    @strawberry.field
+    async def script(self) -> ScriptType:
+        return ScriptType(row=await Script.get(id=self.row.script_id))
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.input
+class CreateScheduleInput:
+    script_id: strawberry.ID | None = None
+    path: str | None = None
+    cron: str
+    timezone: str = "UTC"
+    input: JSON | None = None
+    enabled: bool = True
+    name: str | None = None
+
+
+@strawberry.input
+class UpdateScheduleInput:
+    cron: str | None = None
+    timezone: str | None = None
+    input: JSON | None = strawberry.UNSET
+    enabled: bool | None = None
+    name: str | None = None
+
+
+@strawberry.type
+class ScheduleQuery:
+    @strawberry.field
+    async def schedules(
+        self, info: Info[Context, None], script_id: strawberry.ID | None = None
+    ) -> list[ScheduleType]:
+        user = await info.context.require_user()
+        query = ScheduleRow.filter() if user.is_admin else ScheduleRow.filter(owner_id=user.id)
+        if script_id is not None:
+            script = await resolve_script(info, user, script_id, None)
+            query = query.filter(script_id=script.id)
+        return [ScheduleType(row=row) for row in await query.order_by("created_at")]
+
+    @strawberry.field
+    async def schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType | None:
+        user = await info.context.require_user()
+        try:
+            return ScheduleType(row=await info.context.services.schedules.get(user, id))
+        except NotFound:
+            return None
+
+
+@strawberry.type
+class ScheduleMutation:
+    @strawberry.mutation
+    async def create_schedule(
+        self, info: Info[Context, None], input: CreateScheduleInput
+    ) -> ScheduleType:
+        user = await info.context.require_user()
+        script = await resolve_script(info, user, input.script_id, input.path)
+        row = await info.context.services.schedules.create(
+            script, input.cron, input.timezone, input.input, input.enabled, input.name
+        )
+        return ScheduleType(row=row)
+
+    @strawberry.mutation
+    async def update_schedule(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateScheduleInput
+    ) -> ScheduleType:
+        user = await info.context.require_user()
+        schedules = info.context.services.schedules
+        row = await schedules.get(user, id)
+        given = input.input is not strawberry.UNSET
+        row = await schedules.update(
+            row,
+            cron=input.cron,
+            timezone=input.timezone,
+            input_value=input.input if given else None,
+            input_given=given,
+            enabled=input.enabled,
+            name=input.name,
+        )
+        return ScheduleType(row=row)
+
+    @strawberry.mutation
+    async def pause_schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType:
+        user = await info.context.require_user()
+        schedules = info.context.services.schedules
+        return ScheduleType(
+            row=await schedules.update(await schedules.get(user, id), enabled=False)
+        )
+
+    @strawberry.mutation
+    async def resume_schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType:
+        user = await info.context.require_user()
+        schedules = info.context.services.schedules
+        return ScheduleType(row=await schedules.update(await schedules.get(user, id), enabled=True))
+
+    @strawberry.mutation
+    async def delete_schedule(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        user = await info.context.require_user()
+        row = await info.context.services.schedules.get(user, id)
+        await row.delete()
+        return True

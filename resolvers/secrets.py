@@ -1,0 +1,44 @@
+"""Secrets in GraphQL: names only, never values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from models.operations import Secret as SecretRow
+
+
+@strawberry.type
+class Secret:
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SecretRow) -> Secret:
+        return cls(name=row.name, created_at=row.created_at, updated_at=row.updated_at)
+
+
+@strawberry.type
+class SecretQuery:
+    @strawberry.field(description="Names of your secrets (values are never shown).")
+    async def secrets(self, info: Info[Context, None]) -> list[Secret]:
+        user = await info.context.require_user()
+        rows = await SecretRow.filter(owner_id=user.id).order_by("name")
+        return [Secret.from_row(row) for row in rows]
+
+
+@strawberry.type
+class SecretMutation:
+    @strawberry.mutation(description="Create or replace a secret.")
+    async def set_secret(self, info: Info[Context, None], name: str, value: str) -> Secret:
+        user = await info.context.require_user()
+        return Secret.from_row(await info.context.services.secrets.set(user, name, value))
+
+    @strawberry.mutation
+    async def delete_secret(self, info: Info[Context, None], name: str) -> bool:
+        user = await info.context.require_user()
+        return await info.context.services.secrets.delete(user, name)
