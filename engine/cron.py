@@ -18,7 +18,8 @@ from croniter import croniter
 
 from graphql_api.errors import BadUserInput
 
-MAX_NEXT_RUNS = 100
+# Enough for a year of daily runs, so a client can show the next DST change.
+MAX_NEXT_RUNS = 400
 
 
 def parse_zone(name: str) -> ZoneInfo:

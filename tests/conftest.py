@@ -61,8 +61,8 @@ async def service(
             "s3_bucket": f"scriptbox-{data_dir.name.lower().replace('_', '-')}",
         }
     settings = test_settings(data_dir, **overrides)
-    async with running_service(settings) as url:
-        yield Service(url, settings)
+    async with running_service(settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from graphql_api.app import create_app
+from graphql_api.services import Services
 from graphql_api.settings import Settings
 
 
@@ -21,6 +22,8 @@ from graphql_api.settings import Settings
 class Service:
     url: str
     settings: Settings
+    # In-process parts, for what no client can do: driving the scheduler's clock.
+    services: Services
 
 
 def free_port() -> int:
@@ -47,12 +50,11 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @asynccontextmanager
-async def running_service(settings: Settings) -> AsyncIterator[str]:
-    """Serve the app on a free 127.0.0.1 port; yields the base URL."""
+async def running_service(settings: Settings) -> AsyncIterator[Service]:
+    """Serve the app on a free 127.0.0.1 port."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -61,7 +63,7 @@ async def running_service(settings: Settings) -> AsyncIterator[str]:
             raise RuntimeError("the service stopped during start-up")
         await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Service(f"http://127.0.0.1:{port}", settings, app.state.services)
     finally:
         server.should_exit = True
         await task

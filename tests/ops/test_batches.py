@@ -1,0 +1,102 @@
+"""Batches: fan out, respect concurrency, report progress, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.api.tree_ops import script
+from tests.support.client import GraphQLClient
+from tests.support.ws import subscription_client
+
+pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
+
+RUN_BATCH = """
+mutation($s: ID!, $inputs: [JSON!]!, $c: Int!) {
+  runBatch(scriptId: $s, inputs: $inputs, concurrency: $c) { id size concurrency
+    counts { status count } }
+}
+"""
+BATCH = """query($id: ID!) { batch(id: $id) { id finished counts { status count }
+  executions { id status input result startedAt finishedAt batchId } } }"""
+SLOW = "import time\ndef main(data):\n    time.sleep(data['sleep'])\n    return data['n'] * 10\n"
+
+
+def counts(batch: dict[str, Any]) -> dict[str, int]:
+    return {c["status"]: c["count"] for c in batch["counts"] if c["count"]}
+
+
+async def test_batch_runs_every_input_within_its_concurrency(alice: GraphQLClient) -> None:
+    created = await script(alice, "fan.py", SLOW)
+    inputs = [{"n": i, "sleep": 0.4} for i in range(6)]
+    started = await alice.data(RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": 2})
+    batch = started["runBatch"]
+    assert batch["size"] == 6 and batch["concurrency"] == 2
+    assert counts(batch) == {"QUEUED": 6}
+
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        updates = await ws.collect(
+            "subscription($id: ID!) { batchUpdates(batchId: $id) { finished "
+            "counts { status count } } }",
+            {"id": batch["id"]},
+            timeout=120,
+        )
+    assert updates[-1]["batchUpdates"]["finished"] is True
+    assert counts(updates[-1]["batchUpdates"]) == {"SUCCEEDED": 6}
+
+    final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
+    assert [e["result"] for e in final["executions"]] == [i * 10 for i in range(6)]
+    assert all(e["batchId"] == batch["id"] for e in final["executions"])
+    # Never more than 2 running at once: count overlaps at every start.
+    spans = [
+        (datetime.fromisoformat(e["startedAt"]), datetime.fromisoformat(e["finishedAt"]))
+        for e in final["executions"]
+    ]
+    for start, _ in spans:
+        running = sum(1 for s, f in spans if s <= start < f)
+        assert running <= 2
+
+
+async def test_batch_over_the_limit_is_refused_whole(alice: GraphQLClient, service: Any) -> None:
+    created = await script(alice, "many.py", "def main(data):\n    return data\n")
+    too_many = [{"n": i} for i in range(service.settings.max_batch_size + 1)]
+    error = await alice.error(RUN_BATCH, {"s": created["id"], "inputs": too_many, "c": 2})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    listed = await alice.data(
+        "query($s: ID) { executions(scriptId: $s) { id } }", {"s": created["id"]}
+    )
+    assert listed["executions"] == []
+    error = await alice.error(RUN_BATCH, {"s": created["id"], "inputs": [1], "c": 0})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_cancel_batch_stops_what_has_not_finished(alice: GraphQLClient) -> None:
+    created = await script(alice, "slowfan.py", SLOW)
+    inputs = [{"n": i, "sleep": 30} for i in range(4)]
+    batch = (await alice.data(RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": 1}))[
+        "runBatch"
+    ]
+    cancelled = await alice.data(
+        "mutation($id: ID!) { cancelBatch(id: $id) { finished counts { status count } } }",
+        {"id": batch["id"]},
+    )
+    state = cancelled["cancelBatch"]
+    final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
+    for _ in range(100):
+        if final["finished"]:
+            break
+        final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
+    assert final["finished"] is True, state
+    assert counts(final) == {"CANCELLED": 4}
+
+
+async def test_other_users_batches_are_invisible(alice: GraphQLClient, bob: GraphQLClient) -> None:
+    created = await script(alice, "b.py", "def main(data):\n    return data\n")
+    batch = (await alice.data(RUN_BATCH, {"s": created["id"], "inputs": [1], "c": 1}))["runBatch"]
+    assert (await bob.data(BATCH, {"id": batch["id"]}))["batch"] is None
+    error = await bob.error(
+        "mutation($id: ID!) { cancelBatch(id: $id) { id } }", {"id": batch["id"]}
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"

@@ -1,0 +1,218 @@
+"""Schedules through GraphQL; time is driven by calling the scheduler's tick
+with a chosen `now`, never by sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.scheduler import Scheduler
+from tests.api.tree_ops import script
+from tests.support.client import GraphQLClient
+from tests.support.servers import Service
+
+pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
+
+CREATE = """
+mutation($input: CreateScheduleInput!) {
+  createSchedule(input: $input) { id cron timezone enabled nextRunAt input
+    script { id } }
+}
+"""
+NEXT_RUNS = "query($id: ID!, $n: Int!) { schedule(id: $id) { nextRuns(count: $n) } }"
+GET = """query($id: ID!) { schedule(id: $id) { id enabled nextRunAt lastRunAt
+  lastRun { id status input } } }"""
+
+
+async def make_schedule(
+    client: GraphQLClient, cron: str, tz: str = "UTC", **extra: Any
+) -> dict[str, Any]:
+    created = await script(
+        client,
+        f"job-{cron.replace(' ', '_').replace('*', 'x').replace('/', 'e')}.py",
+        "def main(data):\n    return data\n",
+    )
+    data = await client.data(
+        CREATE, {"input": {"scriptId": created["id"], "cron": cron, "timezone": tz, **extra}}
+    )
+    result: dict[str, Any] = data["createSchedule"]
+    return result
+
+
+def of(schedule: dict[str, Any], fired: list[Any]) -> list[Any]:
+    """The executions of this schedule (the service is shared with other tests)."""
+    return [e for e in fired if str(e.schedule_id) == schedule["id"]]
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def executions_of(client: GraphQLClient, schedule_id: str) -> list[dict[str, Any]]:
+    data = await client.data(
+        "query($s: ID) { executions(scheduleId: $s) { id scheduleId input } }", {"s": schedule_id}
+    )
+    result: list[dict[str, Any]] = data["executions"]
+    return result
+
+
+@pytest.mark.parametrize(
+    ("cron", "tz"),
+    [
+        ("61 * * * *", "UTC"),
+        ("* * *", "UTC"),
+        ("not a cron", "UTC"),
+        ("0 9 * * *", "Mars/Olympus"),
+        ("0 9 * * * * *", "UTC"),
+    ],
+)
+async def test_invalid_cron_or_zone(alice: GraphQLClient, cron: str, tz: str) -> None:
+    created = await script(alice, f"bad-{abs(hash((cron, tz)))}.py", "pass\n")
+    error = await alice.error(
+        CREATE, {"input": {"scriptId": created["id"], "cron": cron, "timezone": tz}}
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_next_runs_with_and_without_seconds(alice: GraphQLClient) -> None:
+    five = await make_schedule(alice, "*/15 * * * *")
+    runs = (await alice.data(NEXT_RUNS, {"id": five["id"], "n": 4}))["schedule"]["nextRuns"]
+    times = [parse(r) for r in runs]
+    assert all(t.minute % 15 == 0 and t.second == 0 for t in times)
+    assert [b - a for a, b in zip(times, times[1:])] == [timedelta(minutes=15)] * 3
+    six = await make_schedule(alice, "30 */5 * * * *")
+    runs = (await alice.data(NEXT_RUNS, {"id": six["id"], "n": 3}))["schedule"]["nextRuns"]
+    assert all(parse(r).second == 30 and parse(r).minute % 5 == 0 for r in runs)
+
+
+async def test_each_due_time_fires_once_and_downtime_catches_up_once(
+    alice: GraphQLClient, service: Service
+) -> None:
+    schedule = await make_schedule(alice, "0 * * * *", input={"hello": "world"})
+    due = parse(schedule["nextRunAt"])
+    scheduler = service.services.scheduler
+    assert scheduler is not None
+
+    fired = of(schedule, await scheduler.tick(due + timedelta(seconds=1)))
+    assert len(fired) == 1
+    assert of(schedule, await scheduler.tick(due + timedelta(seconds=2))) == []
+
+    # Five hours of downtime: one catch-up run, not five.
+    later = due + timedelta(hours=5, minutes=10)
+    caught_up = of(schedule, await scheduler.tick(later))
+    assert len(caught_up) == 1
+    state = (await alice.data(GET, {"id": schedule["id"]}))["schedule"]
+    assert parse(state["nextRunAt"]) == (later + timedelta(hours=1)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    assert state["lastRun"]["id"] == str(caught_up[0].id)
+    assert state["lastRun"]["input"] == {"hello": "world"}
+    runs = await executions_of(alice, schedule["id"])
+    assert len(runs) == 2
+    assert all(r["scheduleId"] == schedule["id"] for r in runs)
+
+
+async def test_several_schedulers_fire_a_due_time_once(
+    alice: GraphQLClient, service: Service
+) -> None:
+    schedule = await make_schedule(alice, "0 0 * * *")
+    due = parse(schedule["nextRunAt"]) + timedelta(seconds=1)
+    schedulers = [Scheduler(service.services.executions) for _ in range(4)]
+    results = await asyncio.gather(*(s.tick(due) for s in schedulers))
+    assert sum(len(of(schedule, r)) for r in results) == 1
+    assert len(await executions_of(alice, schedule["id"])) == 1
+
+
+async def test_pause_resume_update_delete(alice: GraphQLClient, service: Service) -> None:
+    schedule = await make_schedule(alice, "0 0 * * *")
+    paused = await alice.data(
+        "mutation($id: ID!) { pauseSchedule(id: $id) { enabled nextRunAt } }",
+        {"id": schedule["id"]},
+    )
+    assert paused["pauseSchedule"] == {"enabled": False, "nextRunAt": None}
+    scheduler = service.services.scheduler
+    assert scheduler is not None
+    far = datetime.now(UTC) + timedelta(days=3)
+    assert of(schedule, await scheduler.tick(far)) == []
+    resumed = await alice.data(
+        "mutation($id: ID!) { resumeSchedule(id: $id) { enabled nextRunAt } }",
+        {"id": schedule["id"]},
+    )
+    assert resumed["resumeSchedule"]["enabled"] is True
+    updated = await alice.data(
+        "mutation($id: ID!, $input: UpdateScheduleInput!) { updateSchedule(id: $id, "
+        "input: $input) { cron timezone input nextRunAt } }",
+        {
+            "id": schedule["id"],
+            "input": {"cron": "0 12 * * *", "timezone": "Asia/Tokyo", "input": {"n": 2}},
+        },
+    )
+    assert updated["updateSchedule"]["cron"] == "0 12 * * *"
+    assert updated["updateSchedule"]["input"] == {"n": 2}
+    next_local = parse(updated["updateSchedule"]["nextRunAt"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (next_local.hour, next_local.minute) == (12, 0)
+    listed = await alice.data("{ schedules { id } }")
+    assert schedule["id"] in [s["id"] for s in listed["schedules"]]
+    assert (
+        await alice.data("mutation($id: ID!) { deleteSchedule(id: $id) }", {"id": schedule["id"]})
+    )["deleteSchedule"]
+    assert (await alice.data(GET, {"id": schedule["id"]}))["schedule"] is None
+
+
+async def test_deleting_the_script_deletes_its_schedules(alice: GraphQLClient) -> None:
+    schedule = await make_schedule(alice, "5 4 * * *")
+    await alice.data(
+        "mutation($id: ID!) { deleteScript(id: $id) }", {"id": schedule["script"]["id"]}
+    )
+    assert (await alice.data(GET, {"id": schedule["id"]}))["schedule"] is None
+
+
+async def test_other_users_schedules_are_invisible(
+    alice: GraphQLClient, bob: GraphQLClient
+) -> None:
+    schedule = await make_schedule(alice, "1 1 * * *")
+    assert (await bob.data(GET, {"id": schedule["id"]}))["schedule"] is None
+    error = await bob.error(
+        "mutation($id: ID!) { pauseSchedule(id: $id) { id } }", {"id": schedule["id"]}
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert schedule["id"] not in [
+        s["id"] for s in (await bob.data("{ schedules { id } }"))["schedules"]
+    ]
+
+
+def _local_days(runs: list[str], zone: ZoneInfo) -> list[datetime]:
+    return [parse(r).astimezone(zone) for r in runs]
+
+
+async def test_daylight_saving_days_behave_as_the_zone_says(alice: GraphQLClient) -> None:
+    """A year of a daily 02:30 in Berlin covers one spring-forward day (02:30
+    does not exist: fires at 03:00) and one fall-back day (02:30 happens twice:
+    fires once)."""
+    zone = ZoneInfo("Europe/Berlin")
+    schedule = await make_schedule(alice, "30 2 * * *", tz="Europe/Berlin")
+    runs = (await alice.data(NEXT_RUNS, {"id": schedule["id"], "n": 370}))["schedule"]["nextRuns"]
+    local = _local_days(runs, zone)
+    dates = [t.date() for t in local]
+    assert len(dates) == len(set(dates)), "a wall time that happens twice fired twice"
+    # Every day of the year is there once.
+    assert (dates[-1] - dates[0]).days == len(dates) - 1
+
+    def offset_change(t: datetime) -> timedelta:
+        """How the zone's UTC offset changes over t's local day."""
+        start = datetime.combine(t.date(), time(0), zone).utcoffset()
+        end = datetime.combine(t.date(), time(23), zone).utcoffset()
+        assert start is not None and end is not None
+        return end - start
+
+    spring = [t for t in local if offset_change(t) > timedelta(0)]
+    fall = [t for t in local if offset_change(t) < timedelta(0)]
+    assert len(spring) == 1 and (spring[0].hour, spring[0].minute) == (3, 0)
+    # Once, at the first 02:30 (still summer time, UTC+2).
+    assert len(fall) == 1 and (fall[0].hour, fall[0].minute) == (2, 30)
+    assert fall[0].utcoffset() == timedelta(hours=2)
+    assert all((t.hour, t.minute) == (2, 30) for t in local if t not in spring)
