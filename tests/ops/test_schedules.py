@@ -4,6 +4,7 @@ with a chosen `now`, never by sleeping."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,7 +84,7 @@ async def test_next_runs_with_and_without_seconds(alice: GraphQLClient) -> None:
     runs = (await alice.data(NEXT_RUNS, {"id": five["id"], "n": 4}))["schedule"]["nextRuns"]
     times = [parse(r) for r in runs]
     assert all(t.minute % 15 == 0 and t.second == 0 for t in times)
-    assert [b - a for a, b in zip(times, times[1:])] == [timedelta(minutes=15)] * 3
+    assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(minutes=15)] * 3
     six = await make_schedule(alice, "30 */5 * * * *")
     runs = (await alice.data(NEXT_RUNS, {"id": six["id"], "n": 3}))["schedule"]["nextRuns"]
     assert all(parse(r).second == 30 and parse(r).minute % 5 == 0 for r in runs)
