@@ -77,7 +77,7 @@ function describe(err) {
   if (!(err instanceof ApiError)) return `Something went wrong: ${err && err.message ? err.message : err}`;
   const lead = CODE_WORDS[err.code];
   let text = lead && lead !== err.message ? `${lead} ${err.message}` : err.message;
-  if (err.details && err.details.line) text += ` (line ${err.details.line})`;
+  if (err.details && err.details.line && !text.includes(`line ${err.details.line}`)) text += ` (line ${err.details.line})`;
   if (err.details && err.details.retryAfterSeconds) text += ` Try again in ${err.details.retryAfterSeconds} s.`;
   if (err.details && err.details.requestId) text += ` (request ${err.details.requestId})`;
   return text;
