@@ -11,6 +11,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.support.client import GraphQLClient, registered
+from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
 
 
@@ -43,13 +44,18 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         server.stop()
 
 
-@pytest.fixture(scope="session", params=["local", "s3"])
+@pytest.fixture(scope="session", params=["local", "s3", "postgres"])
 async def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Service]:
-    """The service over HTTP, once per storage backend."""
+    """The service over HTTP: SQLite with each storage backend, and PostgreSQL."""
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
     overrides: dict[str, object] = {}
+    if request.param == "postgres":
+        async with fresh_postgres_database() as url:
+            async with running_service(test_settings(data_dir, database_url=url)) as running:
+                yield running
+        return
     if request.param == "s3":
         s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
         overrides = {
