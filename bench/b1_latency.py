@@ -9,7 +9,7 @@ import json
 import time
 from datetime import datetime
 
-from bench import dockerrun
+from bench import dockerrun, profiling
 from bench.config import Config
 from bench.gql import TERMINAL, Api, GraphQLFailed, socket
 from bench.results import BenchResult, Row
@@ -69,20 +69,26 @@ async def run(config: Config) -> BenchResult:
                 for n in range(config.b1_warmup):
                     await one(n)
                     await asyncio.sleep(config.b1_pause_seconds)
-                await dockerrun.run_once(SCRIPT, input_json)  # warm the docker CLI path
+                if not config.profile:
+                    await dockerrun.run_once(SCRIPT, input_json)  # warm the docker CLI path
                 for kept in (totals, posts, queued_to_started, in_sandbox):
                     kept.clear()
                 # Interleaved, so both see the same machine noise.
                 every = max(1, config.b1_runs // max(1, config.b1_baseline_runs))
-                for n in range(config.b1_runs):
-                    await one(n)
-                    await asyncio.sleep(config.b1_pause_seconds)
-                    if n % every == 0 and len(baseline) < config.b1_baseline_runs:
-                        baseline.append(await dockerrun.run_once(SCRIPT, input_json))
+                with profiling.phase("B1-service", service.pid):
+                    for n in range(config.b1_runs):
+                        await one(n)
                         await asyncio.sleep(config.b1_pause_seconds)
+                        if config.profile:
+                            continue
+                        if n % every == 0 and len(baseline) < config.b1_baseline_runs:
+                            baseline.append(await dockerrun.run_once(SCRIPT, input_json))
+                            await asyncio.sleep(config.b1_pause_seconds)
         finally:
             await api.aclose()
 
+    if config.profile:
+        return result
     ms = [t * 1000 for t in totals]
     base_ms = [t * 1000 for t in baseline]
     s = Summary.of(ms)

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 
-from bench import dockerrun
+from bench import cpuacct, dockerrun, profiling
 from bench.config import Config
 from bench.gql import TERMINAL, Api, GraphQLFailed, Socket, socket
 from bench.results import BenchResult, Row
@@ -89,6 +89,9 @@ async def run(config: Config) -> BenchResult:
                     asyncio.create_task(_collect(ws, op, expected, done, started))
                     for ws, op in zip(sockets, ops, strict=True)
                 ]
+                phase = profiling.phase("B2-service", service.pid)
+                phase.__enter__()
+                cpu_before = cpuacct.snapshot(service.pid)
                 started[0] = time.perf_counter()
                 ids = await asyncio.gather(
                     *(
@@ -104,11 +107,15 @@ async def run(config: Config) -> BenchResult:
                     if time.monotonic() > deadline:
                         raise GraphQLFailed(f"only {len(done)} of {total} ended in time")
                     await asyncio.sleep(0.05)
+                cpu = cpuacct.since(cpu_before)
+                phase.__exit__(None, None, None)
                 for task in collectors:
                     task.cancel()
                 await asyncio.gather(*collectors, return_exceptions=True)
         finally:
             await root.aclose()
+    if config.profile:
+        return result
     statuses = [status for execution_id, (_, status) in done.items() if execution_id in expected]
     failed = len([s for s in statuses if s != "SUCCEEDED"])
     done_at = sorted(t for execution_id, (t, _) in done.items() if execution_id in expected)
@@ -146,6 +153,7 @@ async def run(config: Config) -> BenchResult:
         f"{concurrency} here) executions run at once; each needs a container, taken from the "
         "warm pool (2) that refills one container at a time, or started on demand in the "
         "job's own path when the pool is empty.",
+        f"Where the CPU went during the service's run (cores busy on average): {cpu}.",
         "Baseline: "
         + ", ".join(f"x{p}: {num(base_rates[p], 2)}/s" for p in config.b2_baseline_parallel)
         + f" ({config.b2_baseline_runs} `docker run`s each).",

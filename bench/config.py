@@ -37,6 +37,8 @@ class Config:
     b5_seconds: float = 10.0
     b5_rounds: int = 3
     quick: bool = False
+    # The profiling pass: measured phases only (no baselines), under py-spy.
+    profile: bool = False
 
 
 QUICK = Config(
@@ -55,4 +57,15 @@ QUICK = Config(
     b5_seconds=3.0,
     b5_rounds=1,
     quick=True,
+)
+
+
+PROFILE = Config(
+    b1_runs=20,
+    b1_warmup=1,
+    b2_executions=100,
+    b3_requests=5,
+    b4_lines=300,
+    b5_rounds=1,
+    profile=True,
 )

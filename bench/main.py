@@ -1,4 +1,5 @@
-"""`python -m bench`: run the benchmarks, save their figures, write BENCHMARKS.md."""
+"""`python -m bench`: run the benchmarks, save their figures, profile the ones
+that miss a goal, and write BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -11,19 +12,34 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import b1_latency, b2_throughput, cleanup, dockerrun, machine
-from bench.config import QUICK, Config
+from bench import (
+    b1_latency,
+    b2_throughput,
+    b3_tree,
+    b4_fanout,
+    b5_http,
+    cleanup,
+    dockerrun,
+    machine,
+    profiling,
+    report,
+)
+from bench.config import PROFILE, QUICK, Config
 from bench.results import BenchResult
 from bench.service import ROOT
 
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 SCRATCH_DIR = BENCH_DIR / ".out"
+REPORT = ROOT / "BENCHMARKS.md"
 
 Runner = Callable[[Config], Awaitable[BenchResult]]
 BENCHMARKS: dict[str, Runner] = {
     "B1": b1_latency.run,
     "B2": b2_throughput.run,
+    "B3": b3_tree.run,
+    "B4": b4_fanout.run,
+    "B5": b5_http.run,
 }
 
 
@@ -34,9 +50,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--label",
         choices=("before", "after"),
         default="after",
-        help="which column of BENCHMARKS.md these figures fill (default: after)",
+        help="the column of BENCHMARKS.md these figures fill (default: after)",
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes; writes no report")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="skip the py-spy pass over the misses"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite BENCHMARKS.md from saved results"
+    )
     return parser.parse_args(argv)
 
 
@@ -62,33 +84,92 @@ async def run_all(ids: list[str], config: Config) -> list[BenchResult]:
     return results
 
 
+async def profile_misses(ids: list[str]) -> dict[str, Any]:
+    if profiling.py_spy() is None:
+        log("py-spy is not installed: no profiles (uv pip install -p .venv py-spy)")
+        return {}
+    summaries: dict[str, Any] = {}
+    with profiling.session(SCRATCH_DIR / "profiles") as session:
+        for bench_id in ids:
+            log(f"profiling {bench_id} ...")
+            try:
+                await BENCHMARKS[bench_id](PROFILE)
+            except Exception as exc:
+                log(f"profiling {bench_id} failed: {exc!r}")
+                traceback.print_exc()
+        for name, path in session.recordings.items():
+            summaries[name] = profiling.summarize(path)
+            log(f"  {name}: {path}")
+    return summaries
+
+
+def load(label: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{label}.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def merge(previous: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any]:
+    """A partial run (--only) replaces those benchmarks in the saved results."""
+    if previous is None:
+        return run
+    fresh = {r["id"] for r in run["results"]}
+    kept = [r for r in previous["results"] if r["id"] not in fresh]
+    merged = dict(run)
+    merged["results"] = sorted(kept + run["results"], key=lambda r: str(r["id"]))
+    profiles = {
+        k: v for k, v in (previous.get("profiles") or {}).items() if k.split("-")[0] not in fresh
+    }
+    merged["profiles"] = {**profiles, **(run.get("profiles") or {})}
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        report.write(REPORT, load("before"), load("after"))
+        return 0
     config = QUICK if args.quick else Config()
     ids = [i.strip().upper() for i in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = [i for i in ids if i not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
     with cleanup.guarded():
         reaped = cleanup.reap_stale()
         if reaped:
             log(f"removed {reaped} containers of an earlier, dead bench run")
         if not dockerrun.image_present():
-            print(
-                "the sandbox image is missing: run scripts/build-sandbox-image.sh", file=sys.stderr
-            )
+            print("the sandbox image is missing: scripts/build-sandbox-image.sh", file=sys.stderr)
             return 2
         info = machine.describe()
         log(machine.one_line(info))
         started = time.monotonic()
         results = asyncio.run(run_all(ids, config))
-        payload: dict[str, Any] = {
+        missed = [r.id for r in results if r.missed]
+        profiles = {}
+        if missed and not args.no_profile and not args.quick:
+            profiles = asyncio.run(profile_misses(missed))
+        run: dict[str, Any] = {
             "machine": info,
-            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": command.strip(),
             "seconds": time.monotonic() - started,
             "results": [r.as_dict() for r in results],
+            "profiles": profiles,
         }
-        SCRATCH_DIR.mkdir(exist_ok=True)
-        (SCRATCH_DIR / "last.json").write_text(json.dumps(payload, indent=1))
-    return 0
+    SCRATCH_DIR.mkdir(exist_ok=True)
+    (SCRATCH_DIR / "last.json").write_text(json.dumps(run, indent=1))
+    if args.quick:
+        log(f"quick run: figures in {SCRATCH_DIR / 'last.json'}, BENCHMARKS.md untouched")
+        return 0
+    RESULTS_DIR.mkdir(exist_ok=True)
+    saved = merge(load(args.label), run) if args.only else run
+    (RESULTS_DIR / f"{args.label}.json").write_text(json.dumps(saved, indent=1) + "\n")
+    before = saved if args.label == "before" else load("before")
+    after = saved if args.label == "after" else load("after")
+    report.write(REPORT, before, after)
+    log(f"wrote {REPORT} ({args.label}) in {(time.monotonic() - started) / 60:.1f} min")
+    return 1 if any(r.error for r in results) else 0
