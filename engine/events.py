@@ -51,17 +51,40 @@ class SubscriberTooSlow(Exception):
     pass
 
 
+class EventBusUnavailable(Exception):
+    """The bus cannot be reached; callers fall back to the database."""
+
+
 class ExecutionEventBus(Protocol):
-    async def publish(self, event: ExecutionEvent) -> None: ...
+    def open(self, execution_id: str) -> None:
+        """Start recording an execution's events (called when it is queued)."""
+        ...
 
-    def subscribe(self, execution_id: str) -> AsyncIterator[ExecutionEvent] | None:
+    async def publish(self, event: ExecutionEvent) -> None:
+        """Never raises for an unreachable bus: the database keeps the truth."""
+        ...
+
+    async def subscribe(self, execution_id: str) -> AsyncIterator[ExecutionEvent] | None:
         """History then live events of one execution, ending after the
-        terminal event; None when this bus has no record of it."""
+        terminal event; None when this bus has no record of it. May raise
+        EventBusUnavailable, also while iterating."""
         ...
 
-    def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
-        """Status events (not output) of every execution of one owner."""
+    async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+        """Status events (not output) of every execution of one owner, from
+        the moment of the call on."""
         ...
+
+    async def notify_queued(self) -> None:
+        """Tell workers (in any process) that executions were queued."""
+        ...
+
+    def queued_signals(self) -> AsyncIterator[None] | None:
+        """One item per notify_queued from any process; None when workers
+        of this bus can only be woken in-process."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -94,7 +117,7 @@ class InMemoryEventBus:
             for queue in list(topic.subscribers):
                 _offer(queue, None)
 
-    def subscribe(self, execution_id: str) -> AsyncIterator[ExecutionEvent] | None:
+    async def subscribe(self, execution_id: str) -> AsyncIterator[ExecutionEvent] | None:
         topic = self._topics.get(execution_id)
         if topic is None:
             return None
@@ -123,7 +146,7 @@ class InMemoryEventBus:
         finally:
             topic.subscribers.discard(queue)
 
-    def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+    async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
         # Registered now, not at the first iteration, so that a caller can
         # subscribe, then read the database, and miss nothing in between.
         queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_LIMIT)
@@ -145,6 +168,16 @@ class InMemoryEventBus:
                 subscribers.discard(queue)
                 if not subscribers:
                     del self._owner_subscribers[owner_id]
+
+    async def notify_queued(self) -> None:
+        # In one process the execution service wakes its worker directly.
+        return None
+
+    def queued_signals(self) -> AsyncIterator[None] | None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - HISTORY_RETENTION_SECONDS

@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from engine.events import ExecutionEvent, InMemoryEventBus, Stream
+from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
 from engine.worker import SEQ_QUEUED, Worker
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.settings import Settings
@@ -44,7 +44,7 @@ def encode_input(value: Any, max_bytes: int) -> str:
 
 
 class ExecutionService:
-    def __init__(self, settings: Settings, bus: InMemoryEventBus, worker: Worker | None) -> None:
+    def __init__(self, settings: Settings, bus: ExecutionEventBus, worker: Worker | None) -> None:
         self._settings = settings
         self._bus = bus
         self._worker = worker
@@ -159,6 +159,7 @@ class ExecutionService:
             )
         if self._worker is not None:
             self._worker.wake()
+        await self._bus.notify_queued()
 
     async def _checked_files(self, owner_id: str, keys: list[str]) -> list[str]:
         if len(keys) > self._settings.max_run_files:
@@ -212,8 +213,11 @@ class ExecutionService:
     async def wait(self, execution_id: uuid.UUID | str, timeout: float) -> Execution:
         """The row once it is terminal, or as it is when `timeout` runs out."""
         key = str(execution_id)
-        events = self._bus.subscribe(key)
         deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            events = await self._bus.subscribe(key)
+        except EventBusUnavailable:
+            events = None
         if events is not None:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -222,14 +226,19 @@ class ExecutionService:
                             break
             except TimeoutError:
                 pass
+            except EventBusUnavailable:
+                return await self._poll_until_terminal(key, deadline)
         else:
-            # Not in this process's bus: poll the source of truth.
-            while asyncio.get_running_loop().time() < deadline:
-                row = await Execution.get(id=key)
-                if row.status.is_terminal:
-                    return row
-                await asyncio.sleep(DB_POLL_SECONDS)
+            return await self._poll_until_terminal(key, deadline)
         return await Execution.get(id=key)
+
+    async def _poll_until_terminal(self, key: str, deadline: float) -> Execution:
+        """Without the bus, ask the source of truth until the end or the deadline."""
+        while True:
+            row = await Execution.get(id=key)
+            if row.status.is_terminal or asyncio.get_running_loop().time() >= deadline:
+                return row
+            await asyncio.sleep(DB_POLL_SECONDS)
 
     @property
     def default_timeout(self) -> float:
@@ -239,12 +248,23 @@ class ExecutionService:
         return row.timeout_seconds + WAIT_GRACE_SECONDS
 
     async def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
-        """Replay, then live events, then the terminal event."""
-        live = self._bus.subscribe(str(row.id))
-        if live is not None:
-            async for event in live:
-                yield event
-            return
+        """Replay, then live events, then the terminal event.
+
+        If the bus is unreachable (or goes away midway), the terminal state
+        comes from the database instead: a subscriber always gets an end."""
+        last_seq = -1
+        try:
+            live = await self._bus.subscribe(str(row.id))
+            if live is not None:
+                async for event in live:
+                    last_seq = event.seq
+                    yield event
+                return
+        except EventBusUnavailable:
+            if last_seq >= 0:
+                row = await self.wait(row.id, self.wait_timeout(row))
+                yield ExecutionEvent(str(row.id), str(row.owner_id), last_seq + 1, row.status)
+                return
         # The bus has forgotten it (finished long ago, or run elsewhere):
         # serve it from the row, waiting for the end if it is still going.
         if not row.status.is_terminal:
@@ -259,11 +279,11 @@ class ExecutionService:
                 )
         yield ExecutionEvent(str(row.id), str(row.owner_id), seq + 1, row.status)
 
-    def follow_owner(self, user: User) -> AsyncIterator[ExecutionEvent]:
-        return self._bus.subscribe_owner(str(user.id))
+    async def follow_owner(self, user: User) -> AsyncIterator[ExecutionEvent]:
+        return await self._bus.subscribe_owner(str(user.id))
 
-    def follow_owner_id(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
-        return self._bus.subscribe_owner(owner_id)
+    async def follow_owner_id(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+        return await self._bus.subscribe_owner(owner_id)
 
     def live_output(self, execution_id: str) -> tuple[str, str] | None:
         """Output so far of an execution running in this process."""

@@ -11,17 +11,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from engine.events import ExecutionEvent, InMemoryEventBus, Stream
+from engine.events import ExecutionEvent, ExecutionEventBus, Stream
 from engine.files import FileStore
 from engine.limits import default_limits
 from engine.masking import OutputMasker
+from engine.queue import claim_next_execution
 from engine.secrets import MissingSecrets, SecretStore
 from graphql_api.errors import ClientError
 from graphql_api.settings import Settings
-from models.executions import Execution, ExecutionStatus
-from models.operations import Batch
+from models.executions import Execution, ExecutionStatus, WorkerHeartbeat
 from models.tree import Script, ScriptVersion
 from sandbox import DockerSandbox, OutputChunk, SandboxJob, SandboxOutcome, SandboxUnavailable
 from storage import ObjectStore
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SEQ_QUEUED = 0
 SEQ_RUNNING = 1
 IDLE_POLL_SECONDS = 1.0
+CANCEL_POLL_SECONDS = 0.5
 
 STATUS_OF_OUTCOME = {
     "succeeded": ExecutionStatus.SUCCEEDED,
@@ -63,7 +64,7 @@ class Worker:
         settings: Settings,
         sandbox: DockerSandbox,
         store: ObjectStore,
-        bus: InMemoryEventBus,
+        bus: ExecutionEventBus,
         secrets: SecretStore,
         files: FileStore,
     ) -> None:
@@ -76,20 +77,25 @@ class Worker:
         self._files = files
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.running: dict[str, RunningExecution] = {}
 
     async def start(self) -> None:
+        await self._beat()
         await self.recover_lost_executions()
         await self._sandbox.start()
-        self._loop_task = asyncio.create_task(self._claim_loop(), name=f"worker {self.name}")
+        for loop in (self._claim_loop, self._heartbeat_loop, self._cancel_loop, self._signal_loop):
+            self._background.append(
+                asyncio.create_task(loop(), name=f"{self.name} {loop.__name__}")
+            )
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+                await task
         for running in self.running.values():
             running.cancel.set()
         if self._tasks:
@@ -112,10 +118,28 @@ class Worker:
         them any more. They end FAILED (WORKER_LOST) rather than being run
         again, because a script may have had side effects before the crash;
         their containers are removed by label."""
+        lost = await self._fail_lost(
+            await Execution.filter(status=ExecutionStatus.RUNNING, worker=self.name)
+        )
+        reaped = await self._sandbox.reap(self.name)
+        if lost or reaped:
+            log.warning(
+                "recovered %d lost executions and removed %d containers of worker %s",
+                lost,
+                reaped,
+                self.name,
+            )
+        return lost
+
+    async def _fail_lost(self, rows: list[Execution]) -> int:
         now = datetime.now(UTC)
-        lost = await Execution.filter(status=ExecutionStatus.RUNNING, worker=self.name)
-        for row in lost:
-            updated = await Execution.filter(id=row.id, status=ExecutionStatus.RUNNING).update(
+        failed = 0
+        for row in rows:
+            # Conditional on the worker too: a row another worker finished or
+            # that was re-claimed is left alone.
+            updated = await Execution.filter(
+                id=row.id, status=ExecutionStatus.RUNNING, worker=row.worker
+            ).update(
                 status=ExecutionStatus.FAILED,
                 error_code="WORKER_LOST",
                 error_message="The worker running this execution stopped unexpectedly.",
@@ -123,22 +147,83 @@ class Worker:
                 duration_ms=_ms_between(row.started_at, now),
             )
             if updated:
+                failed += 1
+                # A late terminal event: its seq may repeat an output seq the
+                # dead worker used, but it is the stream's last.
                 await self._publish_status(row, ExecutionStatus.FAILED, seq=SEQ_RUNNING + 1)
-        reaped = await self._sandbox.reap(self.name)
-        if lost or reaped:
-            log.warning(
-                "recovered %d lost executions and removed %d containers of worker %s",
-                len(lost),
-                reaped,
-                self.name,
+        return failed
+
+    async def _beat(self) -> None:
+        now = datetime.now(UTC)
+        updated = await WorkerHeartbeat.filter(name=self.name).update(last_seen=now)
+        if not updated:
+            await WorkerHeartbeat.update_or_create(
+                name=self.name, defaults={"last_seen": now, "started_at": now}
             )
-        return len(lost)
+
+    async def _heartbeat_loop(self) -> None:
+        """Say we are alive, and fail the RUNNING executions of workers that
+        have been silent for too long (they died without recovering)."""
+        interval = self._settings.worker_heartbeat_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+                await self.sweep_dead_workers()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def sweep_dead_workers(self) -> int:
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.worker_lost_after_seconds)
+        alive = {
+            str(name)
+            for name in await WorkerHeartbeat.filter(last_seen__gte=cutoff).values_list(
+                "name", flat=True
+            )
+        }
+        running = await Execution.filter(status=ExecutionStatus.RUNNING, started_at__lt=cutoff)
+        orphans = [row for row in running if row.worker not in alive]
+        if not orphans:
+            return 0
+        failed = await self._fail_lost(orphans)
+        if failed:
+            log.warning("failed %d executions of workers silent since %s", failed, cutoff)
+        return failed
+
+    async def _cancel_loop(self) -> None:
+        """Cancels asked for through another process arrive as a flag on the row."""
+        while True:
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            if not self.running:
+                continue
+            try:
+                flagged = await Execution.filter(
+                    id__in=list(self.running), cancel_requested=True
+                ).values_list("id", flat=True)
+            except Exception:
+                log.exception("polling for cancels failed")
+                continue
+            for execution_id in flagged:
+                self.request_cancel(str(execution_id))
+
+    async def _signal_loop(self) -> None:
+        """Wake on "queued" signals from other processes, when the bus has them."""
+        while True:
+            signals = self._bus.queued_signals()
+            if signals is None:
+                return
+            try:
+                async for _ in signals:
+                    self.wake()
+            except Exception as exc:
+                log.warning("queue signals interrupted (%s); polling meanwhile", exc)
+            await asyncio.sleep(IDLE_POLL_SECONDS)
 
     async def _claim_loop(self) -> None:
         while True:
             await self._slots.acquire()
             try:
-                row = await self._claim_next()
+                row = await claim_next_execution(self.name)
             except Exception:
                 self._slots.release()
                 log.exception("claiming the next execution failed")
@@ -153,42 +238,6 @@ class Worker:
             task = asyncio.create_task(self._run_and_release(row), name=f"execution {row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-    async def _claim_next(self) -> Execution | None:
-        candidates = (
-            await Execution.filter(status=ExecutionStatus.QUEUED)
-            .order_by("queued_at")
-            .limit(32)
-            .values_list("id", "batch_id")
-        )
-        full_batches = await self._batches_at_concurrency()
-        for execution_id, batch_id in candidates:
-            if batch_id is not None and str(batch_id) in full_batches:
-                continue
-            claimed = await Execution.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
-                status=ExecutionStatus.RUNNING, worker=self.name, started_at=datetime.now(UTC)
-            )
-            if claimed == 1:
-                return await Execution.get(id=execution_id)
-        return None
-
-    async def _batches_at_concurrency(self) -> set[str]:
-        """Batches whose running executions already reach their concurrency."""
-        running = await Execution.filter(
-            status=ExecutionStatus.RUNNING, batch_id__not_isnull=True
-        ).values_list("batch_id", flat=True)
-        if not running:
-            return set()
-        counts: dict[str, int] = {}
-        for batch_id in running:
-            counts[str(batch_id)] = counts.get(str(batch_id), 0) + 1
-        limits = {
-            str(batch_id): int(concurrency)
-            for batch_id, concurrency in await Batch.filter(id__in=list(counts)).values_list(
-                "id", "concurrency"
-            )
-        }
-        return {b for b, n in counts.items() if n >= limits.get(b, 1)}
 
     async def _run_and_release(self, row: Execution) -> None:
         try:

@@ -32,6 +32,41 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_worker() -> None:
+    """A worker process: runs executions (and schedules), serves no HTTP."""
+    import signal
+    from dataclasses import replace
+
+    from graphql_api.services import build_services
+    from models import db
+
+    settings = replace(Settings.from_env(), embedded_worker=True)
+    services = build_services(settings)
+    await db.connect(settings.database_url)
+    if settings.auto_migrate:
+        await db.migrate(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await services.start()
+    logging.getLogger("scriptbox").info(
+        "worker %s running (concurrency %d)",
+        services.worker.name if services.worker else "-",
+        settings.worker_concurrency,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await services.close()
+        await db.disconnect()
+
+
+def _worker_cmd(args: argparse.Namespace) -> int:
+    asyncio.run(_run_worker())
+    return 0
+
+
 async def _migrate() -> list[str]:
     from models import db
 
@@ -108,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="default: SCRIPTBOX_PORT or 8000")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run executions and schedules (no HTTP); see SCRIPTBOX_WORKER_*"
+    )
+    worker.set_defaults(func=_worker_cmd)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=_migrate_cmd)

@@ -6,10 +6,11 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
-from engine.events import InMemoryEventBus
+from engine.events import ExecutionEventBus, InMemoryEventBus
 from engine.executions import ExecutionService
 from engine.files import FileStore
 from engine.limits import default_limits
+from engine.redis_bus import RedisEventBus
 from engine.scheduler import Scheduler, Schedules
 from engine.secrets import SecretStore
 from engine.worker import Worker
@@ -28,7 +29,7 @@ class Services:
     store: ObjectStore
     accounts: Accounts
     tree: TreeOps
-    bus: InMemoryEventBus
+    bus: ExecutionEventBus
     executions: ExecutionService
     worker: Worker | None
     secrets: SecretStore
@@ -48,6 +49,7 @@ class Services:
             await self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        await self.bus.close()
         await self.store.close()
 
 
@@ -74,7 +76,9 @@ def build_services(settings: Settings) -> Services:
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
-    bus = InMemoryEventBus()
+    bus: ExecutionEventBus = (
+        RedisEventBus(settings.redis_url) if settings.redis_url else InMemoryEventBus()
+    )
     secrets = SecretStore(settings.secrets_key, settings.secrets_key_file)
     files = FileStore(store, settings.max_file_bytes)
     worker = (
@@ -105,7 +109,7 @@ def worker_name(settings: Settings) -> str:
 def build_worker(
     settings: Settings,
     store: ObjectStore,
-    bus: InMemoryEventBus,
+    bus: ExecutionEventBus,
     secrets: SecretStore,
     files: FileStore,
 ) -> Worker:

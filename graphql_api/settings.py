@@ -138,6 +138,14 @@ class Settings:
     max_run_files_bytes: int = 32 * MiB
     # SCRIPTBOX_SCHEDULER: run the schedule ticker in this process. Default true.
     scheduler_enabled: bool = True
+    # SCRIPTBOX_REDIS_URL: the event bus between processes (redis://host:6379/0).
+    # Unset: an in-memory bus, for one process.
+    redis_url: str | None = None
+    # SCRIPTBOX_WORKER_HEARTBEAT_SECONDS / SCRIPTBOX_WORKER_LOST_AFTER_SECONDS:
+    # how often a worker says it is alive, and how long a silent worker has
+    # before its RUNNING executions end WORKER_LOST.
+    worker_heartbeat_seconds: float = 5.0
+    worker_lost_after_seconds: float = 30.0
 
     @property
     def jwt_secret_file(self) -> Path:
@@ -204,4 +212,7 @@ class Settings:
             max_run_files=_env_int("SCRIPTBOX_MAX_RUN_FILES", 16),
             max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", 32 * MiB),
             scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", True),
+            redis_url=os.environ.get("SCRIPTBOX_REDIS_URL") or None,
+            worker_heartbeat_seconds=_env_float("SCRIPTBOX_WORKER_HEARTBEAT_SECONDS", 5.0),
+            worker_lost_after_seconds=_env_float("SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", 30.0),
         )

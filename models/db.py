@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aerich import Command
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from models import MODEL_MODULES
 
@@ -35,11 +37,28 @@ def _ensure_sqlite_dir(database_url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Any fixed number: every Scriptbox process migrating one PostgreSQL
+# database takes this advisory lock first, so several API and worker
+# processes starting at once apply each migration exactly once.
+MIGRATION_LOCK_KEY = 0x5C21_B0C5
+
+
 async def migrate(database_url: str) -> list[str]:
     """Apply pending migrations; returns the names of those applied.
 
     Uses the open Tortoise connection when there is one (see `connect`)."""
     _ensure_sqlite_dir(database_url)
+    if database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        lock = await asyncpg.connect(database_url.replace("asyncpg://", "postgres://", 1))
+        try:
+            await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            return await _apply_migrations(database_url)
+        finally:
+            await lock.close()  # ends the session, which releases the lock
+    return await _apply_migrations(database_url)
+
+
+async def _apply_migrations(database_url: str) -> list[str]:
     command = Command(
         tortoise_config=tortoise_config(database_url),
         app="models",
@@ -61,3 +80,7 @@ async def connect(database_url: str) -> None:
 
 async def disconnect() -> None:
     await Tortoise.close_connections()
+    # Tortoise caches prepared INSERT/UPDATE statements per connection *name*,
+    # not per dialect; a process that connects again to another database
+    # (the test suite: SQLite, then PostgreSQL) must not reuse them.
+    EXECUTOR_CACHE.clear()

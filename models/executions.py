@@ -75,3 +75,15 @@ class Execution(Model):
     class Meta:
         table = "executions"
         indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"))
+
+
+class WorkerHeartbeat(Model):
+    """A worker process says it is alive. A worker silent for longer than the
+    lost-after interval is dead: its RUNNING executions end WORKER_LOST."""
+
+    name = fields.CharField(max_length=128, primary_key=True)
+    last_seen = fields.DatetimeField()
+    started_at = fields.DatetimeField()
+
+    class Meta:
+        table = "worker_heartbeats"

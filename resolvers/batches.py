@@ -127,7 +127,7 @@ class BatchSubscription:
         user = await info.context.require_user()
         batch = await get_batch(user, batch_id)
         view = BatchType(row=batch)
-        events = info.context.services.executions.follow_owner_id(str(batch.owner_id))
+        events = await info.context.services.executions.follow_owner_id(str(batch.owner_id))
         yield view
         if await view.finished():
             return

@@ -308,5 +308,5 @@ class ExecutionSubscription:
         self, info: Info[Context, None]
     ) -> AsyncGenerator[ExecutionEvent, None]:
         user = await info.context.require_user()
-        async for event in info.context.services.executions.follow_owner(user):
+        async for event in await info.context.services.executions.follow_owner(user):
             yield ExecutionEvent.from_bus(event)
