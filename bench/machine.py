@@ -42,8 +42,11 @@ def _memory_gib() -> float:
 
 def describe() -> dict[str, Any]:
     load1, load5, _ = os.getloadavg()
-    commit = _run("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD")
-    dirty = bool(_run("git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"))
+    snapshot = os.environ.get("SCRIPTBOX_BENCH_COMMIT")
+    commit = snapshot or _run("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD")
+    dirty = not snapshot and bool(
+        _run("git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no")
+    )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit + ("+dirty" if dirty else ""),

@@ -6,10 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bench import (
@@ -28,10 +34,12 @@ from bench.config import PROFILE, QUICK, Config
 from bench.results import BenchResult
 from bench.service import ROOT
 
-BENCH_DIR = ROOT / "bench"
-RESULTS_DIR = BENCH_DIR / "results"
-SCRATCH_DIR = BENCH_DIR / ".out"
-REPORT = ROOT / "BENCHMARKS.md"
+# Where results and the report go: this checkout, also when the code under
+# test is a snapshot (--at) run from a temporary directory.
+OUTPUT_ROOT = Path(os.environ.get("SCRIPTBOX_BENCH_OUTPUT") or ROOT)
+RESULTS_DIR = OUTPUT_ROOT / "bench" / "results"
+SCRATCH_DIR = OUTPUT_ROOT / "bench" / ".out"
+REPORT = OUTPUT_ROOT / "BENCHMARKS.md"
 
 Runner = Callable[[Config], Awaitable[BenchResult]]
 BENCHMARKS: dict[str, Runner] = {
@@ -55,6 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes; writes no report")
     parser.add_argument(
         "--no-profile", action="store_true", help="skip the py-spy pass over the misses"
+    )
+    parser.add_argument(
+        "--at",
+        metavar="REV",
+        help="benchmark a clean snapshot of this commit (git archive into a temporary "
+        "directory) instead of the working tree, e.g. --at HEAD on a shared checkout",
     )
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite BENCHMARKS.md from saved results"
@@ -126,8 +140,67 @@ def merge(previous: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+def without_at(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--at":
+            skip = True
+        elif not arg.startswith("--at="):
+            out.append(arg)
+    return out
+
+
+def run_snapshot(rev: str, argv: list[str]) -> int:
+    """Export `rev` into a temporary directory and run the bench from there
+    (services, seeding and the in-process service all import that code);
+    results and BENCHMARKS.md still go to this checkout."""
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    src = Path(tempfile.mkdtemp(prefix="scriptbox-bench-src-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", sha], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        if not (src / "bench" / "main.py").exists():
+            print(f"{rev} has no bench/: commit it first", file=sys.stderr)
+            return 2
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
+        env["SCRIPTBOX_BENCH_OUTPUT"] = str(OUTPUT_ROOT)
+        env["SCRIPTBOX_BENCH_COMMIT"] = sha[:7]
+        log(f"benchmarking a snapshot of {sha[:7]} in {src}")
+        # The child shares our terminal, so it gets Ctrl-C itself and cleans up.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench", *without_at(argv)],
+            cwd=src,
+            env=env,
+            preexec_fn=cleanup.die_with_parent,
+        )
+
+        def forward(signum: int, frame: object) -> None:
+            child.send_signal(signum)
+
+        previous_term = signal.signal(signal.SIGTERM, forward)
+        try:
+            return child.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGTERM, previous_term)
+    finally:
+        shutil.rmtree(src, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.at:
+        return run_snapshot(args.at, sys.argv[1:] if argv is None else argv)
     if args.report_only:
         report.write(REPORT, load("before"), load("after"))
         return 0
@@ -138,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("SCRIPTBOX_BENCH_COMMIT"):
+        command += f" (run with --at {os.environ['SCRIPTBOX_BENCH_COMMIT']})"
     with cleanup.guarded():
         reaped = cleanup.reap_stale()
         if reaped:

@@ -1,10 +1,12 @@
 """Counting the SQL statements of one request: the service runs in this
-process (uvicorn on 127.0.0.1, as tests/support/servers.py does) and every
-statement Tortoise sends is logged at DEBUG on `tortoise.db_client`."""
+process (uvicorn on 127.0.0.1, as tests/support/servers.py does), every
+statement Tortoise sends is logged at DEBUG on `tortoise.db_client`, and
+only those sent on behalf of an HTTP request are counted."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.service import free_port
 from bench.tree_seed import database_url
@@ -19,6 +22,9 @@ from graphql_api.app import create_app
 from graphql_api.settings import Settings
 
 STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+# Set while an HTTP request is served: background loops of the service
+# (scheduler, worker) send statements of their own, which are not counted.
+_IN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("in_request", default=False)
 
 
 class _Counter(logging.Handler):
@@ -27,6 +33,8 @@ class _Counter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not _IN_REQUEST.get():
+            return
         message = record.getMessage()
         if message.lstrip().upper().startswith(STATEMENTS):
             self.statements.append(message)
@@ -46,6 +54,24 @@ def count_sql() -> Iterator[list[str]]:
         logger.setLevel(previous)
 
 
+class _TagRequests:
+    """ASGI wrapper: marks the context of each HTTP request (tasks the
+    request starts inherit it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _IN_REQUEST.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _IN_REQUEST.reset(token)
+
+
 @asynccontextmanager
 async def in_process_service(data_dir: Path) -> AsyncIterator[str]:
     """The API on a data dir, without the embedded worker (whose idle poll
@@ -61,7 +87,11 @@ async def in_process_service(data_dir: Path) -> AsyncIterator[str]:
     )
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        _TagRequests(create_app(settings)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
