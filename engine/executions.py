@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from models.operations import Batch, StoredFile
 from models.tree import Script
 from models.tree_ops import parse_id, visible_to
 from models.users import User
+
+log = logging.getLogger(__name__)
 
 # How long `wait` may take beyond the execution's own timeout, for time spent
 # queued and starting.
@@ -250,32 +253,33 @@ class ExecutionService:
     async def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
         """Replay, then live events, then the terminal event.
 
-        If the bus is unreachable (or goes away midway), the terminal state
-        comes from the database instead: a subscriber always gets an end."""
+        When the bus has no record of the execution, is unreachable, or goes
+        away midway, the rest comes from the database row once it is
+        terminal: the output not yet delivered, then the terminal event. A
+        subscriber always gets all output and an end."""
         last_seq = -1
+        delivered: dict[Stream, int] = {"stdout": 0, "stderr": 0}
         try:
             live = await self._bus.subscribe(str(row.id))
             if live is not None:
                 async for event in live:
                     last_seq = event.seq
+                    if event.stream is not None:
+                        delivered[event.stream] += len(event.data or "")
                     yield event
                 return
-        except EventBusUnavailable:
-            if last_seq >= 0:
-                row = await self.wait(row.id, self.wait_timeout(row))
-                yield ExecutionEvent(str(row.id), str(row.owner_id), last_seq + 1, row.status)
-                return
-        # The bus has forgotten it (finished long ago, or run elsewhere):
-        # serve it from the row, waiting for the end if it is still going.
+        except EventBusUnavailable as exc:
+            log.warning("event bus unavailable while following %s: %s", row.id, exc)
         if not row.status.is_terminal:
             row = await self.wait(row.id, self.wait_timeout(row))
-        seq = SEQ_QUEUED
+        seq = max(last_seq, SEQ_QUEUED)
         streams: tuple[tuple[Stream, str], ...] = (("stdout", row.stdout), ("stderr", row.stderr))
         for stream, text in streams:
-            if text:
+            rest = text[delivered[stream] :]
+            if rest:
                 seq += 1
                 yield ExecutionEvent(
-                    str(row.id), str(row.owner_id), seq, ExecutionStatus.RUNNING, stream, text
+                    str(row.id), str(row.owner_id), seq, ExecutionStatus.RUNNING, stream, rest
                 )
         yield ExecutionEvent(str(row.id), str(row.owner_id), seq + 1, row.status)
 

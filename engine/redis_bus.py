@@ -13,6 +13,7 @@ back to the database)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,7 @@ FINISHED_STREAM_TTL_SECONDS = 3600
 OPEN_STREAM_TTL_SECONDS = 24 * 3600
 OWNER_STREAM_MAXLEN = 1000
 BLOCK_MS = 5000
+READ_ATTEMPTS = 3
 
 
 def _encode(event: ExecutionEvent) -> dict[str, str]:
@@ -66,7 +68,12 @@ def _decode(fields: dict[str, str]) -> ExecutionEvent:
 class RedisEventBus:
     def __init__(self, url: str, prefix: str = "scriptbox:") -> None:
         self._redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            # Longer than a blocking XREAD, so a quiet stream is not a timeout.
+            socket_timeout=BLOCK_MS / 1000 + 10,
+            health_check_interval=10,
         )
         self._prefix = prefix
         self._queued_channel = f"{prefix}queued"
@@ -125,10 +132,7 @@ class RedisEventBus:
             if event.is_terminal:
                 return
         while True:
-            try:
-                answer: Any = await self._redis.xread({key: last_id}, block=BLOCK_MS, count=100)
-            except (RedisError, OSError) as exc:
-                raise EventBusUnavailable(str(exc)) from exc
+            answer = await self._read_after(key, last_id)
             for _stream, entries in answer or []:
                 for entry_id, fields in entries:
                     event = _decode(fields)
@@ -149,14 +153,23 @@ class RedisEventBus:
 
     async def _follow_owner(self, key: str, last_id: str) -> AsyncIterator[ExecutionEvent]:
         while True:
-            try:
-                answer: Any = await self._redis.xread({key: last_id}, block=BLOCK_MS, count=100)
-            except (RedisError, OSError) as exc:
-                raise EventBusUnavailable(str(exc)) from exc
+            answer = await self._read_after(key, last_id)
             for _stream, entries in answer or []:
                 for entry_id, fields in entries:
                     last_id = entry_id
                     yield _decode(fields)
+
+    async def _read_after(self, key: str, last_id: str) -> Any:
+        """Entries after `last_id`, blocking a while; a few quick retries ride
+        out a dropped connection before the bus counts as unavailable."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return await self._redis.xread({key: last_id}, block=BLOCK_MS, count=100)
+            except (RedisError, OSError) as exc:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise EventBusUnavailable(str(exc)) from exc
+                await asyncio.sleep(0.2 * (attempt + 1))
+        return None
 
     async def notify_queued(self) -> None:
         try:

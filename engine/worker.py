@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from engine.deps import DependencyManager
 from engine.events import ExecutionEvent, ExecutionEventBus, Stream
 from engine.files import FileStore
 from engine.limits import default_limits
@@ -80,11 +81,13 @@ class Worker:
         self._background: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.running: dict[str, RunningExecution] = {}
+        self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies (issue 8)
 
     async def start(self) -> None:
         await self._beat()
         await self.recover_lost_executions()
         await self._sandbox.start()
+        await self.deps.start()
         for loop in (self._claim_loop, self._heartbeat_loop, self._cancel_loop, self._signal_loop):
             self._background.append(
                 asyncio.create_task(loop(), name=f"{self.name} {loop.__name__}")
@@ -100,6 +103,7 @@ class Worker:
             running.cancel.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=15)
+        await self.deps.close()
         await self._sandbox.close()
 
     def wake(self) -> None:
@@ -235,6 +239,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
                 continue
+            log.info("worker %s claimed execution %s", self.name, row.id)
             task = asyncio.create_task(self._run_and_release(row), name=f"execution {row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -284,14 +289,20 @@ class Worker:
             return
         running.maskers = {s: OutputMasker(list(secrets.values())) for s in ("stdout", "stderr")}
         content = await self._store.get_bytes(version.storage_key)
+        # Python dependencies (issue 8): resolved, installed and cached in engine/deps.
+        deps = await self.deps.prepare(script, content, running.cancel)
+        if deps.error is not None:
+            await self._finish_with_error(row, *deps.error, running)
+            return
         job = SandboxJob(
             execution_id=str(row.id),
             language="python" if script.language.value == "python" else "shell",
             script=content,
             input_json=row.input_json.encode(),
             files=files,
-            env=secrets,
+            env={**secrets, **deps.env},
             limits=default_limits(self._settings, row.timeout_seconds),
+            volumes=deps.volumes,
         )
 
         async def on_output(chunk: OutputChunk) -> None:

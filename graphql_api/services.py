@@ -77,7 +77,9 @@ def build_services(settings: Settings) -> Services:
     )
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
     bus: ExecutionEventBus = (
-        RedisEventBus(settings.redis_url) if settings.redis_url else InMemoryEventBus()
+        RedisEventBus(settings.redis_url, settings.redis_prefix)
+        if settings.redis_url
+        else InMemoryEventBus()
     )
     secrets = SecretStore(settings.secrets_key, settings.secrets_key_file)
     files = FileStore(store, settings.max_file_bytes)

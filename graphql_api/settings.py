@@ -141,6 +141,8 @@ class Settings:
     # SCRIPTBOX_REDIS_URL: the event bus between processes (redis://host:6379/0).
     # Unset: an in-memory bus, for one process.
     redis_url: str | None = None
+    # SCRIPTBOX_REDIS_PREFIX: key prefix, so several deployments can share a Redis.
+    redis_prefix: str = "scriptbox:"
     # SCRIPTBOX_WORKER_HEARTBEAT_SECONDS / SCRIPTBOX_WORKER_LOST_AFTER_SECONDS:
     # how often a worker says it is alive, and how long a silent worker has
     # before its RUNNING executions end WORKER_LOST.
@@ -213,6 +215,7 @@ class Settings:
             max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", 32 * MiB),
             scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", True),
             redis_url=os.environ.get("SCRIPTBOX_REDIS_URL") or None,
+            redis_prefix=_env("SCRIPTBOX_REDIS_PREFIX", "scriptbox:"),
             worker_heartbeat_seconds=_env_float("SCRIPTBOX_WORKER_HEARTBEAT_SECONDS", 5.0),
             worker_lost_after_seconds=_env_float("SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", 30.0),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,21 +25,27 @@ def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 class ServiceProcess:
-    def __init__(self, env: dict[str, str]) -> None:
+    """`scriptbox serve` (or `scriptbox worker`) as a child process; its
+    output goes to a log file, so a chatty process never blocks on a pipe."""
+
+    def __init__(self, env: dict[str, str], command: str = "serve") -> None:
         self.env = env
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix=f"scriptbox-{command}-", suffix=".log")[1])
 
     def start(self, timeout: float = 60) -> ServiceProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_api.cli", "serve", "--port", str(self.port)],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        args = [sys.executable, "-m", "graphql_api.cli", self.command]
+        if self.command == "serve":
+            args += ["--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        if self.command != "serve":
+            return self
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -53,11 +60,7 @@ class ServiceProcess:
             time.sleep(0.2)
 
     def output(self) -> str:
-        if self.process is None or self.process.stdout is None:
-            return ""
-        if self.process.poll() is None:
-            return "(still running)"
-        return self.process.stdout.read()
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,9 +1,12 @@
 """Minimal GraphQL-over-WebSocket clients (both protocols), as a front end
-would speak them: graphql-transport-ws and the legacy graphql-ws."""
+would speak them: graphql-transport-ws and the legacy graphql-ws. Several
+operations may run at once on one connection: a reader task hands each
+message to the operation it belongs to."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,45 +24,60 @@ class Subscription:
         self.ws = ws
         self.protocol = protocol
         self._next_id = 0
+        self._queues: dict[str, asyncio.Queue[dict[str, Any] | None]] = {}
+        self._reader = asyncio.create_task(self._read())
 
-    async def _recv(self, timeout: float) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-        return message
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                message: dict[str, Any] = json.loads(raw)
+                kind = message.get("type")
+                if kind == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                    continue
+                if kind in ("pong", "ka"):
+                    continue
+                queue = self._queues.get(str(message.get("id")))
+                if queue is not None:
+                    queue.put_nowait(message)
+        finally:
+            for queue in self._queues.values():
+                queue.put_nowait(None)
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
 
     async def events(
         self, query: str, variables: dict[str, Any] | None = None, timeout: float = 60
     ) -> AsyncIterator[dict[str, Any]]:
         """Yields each `data` payload until the server completes the operation.
-        Raises AssertionError on an error message."""
+        Raises AssertionError on an error message or a closed socket."""
         self._next_id += 1
         op_id = str(self._next_id)
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._queues[op_id] = queue
         start = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        await self.ws.send(
-            json.dumps(
-                {
-                    "id": op_id,
-                    "type": start,
-                    "payload": {"query": query, "variables": variables or {}},
-                }
-            )
-        )
+        payload = {"query": query, "variables": variables or {}}
+        await self.ws.send(json.dumps({"id": op_id, "type": start, "payload": payload}))
         data_type = "next" if self.protocol == TRANSPORT_WS else "data"
-        while True:
-            message = await self._recv(timeout)
-            if message.get("type") in ("ping", "ka"):
-                if message["type"] == "ping":
-                    await self.ws.send(json.dumps({"type": "pong"}))
-                continue
-            assert message.get("id") == op_id, message
-            if message["type"] == data_type:
-                payload = message["payload"]
-                if payload.get("errors"):
-                    raise AssertionError(payload["errors"])
-                yield payload["data"]
-            elif message["type"] == "complete":
-                return
-            else:
-                raise AssertionError(message)
+        try:
+            while True:
+                message = await asyncio.wait_for(queue.get(), timeout)
+                if message is None:
+                    raise AssertionError("the socket closed before the operation completed")
+                if message["type"] == data_type:
+                    body = message["payload"]
+                    if body.get("errors"):
+                        raise AssertionError(body["errors"])
+                    yield body["data"]
+                elif message["type"] == "complete":
+                    return
+                else:
+                    raise AssertionError(message)
+        finally:
+            self._queues.pop(op_id, None)
 
     async def collect(
         self, query: str, variables: dict[str, Any] | None = None, timeout: float = 60
@@ -77,4 +95,8 @@ async def subscription_client(
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack
-        yield Subscription(ws, protocol)
+        client = Subscription(ws, protocol)
+        try:
+            yield client
+        finally:
+            await client.close()
