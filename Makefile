@@ -4,12 +4,12 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint typecheck format schema setup engine sandbox-image bench clean
+.PHONY: run test check lint typecheck format schema setup engine sandbox-image services bench clean
 
 run: setup sandbox-image  ## Start the service on http://127.0.0.1:8000/graphql
 	$(BIN)/scriptbox serve
 
-test: setup sandbox-image  ## Run the whole test suite against real Docker, S3 and SQLite
+test: setup sandbox-image services  ## The whole suite: real Docker, S3, SQLite, PostgreSQL, Redis
 	$(BIN)/pytest
 
 check: lint typecheck test  ## Everything CI runs
@@ -36,6 +36,9 @@ engine:
 
 sandbox-image: engine
 	@scripts/build-sandbox-image.sh >/dev/null
+
+services:  ## PostgreSQL and Redis on 127.0.0.1 (for the scale-out tests)
+	@scripts/services-up.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -67,6 +67,29 @@ def _worker_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _worker_alive() -> bool:
+    from datetime import UTC, datetime, timedelta
+
+    from graphql_api.services import worker_name
+    from models import db
+    from models.executions import WorkerHeartbeat
+
+    settings = Settings.from_env()
+    await db.connect(settings.database_url)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(seconds=settings.worker_lost_after_seconds)
+        return await WorkerHeartbeat.exists(name=worker_name(settings), last_seen__gte=cutoff)
+    finally:
+        await db.disconnect()
+
+
+def _worker_health_cmd(args: argparse.Namespace) -> int:
+    """Exit 0 when this machine's worker wrote a heartbeat recently (for health checks)."""
+    alive = asyncio.run(_worker_alive())
+    print("alive" if alive else "no recent heartbeat")
+    return 0 if alive else 1
+
+
 async def _migrate() -> list[str]:
     from models import db
 
@@ -148,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run executions and schedules (no HTTP); see SCRIPTBOX_WORKER_*"
     )
     worker.set_defaults(func=_worker_cmd)
+
+    health = commands.add_parser(
+        "worker-health", help="exit 0 when this worker's heartbeat is fresh (health checks)"
+    )
+    health.set_defaults(func=_worker_health_cmd)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=_migrate_cmd)

@@ -18,9 +18,21 @@ def compose() -> dict[str, Any]:
 
 def test_services_of_the_production_shape() -> None:
     services = compose()["services"]
-    assert {"api", "postgres", "minio"} <= set(services)
+    assert {"api", "worker", "postgres", "redis", "minio"} <= set(services)
     assert services["minio"]["image"].startswith("minio/minio")
     assert services["postgres"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["api"]["deploy"]["replicas"] == 2
+    assert services["worker"]["deploy"]["replicas"] >= 1
+    assert services["worker"]["command"] == ["scriptbox", "worker"]
+
+
+def test_only_workers_reach_the_docker_engine() -> None:
+    services = compose()["services"]
+    assert services["api"]["environment"]["SCRIPTBOX_EMBEDDED_WORKER"] == "false"
+    assert not any("docker.sock" in v for v in services["api"].get("volumes", []))
+    assert any("docker.sock" in v for v in services["worker"]["volumes"])
+    assert services["worker"]["environment"]["SCRIPTBOX_REDIS_URL"].startswith("redis://")
 
 
 def test_every_service_has_a_health_check_and_data_has_volumes() -> None:
@@ -34,8 +46,8 @@ def test_every_service_has_a_health_check_and_data_has_volumes() -> None:
 
 def test_api_waits_for_healthy_dependencies_and_uses_them() -> None:
     api = compose()["services"]["api"]
-    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert api["depends_on"]["minio"]["condition"] == "service_healthy"
+    for dependency in ("postgres", "minio", "redis"):
+        assert api["depends_on"][dependency]["condition"] == "service_healthy"
     env = api["environment"]
     assert env["SCRIPTBOX_DATABASE_URL"].startswith("postgres://")
     assert env["SCRIPTBOX_STORAGE"] == "s3"

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,20 @@ SCRIPT = (
     "    return data['n']\n"
 )
 RUN = "mutation($input: RunScriptInput!) { runScript(input: $input) { id } }"
+
+
+async def worker_health(env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "graphql_api.cli",
+        "worker-health",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode().strip()
 
 
 class RedisServer:
@@ -97,6 +112,7 @@ async def api_and_worker(
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}).start()
         worker = ServiceProcess(base, command="worker").start()
+        api.worker_env = base  # type: ignore[attr-defined]
         try:
             yield api
         finally:
@@ -142,6 +158,11 @@ async def test_redis_outage_loses_nothing(
             await asyncio.sleep(0.1)
         assert (row["status"], row["result"]) == ("SUCCEEDED", 3)
         assert row["stdout"] == "line 0\nline 1\nline 2\n"
+
+        # The worker's health check reads its heartbeat from the database.
+        env: dict[str, str] = api_and_worker.worker_env  # type: ignore[attr-defined]
+        assert await worker_health(env) == (0, "alive")
+        assert (await worker_health({**env, "SCRIPTBOX_WORKER_NAME": "never-started"}))[0] == 1
 
         redis_server.start()  # back: new subscriptions use it again
         async with subscription_client(client.base_url, client.token) as ws:
