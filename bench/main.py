@@ -67,8 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--at",
         metavar="REV",
-        help="benchmark a clean snapshot of this commit (git archive into a temporary "
-        "directory) instead of the working tree, e.g. --at HEAD on a shared checkout",
+        help="benchmark the code of this commit (git archive into a temporary directory, "
+        "with this bench/) instead of the working tree, e.g. --at HEAD on a shared checkout",
     )
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite BENCHMARKS.md from saved results"
@@ -154,9 +154,9 @@ def without_at(argv: list[str]) -> list[str]:
 
 
 def run_snapshot(rev: str, argv: list[str]) -> int:
-    """Export `rev` into a temporary directory and run the bench from there
-    (services, seeding and the in-process service all import that code);
-    results and BENCHMARKS.md still go to this checkout."""
+    """Export `rev` into a temporary directory, put this bench/ in it, and
+    run the bench from there (services, seeding and the in-process service
+    all import that code); results and BENCHMARKS.md still go here."""
     sha = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
         capture_output=True, text=True, check=True,
@@ -167,9 +167,11 @@ def run_snapshot(rev: str, argv: list[str]) -> int:
             ["git", "-C", str(ROOT), "archive", sha], capture_output=True, check=True
         )
         subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
-        if not (src / "bench" / "main.py").exists():
-            print(f"{rev} has no bench/: commit it first", file=sys.stderr)
-            return 2
+        # The code under test is the snapshot's; the bench is this one.
+        shutil.rmtree(src / "bench", ignore_errors=True)
+        shutil.copytree(
+            ROOT / "bench", src / "bench", ignore=shutil.ignore_patterns(".out", "results")
+        )
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
         env["SCRIPTBOX_BENCH_OUTPUT"] = str(OUTPUT_ROOT)
