@@ -6,7 +6,14 @@ is part of the contract. See sandbox/README.md.
 
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.docker_backend import DockerSandbox
-from sandbox.job import Artifact, OutputChunk, SandboxJob, SandboxLimits, SandboxOutcome
+from sandbox.job import (
+    Artifact,
+    OutputChunk,
+    SandboxJob,
+    SandboxLimits,
+    SandboxOutcome,
+    VolumeMount,
+)
 
 __all__ = [
     "Artifact",
@@ -17,4 +24,5 @@ __all__ = [
     "SandboxLimits",
     "SandboxOutcome",
     "SandboxUnavailable",
+    "VolumeMount",
 ]

@@ -17,6 +17,10 @@ class SandboxConfig:
     owner: str = "default"  # label value identifying this worker, for reaping
     # Frozen, so one shared default instance is safe.
     default_limits: SandboxLimits = SandboxLimits()  # noqa: RUF009
+    # Jobs with volumes (dependency environments): warm containers per
+    # environment, for this many recently used environments.
+    env_pool_size: int = 1
+    env_pool_count: int = 4
 
 
 class SandboxUnavailable(Exception):

@@ -6,12 +6,13 @@ the job's limits. Never privileged, no bind mounts, no docker socket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import docker
-from docker.types import LogConfig, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
 
-from sandbox.job import SandboxLimits
+from sandbox.job import SandboxLimits, VolumeMount
 
 SANDBOX_UID = 10001
 LABEL_SANDBOX = "scriptbox.sandbox"
@@ -39,6 +40,7 @@ def create_kwargs(
     limits: SandboxLimits,
     owner: str,
     execution_id: str | None,
+    volumes: Sequence[VolumeMount] = (),
 ) -> dict[str, Any]:
     """Arguments for ``APIClient.create_container``."""
     workdir = limits.workdir_bytes
@@ -71,6 +73,9 @@ def create_kwargs(
         # Untrusted output must not land in json-file logs on the host disk.
         log_config=LogConfig(type="none"),
         auto_remove=False,  # removed explicitly, after the outcome is read
+        # Named volumes only (dependency environments), never host paths.
+        mounts=[Mount(v.target, v.volume, type="volume", read_only=v.read_only) for v in volumes]
+        or None,
     )
     return {
         "image": image,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ import requests.exceptions
 
 from sandbox.config import BUILD_SCRIPT, SandboxUnavailable
 from sandbox.container_spec import create_kwargs, owner_filter
-from sandbox.job import SandboxLimits
+from sandbox.job import SandboxLimits, VolumeMount
 
 # Errors that mean "the engine cannot be reached or refused", as opposed to a
 # fault of the script.
@@ -103,10 +104,13 @@ def start_container(
     limits: SandboxLimits,
     owner: str,
     execution_id: str | None,
+    volumes: Sequence[VolumeMount] = (),
 ) -> LiveContainer:
     """Create, attach and start one container; its runner then idles on stdin."""
     try:
-        created = api.create_container(**create_kwargs(api, image, limits, owner, execution_id))
+        created = api.create_container(
+            **create_kwargs(api, image, limits, owner, execution_id, volumes)
+        )
     except ENGINE_ERRORS as exc:
         raise SandboxUnavailable(f"cannot create a sandbox container: {exc}") from exc
     container_id: str = created["Id"]

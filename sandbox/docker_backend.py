@@ -12,7 +12,7 @@ import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -29,7 +29,8 @@ from sandbox.conversation import (
     RunnerVanished,
     bundle_frames,
 )
-from sandbox.job import SandboxJob, SandboxLimits, SandboxOutcome, Status
+from sandbox.env_pools import EnvPools
+from sandbox.job import SandboxJob, SandboxLimits, SandboxOutcome, Status, VolumeMount
 from sandbox.job_checks import job_problem
 from sandbox.pool import WarmPool
 
@@ -57,6 +58,14 @@ class DockerSandbox:
         )
         self._disposals: set[asyncio.Task[None]] = set()
         self._leased: set[str] = set()  # containers serving a job right now
+        # Jobs that mount volumes (dependency environments): pools per volume set.
+        self._env_pools = EnvPools(
+            self._create_with_volumes,
+            self._dispose,
+            config.default_limits,
+            size=config.env_pool_size,
+            max_pools=config.env_pool_count,
+        )
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -72,6 +81,7 @@ class DockerSandbox:
 
     async def close(self) -> None:
         """Stop refilling, remove the pool's containers and wait for removals."""
+        await self._env_pools.close()
         await self._pool.close()
         await self.settle()
         if self._executor is not None:
@@ -94,6 +104,7 @@ class DockerSandbox:
         keep = set()
         if owner == self.config.owner:
             keep = set(self._pool.container_ids) | self._leased
+            keep |= set(self._env_pools.container_ids)
         removed = await asyncio.gather(
             *(self._call(containers.remove, api, cid) for cid in ids if cid not in keep)
         )
@@ -161,7 +172,11 @@ class DockerSandbox:
             self._dispose(container)
 
     async def _lease(self, job: SandboxJob, warm_ok: bool = True) -> LiveContainer:
-        warm = self._pool.take(job.limits.container_profile()) if warm_ok else None
+        profile = job.limits.container_profile()
+        if job.volumes:  # mounted at creation: only a pool for these volumes fits
+            warm = self._env_pools.take(job.volumes, profile) if warm_ok else None
+        else:
+            warm = self._pool.take(profile) if warm_ok else None
         if warm is not None:
             return warm
         # No warm container fits: make one now. It can carry the execution
@@ -174,6 +189,7 @@ class DockerSandbox:
             job.limits,
             self.config.owner,
             job.execution_id,
+            job.volumes,
         )
 
     async def _drive(
@@ -313,6 +329,30 @@ class DockerSandbox:
             self.config.owner,
             None,
         )
+
+    async def _create_with_volumes(self, volumes: Sequence[VolumeMount]) -> LiveContainer:
+        api = await self._get_api()
+        return await self._call(
+            containers.start_container,
+            api,
+            self.config.image,
+            self.config.default_limits,
+            self.config.owner,
+            None,
+            volumes,
+        )
+
+    # --- volumes (dependency environments, sandbox/deps.py) ---------------------
+
+    async def release_volume(self, volume: str) -> None:
+        """Remove the idle warm containers that mount ``volume``, and wait."""
+        await self._env_pools.release(volume)
+        await self.settle()
+
+    async def engine_call(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking ``fn(api, *args)`` on this sandbox's engine client."""
+        api = await self._get_api()
+        return await self._call(fn, api, *args)
 
     def _dispose(self, container: LiveContainer) -> None:
         """Remove a used or unwanted container in the background."""

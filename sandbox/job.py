@@ -28,6 +28,17 @@ class SandboxLimits:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A Docker named volume mounted into the job's container (issue 8: a
+    Python dependency environment). Read-only except for the job that builds
+    it. Jobs with volumes never take a generic warm container."""
+
+    volume: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
 class SandboxJob:
     execution_id: str
     language: Literal["python", "shell"]
@@ -36,6 +47,7 @@ class SandboxJob:
     files: Sequence[tuple[str, bytes]] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     limits: SandboxLimits = SandboxLimits()
+    volumes: Sequence[VolumeMount] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from sandbox import protocol as p
 from sandbox.job import SandboxJob
@@ -19,7 +20,7 @@ def job_problem(job: SandboxJob) -> str | None:
         json.loads(job.input_json.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         return f"input is not valid UTF-8 JSON: {exc}"
-    problem = _limits_problem(job)
+    problem = _limits_problem(job) or _volumes_problem(job)
     if problem is not None:
         return problem
     env_bytes = 0
@@ -43,6 +44,23 @@ def job_problem(job: SandboxJob) -> str | None:
         total += len(data)
     if total > job.limits.workdir_bytes:
         return f"script, input and files ({total} bytes) exceed the work dir limit"
+    return None
+
+
+# Volumes are dependency environments, mounted at one place (sandbox/deps.py).
+VOLUME_TARGET = "/opt/scriptbox/env"
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def _volumes_problem(job: SandboxJob) -> str | None:
+    targets = [volume.target for volume in job.volumes]
+    if len(set(targets)) != len(targets):
+        return "two volumes share a mount point"
+    for volume in job.volumes:
+        if volume.target != VOLUME_TARGET:
+            return f"volumes may only be mounted at {VOLUME_TARGET}"
+        if not _VOLUME_NAME.fullmatch(volume.volume):
+            return f"invalid volume name {volume.volume!r}"
     return None
 
 
