@@ -1,6 +1,7 @@
 """Tortoise models. Every module listed in MODEL_MODULES is one Tortoise app."""
 
-from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus
+from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
+from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus, WorkerHeartbeat
 from models.operations import Artifact, Batch, Schedule, Secret, StoredFile
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.users import RefreshToken, User
@@ -10,6 +11,7 @@ MODEL_MODULES = [
     "models.tree",
     "models.executions",
     "models.operations",
+    "models.dependencies",
     "aerich.models",
 ]
 
@@ -18,10 +20,14 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Artifact",
     "Batch",
+    "DependencySet",
+    "DependencyStatus",
+    "EnvStatus",
     "Execution",
     "ExecutionStatus",
     "Folder",
     "Language",
+    "PythonEnv",
     "RefreshToken",
     "Schedule",
     "Script",
@@ -29,4 +35,5 @@ __all__ = [
     "Secret",
     "StoredFile",
     "User",
+    "WorkerHeartbeat",
 ]

@@ -54,6 +54,13 @@ class Script(TimestampedModel):
     # Kept here when a run is queued, so "last run" of every script in a tree
     # is one batched read, not a scan of executions.
     last_execution_id = fields.UUIDField(null=True)
+    # Python dependencies (issue 8): a requirements text attached to the
+    # script, and the key of the DependencySet its current version declares
+    # (PEP 723 block + this text); None when it declares none.
+    requirements: fields.Field[str | None] = fields.TextField(  # type: ignore[assignment]
+        null=True
+    )
+    dependency_key: fields.Field[str | None] = fields.CharField(max_length=64, null=True)
 
     owner_id: str
     folder_id: str | None
