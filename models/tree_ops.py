@@ -20,6 +20,7 @@ from graphql_api.errors import (
     AlreadyExists,
     BadUserInput,
     Conflict,
+    InvalidScript,
     NotFound,
     PayloadTooLarge,
     ScriptExistsReplaceRequired,
@@ -56,6 +57,22 @@ def check_secret_names(names: list[str] | None) -> list[str] | None:
     if len(set(checked)) != len(checked):
         raise BadUserInput("A secret is named twice.")
     return checked
+
+
+def dependency_key(language: Language, content: str, requirements: str | None) -> str | None:
+    """Checks what a script declares it needs (issue 8, engine/deps) and keys it."""
+    from engine.deps.spec import DeclarationError, key_for_save
+
+    try:
+        return key_for_save(language is Language.PYTHON, content, requirements)
+    except DeclarationError as exc:
+        if exc.in_requirements:
+            raise BadUserInput(f"requirements: {exc.message}", line=exc.line) from None
+        raise InvalidScript(exc.message, line=exc.line) from None
+
+
+def requirements_text(text: str | None) -> str | None:
+    return text if text is not None and text.strip() else None
 
 
 def parent_key(folder_id: uuid.UUID | str | None) -> str:
@@ -194,6 +211,7 @@ class TreeOps:
         description: str | None,
         replace: bool,
         secret_names: list[str] | None = None,
+        requirements: str | None = None,
     ) -> Script:
         name = validate_name(name, "Script name")
         secrets = check_secret_names(secret_names)
@@ -217,12 +235,17 @@ class TreeOps:
                 existing.description = description
             if secrets is not None:
                 existing.secret_names = secrets
+            if requirements is not None:
+                existing.requirements = requirements_text(requirements)
+            existing.dependency_key = dependency_key(language, content, existing.requirements)
             return await self._save_new_version(existing, script_content, metadata_changed=True)
         if await Folder.exists(
             owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
         ):
             raise AlreadyExists(f"A folder named '{name}' already exists there.")
 
+        requirements = requirements_text(requirements)
+        deps_key = dependency_key(language, content, requirements)
         script_id = uuid.uuid4()
         key = await self._put_version_object(script_id, 1, script_content)
         try:
@@ -237,6 +260,8 @@ class TreeOps:
                     language=language,
                     version=1,
                     secret_names=secrets or [],
+                    requirements=requirements,
+                    dependency_key=deps_key,
                 )
                 await ScriptVersion.create(
                     script_id=script_id,
@@ -265,9 +290,16 @@ class TreeOps:
         language: Language | None,
         description: str | None,
         secret_names: list[str] | None = None,
+        requirements: str | None = None,
     ) -> Script:
         script = await get_script(user, script_id)
         metadata_changed = False
+        deps_changed = requirements is not None and (
+            requirements_text(requirements) != script.requirements
+        )
+        if deps_changed:
+            script.requirements = requirements_text(requirements)
+            metadata_changed = True
         secrets = check_secret_names(secret_names)
         if secrets is not None and secrets != script.secret_names:
             script.secret_names = secrets
@@ -287,17 +319,25 @@ class TreeOps:
             if language is not None:
                 # A new language must still parse the current content.
                 await check_script(script.language, script.name, await self.read_content(script))
+            if deps_changed or language is not None:
+                current = await self.read_content(script)
+                script.dependency_key = dependency_key(
+                    script.language, current, script.requirements
+                )
+                metadata_changed = True
             if metadata_changed:
                 await self._save_unique(script, script.name)
             return script
         script_content = self._checked_size(content)
         await check_script(script.language, script.name, content)
+        script.dependency_key = dependency_key(script.language, content, script.requirements)
         return await self._save_new_version(script, script_content, metadata_changed)
 
     async def revert_script(self, user: User, script_id: str, version: int) -> Script:
         """A new version with the content of an earlier one."""
         script = await get_script(user, script_id)
         old = await self.read_content(script, version)
+        script.dependency_key = dependency_key(script.language, old, script.requirements)
         return await self._save_new_version(script, ScriptContent(old), metadata_changed=False)
 
     async def move_script(self, user: User, script_id: str, folder_id: str | None) -> Script:
@@ -385,6 +425,8 @@ class TreeOps:
                     description=script.description,
                     language=script.language,
                     secret_names=script.secret_names,
+                    requirements=script.requirements,
+                    dependency_key=script.dependency_key,
                     # QuerySet.update skips auto_now, so set it here.
                     updated_at=datetime.now(UTC),
                 )
