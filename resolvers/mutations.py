@@ -11,6 +11,7 @@ from graphql_api.accounts import IssuedTokens
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from models.tree import Language as LanguageModel
+from resolvers.dependencies import dependencies_saved
 from resolvers.types import AuthPayload, FolderType, Language, ScriptType, UserType
 from resolvers.uploads import one_content, read_text_upload
 
@@ -41,6 +42,10 @@ class CreateScriptInput:
     secrets: list[str] | None = strawberry.field(
         default=None, description="Names of your secrets the script gets as env variables."
     )
+    requirements: str | None = strawberry.field(
+        default=None,
+        description="Python only: requirements, one per line (also: a '# /// script' block).",
+    )
 
 
 @strawberry.input
@@ -51,6 +56,9 @@ class UpdateScriptInput:
     language: Language | None = None  # type: ignore[valid-type]
     description: str | None = None
     secrets: list[str] | None = None
+    requirements: str | None = strawberry.field(
+        default=None, description="Python only: requirements, one per line; '' removes them."
+    )
 
 
 async def _content_of(
@@ -123,7 +131,9 @@ class TreeMutation:
             description=input.description,
             replace=input.replace,
             secret_names=input.secrets,
+            requirements=input.requirements,
         )
+        await dependencies_saved(info, row)
         return ScriptType(row=row)
 
     @strawberry.mutation(description="Change name, description, language or content.")
@@ -140,7 +150,9 @@ class TreeMutation:
             language=LanguageModel(input.language) if input.language else None,
             description=input.description,
             secret_names=input.secrets,
+            requirements=input.requirements,
         )
+        await dependencies_saved(info, row)
         return ScriptType(row=row)
 
     @strawberry.mutation(description="Save an earlier version's content as the next version.")
@@ -148,7 +160,9 @@ class TreeMutation:
         self, info: Info[Context, None], id: strawberry.ID, version: int
     ) -> ScriptType:
         user = await info.context.require_user()
-        return ScriptType(row=await info.context.services.tree.revert_script(user, id, version))
+        row = await info.context.services.tree.revert_script(user, id, version)
+        await dependencies_saved(info, row)
+        return ScriptType(row=row)
 
     @strawberry.mutation(description="Move a script; folderId null moves it to the top.")
     async def move_script(

@@ -15,6 +15,7 @@ from models import tree as tree_models
 from models.users import User as UserModel
 
 if TYPE_CHECKING:
+    from resolvers.dependencies import ScriptDependencies
     from resolvers.executions import ExecutionType
 
 Language = strawberry.enum(tree_models.Language, name="Language")
@@ -123,6 +124,18 @@ class ScriptType:
     @strawberry.field(description="Names of secrets the script receives as env variables.")
     def secrets(self) -> list[str]:
         return list(self.row.secret_names)
+
+    @strawberry.field(description="Requirements text attached to the script (Python only).")
+    def requirements(self) -> str | None:
+        return self.row.requirements
+
+    @strawberry.field(description="Python dependencies: what is declared, the pins, the status.")
+    async def dependencies(
+        self, info: Info[Context, None]
+    ) -> Annotated[ScriptDependencies, strawberry.lazy("resolvers.dependencies")]:
+        from resolvers.dependencies import script_dependencies
+
+        return await script_dependencies(info, self.row)
 
     @strawberry.field(description="The most recently queued execution of this script.")
     async def last_execution(
