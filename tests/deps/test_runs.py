@@ -84,7 +84,7 @@ async def test_the_cache_is_reused(alice: GraphQLClient, deps: DependencyManager
 
     warm_times = []
     for _ in range(3):
-        await asyncio.sleep(1.0)  # the environment's warm container refills
+        await asyncio.sleep(0.7)  # the environment's warm container refills
         again, seconds = await timed_run(alice, first_script["id"])
         assert again["status"] == "SUCCEEDED", again
         warm_times.append(seconds)
@@ -103,7 +103,7 @@ async def test_the_cache_is_reused(alice: GraphQLClient, deps: DependencyManager
     plain = await create(alice, "plain.py", "def main(data):\n    return 1\n")
     plain_times = []
     for _ in range(3):
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.7)
         _, seconds = await timed_run(alice, plain["id"])
         plain_times.append(seconds)
     print(
