@@ -6,8 +6,10 @@ supplies the data directory and the run-time ceiling).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,13 @@ from pathlib import Path
 from graphql_api.settings import Settings
 
 MiB = 2**20
+
+
+def default_pip() -> tuple[str, ...]:
+    """pip beside the service (a declared dependency); else the system's."""
+    if importlib.util.find_spec("pip") is not None:
+        return (sys.executable, "-m", "pip")
+    return (shutil.which("python3") or sys.executable, "-m", "pip")
 
 
 def _int(name: str, default: int) -> int:
@@ -32,7 +41,7 @@ class DependencyConfig:
     # SCRIPTBOX_DEPS_INDEX_URL: the package index (PEP 503/691 simple API).
     index_url: str = "https://pypi.org/simple"
     # SCRIPTBOX_DEPS_PIP: the command that runs pip on the host.
-    pip_command: tuple[str, ...] = field(default_factory=lambda: (sys.executable, "-m", "pip"))
+    pip_command: tuple[str, ...] = field(default_factory=default_pip)
     # SCRIPTBOX_DEPS_CACHE_BYTES: installed environments kept per Docker
     # engine; past it the least recently used ones are removed.
     cache_bytes: int = 2048 * MiB
@@ -68,7 +77,7 @@ class DependencyConfig:
         pip = os.environ.get("SCRIPTBOX_DEPS_PIP", "").strip()
         return cls(
             index_url=os.environ.get("SCRIPTBOX_DEPS_INDEX_URL", "").strip() or cls.index_url,
-            pip_command=tuple(shlex.split(pip)) if pip else (sys.executable, "-m", "pip"),
+            pip_command=tuple(shlex.split(pip)) if pip else default_pip(),
             cache_bytes=_int("SCRIPTBOX_DEPS_CACHE_BYTES", cls.cache_bytes),
             max_download_bytes=_int("SCRIPTBOX_DEPS_MAX_DOWNLOAD_BYTES", cls.max_download_bytes),
             max_env_bytes=_int("SCRIPTBOX_DEPS_MAX_ENV_BYTES", cls.max_env_bytes),
