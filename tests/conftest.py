@@ -52,9 +52,11 @@ async def service(
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
     overrides: dict[str, object] = {}
     if request.param == "postgres":
-        async with fresh_postgres_database() as url:
-            async with running_service(test_settings(data_dir, database_url=url)) as running:
-                yield running
+        async with (
+            fresh_postgres_database() as url,
+            running_service(test_settings(data_dir, database_url=url)) as running,
+        ):
+            yield running
         return
     if request.param == "s3":
         s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
