@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from moto.server import ThreadedMotoServer
 from tests.support.client import GraphQLClient, registered
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
+from tests.support.volumes import volume_namespace
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ async def service(
 ) -> AsyncIterator[Service]:
     """The service over HTTP: SQLite with each storage backend, and PostgreSQL."""
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
+    with volume_namespace(request.param):
+        async for running in _service(request, data_dir):
+            yield running
+
+
+async def _service(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Service]:
     overrides: dict[str, object] = {}
     if request.param == "postgres":
         async with (

@@ -36,10 +36,18 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def pip_default_index() -> str:
+    """The index pip uses when none is configured, taken from pip itself."""
+    from pip._internal.models.index import PyPI
+
+    return str(PyPI.simple_url)
+
+
 @dataclass(frozen=True)
 class DependencyConfig:
     # SCRIPTBOX_DEPS_INDEX_URL: the package index (PEP 503/691 simple API).
-    index_url: str = "https://pypi.org/simple"
+    # Default: pip's own default index.
+    index_url: str = field(default_factory=lambda: pip_default_index())
     # SCRIPTBOX_DEPS_PIP: the command that runs pip on the host.
     pip_command: tuple[str, ...] = field(default_factory=default_pip)
     # SCRIPTBOX_DEPS_CACHE_BYTES: installed environments kept per Docker
@@ -76,7 +84,7 @@ class DependencyConfig:
     def from_env(cls, settings: Settings) -> DependencyConfig:
         pip = os.environ.get("SCRIPTBOX_DEPS_PIP", "").strip()
         return cls(
-            index_url=os.environ.get("SCRIPTBOX_DEPS_INDEX_URL", "").strip() or cls.index_url,
+            index_url=os.environ.get("SCRIPTBOX_DEPS_INDEX_URL", "").strip() or pip_default_index(),
             pip_command=tuple(shlex.split(pip)) if pip else default_pip(),
             cache_bytes=_int("SCRIPTBOX_DEPS_CACHE_BYTES", cls.cache_bytes),
             max_download_bytes=_int("SCRIPTBOX_DEPS_MAX_DOWNLOAD_BYTES", cls.max_download_bytes),

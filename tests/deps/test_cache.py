@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
+import pytest
 
 from engine.deps import DependencyManager, declared
 from engine.deps.resolver import Resolver, env_hash
@@ -18,6 +19,9 @@ from sandbox import deps as sandbox_deps
 from tests.deps.helpers import GET, create, pep723, run
 from tests.support.client import GraphQLClient
 from tests.support.servers import Service
+
+# The suite's service, on SQLite and PostgreSQL (local storage).
+pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
 VERSION = "import six\n\n\ndef main(data):\n    return six.__version__\n"
 

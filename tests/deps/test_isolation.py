@@ -3,21 +3,29 @@ came in over stdio), the environment read-only, no host paths mounted."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.deps.helpers import create, pep723, run
 from tests.support.client import GraphQLClient
+
+# The suite's service, on SQLite and PostgreSQL (local storage).
+pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
 PROBE = """
 import os, socket, six
 
+
 def main(data):
     interfaces = [line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:]]
     try:
-        socket.getaddrinfo('pypi.org', 443)
+        socket.getaddrinfo('scriptbox.invalid', 443)
         dns = 'resolved'
     except OSError as exc:
         dns = type(exc).__name__
     try:
-        socket.create_connection(('151.101.0.223', 443), timeout=2).close()
+        # Nothing listens on the container's own loopback, and there is no other
+        # interface: every connection attempt fails inside the container.
+        socket.create_connection(('127.0.0.1', 443), timeout=2).close()
         connect = 'connected'
     except OSError as exc:
         connect = type(exc).__name__

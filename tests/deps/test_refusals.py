@@ -8,8 +8,12 @@ import urllib.request
 
 import pytest
 
+from engine.deps.config import pip_default_index
 from tests.deps.helpers import CREATE, GET, create, pep723, run
 from tests.support.client import GraphQLClient
+
+# The suite's service, on SQLite and PostgreSQL (local storage).
+pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
 # docopt has only ever published source distributions (checked below).
 SDIST_ONLY = "docopt"
@@ -18,7 +22,7 @@ MISSING = "scriptbox-no-such-package-7f3c9e"
 
 def published_files(project: str) -> list[str]:
     request = urllib.request.Request(
-        f"https://pypi.org/simple/{project}/",
+        f"{pip_default_index()}/{project}/",
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:

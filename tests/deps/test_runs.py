@@ -6,9 +6,14 @@ from __future__ import annotations
 import asyncio
 import statistics
 
+import pytest
+
 from engine.deps import DependencyManager
 from tests.deps.helpers import GET, UPDATE, create, pep723, run, timed_run
 from tests.support.client import GraphQLClient
+
+# The suite's service, on SQLite and PostgreSQL (local storage).
+pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
 SIX = pep723(
     "six==1.17.0",

@@ -122,7 +122,7 @@ async def test_no_network_inside(alice: GraphQLClient) -> None:
         "    lines = open('/proc/net/dev').readlines()[2:]\n"
         "    interfaces = [line.split(':')[0].strip() for line in lines]\n"
         "    try:\n"
-        "        socket.getaddrinfo('example.com', 80)\n"
+        "        socket.getaddrinfo('scriptbox.invalid', 80)\n"
         "        resolved = True\n"
         "    except OSError:\n"
         "        resolved = False\n"

@@ -1,0 +1,33 @@
+"""Docker volumes of dependency environments made by a test service, in a
+namespace of their own, removed at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import docker
+
+from sandbox import deps as sandbox_deps
+
+NAMESPACE_VARIABLE = "SCRIPTBOX_DEPS_NAMESPACE"
+
+
+@contextlib.contextmanager
+def volume_namespace(label: str) -> Iterator[str]:
+    """A namespace for the volumes of what starts inside; removed at the end."""
+    namespace = f"pytest-deps-{label}-{uuid.uuid4().hex[:8]}"
+    before = os.environ.get(NAMESPACE_VARIABLE)
+    os.environ[NAMESPACE_VARIABLE] = namespace
+    try:
+        yield namespace
+    finally:
+        if before is None:
+            os.environ.pop(NAMESPACE_VARIABLE, None)
+        else:
+            os.environ[NAMESPACE_VARIABLE] = before
+        api = docker.from_env().api
+        for name, _hash in sandbox_deps.list_volumes(api, namespace):
+            sandbox_deps.remove_volume(api, name)
