@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
 import itertools
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -250,6 +252,13 @@ class Page:
         return path
 
 
+def _die_with_parent() -> None:
+    """Linux: Chromium gets SIGTERM when the test process dies, even when
+    it is killed before it can stop the browser itself."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -269,6 +278,7 @@ async def chromium() -> AsyncIterator[Browser]:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_die_with_parent,
     )
     log: list[str] = []
     drain: asyncio.Task[None] | None = None
