@@ -4,12 +4,12 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint typecheck format schema setup engine sandbox-image services bench clean
+.PHONY: run test check lint typecheck format schema setup engine sandbox-image services web-assets browser bench clean
 
-run: setup sandbox-image  ## Start the service on http://127.0.0.1:8000/graphql
+run: setup sandbox-image web-assets  ## http://127.0.0.1:8000/ (web page) and /graphql (GraphiQL)
 	$(BIN)/scriptbox serve
 
-test: setup sandbox-image services  ## The whole suite: real Docker, S3, SQLite, PostgreSQL, Redis
+test: setup sandbox-image services web-assets browser  ## The whole suite: real Docker, S3, SQLite, PostgreSQL, Redis, Chromium
 	$(BIN)/pytest
 
 check: lint typecheck test  ## Everything CI runs
@@ -40,5 +40,11 @@ sandbox-image: engine
 services:  ## PostgreSQL and Redis on 127.0.0.1 (for the scale-out tests)
 	@scripts/services-up.sh
 
+web-assets: setup  ## GraphiQL's files and the graphql-ws client from npm (web/)
+	@scripts/setup-web-assets.sh
+
+browser:  ## Debian's chromium for the browser tests
+	@scripts/setup-browser.sh >/dev/null
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules graphql_api/static/vendor
