@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -62,6 +64,20 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_json_post(scope):
+            body = await _read_body(receive)
+            if _is_subscription(body) and "multipart/mixed" not in _headers(scope).get(
+                "accept", ""
+            ):
+                response = error_response(
+                    "SUBSCRIPTION_NEEDS_WEBSOCKET",
+                    "Subscriptions run over a WebSocket (graphql-transport-ws or graphql-ws) "
+                    "at this URL, not over a plain HTTP request.",
+                    400,
+                )
+                await response(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
             response = error_response(
                 "CSRF_PREVENTED",
@@ -96,6 +112,52 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _is_json_post(scope: Scope) -> bool:
+    content_type = _headers(scope).get("content-type", "").lower()
+    return scope["method"] == "POST" and content_type.startswith("application/json")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    # Bounded: BodySizeLimit in front of this view caps what arrives.
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _is_subscription(body: bytes) -> bool:
+    """True when the request's operation is a subscription (cheap checks first)."""
+    if b"subscription" not in body:
+        return False
+    try:
+        payload = json.loads(body)
+        document = parse(payload["query"])
+    except (ValueError, KeyError, TypeError, GraphQLError):
+        return False  # the view answers malformed requests itself
+    name = payload.get("operationName")
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name and definition.name.value == name)
+        ):
+            return definition.operation is OperationType.SUBSCRIPTION
+    return False
 
 
 def _is_multipart(scope: Scope) -> bool:

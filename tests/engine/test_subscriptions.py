@@ -108,3 +108,13 @@ async def test_missing_or_bad_token_closes_with_4403(
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 assert message["type"] != "connection_ack"
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_subscription_over_plain_http_gets_a_clear_error(alice: GraphQLClient) -> None:
+    response = await alice.post("subscription { myExecutions { seq } }")
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "SUBSCRIPTION_NEEDS_WEBSOCKET"
+    assert "WebSocket" in error["message"]
+    # Queries and mutations on the same URL are unaffected.
+    assert (await alice.data("{ me { id } }"))["me"]["id"]
