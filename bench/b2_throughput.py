@@ -61,6 +61,15 @@ async def run(config: Config) -> BenchResult:
     concurrency = os.cpu_count() or 1
     per_user = config.b2_executions // config.b2_users
     total = per_user * config.b2_users
+    baseline: dict[int, list[float]] = {}
+    input_json = json.dumps({"n": 1})
+    if not config.profile:
+        await dockerrun.run_once(SCRIPT, input_json)
+        for parallel in config.b2_baseline_parallel:
+            baseline[parallel] = await dockerrun.run_parallel(
+                SCRIPT, input_json, config.b2_baseline_runs, parallel
+            )
+    base_rates = {p: rate(t) for p, t in baseline.items()}
     with scriptbox_serve("b2") as service:
         root = Api(service.url)
         try:
@@ -120,15 +129,12 @@ async def run(config: Config) -> BenchResult:
     failed = len([s for s in statuses if s != "SUCCEEDED"])
     done_at = sorted(t for execution_id, (t, _) in done.items() if execution_id in expected)
 
-    baseline: dict[int, list[float]] = {}
-    input_json = json.dumps({"n": 1})
-    await dockerrun.run_once(SCRIPT, input_json)
-    for parallel in config.b2_baseline_parallel:
-        baseline[parallel] = await dockerrun.run_parallel(
-            SCRIPT, input_json, config.b2_baseline_runs, parallel
-        )
-    base_rates = {p: rate(t) for p, t in baseline.items()}
+    # The best level again after the service's run: the baseline brackets it
+    # in time, and its rate is the mean of the two.
     best = max(base_rates, key=lambda p: base_rates[p])
+    again = rate(await dockerrun.run_parallel(SCRIPT, input_json, config.b2_baseline_runs, best))
+    first_best = base_rates[best]
+    base_rates[best] = (first_best + again) / 2
     service_rate = rate(done_at)
     quarters = quarter_rates(done_at)
     result.rows = [
@@ -154,9 +160,10 @@ async def run(config: Config) -> BenchResult:
         "warm pool (2) that refills one container at a time, or started on demand in the "
         "job's own path when the pool is empty.",
         f"Where the CPU went during the service's run (cores busy on average): {cpu}.",
-        "Baseline: "
-        + ", ".join(f"x{p}: {num(base_rates[p], 2)}/s" for p in config.b2_baseline_parallel)
-        + f" ({config.b2_baseline_runs} `docker run`s each).",
+        "Baseline, before the service's run: "
+        + ", ".join(f"x{p}: {num(rate(baseline[p]), 2)}/s" for p in config.b2_baseline_parallel)
+        + f" ({config.b2_baseline_runs} `docker run`s each); x{best} again after it: "
+        f"{num(again, 2)}/s; the baseline is the mean of the two x{best} figures.",
     ]
     result.raw = {
         "service_done_at": done_at,
@@ -164,6 +171,7 @@ async def run(config: Config) -> BenchResult:
         "submit_seconds": submitted,
         "failed": failed,
         "baseline_done_at": {str(p): t for p, t in baseline.items()},
-        "baseline_rates": {str(p): r for p, r in base_rates.items()},
+        "baseline_rates": {str(p): rate(t) for p, t in baseline.items()},
+        "baseline_again": again,
     }
     return result

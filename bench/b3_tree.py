@@ -147,7 +147,7 @@ async def run(config: Config) -> BenchResult:
             s.iqr(" ms"),
             f"flat SELECT p50 {num(f.median, 1)} ms ({flat_rows:,} rows)",
             f"{ratio(s.median / f.median, 0)} slower",
-            "p50 <= 200 ms",
+            "p50 ≤ 200 ms",
             s.median <= 200,
         ),
         Row(

@@ -157,12 +157,12 @@ async def run(config: Config) -> BenchResult:
         ),
         Row(
             "B4",
-            "delivery lag (print -> received) p99",
+            "delivery lag (print → received) p99",
             f"{num(lag.p99)} ms",
             f"p50 {num(lag.median)} ms, max {num(lag.maximum)} ms",
             "-",
             "-",
-            "p99 <= 250 ms",
+            "p99 ≤ 250 ms",
             lag.p99 <= 250,
         ),
         Row(
@@ -172,7 +172,7 @@ async def run(config: Config) -> BenchResult:
             f"RSS {num(rss_before / 2**20, 1)} -> {num(rss_after / 2**20, 1)} MiB",
             "-",
             "-",
-            "<= 64 KiB",
+            "≤ 64 KiB",
             per_subscriber <= 64 * KiB,
         ),
     ]

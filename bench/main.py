@@ -71,6 +71,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "with this bench/) instead of the working tree, e.g. --at HEAD on a shared checkout",
     )
     parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the py-spy pass (over --only, default all); merged into --label's results",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite BENCHMARKS.md from saved results"
     )
     return parser.parse_args(argv)
@@ -225,6 +230,16 @@ def main(argv: list[str] | None = None) -> int:
         info = machine.describe()
         log(machine.one_line(info))
         started = time.monotonic()
+        if args.profile_only:
+            profiles = asyncio.run(profile_misses(ids))
+            saved = load(args.label)
+            if saved is None:
+                print(f"no {args.label} results to add profiles to", file=sys.stderr)
+                return 2
+            saved["profiles"] = {**(saved.get("profiles") or {}), **profiles}
+            (RESULTS_DIR / f"{args.label}.json").write_text(json.dumps(saved, indent=1) + "\n")
+            report.write(REPORT, load("before"), load("after"))
+            return 0
         results = asyncio.run(run_all(ids, config))
         missed = [r.id for r in results if r.missed]
         profiles = {}
@@ -237,12 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             "results": [r.as_dict() for r in results],
             "profiles": profiles,
         }
-    SCRATCH_DIR.mkdir(exist_ok=True)
+    SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
     (SCRATCH_DIR / "last.json").write_text(json.dumps(run, indent=1))
     if args.quick:
         log(f"quick run: figures in {SCRATCH_DIR / 'last.json'}, BENCHMARKS.md untouched")
         return 0
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     saved = merge(load(args.label), run) if args.only else run
     (RESULTS_DIR / f"{args.label}.json").write_text(json.dumps(saved, indent=1) + "\n")
     before = saved if args.label == "before" else load("before")

@@ -25,6 +25,27 @@ RATE = 200  # samples per second
 PROJECT_PACKAGES = ("graphql_api", "models", "resolvers", "engine", "sandbox", "storage")
 TOP = 12
 ROOT_SHARE = 0.9
+# The outer layers of every stack of the service's threads (process start,
+# uvicorn, the event loop, thread bootstrap, ASGI routing): left out of the
+# inclusive list, which is about the subtrees that hold the time.
+OUTER = (
+    "<frozen runpy>",
+    "threading.py",
+    "graphql_api/cli.py",
+    "uvicorn/main.py",
+    "uvicorn/server.py",
+    "uvicorn/_compat.py",
+    "asyncio/runners.py",
+    "asyncio/base_events.py",
+    "asyncio/events.py",
+    "concurrent/futures/thread.py",
+    "starlette/applications.py",
+    "starlette/middleware/",
+    "starlette/_exception_handler.py",
+    "starlette/routing.py",
+    "uvicorn/middleware/",
+    "uvicorn/protocols/http/httptools_impl.py:RequestResponseCycle.run_asgi",
+)
 
 
 def py_spy() -> str | None:
@@ -64,14 +85,16 @@ def phase(name: str, pid: int, max_seconds: float = 120) -> Iterator[None]:
         yield
         return
     out = _session.out_dir / f"{name}.txt"
+    log = (_session.out_dir / f"{name}.log").open("wb")
     process = cleanup.spawn(
         [
             spy, "record", "--pid", str(pid), "--rate", str(RATE), "--format", "raw",
             "--nonblocking", "--duration", str(int(max_seconds)), "--output", str(out),
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
+    log.close()
     time.sleep(0.5)  # attached
     try:
         yield
@@ -126,6 +149,8 @@ def summarize(path: Path) -> dict[str, Any]:
         for frame in frames:
             name, file = _frame_key(frame)
             key = f"{name} ({file})"
+            if file.startswith(OUTER) or f"{file}:{name}" in OUTER:
+                continue
             if key not in seen:
                 seen.add(key)
                 inclusive[key] += count
