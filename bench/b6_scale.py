@@ -148,8 +148,8 @@ def write_section(results: dict[str, Any]) -> None:
         "",
         "## B6 (scale-out): workers on PostgreSQL and Redis",
         "",
-        f"`.venv/bin/python -m bench.b6_scale`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-        ", "
+        "`.venv/bin/python -m bench.b6_scale`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{_machine()}. One API process and N `scriptbox worker` processes (each: "
         "concurrency 2, warm pool 2) on one PostgreSQL and one Redis, all on this machine. "
         f"{RUNS} trivial `main` executions per N, submitted one after another through the API; "
