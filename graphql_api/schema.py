@@ -7,12 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types.execution import ExecutionContext
 
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
@@ -59,9 +54,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     limits = settings
     extensions: list[Any] = [
-        # Shared, bounded caches (module level in Strawberry): a front end
-        # sends the same few documents over and over.
-        lambda: ParserCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=100),
