@@ -142,6 +142,7 @@ async def run(config: Config) -> BenchResult:
     lines = sum(o["lines"] for o in outcomes)
     errors = sum(o["error_count"] for o in outcomes)
     lag = Summary.of(lags.tolist())
+    client_cpu = sum(o.get("cpu_after_ready", 0.0) for o in outcomes)
     per_subscriber = (rss_after - rss_before) / n
     all_delivered = complete == n and errors == 0
     result.rows = [
@@ -187,7 +188,9 @@ async def run(config: Config) -> BenchResult:
         f"permessage-deflate as browsers offer it), subscribed in {connect_seconds:.1f} s; "
         "the subscription asks for `seq status stream data`. The fan-out took "
         f"{fanout_seconds:.1f} s from the blocker's cancel to the last client's end, "
-        f"with {cpu_fanout:.1f} s of service CPU. Printer status: {printer_status}; "
+        f"with {cpu_fanout:.1f} s of service CPU and {client_cpu:.1f} s of the client "
+        "processes' (which share the 2 cores, so part of the lag is theirs). "
+        f"Printer status: {printer_status}; "
         f"blocker: {status}; client errors: {errors}.",
         "Memory: median VmRSS of the `scriptbox serve` process (5 samples) before the "
         "clients connect and 2 s after all subscriptions have their first event, divided by "
@@ -202,6 +205,7 @@ async def run(config: Config) -> BenchResult:
         "connect_seconds": connect_seconds,
         "fanout_seconds": fanout_seconds,
         "cpu_fanout_seconds": cpu_fanout,
+        "client_cpu_seconds": client_cpu,
         "clients": outcomes,
     }
     return result

@@ -113,7 +113,9 @@ async def main_async(args: dict[str, Any]) -> tuple[array.array[float], dict[str
         await asyncio.wait_for(ready.get(), max(1.0, args["deadline"] - time.monotonic()))
     connect_seconds = time.monotonic() - started
     print("READY", flush=True)
+    cpu_ready = time.process_time()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    cpu_after_ready = time.process_time() - cpu_ready
     errors = [repr(o)[:300] for o in outcomes if isinstance(o, BaseException)]
     lags = array.array("d")
     for sub in subs:
@@ -127,6 +129,7 @@ async def main_async(args: dict[str, Any]) -> tuple[array.array[float], dict[str
         "errors": errors[:5],
         "error_count": len(errors),
         "connect_seconds": connect_seconds,
+        "cpu_after_ready": cpu_after_ready,
     }
 
 
