@@ -9,7 +9,7 @@ from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
 from models.tree import Script
 from models.tree_ops import get_folder, get_script, parse_id, script_at_path
-from resolvers.types import FolderType, ScriptType, Tree, UserType
+from resolvers.types import FolderType, ScriptType, Tree, TreeView, UserType
 
 
 async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None) -> str:
@@ -35,9 +35,10 @@ class TreeQuery:
         owner = await _tree_owner(info, owner_id)
         folders = await info.context.loaders.folders.get(owner)
         scripts = await info.context.loaders.scripts.get(owner)
+        view = TreeView(folders, scripts)
         return Tree(
-            folders=[FolderType(row=f) for f in folders.children(None)],
-            scripts=[ScriptType(row=s) for s in scripts.in_folder(None)],
+            folders=[FolderType(row=f, view=view) for f in folders.children(None)],
+            scripts=[ScriptType(row=s, view=view) for s in scripts.in_folder(None)],
         )
 
     @strawberry.field

@@ -3,6 +3,7 @@ resolves relations through the request's loaders."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +13,7 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.errors import NotFound
 from models import tree as tree_models
+from models.tree_index import FolderIndex, ScriptIndex
 from models.users import User as UserModel
 
 if TYPE_CHECKING:
@@ -57,9 +59,19 @@ class ScriptVersion:
         return cls(version=row.version, sha256=row.sha256, size=row.size, created_at=row.created_at)
 
 
+@dataclass(frozen=True)
+class TreeView:
+    """The owner's whole tree, already loaded for this request: fields of
+    the folders and scripts under it resolve without awaiting anything."""
+
+    folders: FolderIndex
+    scripts: ScriptIndex
+
+
 @strawberry.type(name="Folder")
 class FolderType:
     row: strawberry.Private[tree_models.Folder]
+    view: strawberry.Private[TreeView | None] = None
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -78,7 +90,12 @@ class FolderType:
         return self.row.updated_at
 
     @strawberry.field(description="Names from the top of the tree, joined by '/'.")
-    async def path(self, info: Info[Context, None]) -> str:
+    def path(self, info: Info[Context, None]) -> str:
+        if self.view is not None:
+            return self.view.folders.path(self.row.id)
+        return self._path(info)  # type: ignore[return-value]
+
+    async def _path(self, info: Info[Context, None]) -> str:
         index = await info.context.loaders.folders.get(self.row.owner_id)
         return index.path(self.row.id)
 
@@ -89,14 +106,28 @@ class FolderType:
         return FolderType(row=parent) if parent else None
 
     @strawberry.field
-    async def folders(self, info: Info[Context, None]) -> list[FolderType]:
+    def folders(self, info: Info[Context, None]) -> list[FolderType]:
+        view = self.view
+        if view is not None:
+            return [
+                FolderType(row=child, view=view) for child in view.folders.children(self.row.id)
+            ]
+        return self._folders(info)  # type: ignore[return-value]
+
+    async def _folders(self, info: Info[Context, None]) -> list[FolderType]:
         index = await info.context.loaders.folders.get(self.row.owner_id)
         return [FolderType(row=child) for child in index.children(self.row.id)]
 
     @strawberry.field
-    async def scripts(
+    def scripts(
         self, info: Info[Context, None]
     ) -> list[Annotated[ScriptType, strawberry.lazy("resolvers.types")]]:
+        view = self.view
+        if view is not None:
+            return [ScriptType(row=s, view=view) for s in view.scripts.in_folder(self.row.id)]
+        return self._scripts(info)  # type: ignore[return-value]
+
+    async def _scripts(self, info: Info[Context, None]) -> list[ScriptType]:
         index = await info.context.loaders.scripts.get(self.row.owner_id)
         return [ScriptType(row=script) for script in index.in_folder(self.row.id)]
 
@@ -104,6 +135,7 @@ class FolderType:
 @strawberry.type(name="Script")
 class ScriptType:
     row: strawberry.Private[tree_models.Script]
+    view: strawberry.Private[TreeView | None] = None
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -161,7 +193,13 @@ class ScriptType:
         return self.row.updated_at
 
     @strawberry.field(description="Folder path and name, e.g. 'geology/analysis.py'.")
-    async def path(self, info: Info[Context, None]) -> str:
+    def path(self, info: Info[Context, None]) -> str:
+        if self.view is not None:
+            folder_path = self.view.folders.path(self.row.folder_id)
+            return f"{folder_path}/{self.row.name}" if folder_path else self.row.name
+        return self._path(info)  # type: ignore[return-value]
+
+    async def _path(self, info: Info[Context, None]) -> str:
         index = await info.context.loaders.folders.get(self.row.owner_id)
         folder_path = index.path(self.row.folder_id)
         return f"{folder_path}/{self.row.name}" if folder_path else self.row.name
