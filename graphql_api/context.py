@@ -27,12 +27,19 @@ class Context:
         self.request = request
         self.response = response
         self.request_id = uuid.uuid4().hex[:16]
-        self.loaders = Loaders(services.store)
+        self._loaders: Loaders | None = None
         # Set by the WebSocket protocols from the connection_init payload.
         self.connection_params: dict[str, Any] | None = None
         self._user: User | None = None
         self._user_error: Unauthenticated | None = None
         self._resolved = False
+
+    @property
+    def loaders(self) -> Loaders:
+        """Made on first use: most requests (e.g. `me`) never need them."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.services.store)
+        return self._loaders
 
     def _authorization(self) -> str | None:
         if self.connection_params is not None:

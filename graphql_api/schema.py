@@ -7,7 +7,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types.execution import ExecutionContext
 
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
@@ -53,10 +60,15 @@ class ScriptboxSchema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     limits = settings
+    # The rule classes are made once, so a (document, rules) pair is the same
+    # key on every request and ValidationCache can answer from its LRU; the
+    # documents come from ParserCache (keyed by query text and max_tokens).
+    rules: list[Any] = [depth_rule(limits.max_query_depth, None, None), aliases_rule(100)]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=100),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
         ClientErrorFormatter,
     ]
     return ScriptboxSchema(

@@ -12,9 +12,11 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types import ExecutionResult
 
 from graphql_api.context import Context
 from graphql_api.errors import ClientError
@@ -92,6 +94,24 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL's assets from this service when installed (offline use).
         return HTMLResponse(graphiql_html(self.graphql_ide_html))
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Errors raised while parsing from the parser cache skip the schema's
+        # error formatting; give them their stable code here.
+        response = await super().process_result(request, result)
+        errors: list[dict[str, Any]] = response.get("errors") or []  # type: ignore[assignment]
+        for error in errors:
+            extensions = error.setdefault("extensions", {})
+            if "code" not in extensions:
+                message = str(error.get("message", ""))
+                extensions["code"] = (
+                    "GRAPHQL_PARSE_FAILED"
+                    if message.startswith("Syntax Error")
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
