@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # state: QUEUED is 0, RUNNING is 1, output follows, the terminal event last.
 SEQ_QUEUED = 0
 SEQ_RUNNING = 1
+OUTPUT_COALESCE_SECONDS = 0.05
 IDLE_POLL_SECONDS = 1.0
 CANCEL_POLL_SECONDS = 0.5
 
@@ -53,6 +54,9 @@ class RunningExecution:
     next_seq: int = SEQ_RUNNING + 1
     output: dict[Stream, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
     maskers: dict[Stream, OutputMasker] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    pending_stream: Stream | None = None
+    flush_task: asyncio.Task[None] | None = None
 
     def text(self, stream: Stream) -> str:
         return "".join(self.output[stream])
@@ -327,9 +331,34 @@ class Worker:
     async def _publish_output(
         self, row: Execution, running: RunningExecution, stream: Stream, shown: str
     ) -> None:
+        """Output is gathered for up to OUTPUT_COALESCE_SECONDS before it is
+        published: a chatty script makes at most ~20 events a second per
+        stream, whatever its write pattern, so fan-out cost per subscriber is
+        bounded. Order across the streams is kept (a change of stream flushes)."""
         if not shown:
             return
         running.output[stream].append(shown)
+        if running.pending_stream is not None and running.pending_stream != stream:
+            await self._flush_output(row, running)
+        running.pending_stream = stream
+        running.pending.append(shown)
+        if running.flush_task is None:
+            running.flush_task = asyncio.create_task(self._flush_later(row, running))
+
+    async def _flush_later(self, row: Execution, running: RunningExecution) -> None:
+        await asyncio.sleep(OUTPUT_COALESCE_SECONDS)
+        running.flush_task = None
+        await self._flush_output(row, running)
+
+    async def _flush_output(self, row: Execution, running: RunningExecution) -> None:
+        task, running.flush_task = running.flush_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        stream, running.pending_stream = running.pending_stream, None
+        shown = "".join(running.pending)
+        running.pending.clear()
+        if stream is None or not shown:
+            return
         seq = running.next_seq
         running.next_seq += 1
         await self._bus.publish(
@@ -349,6 +378,7 @@ class Worker:
     ) -> None:
         for stream, masker in running.maskers.items():
             await self._publish_output(row, running, stream, masker.flush())
+        await self._flush_output(row, running)
         status = STATUS_OF_OUTCOME[outcome.status]
         artifacts = await self._files.save_artifacts(str(row.id), outcome.artifacts)
         rejected = list(outcome.rejected_artifacts)
@@ -390,6 +420,8 @@ class Worker:
             finished_at=now,
             duration_ms=_ms_between(row.started_at, now),
         )
+        if running is not None:
+            await self._flush_output(row, running)
         seq = running.next_seq if running else SEQ_RUNNING + 1
         await self._publish_status(row, ExecutionStatus.FAILED, seq=seq)
 
