@@ -27,6 +27,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         # The event loop must not be blocked by slow clients or big headers.
         ws_max_size=4 * 2**20,
+        # permessage-deflate keeps a zlib state per connection (memory) and
+        # compresses every message for every subscriber (CPU).
+        ws_per_message_deflate=False,
         proxy_headers=False,
     )
     return 0
