@@ -138,6 +138,8 @@ def merge(previous: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any
     kept = [r for r in previous["results"] if r["id"] not in fresh]
     merged = dict(run)
     merged["results"] = sorted(kept + run["results"], key=lambda r: str(r["id"]))
+    merged["command"] = f"{previous['command']}, then {run['command']}"
+    merged["seconds"] = float(previous.get("seconds", 0.0)) + float(run["seconds"])
     profiles = {
         k: v for k, v in (previous.get("profiles") or {}).items() if k.split("-")[0] not in fresh
     }
