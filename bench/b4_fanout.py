@@ -184,8 +184,8 @@ async def run(config: Config) -> BenchResult:
         "output within 5 ms, so each event carries a few lines. Lag = receive time in the "
         "client minus the time printed (same machine clock); a line cut across two events "
         "counts when its end arrives.",
-        f"{n:,} subscribers in {procs} client processes (graphql-transport-ws, "
-        f"permessage-deflate as browsers offer it), subscribed in {connect_seconds:.1f} s; "
+        f"{n:,} subscribers in {procs} client processes (graphql-transport-ws; they "
+        f"offer permessage-deflate, as browsers do), subscribed in {connect_seconds:.1f} s; "
         "the subscription asks for `seq status stream data`. The fan-out took "
         f"{fanout_seconds:.1f} s from the blocker's cancel to the last client's end, "
         f"with {cpu_fanout:.1f} s of service CPU and {client_cpu:.1f} s of the client "

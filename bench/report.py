@@ -85,25 +85,26 @@ def _run_line(label: str, run: dict[str, Any] | None) -> str:
     )
 
 
-def _profile_section(run: dict[str, Any]) -> list[str]:
-    profiles: dict[str, Any] = run.get("profiles") or {}
+def _profile_section(run: dict[str, Any] | None, label: str) -> list[str]:
+    profiles: dict[str, Any] = (run or {}).get("profiles") or {}
     if not profiles:
         return []
     lines = [
         "",
-        "### Profiles of the figures that missed their goal",
+        f"## Profiles of the figures that missed their goal ({label} run)",
         "",
         "py-spy (`record --nonblocking`, 200 Hz, all threads of the `scriptbox serve` "
         "process, idle threads left out) over a shorter re-run of the benchmark's measured "
         "phase (never while a figure is measured). Own = the sampled leaf frame; "
         "inclusive = samples with that function anywhere on the stack (frames on over 90% "
-        "of the stacks, the server's outer layers, left out). Raw stacks: "
-        "`bench/.out/profiles/*.txt` (collapsed format, for flamegraph tools).",
+        "of the stacks, the server's outer layers, left out). Raw stacks of the latest pass: "
+        "`bench/.out/profiles/*.txt` (collapsed format, for flamegraph tools; not committed).",
     ]
     for name, summary in sorted(profiles.items()):
         lines += [
             "",
-            f"#### {name}: {summary['samples']} samples ({summary['seconds']:.1f} s of CPU)",
+            f"### {label}, {name}: {summary['samples']} samples "
+            f"({summary['seconds']:.1f} s of CPU)",
             "",
             "Own time by package: "
             + ", ".join(f"{pkg} {pct:.0f}%" for pkg, pct in summary["packages"][:8])
@@ -156,10 +157,8 @@ def generated(before: dict[str, Any] | None, after: dict[str, Any] | None) -> st
         for r in _results(latest).values():
             lines += ["", f"### {r.id}: {r.title} ({r.seconds:.0f} s)", ""]
             lines += [f"- {note}" for note in r.notes]
-        lines += _profile_section(latest)
-        if after and before and not after.get("profiles") and before.get("profiles"):
-            lines += ["", "(Profiles below are from the before run.)"]
-            lines += _profile_section(before)
+        lines += _profile_section(before, "before")
+        lines += _profile_section(after, "after")
     lines += ["", END]
     return "\n".join(lines) + "\n"
 
