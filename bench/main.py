@@ -242,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
             (RESULTS_DIR / f"{args.label}.json").write_text(json.dumps(saved, indent=1) + "\n")
             report.write(REPORT, load("before"), load("after"))
             return 0
-        results = asyncio.run(run_all(ids, config))
+        try:
+            results = asyncio.run(run_all(ids, config))
+        except KeyboardInterrupt:
+            log("interrupted: stopping what this run started")
+            return 130
         missed = [r.id for r in results if r.missed]
         profiles = {}
         if missed and not args.no_profile and not args.quick:
