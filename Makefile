@@ -46,5 +46,9 @@ web-assets: setup  ## GraphiQL's files and the graphql-ws client from npm (web/)
 browser:  ## Debian's chromium for the browser tests
 	@scripts/setup-browser.sh >/dev/null
 
+bench: setup sandbox-image services  ## Benchmarks B1-B6; rewrites BENCHMARKS.md (~12 min)
+	$(BIN)/python -m bench
+	$(BIN)/python -m bench.b6_scale
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules graphql_api/static/vendor
