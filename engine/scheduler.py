@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -167,7 +166,3 @@ class Scheduler:
             await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
         log.info("schedule %s fired execution %s", schedule.id, row.id)
         return row
-
-
-def input_of(row: Schedule) -> Any:
-    return json.loads(row.input_json)

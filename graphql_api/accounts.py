@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,10 +98,3 @@ class Accounts:
             jti=claims.jti, user_id=user.id, family=family, expires_at=claims.expires_at
         )
         return IssuedTokens(access_token=access, refresh_token=refresh, user=user)
-
-
-def user_id_of(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        return None
