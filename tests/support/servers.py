@@ -16,6 +16,7 @@ import uvicorn
 from graphql_api.app import create_app
 from graphql_api.services import Services
 from graphql_api.settings import Settings
+from tests.support.sql_counter import TagRequests
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ async def running_service(settings: Settings) -> AsyncIterator[Service]:
     """Serve the app on a free 127.0.0.1 port."""
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        TagRequests(app), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
