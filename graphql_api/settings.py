@@ -112,7 +112,7 @@ class Settings:
     embedded_worker: bool = True
     # SCRIPTBOX_WORKER_NAME: this process's name in execution rows and container labels.
     worker_name: str = ""
-    # SCRIPTBOX_MAX_QUEUED_PER_USER: queued executions a user may have at once.
+    # SCRIPTBOX_MAX_QUEUED_PER_USER: executions a user may have queued or running at once.
     max_queued_per_user: int = 100
     # Default limits of one run, and the ceilings a caller may ask for.
     default_timeout_seconds: float = 30.0
