@@ -122,6 +122,37 @@ async def test_a_username_spray_stays_bounded_and_is_throttled(
     assert rows == 5  # four usernames and the address-wide row
 
 
+def failure_rows(service: ServiceProcess, username: str) -> int:
+    database = Path(service.env["SCRIPTBOX_DATA_DIR"]) / "scriptbox.sqlite3"
+    with sqlite3.connect(database) as db:
+        (rows,) = db.execute(
+            "SELECT count(*) FROM login_failures WHERE username = ?", (username,)
+        ).fetchone()
+    return int(rows)
+
+
+async def test_old_failures_are_pruned(tmp_path: Path) -> None:
+    service = ServiceProcess(
+        login_env(tmp_path / "data", SCRIPTBOX_LOGIN_WINDOW_SECONDS="2")
+    ).start()
+    try:
+        async with client_from(service.url, ATTACKER) as client:
+            forgotten = unique_username("old")
+            assert code(await login(client, forgotten, "x" * 12)) == "UNAUTHENTICATED"
+            assert failure_rows(service, forgotten) == 1
+            # Each new failure prunes what has expired; the first one's row
+            # goes once its window has passed.
+            deadline = time.monotonic() + 60
+            while failure_rows(service, forgotten):
+                assert time.monotonic() < deadline, "the old row was never pruned"
+                assert code(await login(client, unique_username("new"), "x" * 12)) == (
+                    "UNAUTHENTICATED"
+                )
+                await asyncio.sleep(0.25)
+    finally:
+        service.stop()
+
+
 async def wait_until_unlocked(client: GraphQLClient, name: str, deadline: float) -> None:
     """Poll with a wrong password: refused attempts are not counted, and the
     first one let through is a failure that starts the next, longer lock."""
