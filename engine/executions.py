@@ -73,12 +73,16 @@ class ExecutionService:
         timeout = self._checked_timeout(timeout_seconds)
         file_keys = await self._checked_files(script.owner_id, files or [])
         if schedule_id is None:
-            queued = await Execution.filter(
-                owner_id=user.id, status=ExecutionStatus.QUEUED, batch_id=None
+            # Running ones count too: otherwise the worker's slots are a free
+            # allowance on top of the limit.
+            pending = await Execution.filter(
+                owner_id=user.id,
+                status__in=[ExecutionStatus.QUEUED, ExecutionStatus.RUNNING],
+                batch_id=None,
             ).count()
-            if queued >= self._settings.max_queued_per_user:
+            if pending >= self._settings.max_queued_per_user:
                 raise RateLimited(
-                    f"You have {queued} executions waiting; wait for some to finish.",
+                    f"You have {pending} executions queued or running; wait for some to finish.",
                     maxQueued=self._settings.max_queued_per_user,
                 )
         row = await Execution.create(

@@ -75,7 +75,12 @@ def build_services(settings: Settings) -> Services:
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
-    throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
+    throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        settings.login_first_delay_seconds,
+        settings.login_max_usernames_per_address,
+    )
     bus: ExecutionEventBus = (
         RedisEventBus(settings.redis_url, settings.redis_prefix)
         if settings.redis_url

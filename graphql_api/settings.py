@@ -79,10 +79,19 @@ class Settings:
     # SCRIPTBOX_REFRESH_TOKEN_TTL_SECONDS (default 30 days).
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    # SCRIPTBOX_LOGIN_MAX_FAILURES failed logins per SCRIPTBOX_LOGIN_WINDOW_SECONDS
-    # for one username before further attempts get RATE_LIMITED.
+    # Failed logins are counted per (username, client address), in the database.
+    # SCRIPTBOX_LOGIN_MAX_FAILURES failures are free (default 5); each one after
+    # that locks the pair (RATE_LIMITED with retryAfterSeconds) for
+    # SCRIPTBOX_LOGIN_FIRST_DELAY_SECONDS (default 2), doubling per further
+    # failure up to SCRIPTBOX_LOGIN_WINDOW_SECONDS (default 300). A pair's count
+    # is forgotten a window after its last failure or lock.
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    login_first_delay_seconds: float = 2.0
+    # SCRIPTBOX_LOGIN_MAX_USERNAMES_PER_ADDRESS: usernames counted apart for one
+    # address (default 50); failures for more share one row, which bounds the
+    # table under a username spray and throttles the spray itself.
+    login_max_usernames_per_address: int = 50
 
     # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
     host: str = "127.0.0.1"
@@ -112,7 +121,7 @@ class Settings:
     embedded_worker: bool = True
     # SCRIPTBOX_WORKER_NAME: this process's name in execution rows and container labels.
     worker_name: str = ""
-    # SCRIPTBOX_MAX_QUEUED_PER_USER: queued executions a user may have at once.
+    # SCRIPTBOX_MAX_QUEUED_PER_USER: executions a user may have queued or running at once.
     max_queued_per_user: int = 100
     # Default limits of one run, and the ceilings a caller may ask for.
     default_timeout_seconds: float = 30.0
@@ -184,6 +193,10 @@ class Settings:
             ),
             login_max_failures=_env_int("SCRIPTBOX_LOGIN_MAX_FAILURES", 5),
             login_window_seconds=_env_int("SCRIPTBOX_LOGIN_WINDOW_SECONDS", 300),
+            login_first_delay_seconds=_env_float("SCRIPTBOX_LOGIN_FIRST_DELAY_SECONDS", 2.0),
+            login_max_usernames_per_address=_env_int(
+                "SCRIPTBOX_LOGIN_MAX_USERNAMES_PER_ADDRESS", 50
+            ),
             host=_env("SCRIPTBOX_HOST", "127.0.0.1"),
             port=_env_int("SCRIPTBOX_PORT", 8000),
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", 1 * MiB),

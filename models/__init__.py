@@ -2,6 +2,7 @@
 
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus, WorkerHeartbeat
+from models.login_throttle import LoginFailures
 from models.operations import Artifact, Batch, Schedule, Secret, StoredFile
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.users import RefreshToken, User
@@ -12,6 +13,7 @@ MODEL_MODULES = [
     "models.executions",
     "models.operations",
     "models.dependencies",
+    "models.login_throttle",
     "aerich.models",
 ]
 
@@ -27,6 +29,7 @@ __all__ = [
     "ExecutionStatus",
     "Folder",
     "Language",
+    "LoginFailures",
     "PythonEnv",
     "RefreshToken",
     "Schedule",

@@ -1,11 +1,17 @@
 """Checks that script content parses before it is stored.
 
 Python is compiled (never run) on the host; shell is checked with `bash -n`,
-which parses without executing anything."""
+which parses without executing anything.
+
+bash reads the script from a temporary file given as its stdin, not from a
+pipe: under uvloop (what `scriptbox serve` runs) a subprocess pipe is a
+socket, which `/dev/stdin` cannot open, and bash reading commands from a
+real pipe reports syntax errors without their line number."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 
 from graphql_api.errors import InvalidScript
 from models.tree import Language
@@ -35,22 +41,24 @@ def _check_python(name: str, content: str) -> None:
 
 
 async def _check_shell(content: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "-n",
-        "/dev/stdin",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _, stderr = await asyncio.wait_for(
-            process.communicate(content.encode()), BASH_CHECK_TIMEOUT_SECONDS
+    # An unnamed file (gone when closed): no path to clean up or to leak.
+    with tempfile.TemporaryFile() as script:
+        script.write(content.encode())
+        script.seek(0)
+        process = await asyncio.create_subprocess_exec(
+            "bash",
+            "-n",
+            "/dev/stdin",
+            stdin=script,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise InvalidScript("The shell script took too long to parse.") from None
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), BASH_CHECK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise InvalidScript("The shell script took too long to parse.") from None
     if process.returncode != 0:
         message = stderr.decode(errors="replace").strip().replace("/dev/stdin: ", "")
         line = _bash_error_line(message)

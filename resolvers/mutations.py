@@ -81,7 +81,11 @@ class TreeMutation:
 
     @strawberry.mutation
     async def login(self, info: Info[Context, None], username: str, password: str) -> AuthPayload:
-        return _auth_payload(await info.context.services.accounts.login(username, password))
+        # The socket peer: uvicorn runs without proxy headers, so a client
+        # cannot choose the address its failures are counted under.
+        peer = info.context.request.client
+        accounts = info.context.services.accounts
+        return _auth_payload(await accounts.login(username, password, peer.host if peer else None))
 
     @strawberry.mutation
     async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
