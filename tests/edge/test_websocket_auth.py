@@ -53,7 +53,9 @@ def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicePr
 
 
 @pytest.fixture(scope="module")
-def lasting_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceProcess, Path]]:
+def lasting_tokens(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServiceProcess, Path]]:
     data_dir = tmp_path_factory.mktemp("ws-lasting-tokens")
     service = start_service(data_dir)
     try:
