@@ -24,6 +24,14 @@ BAD_CREDENTIALS = "Wrong username or password."
 
 
 @dataclass(frozen=True)
+class AccessSession:
+    """Who an access token speaks for, and until when."""
+
+    user: User
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class IssuedTokens:
     access_token: str
     refresh_token: str
@@ -93,11 +101,14 @@ class Accounts:
         return await self._issue(user, family=claims.family or secrets.token_hex(16))
 
     async def user_from_access_token(self, token: str) -> User:
+        return (await self.session_from_access_token(token)).user
+
+    async def session_from_access_token(self, token: str) -> AccessSession:
         claims = self._tokens.decode(token, "access")
         user = await User.get_or_none(id=claims.user_id)
         if user is None:
             raise Unauthenticated("The account no longer exists.")
-        return user
+        return AccessSession(user=user, expires_at=claims.expires_at)
 
     async def _issue(self, user: User, family: str) -> IssuedTokens:
         access, _ = self._tokens.issue(user.id, "access")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +32,8 @@ class Context:
         # Set by the WebSocket protocols from the connection_init payload.
         self.connection_params: dict[str, Any] | None = None
         self._user: User | None = None
+        # When the caller's access token stops being valid (None: no token).
+        self.token_expires_at: datetime | None = None
         self._user_error: Unauthenticated | None = None
         self._resolved = False
 
@@ -55,7 +58,9 @@ class Context:
             token = bearer_token(self._authorization())
             if token is not None:
                 try:
-                    self._user = await self.services.accounts.user_from_access_token(token)
+                    session = await self.services.accounts.session_from_access_token(token)
+                    self._user = session.user
+                    self.token_expires_at = session.expires_at
                 except Unauthenticated as exc:
                     self._user_error = exc
             self._resolved = True
@@ -74,3 +79,4 @@ class Context:
         self._resolved = False
         self._user = None
         self._user_error = None
+        self.token_expires_at = None

@@ -11,17 +11,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 
 from graphql_api.context import Context
-from graphql_api.errors import ClientError
 from graphql_api.services import Services
 from graphql_api.web import graphiql_html
+from graphql_api.websocket import (
+    ClientMessageAdapter,
+    LegacyWSHandler,
+    TransportWSHandler,
+    accept_connection,
+)
 
 # A browser sends these only after a CORS preflight, so a multipart request
 # that carries one cannot be a cross-site form post (CSRF).
@@ -35,27 +37,11 @@ def error_response(code: str, message: str, status: int) -> JSONResponse:
     )
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """The legacy graphql-ws protocol answers a refused connection_init with
-    connection_error and close code 1011; close with 4403 instead, as
-    graphql-transport-ws does, so clients see one code for a bad token."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        websocket = self.websocket
-        original_close = websocket.close
-
-        async def close(code: int, reason: str) -> None:
-            await original_close(4403 if code == 1011 else code, reason or "Forbidden")
-
-        websocket.close = close  # type: ignore[method-assign]
-        try:
-            await super().handle_connection_init(message)
-        finally:
-            websocket.close = original_close  # type: ignore[method-assign]
-
-
 class ScriptboxGraphQL(GraphQL[Context, None]):
+    # WebSocket handling lives in graphql_api/websocket.py.
     graphql_ws_handler_class = LegacyWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = ClientMessageAdapter
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(
@@ -119,14 +105,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         return Context(self.services, request, response)
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        context.forget_user()
-        try:
-            user = await context.user()
-        except ClientError:
-            user = None
-        if user is None:
-            # Both protocols close the socket with 4403 on this error.
-            raise ConnectionRejectionError({"message": "Authentication required"})
+        await accept_connection(context)
         return None
 
 

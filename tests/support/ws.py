@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -100,3 +102,69 @@ async def subscription_client(
             yield client
         finally:
             await client.close()
+
+
+class RawSocket:
+    """One connection seen message by message, close code included: for
+    tests of what the server answers to mistakes, expiry and misuse."""
+
+    def __init__(self, ws: ClientConnection, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+
+    async def send_operation(
+        self, op_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        start = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        payload = {"query": query, "variables": variables or {}}
+        await self.ws.send(json.dumps({"id": op_id, "type": start, "payload": payload}))
+
+    async def next_message(self, timeout: float = 30) -> dict[str, Any]:
+        """The next message other than ping/pong/keep-alive (answers pings)."""
+        while True:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if message.get("type") == "ping":
+                await self.ws.send(json.dumps({"type": "pong"}))
+            elif message.get("type") not in ("pong", "ka"):
+                return message
+
+    async def closed_with(self, timeout: float = 30) -> tuple[int | None, list[dict[str, Any]]]:
+        """Waits for the server to close; the close code and what came before."""
+        before: list[dict[str, Any]] = []
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                before.append(await self.next_message(timeout))
+        await asyncio.wait_for(self.ws.wait_closed(), timeout)
+        return (self.ws.close_code, before)
+
+
+def error_codes(message: dict[str, Any]) -> list[str]:
+    """The codes of an `error` message in either protocol (a list of errors
+    in graphql-transport-ws, one error in graphql-ws)."""
+    assert message.get("type") == "error", message
+    payload = message["payload"]
+    errors = payload if isinstance(payload, list) else [payload]
+    return [str((error.get("extensions") or {}).get("code")) for error in errors]
+
+
+@asynccontextmanager
+async def raw_socket(
+    base_url: str, token: str | None, protocol: str = TRANSPORT_WS
+) -> AsyncIterator[RawSocket]:
+    """A connection acknowledged with `token`, read message by message."""
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[protocol], max_size=2**24) as ws:  # type: ignore[list-item]
+        payload = {"authorization": f"Bearer {token}"} if token else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert ack["type"] == "connection_ack", ack
+        yield RawSocket(ws, protocol)
+
+
+async def assert_healthz_answers(base_url: str, within: float = 1.0) -> None:
+    """/healthz answers 200 within `within` seconds (the loop is not blocked)."""
+    async with httpx.AsyncClient() as http:
+        started = time.monotonic()
+        response = await http.get(f"{base_url}/healthz", timeout=within)
+        assert response.status_code == 200
+        assert time.monotonic() - started < within

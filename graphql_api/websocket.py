@@ -1,0 +1,430 @@
+"""GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws),
+held to the rules a single HTTP request is held to.
+
+A socket outlives the access token it was opened with, so the token is not
+trusted once at `connection_init` and then forever:
+
+- every operation sent on the socket (subscriptions, and queries or mutations
+  sent over it) first re-reads the token and the account: an expired token
+  or a deleted account gets that operation an `error` (UNAUTHENTICATED) and
+  the socket closed with 4403;
+- a timer set from the token's `exp` when the connection is accepted ends
+  each live subscription with the same `error`, then closes with 4403, so a
+  subscriber is told why its stream stopped.
+
+Neither protocol lets a client renew a token in-band (graphql-transport-ws
+closes a second `connection_init` with 4429), so a client reconnects with a
+fresh token and subscribes again.
+
+Client mistakes are answered per protocol instead of surfacing as an
+exception in a worker task: a malformed message closes graphql-transport-ws
+with 4400 (legacy graphql-ws answers with an `error` message); a document
+that fails to parse or validate, or a payload that is too deep or holds a
+lone surrogate or NUL (client_input.py), gets an `error` message whose
+`extensions.code` says which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    OperationMessage,
+    StartMessage,
+)
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from graphql_api.client_input import MAX_JSON_DEPTH, MalformedRequest, check_client_value
+from graphql_api.context import Context
+from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
+
+FORBIDDEN = 4403
+BAD_REQUEST = 4400
+TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+
+
+async def accept_connection(context: Context) -> None:
+    """connection_init: the socket is accepted only with a valid token."""
+    context.forget_user()
+    try:
+        user = await context.user()
+    except ClientError:
+        user = None
+    if user is None:
+        # Both protocols close the socket with 4403 on this error.
+        raise ConnectionRejectionError({"message": "Authentication required"})
+
+
+def error_payload(error: ClientError) -> dict[str, Any]:
+    return {"message": error.message, "extensions": error.extensions}
+
+
+def with_code(error: dict[str, Any]) -> dict[str, Any]:
+    """A formatted GraphQL error, given a code when it has none.
+
+    Errors raised before execution (parsing, validation) skip the schema's
+    error formatting, so they arrive here without `extensions.code`."""
+    extensions = error.get("extensions") or {}
+    if "code" in extensions:
+        return error
+    message = str(error.get("message", ""))
+    if message.startswith("Syntax Error"):
+        code = "GRAPHQL_PARSE_FAILED"
+    elif message.startswith(("Variable '$", 'Variable "$')):
+        code = "BAD_USER_INPUT"
+    else:
+        code = "GRAPHQL_VALIDATION_FAILED"
+    return {**error, "extensions": {**extensions, "code": code}}
+
+
+def operation_shape_problem(message: dict[str, Any]) -> str | None:
+    """Why a subscribe/start message is malformed, or None when it is not."""
+    if not isinstance(message.get("id"), str) or not message["id"]:
+        return "The operation needs a non-empty string 'id'."
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return "The operation needs an object 'payload'."
+    if not isinstance(payload.get("query"), str):
+        return "The operation's 'query' must be a string."
+    for key, kind in (("variables", dict), ("extensions", dict), ("operationName", str)):
+        if payload.get(key) is not None and not isinstance(payload[key], kind):
+            return f"The operation's '{key}' has the wrong type."
+    return None
+
+
+class TooDeepMessage(dict[str, Any]):
+    """A message nested deeper than the JSON decoder can go (RecursionError),
+    kept to its top two levels so that its type and id can still be read."""
+
+
+# Strings (with their escapes) and brackets: what decides JSON nesting.
+_JSON_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def top_levels(text: str, keep: int = 2) -> Any:
+    """`text` decoded with every container below `keep` levels as null.
+
+    Iterative and linear in the text's size (the socket caps a message's
+    size), so any depth is read without recursion."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        if token in "[{":
+            depth += 1
+            if depth == keep + 1:
+                pieces += [text[start : match.start()], "null"]
+        else:
+            if depth == keep + 1:
+                start = match.end()
+            depth -= 1
+    pieces.append(text[start:])
+    return json.loads("".join(pieces))
+
+
+class ClientMessageAdapter(ASGIWebSocketAdapter):
+    """Reads messages so that one nested too deeply to decode is answered
+    (as a TooDeepMessage) instead of ending the socket with a RecursionError."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                try:
+                    message: object = await _decode(text)
+                except ValueError as exc:
+                    if ignore_parsing_errors:
+                        continue
+                    raise NonJsonMessageReceived from exc
+                yield message
+        except KeyError as exc:  # a binary frame has no "text"
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+async def _decode(text: str) -> object:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # Off the event loop: a big message takes a while to walk.
+        shallow = await asyncio.to_thread(top_levels, text)
+        if not isinstance(shallow, dict):
+            raise ValueError("not an object") from None
+        return TooDeepMessage(shallow)
+
+
+class TokenWatch:
+    """A socket's hold on its access token: `refusal` re-checks it before an
+    operation, and `on_expiry` runs when the token's `exp` arrives."""
+
+    def __init__(
+        self, context: Context, on_expiry: Callable[[ClientError], Awaitable[None]]
+    ) -> None:
+        self._context = context
+        self._on_expiry = on_expiry
+        self._timer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        expires_at = self._context.token_expires_at
+        if self._timer is None and expires_at is not None:
+            self._timer = asyncio.create_task(self._expire_at(expires_at))
+
+    async def _expire_at(self, expires_at: datetime) -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        await self._on_expiry(Unauthenticated("The access token has expired; log in again."))
+
+    async def refusal(self) -> ClientError | None:
+        """Why no operation may run now (token expired, account gone), or None."""
+        # Read again, not from the cache: resolvers then see the account as
+        # it is now, and an expired token fails to decode.
+        self._context.forget_user()
+        try:
+            user = await self._context.user()
+        except ClientError as exc:
+            return exc
+        return None if user is not None else Unauthenticated("Authentication required")
+
+    async def stop(self) -> None:
+        timer = self._timer
+        if timer is None or timer is asyncio.current_task():
+            return
+        timer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await timer
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws (https://github.com/enisdenjo/graphql-ws)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = TokenWatch(self.context, self.end_with)
+
+    async def handle_message(self, message: Message) -> None:
+        if (
+            isinstance(message, TooDeepMessage)
+            and message.get("type") == "subscribe"
+            and isinstance(message.get("id"), str)
+            and message["id"] not in self.operations
+        ):
+            await self._send_error(message["id"], [error_payload(TOO_DEEP)])
+            return
+        if isinstance(message, TooDeepMessage) or not isinstance(message, dict):
+            await self.handle_invalid_message("Invalid message received")
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.token.start()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        raw = cast("dict[str, Any]", message)
+        if not self.connection_acknowledged or raw.get("id") in self.operations:
+            await super().handle_subscribe(message)  # closes with 4401 / 4409
+            return
+        problem = operation_shape_problem(raw)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        try:
+            check_client_value(raw["payload"], what="The operation's payload")
+        except ClientError as exc:
+            await self._send_error(message["id"], [error_payload(exc)])
+            return
+        refusal = await self.token.refusal()
+        if refusal is not None:
+            await self._send_error(message["id"], [error_payload(refusal)])
+            await self.end_with(refusal)
+            return
+        await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # Strawberry's, except that a GraphQLError raised while parsing (by
+        # a parsing extension such as ParserCache) is the client's `error`.
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            try:
+                async with aclosing(result_source):
+                    await self._send_result_stream(operation, result_source)
+            except GraphQLError as error:
+                await operation.send_initial_errors([error])
+                return
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    async def _handle_pre_execution_error(
+        self, operation: Operation[Context, None], result: PreExecutionError
+    ) -> None:
+        # Strawberry closes the socket for syntax errors; the protocol's
+        # `error` message is for exactly this, and keeps other operations.
+        await operation.send_initial_errors(result.errors or [])
+
+    async def send_message(self, message: Message) -> None:
+        if message["type"] == "error":
+            errors = cast("list[dict[str, Any]]", message["payload"])
+            message["payload"] = cast("Any", [with_code(error) for error in errors])
+        await super().send_message(message)
+
+    async def _send_error(self, operation_id: str, errors: list[dict[str, Any]]) -> None:
+        await self.send_message(
+            cast("Message", {"id": operation_id, "type": "error", "payload": errors})
+        )
+
+    async def end_with(self, error: ClientError) -> None:
+        """Tell each live operation why it ends, then close with 4403."""
+        with contextlib.suppress(WebSocketDisconnected, RuntimeError):
+            for operation in list(self.operations.values()):
+                ended = {"id": operation.id, "type": "error", "payload": [error_payload(error)]}
+                await operation.send_operation_message(cast("Message", ended))
+                if operation.task is not None:
+                    operation.task.cancel()
+            await self.websocket.close(code=FORBIDDEN, reason=f"Forbidden: {error.message}")
+
+    async def shutdown(self) -> None:
+        await self.token.stop()
+        await super().shutdown()
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol (subscriptions-transport-ws)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = TokenWatch(self.context, self.end_with)
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        raw = cast("object", message)
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            invalid = MalformedRequest("Invalid message received.")
+            await self._send_error(None, error_payload(invalid))
+            return
+        if isinstance(raw, TooDeepMessage):
+            operation_id = raw.get("id")
+            await self._send_error(
+                operation_id if isinstance(operation_id, str) else None, error_payload(TOO_DEEP)
+            )
+            return
+        if raw["type"] not in ("connection_init", "connection_terminate", "start", "stop"):
+            await self._send_error(
+                None, error_payload(MalformedRequest(f"Unknown message type {raw['type']!r}."))
+            )
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        # The protocol answers a refused connection_init with close code
+        # 1011; close with 4403 instead, as graphql-transport-ws does, so
+        # clients see one code for a bad token.
+        websocket = self.websocket
+        original_close = websocket.close
+
+        async def close(code: int, reason: str) -> None:
+            await original_close(4403 if code == 1011 else code, reason or "Forbidden")
+
+        websocket.close = close  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            websocket.close = original_close  # type: ignore[method-assign]
+        if self.connection_acknowledged:
+            self.token.start()
+
+    async def handle_start(self, message: StartMessage) -> None:
+        raw = cast("dict[str, Any]", message)
+        if not self.connection_acknowledged:
+            await super().handle_start(message)  # closes with 4401
+            return
+        operation_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        problem = operation_shape_problem(raw)
+        if problem is not None:
+            await self._send_error(operation_id, error_payload(MalformedRequest(problem)))
+            return
+        try:
+            check_client_value(raw["payload"], what="The operation's payload")
+        except ClientError as exc:
+            await self._send_error(operation_id, error_payload(exc))
+            return
+        refusal = await self.token.refusal()
+        if refusal is not None:
+            await self._send_error(operation_id, error_payload(refusal))
+            await self.end_with(refusal)
+            return
+        await super().handle_start(message)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        try:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        except GraphQLError as error:
+            # A parse error raised by a parsing extension (ParserCache).
+            await self._send_error(operation_id, dict(error.formatted))
+
+    async def send_message(self, message: OperationMessage) -> None:
+        if message["type"] == "error":
+            message["payload"] = cast("Any", with_code(cast("dict[str, Any]", message["payload"])))
+        await super().send_message(message)
+
+    async def _send_error(self, operation_id: str | None, error: dict[str, Any]) -> None:
+        message = {"type": "error", "id": operation_id, "payload": error}
+        await self.send_message(cast("OperationMessage", message))
+
+    async def end_with(self, error: ClientError) -> None:
+        """Tell each live subscription why it ends, then close with 4403."""
+        with contextlib.suppress(WebSocketDisconnected, RuntimeError):
+            for operation_id in list(self.tasks):
+                await self._send_error(operation_id, error_payload(error))
+            await self.websocket.close(code=FORBIDDEN, reason=f"Forbidden: {error.message}")
+
+    async def cleanup(self) -> None:
+        await self.token.stop()
+        await super().cleanup()
