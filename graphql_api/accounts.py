@@ -46,9 +46,12 @@ class Accounts:
     async def create_user(self, username: str, password: str, is_admin: bool = False) -> User:
         username = normalize_username(username)
         check_password_strength(password)
+        # argon2 takes a large part of a second of CPU: in a thread, so the
+        # event loop keeps serving other requests meanwhile.
+        password_hash = await asyncio.to_thread(hash_password, password)
         try:
             return await User.create(
-                username=username, password_hash=hash_password(password), is_admin=is_admin
+                username=username, password_hash=password_hash, is_admin=is_admin
             )
         except IntegrityError:
             raise AlreadyExists(f"The username '{username}' is taken.") from None

@@ -21,7 +21,9 @@ BASH_CHECK_TIMEOUT_SECONDS = 10
 
 async def check_script(language: Language, name: str, content: str) -> None:
     if language is Language.PYTHON:
-        _check_python(name, content)
+        # Compiling a large script takes seconds of CPU: in a thread, so the
+        # event loop keeps serving other requests meanwhile.
+        await asyncio.to_thread(_check_python, name, content)
     else:
         await _check_shell(content)
 
@@ -38,6 +40,11 @@ def _check_python(name: str, content: str) -> None:
         ) from None
     except ValueError as exc:  # e.g. NUL bytes in the source
         raise InvalidScript(f"Python cannot read this script: {exc}", line=None) from None
+    except (RecursionError, MemoryError):
+        # e.g. an expression of a hundred thousand chained operators.
+        raise InvalidScript(
+            "Python cannot compile this script: it is nested too deeply.", line=None
+        ) from None
 
 
 async def _check_shell(content: str) -> None:

@@ -31,6 +31,18 @@ async def test_python_must_compile(alice: GraphQLClient, service: Service) -> No
     assert await stored_script_objects(service) == before
 
 
+async def test_python_nested_too_deeply_to_compile_is_invalid(
+    alice: GraphQLClient, service: Service
+) -> None:
+    # Compiles to an AST too deep for CPython's compiler (RecursionError).
+    before = await stored_script_objects(service)
+    content = "x = " + "+".join(["1"] * 100_000) + "\n"
+    error = await alice.error(CREATE_SCRIPT, {"input": {"name": "deep.py", "content": content}})
+    assert error["extensions"]["code"] == "INVALID_SCRIPT"
+    assert "nested too deeply" in error["message"]
+    assert await stored_script_objects(service) == before
+
+
 async def test_shell_must_parse(alice: GraphQLClient) -> None:
     error = await alice.error(
         CREATE_SCRIPT, {"input": {"name": "bad.sh", "content": "echo ok\nif then\n"}}
