@@ -143,6 +143,17 @@ async def test_malformed_get_parameters_are_a_coded_400(
     assert code_of(response) == "BAD_REQUEST"
 
 
+@pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
+async def test_an_oversized_body_is_a_coded_413_in_the_accepted_media_type(
+    alice: GraphQLClient, accept: str
+) -> None:
+    padding = b" " * (4 * 1024 * 1024)  # the default cap, SCRIPTBOX_MAX_JSON_BODY_BYTES
+    response = await post_raw(alice, b'{"query": "{ me { id } }"}' + padding, Accept=accept)
+    assert response.status_code == 413, response.text
+    assert code_of(response) == "PAYLOAD_TOO_LARGE"
+    assert media_type(response) == accept
+
+
 def multipart(parts: list[tuple[str, str | None, bytes]], *, closed: bool = True) -> bytes:
     body = b""
     for name, filename, content in parts:
