@@ -379,6 +379,30 @@ async def test_bad_graphql_escapes_in_inline_literals_are_refused(
     )
 
 
+async def test_a_nul_in_a_get_query_is_refused(alice: GraphQLClient) -> None:
+    response = await alice.http.get(
+        alice.url,
+        params={"query": '{ script(path: "a\x00b") { id } }'},
+        headers={**alice.headers(), "Accept": JSON},
+    )
+    assert response.status_code == 400, response.text
+    assert code_of(response) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("value", ['"a\\ud800b"', '"a\\u0000b"'], ids=["lone surrogate", "NUL"])
+async def test_bad_strings_in_a_rest_run_input_are_refused(
+    alice: GraphQLClient, served: ServiceProcess, value: str
+) -> None:
+    response = await alice.http.post(
+        f"{served.url}/api/v1/scripts/target.py",
+        content=('{"data": {"k": ' + value + "}}").encode(),
+        headers={**alice.headers(), "Content-Type": JSON},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "BAD_USER_INPUT"
+    assert (await alice.data("{ executions { id } }"))["executions"] == []
+
+
 REGISTER_WITH = (
     "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { user { id } } }"
 )
