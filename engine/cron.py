@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from graphql_api.errors import BadUserInput
 
@@ -39,7 +39,27 @@ def check_cron(expression: str) -> str:
     normalized = " ".join(fields)
     if not croniter.is_valid(normalized, second_at_beginning=len(fields) == 6):
         raise BadUserInput(f"'{expression}' is not a valid cron expression.")
+    # Valid field by field is not enough: '0 0 30 2 *' (February 30th) is
+    # well formed but no date matches it. Looking for one fire time tells, in
+    # about a millisecond (croniter gives up after a bounded search).
+    _check_it_fires(normalized)
     return normalized
+
+
+def _never_fires(expression: str) -> BadUserInput:
+    return BadUserInput(
+        f"'{expression}' never fires: no date matches it (e.g. February 30th). "
+        "Check the day and month fields."
+    )
+
+
+def _check_it_fires(expression: str) -> None:
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    iterator = croniter(expression, start, second_at_beginning=len(expression.split()) == 6)
+    try:
+        iterator.get_next(datetime)
+    except CroniterBadDateError:
+        raise _never_fires(expression) from None
 
 
 def _is_repeat_of_ambiguous_time(moment: datetime, zone: ZoneInfo) -> bool:
@@ -63,7 +83,11 @@ def next_fire_times(
     )
     result: list[datetime] = []
     while len(result) < count:
-        moment: datetime = iterator.get_next(datetime)
+        try:
+            moment: datetime = iterator.get_next(datetime)
+        except CroniterBadDateError:
+            # Only for a row stored before check_cron refused such expressions.
+            raise _never_fires(expression) from None
         if not hour_is_wildcard and _is_repeat_of_ambiguous_time(moment, zone):
             continue
         result.append(moment.astimezone(UTC))

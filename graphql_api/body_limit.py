@@ -7,23 +7,16 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graphql_api.http_errors import error_body, response_media_type
+
 
 class BodyTooLarge(Exception):
     pass
 
 
 def _payload(limit: int) -> bytes:
-    return json.dumps(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": f"The request body is larger than {limit} bytes.",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ],
-        }
-    ).encode()
+    message = f"The request body is larger than {limit} bytes."
+    return json.dumps(error_body("PAYLOAD_TOO_LARGE", message)).encode()
 
 
 class BodySizeLimit:
@@ -44,8 +37,9 @@ class BodySizeLimit:
             else self.max_json_bytes
         )
         declared = headers.get(b"content-length")
+        media_type = response_media_type(headers.get(b"accept", b"").decode("latin-1"))
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, media_type)
             return
 
         received = 0
@@ -70,17 +64,17 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await _refuse(send, limit)
+                await _refuse(send, limit, media_type)
 
 
-async def _refuse(send: Send, limit: int) -> None:
+async def _refuse(send: Send, limit: int, media_type: str) -> None:
     body = _payload(limit)
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

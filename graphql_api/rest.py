@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from graphql_api.client_input import MalformedRequest, load_client_json
 from graphql_api.errors import BadUserInput, ClientError, NotFound, Unauthenticated
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
@@ -51,9 +52,10 @@ async def _data_of(request: Request) -> Any:
     if not body.strip():
         return {}
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise BadUserInput("The body is not valid JSON.") from None
+        payload = load_client_json(body, what="The body")
+    except MalformedRequest as exc:
+        # This path's contract since it began: unreadable JSON is BAD_USER_INPUT.
+        raise BadUserInput(exc.message) from None
     if not isinstance(payload, dict):
         raise BadUserInput('The body must be a JSON object such as {"data": {...}}.')
     return payload.get("data", {})

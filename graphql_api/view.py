@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from graphql_api.client_input import MalformedRequest, load_client_json
 from graphql_api.context import Context
+from graphql_api.document_checks import check_document
+from graphql_api.errors import ClientError
+from graphql_api.http_errors import (
+    GRAPHQL_RESPONSE_JSON,
+    LEGACY_JSON,
+    MalformedMultipart,
+    MethodNotAllowed,
+    client_error_of,
+    client_error_response,
+    error_response,
+    response_media_type,
+)
+from graphql_api.http_request import (
+    JSON_MEDIA_TYPE,
+    check_json_media_type,
+    multipart_params,
+    params_of_query_string,
+    request_data_of,
+)
 from graphql_api.services import Services
 from graphql_api.web import graphiql_html
 from graphql_api.websocket import (
@@ -30,11 +53,6 @@ from graphql_api.websocket import (
 PREFLIGHT_HEADERS = ("authorization", "apollo-require-preflight", "x-scriptbox-csrf")
 
 
-def error_response(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-    )
 
 
 class ScriptboxGraphQL(GraphQL[Context, None]):
@@ -62,6 +80,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
                     "Subscriptions run over a WebSocket (graphql-transport-ws or graphql-ws) "
                     "at this URL, not over a plain HTTP request.",
                     400,
+                    _media_type(scope),
                 )
                 await response(scope, receive, send)
                 return
@@ -72,10 +91,85 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
                 "Multipart requests need an Authorization header (or "
                 "'Apollo-Require-Preflight: true').",
                 400,
+                _media_type(scope),
             )
             await response(scope, receive, send)
             return
+        if scope["type"] == "http":
+            await self._serve_http(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's HTTP path, answering every refusal as a coded GraphQL
+        error in the negotiated media type (see http_errors)."""
+        media_type = _media_type(scope)
+        request = Request(scope, receive)
+        response: Response
+        try:
+            response = await self.run(request)
+        except ClientError as exc:
+            response = client_error_response(exc, media_type)
+        except HTTPException as exc:
+            response = client_error_response(client_error_of(exc), media_type)
+        else:
+            _negotiate(request, response, media_type)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        transport = self._get_stream_transport_from_headers(request.headers)
+        protocol: GraphQLRequestProtocol = transport.protocol if transport else "http"
+        if request.method == "GET":
+            query_params = cast("dict[str, str]", request.query_params)
+            return request_data_of(params_of_query_string(query_params), protocol)
+        if check_json_media_type(request.content_type) == JSON_MEDIA_TYPE:
+            return request_data_of(load_client_json(await request.get_body()), protocol)
+        try:
+            return request_data_of(await self._multipart_params(request), protocol)
+        except MalformedRequest as exc:
+            raise MalformedMultipart(exc.message) from None
+
+    async def _multipart_params(self, request: AsyncHTTPRequestAdapter) -> Any:
+        try:
+            form = await request.get_form_data()
+        except (StarletteHTTPException, MultiPartException, ValueError) as exc:
+            detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc)
+            raise MalformedMultipart(f"The multipart body cannot be read: {detail}") from None
+        return multipart_params(form.form)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        refusal = self._refusal_of(request_adapter.method, request_data)
+        if refusal is not None:
+            return refusal
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    def _refusal_of(self, method: str, request_data: GraphQLRequestData) -> ExecutionResult | None:
+        """A request error (nothing runs) for a document that must not run."""
+        if request_data.query is None:
+            return None
+        try:
+            check_document(
+                request_data.query,
+                request_data.operation_name,
+                method,
+                self.services.settings.max_query_tokens,
+            )
+        except MethodNotAllowed:
+            raise
+        except ClientError as exc:
+            error = GraphQLError(exc.message, extensions=exc.extensions)
+            return ExecutionResult(data=None, errors=[error])
+        return None
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL's assets from this service when installed (offline use).
@@ -87,6 +181,11 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         # Errors raised while parsing from the parser cache skip the schema's
         # error formatting; give them their stable code here.
         response = await super().process_result(request, result)
+        if _is_request_error(result):
+            # Nothing was executed: the spec leaves "data" out, and
+            # application/graphql-response+json answers 400 (see _negotiate).
+            response.pop("data", None)
+            request.state.graphql_request_error = True
         errors: list[dict[str, Any]] = response.get("errors") or []  # type: ignore[assignment]
         for error in errors:
             extensions = error.setdefault("extensions", {})
@@ -107,6 +206,30 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         await accept_connection(context)
         return None
+
+
+def _media_type(scope: Scope) -> str:
+    return response_media_type(_headers(scope).get("accept"))
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    # Field errors carry a path; errors before execution (parse, validation,
+    # variable values, operation selection) do not, and leave no data.
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or [])
+    )
+
+
+def _negotiate(request: Request, response: Response, media_type: str) -> None:
+    """A JSON result in the media type the client asked for, with the spec's status."""
+    if isinstance(response, StreamingResponse) or response.media_type != LEGACY_JSON:
+        return
+    if media_type == GRAPHQL_RESPONSE_JSON:
+        response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        if getattr(request.state, "graphql_request_error", False) and response.status_code == 200:
+            response.status_code = 400
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -148,7 +271,7 @@ def _is_subscription(body: bytes) -> bool:
     try:
         payload = json.loads(body)
         document = parse(payload["query"])
-    except (ValueError, KeyError, TypeError, GraphQLError):
+    except (ValueError, KeyError, TypeError, RecursionError, GraphQLError):
         return False  # the view answers malformed requests itself
     name = payload.get("operationName")
     for definition in document.definitions:
