@@ -53,8 +53,6 @@ from graphql_api.websocket import (
 PREFLIGHT_HEADERS = ("authorization", "apollo-require-preflight", "x-scriptbox-csrf")
 
 
-
-
 class ScriptboxGraphQL(GraphQL[Context, None]):
     # WebSocket handling lives in graphql_api/websocket.py.
     graphql_ws_handler_class = LegacyWSHandler
