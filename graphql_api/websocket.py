@@ -62,6 +62,7 @@ from strawberry.utils.aio import aclosing
 
 from graphql_api.client_input import MAX_JSON_DEPTH, MalformedRequest, check_client_value
 from graphql_api.context import Context
+from graphql_api.document_checks import check_document
 from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
 
 FORBIDDEN = 4403
@@ -116,6 +117,19 @@ def operation_shape_problem(message: dict[str, Any]) -> str | None:
         if payload.get(key) is not None and not isinstance(payload[key], kind):
             return f"The operation's '{key}' has the wrong type."
     return None
+
+
+def check_operation(context: Context, payload: dict[str, Any]) -> None:
+    """The checks an HTTP request passes, for an operation sent over a socket:
+    its values (depth, surrogates, NUL) and its document (operation selection,
+    NUL in literals). The payload's shape was checked before."""
+    check_client_value(payload, what="The operation's payload")
+    check_document(
+        payload["query"],
+        payload.get("operationName"),
+        "WEBSOCKET",
+        context.services.settings.max_query_tokens,
+    )
 
 
 class TooDeepMessage(dict[str, Any]):
@@ -261,7 +275,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message(problem)
             return
         try:
-            check_client_value(raw["payload"], what="The operation's payload")
+            check_operation(self.context, raw["payload"])
         except ClientError as exc:
             await self._send_error(message["id"], [error_payload(exc)])
             return
@@ -385,7 +399,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self._send_error(operation_id, error_payload(MalformedRequest(problem)))
             return
         try:
-            check_client_value(raw["payload"], what="The operation's payload")
+            check_operation(self.context, raw["payload"])
         except ClientError as exc:
             await self._send_error(operation_id, error_payload(exc))
             return

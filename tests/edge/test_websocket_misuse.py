@@ -67,6 +67,16 @@ CASES = {
     "variables 5000 deep": (WITH_VARIABLE, nested(5000), "BAD_USER_INPUT"),
     "lone surrogate": (WITH_VARIABLE, json.dumps({"id": "\ud800"}), "BAD_USER_INPUT"),
     "NUL character": (WITH_VARIABLE, json.dumps({"id": "a\x00b"}), "BAD_USER_INPUT"),
+    "NUL escape in a literal": (
+        'subscription { executionUpdates(executionId: "a\\u0000b") { seq } }',
+        "{}",
+        "BAD_USER_INPUT",
+    ),
+    "two operations, no name": (
+        "subscription A { myExecutions { seq } } subscription B { myExecutions { seq } }",
+        "{}",
+        "OPERATION_NAME_REQUIRED",
+    ),
 }
 
 
