@@ -165,6 +165,16 @@ async def test_hostile_document_is_refused_over_http(
         assert_refused(error, code, limit)
 
 
+async def test_a_long_document_is_refused_before_parsing(
+    served: ServiceProcess, alice: GraphQLClient
+) -> None:
+    # Few tokens, many characters: the parser would read them all.
+    query = "{ __typename }" + " " * (Settings.max_query_length + 1)
+    error = await while_healthz_answers(served, alice.error(query))
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED", error
+    assert f"{Settings.max_query_length} code points" in error["message"], error
+
+
 async def ws_error(served: ServiceProcess, token: str | None, query: str) -> dict[str, Any]:
     """The first error a graphql-transport-ws `subscribe` with `query` gets."""
     async with subscription_client(served.url, token) as client:
