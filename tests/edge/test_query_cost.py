@@ -178,12 +178,13 @@ async def test_a_long_document_is_refused_before_parsing(
 async def ws_error(served: ServiceProcess, token: str | None, query: str) -> dict[str, Any]:
     """The first error a graphql-transport-ws `subscribe` with `query` gets."""
     async with subscription_client(served.url, token) as client:
+        # The client's reader hands messages to registered operations only:
+        # register before sending, so a fast answer is not dropped.
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        client._queues["hostile"] = queue
         await client.ws.send(
             json.dumps({"id": "hostile", "type": "subscribe", "payload": {"query": query}})
         )
-        # The client's reader hands messages to registered operations only.
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        client._queues["hostile"] = queue
         message = await asyncio.wait_for(queue.get(), HANG)
     assert message is not None, "the socket closed instead of answering"
     if message["type"] == "error":
