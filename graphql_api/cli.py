@@ -14,6 +14,9 @@ from graphql_api.settings import Settings
 SCHEMA_FILE = Path("schema.graphql")
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -31,6 +34,10 @@ def _serve(args: argparse.Namespace) -> int:
         # compresses every message for every subscriber (CPU).
         ws_per_message_deflate=False,
         proxy_headers=False,
+        # On SIGTERM, open WebSockets (subscriptions) and in-flight requests
+        # get this long to finish; then they are cancelled and the process
+        # exits, rather than waiting for every client to hang up.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 

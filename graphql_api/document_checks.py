@@ -34,17 +34,27 @@ class OperationNotFound(ClientError):
 
 
 @dataclass(frozen=True)
+class DocumentLimits:
+    """The parser's limits, the same ones the schema parses with."""
+
+    max_tokens: int
+    max_length: int
+
+
+@dataclass(frozen=True)
 class DocumentFacts:
     operations: tuple[tuple[str | None, OperationType], ...]
     has_nul_in_a_string: bool
 
 
 @lru_cache(maxsize=256)
-def facts_of(query: str, max_tokens: int) -> DocumentFacts | None:
+def facts_of(query: str, max_tokens: int, max_length: int) -> DocumentFacts | None:
     """None when the document does not parse: Strawberry reports that itself,
     with the same limits, in its usual shape."""
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
+        document = parse(
+            query, no_location=True, max_tokens=max_tokens, max_source_length=max_length
+        )
     except GraphQLError:
         return None
     operations = tuple(
@@ -56,9 +66,11 @@ def facts_of(query: str, max_tokens: int) -> DocumentFacts | None:
     return DocumentFacts(operations, "\\u" in query and _has_nul_in_a_string(document))
 
 
-def check_document(query: str, operation_name: str | None, method: str, max_tokens: int) -> None:
+def check_document(
+    query: str, operation_name: str | None, method: str, limits: DocumentLimits
+) -> None:
     """Raise a ClientError when the request must not run (see the docstring)."""
-    facts = facts_of(query, max_tokens)
+    facts = facts_of(query, limits.max_tokens, limits.max_length)
     if facts is None:
         return
     if facts.has_nul_in_a_string:
@@ -68,6 +80,20 @@ def check_document(query: str, operation_name: str | None, method: str, max_toke
         raise MethodNotAllowed(
             f"A {operation_type.value} cannot be sent with GET; send it with POST."
         )
+
+
+def selected_operation_type(
+    query: str, operation_name: str | None, limits: DocumentLimits
+) -> OperationType | None:
+    """The type of the operation a request would run; None when that is not
+    known (the document does not parse, or the selection is refused)."""
+    facts = facts_of(query, limits.max_tokens, limits.max_length)
+    if facts is None:
+        return None
+    try:
+        return _selected_operation(facts, operation_name)
+    except ClientError:
+        return None
 
 
 def _selected_operation(facts: DocumentFacts, name: str | None) -> OperationType | None:

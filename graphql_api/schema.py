@@ -3,21 +3,16 @@ the extensions that bound and shape every request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types.execution import ExecutionContext
 
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
+from graphql_api.query_cost import QueryLimits, check
 from graphql_api.settings import Settings
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
@@ -57,18 +52,60 @@ class ScriptboxSchema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
+class ParseLimits(SchemaExtension):
+    """Parsing is linear in the tokens and the characters of the text; both are
+    capped so the parser stops early on a huge document (comments count as
+    tokens). ParserCache keys its entries by these options too."""
+
+    def __init__(self, max_tokens: int, max_length: int) -> None:
+        self.max_tokens = max_tokens
+        self.max_length = max_length
+
+    def on_operation(self) -> Iterator[None]:
+        options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        options["max_tokens"] = self.max_tokens
+        options["max_source_length"] = self.max_length
+        yield
+
+
+class CostCheckedValidation(ValidationCache):
+    """The linear cost check first; only a document within the limits reaches
+    graphql-core's rules (one of which is quadratic) and the validation LRU."""
+
+    def __init__(self, limits: QueryLimits, maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        refusal = check(document, self.limits) if document is not None else None
+        if refusal is None:
+            yield from super().on_validate()
+            return
+        self.execution_context.pre_execution_errors = [refusal]
+        yield
+
+
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_cost=settings.max_query_cost,
+        max_aliases=settings.max_query_aliases,
+        max_breadth=settings.max_query_breadth,
+    )
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    limits = settings
-    # The rule classes are made once, so a (document, rules) pair is the same
-    # key on every request and ValidationCache can answer from its LRU; the
-    # documents come from ParserCache (keyed by query text and max_tokens).
-    rules: list[Any] = [depth_rule(limits.max_query_depth, None, None), aliases_rule(100)]
+    limits = query_limits(settings)
+    max_tokens, max_length = settings.max_query_tokens, settings.max_query_length
+    # The default rules tuple is the same object on every request, so a
+    # (document, rules) pair is one key and the validation LRU answers from
+    # cache; the documents come from ParserCache (keyed by text and options).
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
-        lambda: AddValidationRules(rules),
+        lambda: ParseLimits(max_tokens, max_length),
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: CostCheckedValidation(limits, maxsize=256),
         ClientErrorFormatter,
     ]
     return ScriptboxSchema(

@@ -103,9 +103,23 @@ class Settings:
     max_upload_bytes: int = 64 * MiB
     # SCRIPTBOX_MAX_JSON_BODY_BYTES: largest non-multipart request body. Default 4 MiB.
     max_json_body_bytes: int = 4 * MiB
-    # SCRIPTBOX_MAX_QUERY_DEPTH / SCRIPTBOX_MAX_QUERY_TOKENS: query limits.
-    max_query_depth: int = 40
+    # Limits of one GraphQL document, checked before anything runs (see
+    # graphql_api/query_cost.py); fragments count each time they are spread.
+    # SCRIPTBOX_MAX_QUERY_TOKENS: lexical tokens (comments included) the parser reads.
     max_query_tokens: int = 5000
+    # SCRIPTBOX_MAX_QUERY_LENGTH: characters of the document; large values
+    # (script content) belong in variables, which JSON decodes far faster.
+    max_query_length: int = 100_000
+    # SCRIPTBOX_MAX_QUERY_DEPTH: nested field levels (`{ a { b } }` is 2).
+    max_query_depth: int = 40
+    # SCRIPTBOX_MAX_QUERY_COST: fields, arguments, literal values, directives
+    # and fragments, once fragments are expanded.
+    max_query_cost: int = 1000
+    # SCRIPTBOX_MAX_QUERY_ALIASES: aliased fields, once fragments are expanded.
+    max_query_aliases: int = 100
+    # SCRIPTBOX_MAX_QUERY_BREADTH: fields and fragment spreads one selection set
+    # holds with its fragments merged in (field merging compares them in pairs).
+    max_query_breadth: int = 64
     # SCRIPTBOX_MAX_FOLDER_DEPTH: how deep folders may nest.
     max_folder_depth: int = 32
 
@@ -202,8 +216,12 @@ class Settings:
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", 1 * MiB),
             max_upload_bytes=_env_int("SCRIPTBOX_MAX_UPLOAD_BYTES", 64 * MiB),
             max_json_body_bytes=_env_int("SCRIPTBOX_MAX_JSON_BODY_BYTES", 4 * MiB),
-            max_query_depth=_env_int("SCRIPTBOX_MAX_QUERY_DEPTH", 40),
-            max_query_tokens=_env_int("SCRIPTBOX_MAX_QUERY_TOKENS", 5000),
+            max_query_tokens=_env_int("SCRIPTBOX_MAX_QUERY_TOKENS", cls.max_query_tokens),
+            max_query_length=_env_int("SCRIPTBOX_MAX_QUERY_LENGTH", cls.max_query_length),
+            max_query_depth=_env_int("SCRIPTBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
+            max_query_cost=_env_int("SCRIPTBOX_MAX_QUERY_COST", cls.max_query_cost),
+            max_query_aliases=_env_int("SCRIPTBOX_MAX_QUERY_ALIASES", cls.max_query_aliases),
+            max_query_breadth=_env_int("SCRIPTBOX_MAX_QUERY_BREADTH", cls.max_query_breadth),
             max_folder_depth=_env_int("SCRIPTBOX_MAX_FOLDER_DEPTH", 32),
             sandbox_image=_env("SCRIPTBOX_SANDBOX_IMAGE", "scriptbox-sandbox:latest"),
             docker_host=os.environ.get("SCRIPTBOX_DOCKER_HOST") or None,

@@ -6,7 +6,7 @@ import json
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import GraphQLError, OperationType
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 
 from graphql_api.client_input import MalformedRequest, load_client_json
 from graphql_api.context import Context
-from graphql_api.document_checks import check_document
+from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
 from graphql_api.errors import ClientError
 from graphql_api.http_errors import (
     GRAPHQL_RESPONSE_JSON,
@@ -66,13 +66,14 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.services = services
+        settings = services.settings
+        self.document_limits = DocumentLimits(settings.max_query_tokens, settings.max_query_length)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_json_post(scope):
             body = await _read_body(receive)
-            if _is_subscription(body) and "multipart/mixed" not in _headers(scope).get(
-                "accept", ""
-            ):
+            wants_multipart = "multipart/mixed" in _headers(scope).get("accept", "")
+            if not wants_multipart and _is_subscription(body, self.document_limits):
                 response = error_response(
                     "SUBSCRIPTION_NEEDS_WEBSOCKET",
                     "Subscriptions run over a WebSocket (graphql-transport-ws or graphql-ws) "
@@ -157,10 +158,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             return None
         try:
             check_document(
-                request_data.query,
-                request_data.operation_name,
-                method,
-                self.services.settings.max_query_tokens,
+                request_data.query, request_data.operation_name, method, self.document_limits
             )
         except MethodNotAllowed:
             raise
@@ -262,22 +260,22 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _is_subscription(body: bytes) -> bool:
-    """True when the request's operation is a subscription (cheap checks first)."""
+def _is_subscription(body: bytes, limits: DocumentLimits) -> bool:
+    """True when the request's operation is a subscription (cheap checks first).
+    Parsed with the schema's limits: this runs before them, on any body."""
     if b"subscription" not in body:
         return False
     try:
         payload = json.loads(body)
-        document = parse(payload["query"])
-    except (ValueError, KeyError, TypeError, RecursionError, GraphQLError):
+    except (ValueError, RecursionError):
         return False  # the view answers malformed requests itself
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return False
     name = payload.get("operationName")
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            name is None or (definition.name and definition.name.value == name)
-        ):
-            return definition.operation is OperationType.SUBSCRIPTION
-    return False
+    operation_type = selected_operation_type(
+        payload["query"], name if isinstance(name, str) else None, limits
+    )
+    return operation_type is OperationType.SUBSCRIPTION
 
 
 def _is_multipart(scope: Scope) -> bool:

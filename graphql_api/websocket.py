@@ -62,7 +62,7 @@ from strawberry.utils.aio import aclosing
 
 from graphql_api.client_input import MAX_JSON_DEPTH, MalformedRequest, check_client_value
 from graphql_api.context import Context
-from graphql_api.document_checks import check_document
+from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
 
 FORBIDDEN = 4403
@@ -124,11 +124,12 @@ def check_operation(context: Context, payload: dict[str, Any]) -> None:
     its values (depth, surrogates, NUL) and its document (operation selection,
     NUL in literals). The payload's shape was checked before."""
     check_client_value(payload, what="The operation's payload")
+    settings = context.services.settings
     check_document(
         payload["query"],
         payload.get("operationName"),
         "WEBSOCKET",
-        context.services.settings.max_query_tokens,
+        DocumentLimits(settings.max_query_tokens, settings.max_query_length),
     )
 
 
