@@ -21,19 +21,38 @@ libc.ptrace.restype = ctypes.c_long
 REQUESTS = {"attach": 16, "seize": 0x4206}
 
 
+
+
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
 def attempt(request, pid):
     if libc.ptrace(REQUESTS[request], pid, None, None) == 0:
         return "attached"
     return errno.errorcode[ctypes.get_errno()]
 
 
+def read_memory(pid):
+    # Another process's memory without ptrace; the address is this process's
+    # own buffer, mapped or not over there: only the permission check matters.
+    buffer = ctypes.create_string_buffer(16)
+    local = IoVec(ctypes.cast(buffer, ctypes.c_void_p), 16)
+    remote = IoVec(ctypes.cast(buffer, ctypes.c_void_p), 16)
+    if libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) >= 0:
+        return "read"
+    return errno.errorcode[ctypes.get_errno()]
+
+
 def main(data):
     targets = {"init": 1, "runner": os.getppid()}
-    return {
+    found = {
         f"{request}:{name}": attempt(request, pid)
         for request in REQUESTS
         for name, pid in targets.items()
     }
+    found.update({f"vm_readv:{name}": read_memory(pid) for name, pid in targets.items()})
+    return found
 """
 
 
@@ -45,6 +64,8 @@ async def test_ptrace_of_init_and_runner_is_refused(run_script: RunScript) -> No
         "attach:runner": "EPERM",
         "seize:init": "EPERM",
         "seize:runner": "EPERM",
+        "vm_readv:init": "EPERM",
+        "vm_readv:runner": "EPERM",
     }
 
 
