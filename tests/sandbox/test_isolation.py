@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import docker
 import pytest
 
 from sandbox import SandboxLimits
+from sandbox.container_spec import labels
 from tests.sandbox.conftest import RunScript
 
 pytestmark = pytest.mark.docker
@@ -149,3 +151,29 @@ async def test_the_script_runs_without_capabilities_as_its_own_uid(
     assert result["caps"] == ["0000000000000000"] * 4
     assert not result["same_uid_as_runner"]
     assert not result["same_uid_as_init"]
+
+
+@pytest.mark.parametrize(
+    ("user", "cap_drop"),
+    [("10001:10001", ["ALL"]), ("0:0", None)],
+    ids=["unprivileged-uid", "root-with-dockers-default-capabilities"],
+)
+def test_runner_refuses_any_other_identity(
+    docker_api: docker.APIClient, sandbox_image: str, owner: str, user: str, cap_drop: list[str]
+) -> None:
+    # Only as the sandbox starts it may the runner kill(-1): never as a plain
+    # user (it could not keep its uid apart) nor as a root with more power.
+    container = docker_api.create_container(
+        sandbox_image,
+        user=user,
+        labels=labels(owner, None),
+        host_config=docker_api.create_host_config(network_mode="none", cap_drop=cap_drop),
+    )
+    try:
+        docker_api.start(container)
+        status = docker_api.wait(container, timeout=60)
+        logs = docker_api.logs(container, stdout=False, stderr=True).decode()
+    finally:
+        docker_api.remove_container(container, force=True)
+    assert status["StatusCode"] == 2
+    assert "refusing to run" in logs
