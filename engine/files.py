@@ -13,6 +13,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -27,6 +28,12 @@ UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_SEGMENT = 128
 MAX_KEY = 512
 CHUNK = 256 * 1024
+
+
+@dataclass
+class SavedArtifacts:
+    saved: list[Artifact] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # "name (reason)", as the sandbox's
 
 
 def sanitize_segment(raw: str) -> str:
@@ -157,15 +164,28 @@ class FileStore:
 
     async def save_artifacts(
         self, execution_id: str, artifacts: list[SandboxArtifact]
-    ) -> list[Artifact]:
-        saved: list[Artifact] = []
+    ) -> SavedArtifacts:
+        """Store each artifact under its flat name (``a/b.txt`` -> ``a_b.txt``).
+
+        Distinct sandbox names can share a flat name (``a/b.txt``, ``a_b.txt``,
+        ``a+b.txt``): the first in the runner's order is kept, and each later
+        one is refused by its own name, naming the one that holds the name.
+        """
+        result = SavedArtifacts()
+        holder: dict[str, str] = {}
         for artifact in artifacts:
             name = sanitize_segment(artifact.name.replace("/", "_"))
+            if name in holder:
+                result.rejected.append(
+                    f"{artifact.name} (stored name {name} already taken by {holder[name]})"
+                )
+                continue
+            holder[name] = artifact.name
             storage_key = f"artifacts/{execution_id}/{uuid.uuid4().hex}"
             ctype = content_type_for(name)
             await self._store.put_bytes(storage_key, artifact.data, ctype)
             try:
-                saved.append(
+                result.saved.append(
                     await Artifact.create(
                         execution_id=execution_id,
                         name=name,
@@ -176,4 +196,5 @@ class FileStore:
                 )
             except IntegrityError:
                 await self._store.delete(storage_key)
-        return saved
+                result.rejected.append(f"{artifact.name} (stored name {name} already taken)")
+        return result

@@ -380,10 +380,8 @@ class Worker:
             await self._publish_output(row, running, stream, masker.flush())
         await self._flush_output(row, running)
         status = STATUS_OF_OUTCOME[outcome.status]
-        artifacts = await self._files.save_artifacts(str(row.id), outcome.artifacts)
-        rejected = list(outcome.rejected_artifacts)
-        if len(artifacts) < len(outcome.artifacts):
-            rejected.append("(a name given twice)")
+        saved = await self._files.save_artifacts(str(row.id), outcome.artifacts)
+        rejected = [*outcome.rejected_artifacts, *saved.rejected]
         error_message = outcome.error_message
         if error_message and running.maskers:
             error_message = running.maskers["stdout"].mask(error_message)

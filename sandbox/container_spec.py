@@ -13,8 +13,11 @@ import docker
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.job import SandboxLimits, VolumeMount
+from sandbox.runner_identity import SANDBOX_UID
 
-SANDBOX_UID = 10001
+# The runner's two capabilities, only to keep its real uid apart from the
+# script's (runner_identity); the script's processes hold none.
+RUNNER_CAPABILITIES = ["SETUID", "SETGID"]
 LABEL_SANDBOX = "scriptbox.sandbox"
 LABEL_OWNER = "scriptbox.owner"
 LABEL_EXECUTION = "scriptbox.execution"
@@ -48,12 +51,14 @@ def create_kwargs(
         network_mode="none",
         read_only=True,
         # The job's whole writable world. nosuid/nodev as Docker's own tmpfs
-        # default; uid/gid so the unprivileged runner owns /job.
+        # default; uid/gid so the runner (effective uid SANDBOX_UID) and the
+        # script own /job.
         tmpfs={
             "/job": f"size={workdir},mode=0755,uid={SANDBOX_UID},gid={SANDBOX_UID},nosuid,nodev",
             "/tmp": f"size={workdir},mode=1777,nosuid,nodev",
         },
         cap_drop=["ALL"],
+        cap_add=RUNNER_CAPABILITIES,
         security_opt=["no-new-privileges"],
         privileged=False,
         pids_limit=limits.pids,
@@ -79,7 +84,10 @@ def create_kwargs(
     )
     return {
         "image": image,
-        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        # Root with only RUNNER_CAPABILITIES: the runner sets its effective
+        # uid to SANDBOX_UID before it reads a job and runs the script as
+        # SANDBOX_UID; docker-init stays root, out of the script's reach.
+        "user": "0:0",
         # The runner idles reading stdin; StdinOnce (set by docker-py when
         # stdin_open and not detach) closes its stdin when the host's attach
         # connection goes away, so an orphaned runner exits by itself.

@@ -1,12 +1,13 @@
 """The in-container runner: receives one job on stdin, runs it, reports, exits.
 
-Started by the image as ``python3 -E -s -m sandbox.runner`` (uid 10001, under
-docker-init). It idles reading stdin until the host sends a job bundle (see
-``sandbox.protocol``), writes the job's files into the ``/job`` tmpfs, runs the
-user's code in a child process (``runner_child``), streams the child's
-stdout/stderr as framed chunks, then sends the artifacts from ``/job/out``
-(``runner_artifacts``), the result and a final ``exit`` message
-(``runner_verdict``), and exits: one container, one job.
+Started by the image as ``python3 -E -s -m sandbox.runner`` (as root with only
+CAP_SETUID/CAP_SETGID, under docker-init; ``runner_identity`` keeps its real
+uid 0 and makes its effective uid 10001, the script's). It idles reading stdin
+until the host sends a job bundle (see ``sandbox.protocol``), writes the job's
+files into the ``/job`` tmpfs, runs the user's code in a child process
+(``runner_child``), streams the child's stdout/stderr as framed chunks, then
+sends the artifacts from ``/job/out`` (``runner_artifacts``), the result and a
+final ``exit`` message (``runner_verdict``), and exits: one container, one job.
 
 Stdlib only; runs on Debian bookworm's Python 3.11. The runner's own stdout
 is moved to a private descriptor at start, so nothing else in the container
@@ -30,6 +31,7 @@ from sandbox.runner_child import (
     run_child,
     set_dumpable,
 )
+from sandbox.runner_identity import WrongIdentity, drop_to_runner_identity
 from sandbox.runner_job import Job, diag, receive_job
 from sandbox.runner_verdict import judge
 
@@ -69,14 +71,21 @@ def run_job(job: Job, writer: p.FdFrameWriter) -> None:
 
 
 def main() -> int:
-    if os.environ.get("SCRIPTBOX_IN_SANDBOX") != "1" or os.getuid() == 0:
-        # The runner kills every process its uid may signal once a job ends:
+    if os.environ.get("SCRIPTBOX_IN_SANDBOX") != "1":
+        # The runner kills every process it may signal once a job ends:
         # never do that in a host session.
-        diag("refusing to run outside the sandbox image (or as root)")
+        diag("refusing to run outside the sandbox image")
         return 2
-    # The script runs as the same uid: without this it could ptrace the
-    # runner, read the stream key from its memory, or reopen its private
-    # stdout through /proc/<pid>/fd.
+    try:
+        # Before the first byte of a job is read: real uid 0, effective
+        # 10001, so the script can neither signal nor trace the runner.
+        drop_to_runner_identity()
+    except (WrongIdentity, OSError) as exc:
+        diag(f"refusing to run: {exc}")
+        return 2
+    # The kernel already made the runner non-dumpable when its effective uid
+    # changed; say so explicitly, as nothing else closes /proc/<pid>/fd and
+    # ptrace to a process with the runner's effective uid.
     set_dumpable(False)
     # Frames go to a private copy of stdout; fd 1 becomes stderr, so a stray
     # print in the runner can never corrupt the frame stream.

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from sandbox import protocol as p
+from sandbox.runner_identity import SANDBOX_UID
 from sandbox.runner_job import (
     IN_DIR,
     INPUT_PATH,
@@ -95,7 +96,7 @@ PR_SET_DUMPABLE = 4
 
 def set_dumpable(flag: bool) -> None:
     """prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptraced or
-    have its /proc entries opened by other processes of the same uid."""
+    have its /proc entries opened by processes without CAP_SYS_PTRACE."""
     import ctypes  # only here: costs start-up time, paid while the runner idles
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -104,9 +105,10 @@ def set_dumpable(flag: bool) -> None:
 
 
 def _prepare_child() -> None:
-    # Runs in the child between fork and exec. The fork inherited the
-    # runner's non-dumpable flag, which makes /proc/self root-owned; restore
-    # it (exec would too) so the score below can be written. Private
+    # Runs in the child between fork and exec, after the uid change. That
+    # change (and the runner's flag) left the child non-dumpable, which
+    # makes /proc/self root-owned; restore it (exec would too) so the score
+    # below can be written. Private
     # descriptors are close-on-exec and no user code runs yet.
     set_dumpable(True)
     # Make the user's processes the OOM killer's first choice (raising one's
@@ -184,6 +186,10 @@ def run_child(job: Job, shape: ScriptShape, pump: StreamPump, report_cap: int) -
                 stderr=subprocess.PIPE,
                 pass_fds=(report_w,) if shape.function_mode else (),
                 start_new_session=True,
+                # setreuid(10001, 10001): real and saved uid leave root, so
+                # the script cannot signal or trace the runner, nor regain
+                # any capability (runner_identity).
+                user=SANDBOX_UID,
                 preexec_fn=_prepare_child,
             )
     finally:
@@ -286,10 +292,11 @@ def _pidfd(pid: int) -> int | None:
 def kill_everything_else() -> None:
     """SIGKILL every process but this one and init, until none is left.
 
-    The runner and the user's code share a uid, and kill(-1) reaches every
-    process that uid may signal except the caller and PID 1 (docker-init),
-    including those that left the child's session with setsid. Repeat to
-    catch processes forked while the signal was being delivered.
+    The runner's effective uid is the user's, and kill(-1) reaches every
+    process it may signal except the caller and PID 1 (docker-init): every
+    process of the user's code, including those that left the child's
+    session with setsid. Repeat to catch processes forked while the signal
+    was being delivered.
     """
     me = os.getpid()
     for _ in range(200):

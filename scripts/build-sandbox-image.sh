@@ -17,7 +17,12 @@
 #   SCRIPTBOX_IMAGE_BASE     build FROM this registry image instead of debootstrapping
 #   SCRIPTBOX_DEBIAN_MIRROR  mirror URL for debootstrap (default: from apt sources)
 #   SCRIPTBOX_DEBIAN_SUITE   Debian suite (default bookworm: the runner targets its python3.11)
-#   SCRIPTBOX_IMAGE_REPO     image repository name (default scriptbox-sandbox)
+#   SCRIPTBOX_IMAGE_REPO     image repository name (default scriptbox-sandbox); a
+#                            second name lets a development build sit beside the
+#                            image other sessions use as :latest
+#   SCRIPTBOX_IMAGE_BASE_REPO repository of the debootstrapped base (default
+#                            scriptbox-sandbox-base, shared by every REPO: it
+#                            depends only on the suite and packages)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +30,7 @@ repo_root="$(dirname "$here")"
 context="$repo_root/sandbox"
 image_dir="$context/image"
 repo="${SCRIPTBOX_IMAGE_REPO:-scriptbox-sandbox}"
+base_repo="${SCRIPTBOX_IMAGE_BASE_REPO:-scriptbox-sandbox-base}"
 suite="${SCRIPTBOX_DEBIAN_SUITE:-bookworm}"
 base_image="${SCRIPTBOX_IMAGE_BASE:-}"
 if [[ "${1:-}" == "--registry" ]]; then
@@ -150,7 +156,7 @@ build_offline_base() {
     packages="$(grep -v '^[[:space:]]*#' "$packages_file" | grep -v '^[[:space:]]*$' | tr -s ' \n' ' ')"
     packages_csv="$(echo "$packages" | xargs | tr ' ' ',')"
     base_hash="$(printf 'suite=%s\npackages=%s\n' "$suite" "$packages_csv" | sha256sum | cut -c1-12)"
-    base_tag="$repo-base:$suite-$base_hash"
+    base_tag="$base_repo:$suite-$base_hash"
     if docker image inspect "$base_tag" >/dev/null 2>&1; then
         echo "$base_tag"
         return 0

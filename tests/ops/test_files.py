@@ -170,6 +170,36 @@ async def test_files_into_a_run_and_artifacts_out(alice: GraphQLClient) -> None:
     assert (got.status_code, got.content) == (200, b"6")
 
 
+async def test_artifacts_whose_stored_names_collide_are_each_refused_by_name(
+    alice: GraphQLClient,
+) -> None:
+    # Stored names are flat: "a/b.txt", "a_b.txt" and "a+b.txt" all become
+    # "a_b.txt". The first in the runner's order (sorted, depth first) keeps it.
+    content = (
+        "import os\n"
+        "def main(data):\n"
+        "    os.makedirs('/job/out/a', exist_ok=True)\n"
+        "    open('/job/out/a/b.txt', 'w').write('nested')\n"
+        "    open('/job/out/a_b.txt', 'w').write('flat')\n"
+        "    open('/job/out/a+b.txt', 'w').write('plus')\n"
+        "    open('/job/out/other.txt', 'w').write('other')\n"
+    )
+    created = await script(alice, "collide.py", content)
+    query = RUN.replace("cursor", "cursor rejectedArtifacts artifacts { name key downloadUrl }")
+    done = (await alice.data(query, {"input": {"scriptId": created["id"], "wait": True}}))[
+        "runScript"
+    ]
+    assert done["status"] == "SUCCEEDED", done
+    assert [a["name"] for a in done["artifacts"]] == ["a_b.txt", "other.txt"]
+    assert done["rejectedArtifacts"] == [
+        "a+b.txt (stored name a_b.txt already taken by a/b.txt)",
+        "a_b.txt (stored name a_b.txt already taken by a/b.txt)",
+    ]
+    kept = next(a for a in done["artifacts"] if a["name"] == "a_b.txt")
+    got = await download(alice, kept["downloadUrl"])
+    assert got.content == b"nested"
+
+
 async def test_run_with_unknown_file_queues_nothing(alice: GraphQLClient) -> None:
     created = await script(alice, "f.py", "def main(data):\n    return 1\n")
     error = await alice.error(

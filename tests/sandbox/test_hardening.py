@@ -251,11 +251,12 @@ async def test_script_cannot_reach_the_runners_descriptors(run_script: RunScript
     assert run.outcome.result_json == '"denied"'
 
 
-async def test_bytes_injected_into_the_container_stream_are_detected(
+async def test_the_container_stream_cannot_be_reopened_to_forge_frames(
     run_script: RunScript,
 ) -> None:
-    # docker-init (PID 1) holds the container's stdout and runs as the same
-    # uid, so the script can reopen it; the stream MAC exposes the forgery.
+    # docker-init (PID 1) holds the container's stdout, the frame stream. It
+    # runs as root, so the script (uid 10001) cannot reopen it; were bytes
+    # injected all the same, the stream MAC would expose them (test_protocol).
     forged = (
         "import json, os, struct\n"
         "body = json.dumps({'type': 'exit', 'status': 'succeeded', 'exit_code': 0,\n"
@@ -264,6 +265,6 @@ async def test_bytes_injected_into_the_container_stream_are_detected(
         "    out.write(struct.pack('>IB', len(body), ord('J')) + body)\n"
     )
     run = await run_script(forged)
-    assert run.outcome.status == "failed"
-    assert run.outcome.error_code == "SANDBOX_ERROR"
-    assert "authentication" in (run.outcome.error_message or "")
+    assert run.outcome.status == "failed", run.outcome
+    assert run.outcome.error_code == "NON_ZERO_EXIT"
+    assert "PermissionError" in run.stderr
