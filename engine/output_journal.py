@@ -57,14 +57,21 @@ class OutputJournal:
         """Called for each output event, right after it is published."""
         if event.stream is None or not event.data:
             return
-        self._unsaved.setdefault(event.execution_id, []).append(
-            ExecutionOutput(
-                execution_id=event.execution_id,
-                seq=event.seq,
-                stream=event.stream,
-                data=event.data,
+        rows = self._unsaved.setdefault(event.execution_id, [])
+        if rows and rows[-1].stream == event.stream and rows[-1].last_seq == event.seq - 1:
+            # One row per run of one stream in a batch, not one per event.
+            rows[-1].data += event.data
+            rows[-1].last_seq = event.seq
+        else:
+            rows.append(
+                ExecutionOutput(
+                    execution_id=event.execution_id,
+                    seq=event.seq,
+                    last_seq=event.seq,
+                    stream=event.stream,
+                    data=event.data,
+                )
             )
-        )
         self._unsaved_bytes += len(event.data)
         if self._unsaved_bytes >= self.early_bytes:
             self._due.set()
@@ -111,26 +118,43 @@ class OutputJournal:
                 await ExecutionOutput.filter(execution_id=execution_id).delete()
 
 
+@dataclass(frozen=True)
+class OutputPiece:
+    """Output events `first_seq`..`last_seq` of one stream."""
+
+    first_seq: int
+    last_seq: int
+    stream: Stream
+    data: str
+
+
 async def persisted_output(execution_id: str) -> PersistedOutput:
     """The output batches of a running (or lost) execution, joined per stream."""
     return joined_output(await persisted_pieces(execution_id))
 
 
-async def persisted_pieces(execution_id: str) -> dict[int, tuple[Stream, str]]:
+async def persisted_pieces(execution_id: str) -> list[OutputPiece]:
     rows = await ExecutionOutput.filter(execution_id=execution_id).order_by("seq")
-    return {row.seq: ("stderr" if row.stream == "stderr" else "stdout", row.data) for row in rows}
+    return [
+        OutputPiece(
+            row.seq, row.last_seq, "stderr" if row.stream == "stderr" else "stdout", row.data
+        )
+        for row in rows
+    ]
 
 
-def joined_output(pieces: dict[int, tuple[Stream, str]]) -> PersistedOutput:
-    """Output events by seq (from the database, the bus or both: one seq is
-    one event, whichever copy it comes from), joined per stream in order."""
+def joined_output(pieces: list[OutputPiece]) -> PersistedOutput:
+    """Pieces in seq order, joined per stream."""
     if not pieces:
         return PersistedOutput()
     parts: dict[Stream, list[str]] = {"stdout": [], "stderr": []}
-    for seq in sorted(pieces):
-        stream, data = pieces[seq]
-        parts[stream].append(data)
-    return PersistedOutput("".join(parts["stdout"]), "".join(parts["stderr"]), max(pieces))
+    for piece in sorted(pieces, key=lambda p: p.first_seq):
+        parts[piece.stream].append(piece.data)
+    return PersistedOutput(
+        "".join(parts["stdout"]),
+        "".join(parts["stderr"]),
+        max(piece.last_seq for piece in pieces),
+    )
 
 
 async def delete_persisted_output(execution_id: str) -> None:

@@ -21,6 +21,7 @@ from engine.limits import default_limits
 from engine.masking import OutputMasker
 from engine.output_journal import (
     OutputJournal,
+    OutputPiece,
     PersistedOutput,
     delete_persisted_output,
     joined_output,
@@ -204,7 +205,8 @@ class Worker:
         worker had no time to write). Stored this way, the output equals
         what subscribers were shown."""
         pieces = await persisted_pieces(execution_id)
-        last_seq = max([SEQ_RUNNING, *pieces])
+        stored_up_to = max([SEQ_RUNNING, *(piece.last_seq for piece in pieces)])
+        last_seq = stored_up_to
         try:
             history = await self._bus.history(execution_id) or []
         except EventBusUnavailable as exc:
@@ -215,17 +217,17 @@ class Worker:
             last_seq = max(last_seq, event.seq)
             if event.stream is not None and event.data:
                 on_bus.add(event.seq)
-                pieces.setdefault(event.seq, (event.stream, event.data))
+                if event.seq > stored_up_to:
+                    pieces.append(OutputPiece(event.seq, event.seq, event.stream, event.data))
         unpublished: list[tuple[Stream, str]] = []
-        for seq in sorted(pieces):
-            if seq in on_bus:
+        for piece in pieces:
+            if on_bus.intersection(range(piece.first_seq, piece.last_seq + 1)):
                 continue
-            stream, data = pieces[seq]
-            if unpublished and unpublished[-1][0] == stream:
+            if unpublished and unpublished[-1][0] == piece.stream:
                 # One event per run of one stream, not one per batch.
-                unpublished[-1] = (stream, unpublished[-1][1] + data)
+                unpublished[-1] = (piece.stream, unpublished[-1][1] + piece.data)
             else:
-                unpublished.append((stream, data))
+                unpublished.append((piece.stream, piece.data))
         return joined_output(pieces), unpublished, last_seq
 
     async def _beat(self) -> None:

@@ -79,8 +79,9 @@ class Execution(Model):
 
 class ExecutionOutput(Model):
     """Output of a RUNNING execution, written in batches while it runs, so a
-    crash of its worker loses at most the last batch. Each row is one
-    published output event (already masked), numbered by its event `seq`.
+    crash of its worker loses at most the last batch. Each row holds the
+    published output events `seq`..`last_seq` of one stream (already
+    masked): consecutive events of a stream within one batch share a row.
     When the execution ends, its full output goes to the execution row and
     these rows are deleted: they exist only for runs in progress.
 
@@ -94,6 +95,7 @@ class ExecutionOutput(Model):
         "models.Execution", related_name="output_batches", on_delete=fields.CASCADE
     )
     seq = fields.IntField()
+    last_seq = fields.IntField()
     stream = fields.CharField(max_length=8)
     data = fields.TextField()
 
