@@ -14,6 +14,10 @@ from tests.support.client import GraphQLClient
 from tests.support.ws import Subscription
 
 SECRET_NAME = "TOKEN"
+# A small per-stream cap, so the run also prints past it: the stored output
+# is cut where the streamed output is.
+OUTPUT_CAP_BYTES = 4096
+CAPPED_ENV = {"SCRIPTBOX_SANDBOX_OUTPUT_BYTES": str(OUTPUT_CAP_BYTES)}
 # Printed in two writes well apart (so the halves land in different output
 # batches), then, after a pause of several batch intervals, a last line and
 # the start of the secret again, which the masker holds back and the crash
@@ -23,6 +27,7 @@ import os, sys, time
 secret = os.environ["{SECRET_NAME}"]
 print("first line", flush=True)
 print("to stderr", file=sys.stderr, flush=True)
+sys.stderr.write("e" * 3 * {OUTPUT_CAP_BYTES}); sys.stderr.flush()
 sys.stdout.write(secret[:8]); sys.stdout.flush()
 time.sleep(1.5)
 sys.stdout.write(secret[8:] + "\\n"); sys.stdout.flush()
@@ -86,5 +91,6 @@ def assert_kept_and_masked(execution: dict[str, Any], secret: str) -> None:
     assert execution["status"] == "FAILED"
     assert execution["error"]["code"] == "WORKER_LOST"
     assert execution["stdout"].startswith(STORED_BEFORE_LAST_LINE), execution["stdout"]
-    assert execution["stderr"] == "to stderr\n"
+    head = "to stderr\n"
+    assert execution["stderr"] == head + "e" * (OUTPUT_CAP_BYTES - len(head))
     assert secret[:8] not in execution["stdout"]

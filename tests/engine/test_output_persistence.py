@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.engine.crash_output import (
+    CAPPED_ENV,
     assert_kept_and_masked,
     new_secret,
     poll_execution,
@@ -27,7 +28,7 @@ def files_containing(folder: Path, needle: bytes) -> list[Path]:
 async def test_output_printed_before_a_crash_of_the_service_is_kept(tmp_path: Path) -> None:
     secret = new_secret()
     data_dir = tmp_path / "data"
-    env = cli_environment(data_dir, SCRIPTBOX_WORKER_NAME=f"persist-{tmp_path.name}")
+    env = cli_environment(data_dir, SCRIPTBOX_WORKER_NAME=f"persist-{tmp_path.name}", **CAPPED_ENV)
     first = ServiceProcess(env).start()
     try:
         async with httpx.AsyncClient(timeout=60) as http:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from tests.engine.crash_output import (
+    CAPPED_ENV,
     STORED_BEFORE_LAST_LINE,
     assert_kept_and_masked,
     joined,
@@ -42,6 +43,7 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
             SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="3",
             SCRIPTBOX_WARM_POOL_SIZE="1",
             SCRIPTBOX_WORKER_CONCURRENCY="1",
+            **CAPPED_ENV,
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
         victim = ServiceProcess(
