@@ -70,6 +70,13 @@ class ExecutionEventBus(Protocol):
         EventBusUnavailable, also while iterating."""
         ...
 
+    async def history(self, execution_id: str) -> list[ExecutionEvent] | None:
+        """The events of one execution published so far, without waiting;
+        None when this bus has no record of it. May raise
+        EventBusUnavailable. Recovery uses it so that the output stored for
+        a lost execution is what its subscribers were shown."""
+        ...
+
     async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
         """Status events (not output) of every execution of one owner, from
         the moment of the call on."""
@@ -122,6 +129,10 @@ class InMemoryEventBus:
         if topic is None:
             return None
         return self._follow(topic)
+
+    async def history(self, execution_id: str) -> list[ExecutionEvent] | None:
+        topic = self._topics.get(execution_id)
+        return None if topic is None else list(topic.history)
 
     async def _follow(self, topic: _Topic) -> AsyncIterator[ExecutionEvent]:
         # Copying the history and registering the queue happen with no await

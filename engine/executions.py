@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
+from engine.output_journal import persisted_output
 from engine.worker import SEQ_QUEUED, Worker
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.settings import Settings
@@ -58,6 +59,11 @@ class ExecutionService:
         )
         if row is None:
             raise NotFound("Execution not found.")
+        if row.status is ExecutionStatus.RUNNING and self.live_output(str(row.id)) is None:
+            # Running in another process: what it printed so far is in its
+            # output batches (up to one interval behind), not yet in the row.
+            persisted = await persisted_output(str(row.id))
+            row.stdout, row.stderr = persisted.stdout, persisted.stderr
         return row
 
     async def submit(

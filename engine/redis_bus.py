@@ -121,6 +121,15 @@ class RedisEventBus:
             return None
         return self._follow(key, history)
 
+    async def history(self, execution_id: str) -> list[ExecutionEvent] | None:
+        try:
+            entries: list[tuple[str, dict[str, str]]] = await self._redis.xrange(  # type: ignore[assignment]
+                self._exec_key(execution_id)
+            )
+        except (RedisError, OSError) as exc:
+            raise EventBusUnavailable(str(exc)) from exc
+        return [_decode(fields) for _id, fields in entries] or None
+
     async def _follow(
         self, key: str, history: list[tuple[str, dict[str, str]]]
     ) -> AsyncIterator[ExecutionEvent]:

@@ -1,5 +1,6 @@
 """The worker: claims QUEUED executions, runs each in the sandbox, streams its
-output to the event bus and records the outcome.
+output to the event bus (and, in batches, to the database: engine/output_journal)
+and records the outcome.
 
 At most `concurrency` executions run at once; the rest wait in the queue (the
 database). A claim is a conditional UPDATE, so each execution runs once even
@@ -14,10 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from engine.deps import DependencyManager
-from engine.events import ExecutionEvent, ExecutionEventBus, Stream
+from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
 from engine.files import FileStore
 from engine.limits import default_limits
 from engine.masking import OutputMasker
+from engine.output_journal import (
+    OutputJournal,
+    OutputPiece,
+    PersistedOutput,
+    delete_persisted_output,
+    joined_output,
+    persisted_pieces,
+)
 from engine.queue import claim_next_execution
 from engine.secrets import MissingSecrets, SecretStore
 from graphql_api.errors import ClientError
@@ -86,13 +95,21 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.running: dict[str, RunningExecution] = {}
         self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies (issue 8)
+        self.journal = OutputJournal()
 
     async def start(self) -> None:
         await self._beat()
         await self.recover_lost_executions()
         await self._sandbox.start()
         await self.deps.start()
-        for loop in (self._claim_loop, self._heartbeat_loop, self._cancel_loop, self._signal_loop):
+        loops = (
+            self._claim_loop,
+            self._heartbeat_loop,
+            self._cancel_loop,
+            self._signal_loop,
+            self.journal.run,
+        )
+        for loop in loops:
             self._background.append(
                 asyncio.create_task(loop(), name=f"{self.name} {loop.__name__}")
             )
@@ -143,6 +160,7 @@ class Worker:
         now = datetime.now(UTC)
         failed = 0
         for row in rows:
+            output, unpublished, last_seq = await self._output_of_lost(str(row.id))
             # Conditional on the worker too: a row another worker finished or
             # that was re-claimed is left alone.
             updated = await Execution.filter(
@@ -151,15 +169,66 @@ class Worker:
                 status=ExecutionStatus.FAILED,
                 error_code="WORKER_LOST",
                 error_message="The worker running this execution stopped unexpectedly.",
+                stdout=output.stdout,
+                stderr=output.stderr,
                 finished_at=now,
                 duration_ms=_ms_between(row.started_at, now),
             )
             if updated:
                 failed += 1
-                # A late terminal event: its seq may repeat an output seq the
-                # dead worker used, but it is the stream's last.
-                await self._publish_status(row, ExecutionStatus.FAILED, seq=SEQ_RUNNING + 1)
+                await delete_persisted_output(str(row.id))
+                # A late subscriber replays the bus: what it lacks (all of it,
+                # when the bus died with the worker) is published before the end.
+                for stream, data in unpublished:
+                    last_seq += 1
+                    await self._bus.publish(
+                        ExecutionEvent(
+                            execution_id=str(row.id),
+                            owner_id=str(row.owner_id),
+                            seq=last_seq,
+                            status=ExecutionStatus.RUNNING,
+                            stream=stream,
+                            data=data,
+                            batch_id=str(row.batch_id) if row.batch_id else None,
+                        )
+                    )
+                await self._publish_status(row, ExecutionStatus.FAILED, seq=last_seq + 1)
         return failed
+
+    async def _output_of_lost(
+        self, execution_id: str
+    ) -> tuple[PersistedOutput, list[tuple[Stream, str]], int]:
+        """What a lost execution printed, what of it the bus lacks, and the
+        last seq it used. The output is its batches in the database,
+        completed by what the bus still carries (a bus shared by processes,
+        e.g. Redis, outlives the dead worker and may hold the last second the
+        worker had no time to write). Stored this way, the output equals
+        what subscribers were shown."""
+        pieces = await persisted_pieces(execution_id)
+        stored_up_to = max([SEQ_RUNNING, *(piece.last_seq for piece in pieces)])
+        last_seq = stored_up_to
+        try:
+            history = await self._bus.history(execution_id) or []
+        except EventBusUnavailable as exc:
+            log.warning("bus unavailable; %s keeps its stored output only: %s", execution_id, exc)
+            history = []
+        on_bus: set[int] = set()
+        for event in history:
+            last_seq = max(last_seq, event.seq)
+            if event.stream is not None and event.data:
+                on_bus.add(event.seq)
+                if event.seq > stored_up_to:
+                    pieces.append(OutputPiece(event.seq, event.seq, event.stream, event.data))
+        unpublished: list[tuple[Stream, str]] = []
+        for piece in pieces:
+            if on_bus.intersection(range(piece.first_seq, piece.last_seq + 1)):
+                continue
+            if unpublished and unpublished[-1][0] == piece.stream:
+                # One event per run of one stream, not one per batch.
+                unpublished[-1] = (piece.stream, unpublished[-1][1] + piece.data)
+            else:
+                unpublished.append((piece.stream, piece.data))
+        return joined_output(pieces), unpublished, last_seq
 
     async def _beat(self) -> None:
         now = datetime.now(UTC)
@@ -253,10 +322,16 @@ class Worker:
             await self._run(row)
         except Exception:
             log.exception("execution %s failed inside the worker", row.id)
-            await self._finish_with_error(row, "INTERNAL_ERROR", "The worker failed; see logs.")
+            await self._finish_with_error(
+                row, "INTERNAL_ERROR", "The worker failed; see logs.", self.running.get(str(row.id))
+            )
         finally:
             self.running.pop(str(row.id), None)
             self._slots.release()
+            try:
+                await self.journal.forget(str(row.id))
+            except Exception:
+                log.exception("deleting the output batches of %s failed", row.id)
 
     async def _run(self, row: Execution) -> None:
         running = RunningExecution(row)
@@ -361,17 +436,18 @@ class Worker:
             return
         seq = running.next_seq
         running.next_seq += 1
-        await self._bus.publish(
-            ExecutionEvent(
-                execution_id=str(row.id),
-                owner_id=str(row.owner_id),
-                seq=seq,
-                status=ExecutionStatus.RUNNING,
-                stream=stream,
-                data=shown,
-                batch_id=str(row.batch_id) if row.batch_id else None,
-            )
+        event = ExecutionEvent(
+            execution_id=str(row.id),
+            owner_id=str(row.owner_id),
+            seq=seq,
+            status=ExecutionStatus.RUNNING,
+            stream=stream,
+            data=shown,
+            batch_id=str(row.batch_id) if row.batch_id else None,
         )
+        await self._bus.publish(event)
+        # The database gets exactly the events subscribers get, a little later.
+        self.journal.record(event)
 
     async def _finish(
         self, row: Execution, outcome: SandboxOutcome, running: RunningExecution

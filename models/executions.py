@@ -77,6 +77,35 @@ class Execution(Model):
         indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"))
 
 
+class ExecutionOutput(Model):
+    """Output of a RUNNING execution, written in batches while it runs, so a
+    crash of its worker loses at most the last batch. Each row holds the
+    published output events `seq`..`last_seq` of one stream (already
+    masked): consecutive events of a stream within one batch share a row.
+    When the execution ends, its full output goes to the execution row and
+    these rows are deleted: they exist only for runs in progress.
+
+    A table of appended rows rather than appending to `executions.stdout`:
+    an append to a text column rewrites the whole value (quadratic in the
+    output of a long run on PostgreSQL), and one multi-row INSERT can carry
+    the output of every run of a worker at once."""
+
+    id = fields.BigIntField(primary_key=True)
+    execution: fields.ForeignKeyRelation[Execution] = fields.ForeignKeyField(
+        "models.Execution", related_name="output_batches", on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    last_seq = fields.IntField()
+    stream = fields.CharField(max_length=8)
+    data = fields.TextField()
+
+    execution_id: str
+
+    class Meta:
+        table = "execution_output"
+        unique_together = (("execution_id", "seq"),)
+
+
 class WorkerHeartbeat(Model):
     """A worker process says it is alive. A worker silent for longer than the
     lost-after interval is dead: its RUNNING executions end WORKER_LOST."""
