@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from graphql_api.client_input import MalformedRequest, load_client_json
+from graphql_api.client_input import MalformedRequest, load_client_json_async
 from graphql_api.errors import BadUserInput, ClientError, NotFound, Unauthenticated
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
@@ -52,7 +52,7 @@ async def _data_of(request: Request) -> Any:
     if not body.strip():
         return {}
     try:
-        payload = load_client_json(body, what="The body")
+        payload = await load_client_json_async(body, what="The body")
     except MalformedRequest as exc:
         # This path's contract since it began: unreadable JSON is BAD_USER_INPUT.
         raise BadUserInput(exc.message) from None

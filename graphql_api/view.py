@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, cast
 
@@ -18,7 +19,11 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from graphql_api.client_input import MalformedRequest, load_client_json
+from graphql_api.client_input import (
+    INLINE_LIMIT_BYTES,
+    MalformedRequest,
+    load_client_json_async,
+)
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
 from graphql_api.errors import ClientError
@@ -73,7 +78,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         if scope["type"] == "http" and _is_json_post(scope):
             body = await _read_body(receive)
             wants_multipart = "multipart/mixed" in _headers(scope).get("accept", "")
-            if not wants_multipart and _is_subscription(body, self.document_limits):
+            if not wants_multipart and await _is_subscription(body, self.document_limits):
                 response = error_response(
                     "SUBSCRIPTION_NEEDS_WEBSOCKET",
                     "Subscriptions run over a WebSocket (graphql-transport-ws or graphql-ws) "
@@ -122,7 +127,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             query_params = cast("dict[str, str]", request.query_params)
             return request_data_of(params_of_query_string(query_params), protocol)
         if check_json_media_type(request.content_type) == JSON_MEDIA_TYPE:
-            return request_data_of(load_client_json(await request.get_body()), protocol)
+            return request_data_of(await load_client_json_async(await request.get_body()), protocol)
         try:
             return request_data_of(await self._multipart_params(request), protocol)
         except MalformedRequest as exc:
@@ -260,11 +265,17 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _is_subscription(body: bytes, limits: DocumentLimits) -> bool:
+async def _is_subscription(body: bytes, limits: DocumentLimits) -> bool:
     """True when the request's operation is a subscription (cheap checks first).
     Parsed with the schema's limits: this runs before them, on any body."""
     if b"subscription" not in body:
         return False
+    if len(body) > INLINE_LIMIT_BYTES:  # JSON of megabytes: off the event loop
+        return await asyncio.to_thread(_names_a_subscription, body, limits)
+    return _names_a_subscription(body, limits)
+
+
+def _names_a_subscription(body: bytes, limits: DocumentLimits) -> bool:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):

@@ -60,7 +60,13 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from graphql_api.client_input import MAX_JSON_DEPTH, MalformedRequest, check_client_value
+from graphql_api.client_input import (
+    INLINE_LIMIT_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_JSON_VALUES,
+    MalformedRequest,
+    check_client_value_async,
+)
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
@@ -119,11 +125,12 @@ def operation_shape_problem(message: dict[str, Any]) -> str | None:
     return None
 
 
-def check_operation(context: Context, payload: dict[str, Any]) -> None:
+async def check_operation(context: Context, payload: dict[str, Any]) -> None:
     """The checks an HTTP request passes, for an operation sent over a socket:
     its values (depth, surrogates, NUL) and its document (operation selection,
     NUL in literals). The payload's shape was checked before."""
-    check_client_value(payload, what="The operation's payload")
+    # In a thread: a payload may be megabytes of small values to walk.
+    await check_client_value_async(payload, what="The operation's payload")
     settings = context.services.settings
     check_document(
         payload["query"],
@@ -190,6 +197,10 @@ class ClientMessageAdapter(ASGIWebSocketAdapter):
 
 
 async def _decode(text: str) -> object:
+    # Parsing holds the event loop for as long as it takes: a message of more
+    # values than any operation needs is not read at all (a malformed message).
+    if len(text) > INLINE_LIMIT_BYTES and text.count(",") > MAX_JSON_VALUES:
+        raise ValueError("too many JSON values")
     try:
         return json.loads(text)
     except RecursionError:
@@ -276,7 +287,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message(problem)
             return
         try:
-            check_operation(self.context, raw["payload"])
+            await check_operation(self.context, raw["payload"])
         except ClientError as exc:
             await self._send_error(message["id"], [error_payload(exc)])
             return
@@ -400,7 +411,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self._send_error(operation_id, error_payload(MalformedRequest(problem)))
             return
         try:
-            check_operation(self.context, raw["payload"])
+            await check_operation(self.context, raw["payload"])
         except ClientError as exc:
             await self._send_error(operation_id, error_payload(exc))
             return

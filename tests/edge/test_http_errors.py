@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from graphql_api.client_input import MAX_JSON_VALUES
 from tests.support.client import PASSWORD, GraphQLClient, registered
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
@@ -282,6 +283,43 @@ async def test_deeply_nested_variables_are_bad_user_input(
     assert response.status_code == 400, response.text
     assert code_of(response) == "BAD_USER_INPUT"
     assert "nested too deeply" in first_error(response)["message"]
+
+
+async def post_while_healthz_answers(
+    alice: GraphQLClient, served: ServiceProcess, body: bytes
+) -> httpx.Response:
+    """Posts `body`, asking /healthz every 50 ms meanwhile: each must answer within 1 s."""
+    hostile = asyncio.ensure_future(post_raw(alice, body))
+    async with httpx.AsyncClient(timeout=1) as probe:
+        while not hostile.done():
+            health = await probe.get(f"{served.url}/healthz")
+            assert health.status_code == 200
+            await asyncio.sleep(0.05)
+    response: httpx.Response = await asyncio.wait_for(hostile, 60)
+    return response
+
+
+def many_values(count: int) -> bytes:
+    items = ",".join(["[]"] * count)
+    return ('{"query": "{ __typename }", "variables": {"a": [' + items + "]}}").encode()
+
+
+async def test_a_body_of_a_million_small_values_is_refused_unread(
+    alice: GraphQLClient, served: ServiceProcess
+) -> None:
+    # Under the byte cap, but a second of CPU to decode (which holds the GIL).
+    response = await post_while_healthz_answers(alice, served, many_values(1_300_000))
+    assert response.status_code == 413, response.text
+    assert code_of(response) == "PAYLOAD_TOO_LARGE"
+    assert f"{MAX_JSON_VALUES:,} JSON values" in first_error(response)["message"]
+
+
+async def test_a_body_of_many_values_under_the_cap_is_served(
+    alice: GraphQLClient, served: ServiceProcess
+) -> None:
+    response = await post_while_healthz_answers(alice, served, many_values(MAX_JSON_VALUES))
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"__typename": "Query"}
 
 
 @pytest.mark.parametrize("depth", [100, 5000])
