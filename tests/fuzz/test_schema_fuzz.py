@@ -1,0 +1,178 @@
+"""Property-based fuzzing of the whole schema over HTTP against `scriptbox
+serve`: documents generated from the SDL (valid ones, and invalid ones), with
+and without a token. Whatever a client sends, the answer is never a 5xx and
+never INTERNAL_SERVER_ERROR.
+
+hypothesis-graphql generates the documents: it is a small library of
+Hypothesis strategies (schemathesis's GraphQL support is built on it), so the
+test keeps its own HTTP client, token and assertions, with no second test
+runner. Every bad answer of a run is collected (not only the first), so one
+run lists them all.
+
+Size: SCRIPTBOX_FUZZ_EXAMPLES cases (default 150 in `make test`; `make fuzz`
+raises it), each request bounded by a timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import Mode, mutations, nodes, queries
+
+from graphql_api.cli import export_schema_sdl
+from tests.support.client import PASSWORD, REGISTER, unique_username
+from tests.support.processes import ServiceProcess, cli_environment
+
+EXAMPLES = int(os.environ.get("SCRIPTBOX_FUZZ_EXAMPLES", "150"))
+REQUEST_TIMEOUT = 60.0
+
+# JSON values as GraphQL literals: what a client can put in `input`, `inputs`.
+JSON_LEAVES = st.one_of(
+    st.none().map(lambda _: graphql.NullValueNode()),
+    st.booleans().map(nodes.Boolean),
+    st.integers(-(2**40), 2**40).map(nodes.Int),
+    st.text(max_size=20).map(nodes.String),
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(nodes.List),
+        st.dictionaries(st.from_regex(r"[a-z]{1,5}", fullmatch=True), inner, max_size=3).map(
+            lambda d: nodes.Object(
+                [
+                    graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v)
+                    for k, v in d.items()
+                ]
+            )
+        ),
+    ),
+    max_leaves=8,
+)
+CUSTOM_SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
+    "JSON": JSON_VALUES,
+    "DateTime": st.one_of(
+        st.datetimes().map(lambda d: nodes.String(d.isoformat())),
+        st.text(max_size=10).map(nodes.String),
+    ),
+    "Date": st.one_of(
+        st.dates().map(lambda d: nodes.String(d.isoformat())),
+        st.text(max_size=10).map(nodes.String),
+    ),
+    # A JSON request body cannot carry a file; the server must refuse what it gets.
+    "Upload": st.text(max_size=10).map(nodes.String),
+}
+
+
+@dataclass
+class Finding:
+    document: str
+    with_token: bool
+    status: int
+    body: str
+
+
+@dataclass
+class Findings:
+    cases: int = 0
+    seen: set[tuple[int, str]] = field(default_factory=set)
+    found: list[Finding] = field(default_factory=list)
+
+    def record(self, document: str, with_token: bool, response: httpx.Response) -> None:
+        self.cases += 1
+        problem = _problem(response)
+        if problem is None:
+            return
+        # One finding per kind of failure, with the first document that showed it.
+        key = (response.status_code, problem)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.found.append(Finding(document, with_token, response.status_code, response.text))
+
+
+def _problem(response: httpx.Response) -> str | None:
+    if response.status_code >= 500:
+        return response.text[:200]
+    try:
+        body = response.json()
+    except ValueError:
+        return f"not JSON: {response.text[:200]}"
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    for error in body.get("errors") or []:
+        if (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR":
+            return f"INTERNAL_SERVER_ERROR at {error.get('path')}"
+        if not (error.get("extensions") or {}).get("code"):
+            return f"no extensions.code: {error.get('message')}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    data_dir: Path = tmp_path_factory.mktemp("fuzz")
+    process = ServiceProcess(
+        cli_environment(
+            data_dir,
+            SCRIPTBOX_WARM_POOL_SIZE="1",
+            SCRIPTBOX_WORKER_NAME=f"fuzz-{data_dir.name}",
+        ),
+        console_script=True,
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _documents() -> st.SearchStrategy[str]:
+    """One top-level field per document, each field equally likely: a rare
+    field is tried as often as a common one. Valid documents, and invalid
+    ones (wrong types, missing arguments) as hypothesis-graphql's negative
+    mode makes them."""
+    schema = graphql.build_schema(export_schema_sdl())
+    per_field: list[st.SearchStrategy[object]] = []
+    for make, root in ((queries, schema.query_type), (mutations, schema.mutation_type)):
+        assert root is not None
+        for name in sorted(root.fields):
+            for mode in (Mode.POSITIVE, Mode.NEGATIVE):
+                per_field.append(
+                    make(schema, fields=[name], custom_scalars=CUSTOM_SCALARS, mode=mode)
+                )
+    return st.one_of(per_field).map(str)
+
+
+def test_no_document_gets_a_server_error(served: ServiceProcess) -> None:
+    findings = Findings()
+    started = time.monotonic()
+    with httpx.Client(base_url=served.url, timeout=REQUEST_TIMEOUT) as http:
+        account = {"u": unique_username("fuzz"), "p": PASSWORD}
+        registered = http.post("/graphql", json={"query": REGISTER, "variables": account}).json()
+        token = registered["data"]["register"]["accessToken"]
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(document=_documents(), with_token=st.booleans())
+        def fuzz(document: str, with_token: bool) -> None:
+            headers = {"Authorization": f"Bearer {token}"} if with_token else {}
+            response = http.post("/graphql", json={"query": document}, headers=headers)
+            findings.record(document, with_token, response)
+
+        fuzz()
+    elapsed = time.monotonic() - started
+    print(f"fuzz: {findings.cases} cases in {elapsed:.1f} s, {len(findings.found)} findings")
+    report: list[dict[str, Any]] = [f.__dict__ for f in findings.found]
+    assert not findings.found, json.dumps(report, indent=2)[:20000]
