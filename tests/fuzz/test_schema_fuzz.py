@@ -151,20 +151,117 @@ def _documents() -> st.SearchStrategy[str]:
     return st.one_of(per_field).map(str)
 
 
+# Operations that take variables: valid documents whose variables are any
+# JSON at all (lone surrogates, NUL, deep nesting, wrong types), sent as JSON
+# text a client could send.
+WITH_VARIABLES = {
+    "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { accessToken } }": (
+        "u",
+        "p",
+    ),
+    "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }": (
+        "u",
+        "p",
+    ),
+    "mutation($n: String!, $p: ID) { createFolder(name: $n, parentId: $p) { id } }": ("n", "p"),
+    "mutation($i: CreateScriptInput!) { createScript(input: $i) { id } }": ("i",),
+    "mutation($id: ID!, $i: UpdateScriptInput!) { updateScript(id: $id, input: $i) { id } }": (
+        "id",
+        "i",
+    ),
+    "mutation($i: RunScriptInput!) { runScript(input: $i) { id } }": ("i",),
+    "mutation($n: String!, $v: String!) { setSecret(name: $n, value: $v) { name } }": ("n", "v"),
+    "mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { id } }": ("i",),
+    "mutation($x: [JSON!]!, $p: String) { runBatch(inputs: $x, path: $p) { id } }": ("x", "p"),
+    "query($p: String, $s: ID) { script(path: $p, id: $s) { id } }": ("p", "s"),
+    "query($d: Int!, $z: String!) { executionStats(days: $d, timeZone: $z) { day } }": ("d", "z"),
+}
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=30)
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+# Input objects with their real field names, so values reach the resolvers.
+INPUT_FIELDS = [
+    "name",
+    "content",
+    "folderId",
+    "language",
+    "description",
+    "secrets",
+    "requirements",
+    "scriptId",
+    "path",
+    "input",
+    "files",
+    "wait",
+    "cron",
+    "timezone",
+    "enabled",
+    "timeoutSeconds",
+    "replace",
+]
+ANY_INPUT = st.dictionaries(st.sampled_from(INPUT_FIELDS), ANY_JSON, max_size=6)
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> str:
+    document = draw(st.sampled_from(sorted(WITH_VARIABLES)))
+    variables = {
+        name: draw(ANY_INPUT if name == "i" else ANY_JSON | ANY_TEXT)
+        for name in WITH_VARIABLES[document]
+    }
+    # json.dumps escapes lone surrogates as \ud800: valid JSON a client can send.
+    return json.dumps({"query": document, "variables": variables})
+
+
+def test_no_variables_get_a_server_error(served: ServiceProcess) -> None:
+    findings = Findings()
+    started = time.monotonic()
+    with httpx.Client(base_url=served.url, timeout=REQUEST_TIMEOUT) as http:
+        token = _token(http)
+
+        @_fuzz_settings
+        @given(body=_requests(), with_token=st.booleans())
+        def fuzz(body: str, with_token: bool) -> None:
+            headers = {"Content-Type": "application/json"}
+            if with_token:
+                headers["Authorization"] = f"Bearer {token}"
+            response = http.post("/graphql", content=body.encode(), headers=headers)
+            findings.record(body, with_token, response)
+
+        fuzz()
+    _assert_none_found(findings, time.monotonic() - started)
+
+
+def _token(http: httpx.Client) -> str:
+    account = {"u": unique_username("fuzz"), "p": PASSWORD}
+    registered = http.post("/graphql", json={"query": REGISTER, "variables": account}).json()
+    return str(registered["data"]["register"]["accessToken"])
+
+
+def _assert_none_found(findings: Findings, elapsed: float) -> None:
+    print(f"fuzz: {findings.cases} cases in {elapsed:.1f} s, {len(findings.found)} findings")
+    report: list[dict[str, Any]] = [f.__dict__ for f in findings.found]
+    assert not findings.found, json.dumps(report, indent=2)[:20000]
+
+
+_fuzz_settings = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
 def test_no_document_gets_a_server_error(served: ServiceProcess) -> None:
     findings = Findings()
     started = time.monotonic()
     with httpx.Client(base_url=served.url, timeout=REQUEST_TIMEOUT) as http:
-        account = {"u": unique_username("fuzz"), "p": PASSWORD}
-        registered = http.post("/graphql", json={"query": REGISTER, "variables": account}).json()
-        token = registered["data"]["register"]["accessToken"]
+        token = _token(http)
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
+        @_fuzz_settings
         @given(document=_documents(), with_token=st.booleans())
         def fuzz(document: str, with_token: bool) -> None:
             headers = {"Authorization": f"Bearer {token}"} if with_token else {}
@@ -172,7 +269,4 @@ def test_no_document_gets_a_server_error(served: ServiceProcess) -> None:
             findings.record(document, with_token, response)
 
         fuzz()
-    elapsed = time.monotonic() - started
-    print(f"fuzz: {findings.cases} cases in {elapsed:.1f} s, {len(findings.found)} findings")
-    report: list[dict[str, Any]] = [f.__dict__ for f in findings.found]
-    assert not findings.found, json.dumps(report, indent=2)[:20000]
+    _assert_none_found(findings, time.monotonic() - started)
