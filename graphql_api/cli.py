@@ -14,31 +14,20 @@ from graphql_api.settings import Settings
 SCHEMA_FILE = Path("schema.graphql")
 
 
-GRACEFUL_SHUTDOWN_SECONDS = 3
-
-
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from graphql_api.app import create_app
+    from graphql_api.serving import uvicorn_config
 
     settings = Settings.from_env()
-    uvicorn.run(
+    config = uvicorn_config(
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=args.log_level,
-        # The event loop must not be blocked by slow clients or big headers.
-        ws_max_size=4 * 2**20,
-        # permessage-deflate keeps a zlib state per connection (memory) and
-        # compresses every message for every subscriber (CPU).
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-        # On SIGTERM, open WebSockets (subscriptions) and in-flight requests
-        # get this long to finish; then they are cancelled and the process
-        # exits, rather than waiting for every client to hang up.
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -29,6 +29,18 @@ class StatusCount:
 @strawberry.type(name="Batch")
 class BatchType:
     row: strawberry.Private[BatchRow]
+    # The statuses of the batch's executions, read once: `counts` and
+    # `finished` of one event then describe the same moment, and the
+    # subscription ends on exactly the state it sent last.
+    statuses: strawberry.Private[list[StatusModel] | None] = None
+
+    async def load_statuses(self) -> list[StatusModel]:
+        if self.statuses is None:
+            found: list[str] = await ExecutionRow.filter(  # type: ignore[assignment]
+                batch_id=self.row.id
+            ).values_list("status", flat=True)
+            self.statuses = [StatusModel(status) for status in found]
+        return self.statuses
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -54,19 +66,17 @@ class BatchType:
 
     @strawberry.field(description="How many executions are in each status.")
     async def counts(self) -> list[StatusCount]:
-        statuses: list[str] = await ExecutionRow.filter(  # type: ignore[assignment]
-            batch_id=self.row.id
-        ).values_list("status", flat=True)
         tally = {status: 0 for status in StatusModel}
-        for status in statuses:
-            tally[StatusModel(status)] += 1
+        for status in await self.load_statuses():
+            tally[status] += 1
         return [StatusCount(status=s, count=n) for s, n in tally.items()]
 
     @strawberry.field(description="True when every execution has ended.")
     async def finished(self) -> bool:
-        return not await ExecutionRow.filter(
-            batch_id=self.row.id, status__in=[StatusModel.QUEUED, StatusModel.RUNNING]
-        ).exists()
+        return not any(
+            status in (StatusModel.QUEUED, StatusModel.RUNNING)
+            for status in await self.load_statuses()
+        )
 
     @strawberry.field(description="In input order.")
     async def executions(self) -> list[ExecutionType]:
@@ -126,13 +136,14 @@ class BatchSubscription:
     ) -> AsyncGenerator[BatchType, None]:
         user = await info.context.require_user()
         batch = await get_batch(user, batch_id)
-        view = BatchType(row=batch)
         events = await info.context.services.executions.follow_owner_id(str(batch.owner_id))
+        view = BatchType(row=batch)
         yield view
         if await view.finished():
             return
         async for event in events:
             if event.batch_id == str(batch.id) and event.status.is_terminal:
+                view = BatchType(row=batch)
                 yield view
                 if await view.finished():
                     return

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Protocol
 from urllib.parse import quote
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from graphql_api.context import Context
 from models.operations import Artifact as ArtifactRow
 from models.operations import StoredFile
+from resolvers.uploads import uploaded_file
 
 UPLOAD_CHUNK = 256 * 1024
 
 
-class _UploadFile(Protocol):
-    filename: str | None
-    content_type: str | None
-
-    async def read(self, size: int = -1) -> bytes: ...
-
-
-async def _chunks(upload: _UploadFile) -> AsyncIterator[bytes]:
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
     while chunk := await upload.read(UPLOAD_CHUNK):
         yield chunk
 
@@ -123,7 +117,7 @@ class FileMutation:
         replace: bool = False,
     ) -> FileType:
         user = await info.context.require_user()
-        upload: _UploadFile = file  # type: ignore[assignment]
+        upload = uploaded_file(file)
         row = await info.context.services.files.upload(
             user,
             upload.filename or "file",

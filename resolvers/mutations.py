@@ -13,7 +13,7 @@ from graphql_api.errors import BadUserInput
 from models.tree import Language as LanguageModel
 from resolvers.dependencies import dependencies_saved
 from resolvers.types import AuthPayload, FolderType, Language, ScriptType, UserType
-from resolvers.uploads import one_content, read_text_upload
+from resolvers.uploads import one_content, read_text_upload, uploaded_file
 
 
 def _auth_payload(issued: IssuedTokens) -> AuthPayload:
@@ -67,8 +67,9 @@ async def _content_of(
     one_content(content, upload)
     if upload is None:
         return content
-    # Strawberry hands Starlette's UploadFile through as the Upload scalar.
-    return await read_text_upload(upload, info.context.services.settings.max_script_bytes)  # type: ignore[arg-type]
+    return await read_text_upload(
+        uploaded_file(upload), info.context.services.settings.max_script_bytes
+    )
 
 
 @strawberry.type

@@ -1,14 +1,26 @@
-"""Reading script content from a GraphQL multipart upload."""
+"""Reading files from a GraphQL multipart upload."""
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from starlette.datastructures import UploadFile
 
 from graphql_api.errors import BadUserInput, PayloadTooLarge
 
 
 class ReadableUpload(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
+
+
+def uploaded_file(value: object) -> UploadFile:
+    """The file behind an `Upload` argument. The scalar also accepts a plain
+    literal or JSON value (`file: "x"`), which is no file: a client mistake."""
+    if not isinstance(value, UploadFile):
+        raise BadUserInput(
+            "`file` must be a file part of a GraphQL multipart request, mapped to this variable."
+        )
+    return value
 
 
 async def read_text_upload(upload: ReadableUpload, max_bytes: int) -> str:

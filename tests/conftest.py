@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import uvloop
 from moto.server import ThreadedMotoServer
 
 from tests.support.client import GraphQLClient, registered
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
 from tests.support.volumes import volume_namespace
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test and async fixture runs on uvloop, the loop `scriptbox serve`
+    runs on (graphql_api/serving.py): the in-process service must fail where
+    the served one does."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @dataclass(frozen=True)

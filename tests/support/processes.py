@@ -28,16 +28,21 @@ class ServiceProcess:
     """`scriptbox serve` (or `scriptbox worker`) as a child process; its
     output goes to a log file, so a chatty process never blocks on a pipe."""
 
-    def __init__(self, env: dict[str, str], command: str = "serve") -> None:
+    def __init__(
+        self, env: dict[str, str], command: str = "serve", console_script: bool = False
+    ) -> None:
         self.env = env
         self.command = command
+        # The installed `scriptbox` command, as `make run` starts it, rather
+        # than `python -m graphql_api.cli`.
+        self.console_script = console_script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix=f"scriptbox-{command}-", suffix=".log")[1])
 
     def start(self, timeout: float = 60) -> ServiceProcess:
-        args = [sys.executable, "-m", "graphql_api.cli", self.command]
+        args = [*self.program(), self.command]
         if self.command == "serve":
             args += ["--port", str(self.port)]
         with self.log_path.open("ab") as log:
@@ -58,6 +63,11 @@ class ServiceProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start:\n" + self.output())
             time.sleep(0.2)
+
+    def program(self) -> list[str]:
+        if self.console_script:
+            return [str(Path(sys.executable).parent / "scriptbox")]
+        return [sys.executable, "-m", "graphql_api.cli"]
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from unittest import mock
 
 import uvicorn
 
 from graphql_api.app import create_app
 from graphql_api.services import Services
+from graphql_api.serving import uvicorn_config
 from graphql_api.settings import Settings
 from tests.support.sql_counter import TagRequests
 
@@ -33,8 +35,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def clean_settings() -> Settings:
+    """The documented defaults: a stray SCRIPTBOX_* variable in the shell that
+    runs the tests (say, from `make run` in another terminal) must not change
+    what the tests prove."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    with mock.patch.dict(os.environ, clean, clear=True):
+        return Settings.from_env()
+
+
 def test_settings(data_dir: Path, **overrides: object) -> Settings:
-    base = Settings.from_env()
+    base = clean_settings()
     settings = replace(
         base,
         data_dir=data_dir,
@@ -52,12 +63,11 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
 
 @asynccontextmanager
 async def running_service(settings: Settings) -> AsyncIterator[Service]:
-    """Serve the app on a free 127.0.0.1 port."""
+    """Serve the app on a free 127.0.0.1 port, configured as `scriptbox serve`
+    configures it (the loop is the test's, which conftest makes uvloop)."""
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(
-        TagRequests(app), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn_config(TagRequests(app), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,0 +1,39 @@
+"""A schedule with a seconds field fires on its own in the served process
+(the embedded scheduler, or the worker's in the scale-out shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.tree_ops import script
+from tests.served.deadlines import eventually
+from tests.support.client import GraphQLClient
+
+CREATE = """
+mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { id cron nextRunAt } }
+"""
+FIRED = """
+query($id: ID!) { executions(scheduleId: $id) { id status input result } }
+"""
+
+
+async def test_a_two_second_cron_runs_the_script(alice: GraphQLClient) -> None:
+    created = await script(alice, "tick.py", "def main(data):\n    return {'seen': data}\n")
+    schedule = (
+        await alice.data(
+            CREATE,
+            {"input": {"scriptId": created["id"], "cron": "*/2 * * * * *", "input": {"k": 1}}},
+        )
+    )["createSchedule"]
+    assert schedule["nextRunAt"]
+
+    async def succeeded() -> list[dict[str, Any]]:
+        executions = (await alice.data(FIRED, {"id": schedule["id"]}))["executions"]
+        return [e for e in executions if e["status"] == "SUCCEEDED"]
+
+    [first, *_] = await eventually(succeeded, "a scheduled execution that succeeded", 180)
+    assert first["result"] == {"seen": {"k": 1}}
+    paused = await alice.data(
+        "mutation($id: ID!) { pauseSchedule(id: $id) { enabled } }", {"id": schedule["id"]}
+    )
+    assert paused["pauseSchedule"]["enabled"] is False
