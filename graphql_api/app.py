@@ -52,7 +52,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers the ones it does not
+            # serve with a coded error rather than Starlette's plain text.
+            Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route("/api/v1/scripts/{path:path}", run_script_by_path, methods=["POST"]),
             Route("/files/{key:path}", download_file, methods=["GET"]),

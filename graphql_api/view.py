@@ -75,6 +75,17 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         self.document_limits = DocumentLimits(settings.max_query_tokens, settings.max_query_length)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "POST"):
+            response = error_response(
+                "METHOD_NOT_ALLOWED",
+                f"{scope['method']} is not supported here; send GraphQL with POST (or GET "
+                "for queries).",
+                405,
+                _media_type(scope),
+                headers={"Allow": "GET, POST"},
+            )
+            await response(scope, receive, send)
+            return
         if scope["type"] == "http" and _is_json_post(scope):
             body = await _read_body(receive)
             wants_multipart = "multipart/mixed" in _headers(scope).get("accept", "")

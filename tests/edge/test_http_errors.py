@@ -112,6 +112,16 @@ async def test_an_unsupported_media_type_is_a_coded_415(
     assert media_type(response) == JSON
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_another_method_is_a_coded_405(alice: GraphQLClient, method: str) -> None:
+    response = await alice.http.request(
+        method, alice.url, content=b'{"query": "{ __typename }"}', headers=alice.headers()
+    )
+    assert response.status_code == 405, response.text
+    assert code_of(response) == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET, POST"
+
+
 async def test_a_mutation_over_get_is_a_coded_405_and_does_nothing(alice: GraphQLClient) -> None:
     response = await alice.http.get(
         alice.url,
