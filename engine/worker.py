@@ -66,6 +66,11 @@ class RunningExecution:
     pending: list[str] = field(default_factory=list)
     pending_stream: Stream | None = None
     flush_task: asyncio.Task[None] | None = None
+    # Held while an output event is numbered and published: a flush still in
+    # flight when the run ends must land on the bus before the terminal event
+    # (two publishes on two connections may otherwise arrive in either order,
+    # and a subscriber stops at the terminal event).
+    publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def text(self, stream: Stream) -> str:
         return "".join(self.output[stream])
@@ -432,22 +437,23 @@ class Worker:
         stream, running.pending_stream = running.pending_stream, None
         shown = "".join(running.pending)
         running.pending.clear()
-        if stream is None or not shown:
-            return
-        seq = running.next_seq
-        running.next_seq += 1
-        event = ExecutionEvent(
-            execution_id=str(row.id),
-            owner_id=str(row.owner_id),
-            seq=seq,
-            status=ExecutionStatus.RUNNING,
-            stream=stream,
-            data=shown,
-            batch_id=str(row.batch_id) if row.batch_id else None,
-        )
-        await self._bus.publish(event)
-        # The database gets exactly the events subscribers get, a little later.
-        self.journal.record(event)
+        async with running.publish_lock:
+            if stream is None or not shown:
+                return  # still waited for a publish in flight (see publish_lock)
+            seq = running.next_seq
+            running.next_seq += 1
+            event = ExecutionEvent(
+                execution_id=str(row.id),
+                owner_id=str(row.owner_id),
+                seq=seq,
+                status=ExecutionStatus.RUNNING,
+                stream=stream,
+                data=shown,
+                batch_id=str(row.batch_id) if row.batch_id else None,
+            )
+            await self._bus.publish(event)
+            # The database gets exactly the events subscribers get, a little later.
+            self.journal.record(event)
 
     async def _finish(
         self, row: Execution, outcome: SandboxOutcome, running: RunningExecution
