@@ -167,3 +167,29 @@ async def test_dead_warm_containers_are_skipped(
     await asyncio.sleep(0.2)
     run = await run_script("def main(data):\n    return 'still fine'\n")
     assert run.outcome.result_json == '"still fine"'
+
+
+async def test_a_run_cancelled_while_its_container_starts_leaves_none(
+    run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
+) -> None:
+    # Limits the pool does not serve: the container is created for this job,
+    # in a thread the cancellation cannot stop.
+    execution_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    limits = SandboxLimits(timeout_seconds=10, memory_bytes=72 * 2**20)
+    task = asyncio.create_task(
+        run_script("print('never')\n", limits=limits, execution_id=execution_id)
+    )
+
+    def made() -> list[str]:
+        found = docker_api.containers(
+            all=True, filters={"label": f"{LABEL_EXECUTION}={execution_id}"}
+        )
+        return [c["Id"] for c in found]
+
+    await wait_for(lambda: bool(made()))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Removed once its start finishes, not left for a later reap.
+    await wait_for(lambda: not made())
+    await sandbox.settle()
