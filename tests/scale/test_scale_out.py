@@ -9,6 +9,7 @@ no execution stuck in RUNNING (its runs end WORKER_LOST)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 from collections import Counter
@@ -68,7 +69,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             SCRIPTBOX_WORKER_CONCURRENCY="2",
         )
         apis = [ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}) for _ in range(2)]
-        names = [f"scale-{tmp_path.name[-12:]}-w{i}" for i in range(3)]
+        names = [f"scale-{tmp_path.name[-12:]}-w{i}-{os.getpid()}" for i in range(3)]
         workers = {
             name: ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": name}, command="worker")
             for name in names
@@ -208,19 +209,20 @@ async def test_two_apis_three_workers_exactly_once_and_a_killed_worker(
             i = terminal["execution"]["result"]
             assert text == f"start {i}\nend {i}\n", (execution_id, events)
 
-    # The dead worker's containers are reaped when it comes back.
-    assert owner_containers(victim_name), "the killed worker should have left containers"
+    # The dead worker's containers, warm or leased (neither carries an
+    # execution label), are reaped when it comes back; and the revived
+    # worker, stopped, removes its own warm pool.
+    left = {c["Id"] for c in owner_containers(victim_name)}
+    assert left, "the killed worker should have left containers"
     revived = ServiceProcess(workers[victim_name].env, command="worker").start()
     try:
-        for _ in range(100):
-            if not owner_containers(victim_name) or all(
-                not c["Labels"].get("scriptbox.execution") for c in owner_containers(victim_name)
-            ):
+        for _ in range(300):
+            if "running (concurrency" in revived.output():
                 break
             await asyncio.sleep(0.2)
-        leftovers = [
-            c for c in owner_containers(victim_name) if c["Labels"].get("scriptbox.execution")
-        ]
-        assert leftovers == []
+        assert "running (concurrency" in revived.output(), revived.output()
+        assert left.isdisjoint(c["Id"] for c in owner_containers(victim_name))
     finally:
         revived.stop()
+    assert revived.process is not None and revived.process.returncode == 0, revived.output()
+    assert owner_containers(victim_name) == []
