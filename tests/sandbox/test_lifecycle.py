@@ -193,3 +193,22 @@ async def test_a_run_cancelled_while_its_container_starts_leaves_none(
     # Removed once its start finishes, not left for a later reap.
     await wait_for(lambda: not made())
     await sandbox.settle()
+
+
+async def test_a_closed_sandbox_starts_no_container(
+    sandbox_image: str, docker_api: docker.APIClient
+) -> None:
+    owner = f"pytest-closed-{uuid.uuid4().hex[:8]}-{os.getpid()}"
+    box = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
+    await box.start()
+    await box.close()
+    assert owned_containers(docker_api, owner) == []
+
+    async def ignore(chunk: OutputChunk) -> None:
+        pass
+
+    # A run that arrives during shutdown must not leave a container behind
+    # that no close() will ever remove.
+    with pytest.raises(SandboxUnavailable, match="shutting down"):
+        await box.run(SandboxJob("late", "python", b"print(1)", b"null"), ignore)
+    assert owned_containers(docker_api, owner) == []
