@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import secrets
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -83,6 +84,22 @@ async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
         finally:
             for process in [*apis, *workers.values()]:
                 process.stop()
+            # A worker killed on purpose leaves its containers for its next
+            # start to reap; when the test ends before that, remove them here.
+            # (A worker stopped gracefully must have removed its own: the
+            # session's leftovers check reports any that remain.)
+            for name, worker in workers.items():
+                if worker.process is not None and worker.process.returncode == -signal.SIGKILL:
+                    remove_containers(name)
+
+
+def remove_containers(owner: str) -> None:
+    client = docker.APIClient()
+    try:
+        for container in owner_containers(owner):
+            client.remove_container(container["Id"], force=True)
+    finally:
+        client.close()
 
 
 async def follow(url: str, token: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
