@@ -129,6 +129,14 @@ class Worker:
             running.cancel.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=15)
+        # Runs that ignored the cancel are cancelled outright and awaited, so
+        # their clean-up (the removal of their containers) happens before the
+        # sandbox closes rather than in tasks that die with the event loop.
+        late = list(self._tasks)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
         await self.deps.close()
         await self._sandbox.close()
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import docker
 
 from sandbox import containers
-from sandbox.config import SandboxConfig
+from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
 from sandbox.conversation import (
     Conversation,
@@ -57,6 +57,9 @@ class DockerSandbox:
             config.default_limits.container_profile(),
         )
         self._disposals: set[asyncio.Task[None]] = set()
+        # Containers being created in a thread right now (see _start_container).
+        self._creating: set[asyncio.Future[LiveContainer]] = set()
+        self._closed = False
         self._leased: set[str] = set()  # containers serving a job right now
         # Jobs that mount volumes (dependency environments): pools per volume set.
         self._env_pools = EnvPools(
@@ -80,9 +83,16 @@ class DockerSandbox:
         self._pool.start()
 
     async def close(self) -> None:
-        """Stop refilling, remove the pool's containers and wait for removals."""
+        """Stop refilling, remove the pool's containers and wait for removals.
+
+        Also waits for containers still being created, even by callers that
+        were cancelled meanwhile: each is removed as soon as it exists.
+        """
+        self._closed = True  # no new container from here on
         await self._env_pools.close()
         await self._pool.close()
+        while self._creating:
+            await asyncio.gather(*self._creating, return_exceptions=True)
         await self.settle()
         if self._executor is not None:
             self._executor.shutdown(wait=False)
@@ -181,16 +191,7 @@ class DockerSandbox:
             return warm
         # No warm container fits: make one now. It can carry the execution
         # label, unlike warm ones.
-        api = await self._get_api()
-        return await self._call(
-            containers.start_container,
-            api,
-            self.config.image,
-            job.limits,
-            self.config.owner,
-            job.execution_id,
-            job.volumes,
-        )
+        return await self._start_container(job.limits, job.execution_id, job.volumes)
 
     async def _drive(
         self,
@@ -320,27 +321,55 @@ class DockerSandbox:
     # --- containers ---------------------------------------------------------------
 
     async def _create_warm(self) -> LiveContainer:
-        api = await self._get_api()
-        return await self._call(
-            containers.start_container,
-            api,
-            self.config.image,
-            self.config.default_limits,
-            self.config.owner,
-            None,
-        )
+        return await self._start_container(self.config.default_limits, None)
 
     async def _create_with_volumes(self, volumes: Sequence[VolumeMount]) -> LiveContainer:
+        return await self._start_container(self.config.default_limits, None, volumes)
+
+    async def _start_container(
+        self,
+        limits: SandboxLimits,
+        execution_id: str | None,
+        volumes: Sequence[VolumeMount] = (),
+    ) -> LiveContainer:
+        """Create and start a container in a thread, never leaving it orphaned.
+
+        The thread cannot be stopped once it runs: a caller cancelled while it
+        waits (a run cancelled, the warm pool's task cancelled at shutdown)
+        would drop a started container nobody removes; its runner exits on
+        stdin EOF when this process ends and the container stays, exited.
+        So the creation is shielded and, for a cancelled caller, its
+        container disposed of when it arrives; close() waits for all of them.
+        """
+        if self._closed:
+            raise SandboxUnavailable("the sandbox is shutting down")
         api = await self._get_api()
-        return await self._call(
-            containers.start_container,
-            api,
-            self.config.image,
-            self.config.default_limits,
-            self.config.owner,
-            None,
-            volumes,
+        creating = asyncio.ensure_future(
+            self._call(
+                containers.start_container,
+                api,
+                self.config.image,
+                limits,
+                self.config.owner,
+                execution_id,
+                volumes,
+            )
         )
+        self._creating.add(creating)
+        creating.add_done_callback(self._creating.discard)
+        try:
+            container = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            creating.add_done_callback(self._dispose_created)
+            raise
+        if self._closed:  # closed while it was being made: nobody will use it
+            self._dispose(container)
+            raise SandboxUnavailable("the sandbox is shutting down")
+        return container
+
+    def _dispose_created(self, creating: asyncio.Future[LiveContainer]) -> None:
+        if not creating.cancelled() and creating.exception() is None:
+            self._dispose(creating.result())
 
     # --- volumes (dependency environments, sandbox/deps.py) ---------------------
 

@@ -44,6 +44,7 @@ class EnvPools:
         # Most recently used last.
         self._pools: OrderedDict[PoolKey, tuple[WarmPool, float]] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     @property
     def container_ids(self) -> list[str]:
@@ -57,6 +58,8 @@ class EnvPools:
         Starts a pool for them when there is none, so the next run is warm.
         """
         key = tuple(volumes)
+        if self._closed:
+            return None  # a pool started now would outlive close()
         if self.size <= 0 or self.max_pools <= 0 or any(not v.read_only for v in key):
             return None  # builds (read-write mounts) are one-offs
         self._close_idle(keep=key)
@@ -83,6 +86,7 @@ class EnvPools:
         await self._settle()
 
     async def close(self) -> None:
+        self._closed = True
         pools = [pool for pool, _ in self._pools.values()]
         self._pools.clear()
         for pool in pools:

@@ -64,10 +64,9 @@ class WarmPool:
         self._closed = True
         self._wanted.set()
         if self._task is not None:
-            # Not cancelled: a creation in flight runs in a thread and would
-            # leave its container behind. The loop sees _closed and stops.
-            with contextlib.suppress(Exception):
-                await self._task
+            # Not cancelled: the loop sees _closed and stops. wait(), not
+            # await: a task someone else cancelled must not cancel close().
+            await asyncio.wait({self._task})
             self._task = None
         while self._ready:
             self._discard(self._ready.popleft())
@@ -82,6 +81,8 @@ class WarmPool:
             try:
                 container = await self._create()
             except Exception as exc:
+                if self._closed:
+                    return
                 log.warning("warm pool cannot start a container (retry in %.1fs): %s", backoff, exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closed_event(), backoff)

@@ -1,4 +1,11 @@
-"""Fixtures shared by the whole suite: real servers on 127.0.0.1."""
+"""Fixtures shared by the whole suite: real servers on 127.0.0.1.
+
+The session also ends by failing when something it started is still there:
+a sandbox container, a dependency-environment volume or a child process.
+Other test runs may share the machine, so only what this run can name is
+counted: containers whose owner (worker name) ends with this process's pid,
+volumes of the namespaces its services used, and its own descendants.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,88 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+import docker.errors
 import httpx
 import pytest
 import uvloop
 from moto.server import ThreadedMotoServer
 
+from sandbox import deps as sandbox_deps
+from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from tests.support.client import GraphQLClient, registered
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
 from tests.support.volumes import volume_namespace
+
+# Namespaces of the dependency volumes this run's services made.
+VOLUME_NAMESPACES: set[str] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    found = _containers_left() + _volumes_left() + _processes_left()
+    if not found:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("left behind by this test run:", red=True, bold=True)
+        for line in found:
+            reporter.write_line(f"  {line}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _containers_left() -> list[str]:
+    suffix = f"-{os.getpid()}"
+    try:
+        api = docker.from_env().api
+        listed = api.containers(all=True, filters={"label": f"{LABEL_SANDBOX}=1"})
+    except docker.errors.DockerException:
+        return []  # no engine: nothing of ours can be there
+    return [
+        f"container {c['Id'][:12]} of {c['Labels'].get(LABEL_OWNER)} ({c['Status']})"
+        for c in listed
+        if (c["Labels"].get(LABEL_OWNER) or "").endswith(suffix)
+    ]
+
+
+def _volumes_left() -> list[str]:
+    if not VOLUME_NAMESPACES:
+        return []
+    api = docker.from_env().api
+    return [
+        f"volume {name} (namespace {namespace})"
+        for namespace in sorted(VOLUME_NAMESPACES)
+        for name, _hash in sandbox_deps.list_volumes(api, namespace)
+    ]
+
+
+def _processes_left() -> list[str]:
+    """Live descendants of this process (threads are not listed in /proc)."""
+    parents: dict[int, list[int]] = {}
+    states: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited while we looked
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        pid = int(stat.parent.name)
+        states[pid] = state
+        parents.setdefault(int(ppid), []).append(pid)
+    found = []
+    todo = list(parents.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(parents.get(pid, []))
+        if states[pid] == "Z":
+            continue  # already dead, only not yet waited for
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        found.append(f"process {pid}: {command.strip()}")
+    return found
 
 
 def pytest_asyncio_loop_factories(
@@ -63,7 +143,8 @@ async def service(
 ) -> AsyncIterator[Service]:
     """The service over HTTP: SQLite with each storage backend, and PostgreSQL."""
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
-    with volume_namespace(request.param):
+    with volume_namespace(request.param) as namespace:
+        VOLUME_NAMESPACES.add(namespace)
         async for running in _service(request, data_dir):
             yield running
 

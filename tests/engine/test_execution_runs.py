@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 from tests.api.tree_ops import UPDATE_SCRIPT, folder, script
 from tests.engine.runs import CANCEL, GET, RUN, run
@@ -123,16 +125,24 @@ async def test_another_users_script_and_execution_are_not_found(
 
 
 async def test_cancel_a_running_execution(alice: GraphQLClient) -> None:
-    started = await run(alice, "import time\ntime.sleep(60)\n", wait=False)
-    for _ in range(100):
+    started = await run(
+        alice, "import time\nprint('started', flush=True)\ntime.sleep(60)\n", wait=False
+    )
+    # Running for real: claimed, and the script has printed (stored output).
+    current: dict[str, Any] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         current = (await alice.data(GET, {"id": started["id"]}))["execution"]
-        if current["status"] == "RUNNING":
+        if current["status"] != "QUEUED" and current["stdout"]:
             break
         await asyncio.sleep(0.1)
+    assert (current["status"], current["stdout"]) == ("RUNNING", "started\n"), current
     cancelled = (await alice.data(CANCEL, {"id": started["id"]}))["cancelExecution"]
     assert cancelled["status"] == "CANCELLED"
+    assert cancelled["error"]["code"] == "CANCELLED"
     final = (await alice.data(GET, {"id": started["id"]}))["execution"]
     assert final["status"] == "CANCELLED"
+    assert final["stdout"] == "started\n"
     assert final["durationMs"] < 30_000
 
 

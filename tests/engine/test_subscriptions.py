@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from typing import Any
 
 import pytest
 import websockets
 
 from tests.api.tree_ops import script
-from tests.engine.runs import RUN, UPDATES, run
+from tests.engine.runs import GET, RUN, UPDATES, run
 from tests.support.client import GraphQLClient
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, subscription_client
 
@@ -58,13 +60,29 @@ async def test_late_subscriber_gets_the_replay(alice: GraphQLClient) -> None:
 
 
 async def test_subscriber_joining_mid_run_misses_nothing(alice: GraphQLClient) -> None:
-    execution = await run(alice, COUNTING, input={"n": 30, "pause": 0.03}, wait=False)
-    await asyncio.sleep(0.5)
+    lines = 40
+    execution = await run(alice, COUNTING, input={"n": lines, "pause": 0.1}, wait=False)
+    # Join only once the script has printed (stored output), not before it starts.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = (await alice.data(GET, {"id": execution["id"]}))["execution"]
+        if current["stdout"]:
+            break
+        await asyncio.sleep(0.05)
+    assert current["stdout"].startswith("line 0\n"), current
+    events: list[dict[str, Any]] = []
     async with subscription_client(alice.base_url, alice.token) as ws:
-        events = await ws.collect(UPDATES, {"id": execution["id"]})
+        async for event in ws.events(UPDATES, {"id": execution["id"]}):
+            if not events:
+                # Subscribed (the first event came) while the run still runs.
+                joined = (await alice.data(GET, {"id": execution["id"]}))["execution"]
+                assert joined["status"] == "RUNNING", joined
+                assert f"line {lines - 1}\n" not in joined["stdout"], joined
+            events.append(event)
     assert_well_ordered(events)
     text = "".join(e["executionUpdates"]["data"] or "" for e in events)
-    assert text == "".join(f"line {i}\n" for i in range(30))
+    assert text == "".join(f"line {i}\n" for i in range(lines))
+    assert events[-1]["executionUpdates"]["status"] == "SUCCEEDED"
 
 
 async def test_my_executions_pushes_status_changes(alice: GraphQLClient) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -55,7 +56,9 @@ def docker_api(sandbox_image: str) -> Iterator[docker.APIClient]:
 
 @pytest.fixture(scope="session")
 def owner() -> str:
-    return f"pytest-{uuid.uuid4().hex[:10]}"
+    # Ends with our pid: the suite-wide leftovers check (tests/conftest.py)
+    # counts only containers of this pytest process.
+    return f"pytest-{uuid.uuid4().hex[:10]}-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +97,13 @@ async def no_container_left_behind(
             break
         await asyncio.sleep(0.1)
     assert not extra, f"containers left behind: {sorted(c[:12] for c in extra)}"
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 @dataclass

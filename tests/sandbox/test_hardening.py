@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
+from typing import Any
 
+import docker
 import pytest
 
-from sandbox import SandboxLimits
-from tests.sandbox.conftest import RunScript
+from sandbox import DockerSandbox, SandboxLimits
+from sandbox.container_spec import LABEL_EXECUTION
+from sandbox.runner_identity import EXPECTED_CAPS
+from tests.sandbox.conftest import RunScript, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -41,6 +47,7 @@ async def test_fork_bomb_is_contained(run_script: RunScript) -> None:
     limits = SandboxLimits(timeout_seconds=2, pids=64)
     run = await run_script(script, limits=limits)
     assert run.outcome.status == "timed_out", run.outcome
+    assert run.outcome.error_code == "TIMEOUT"
     assert run.elapsed < 4.0
     # The engine is fine afterwards.
     after = await run_script("def main(data):\n    return 'ok'\n")
@@ -112,6 +119,9 @@ async def test_filling_the_work_dir_fails_inside(run_script: RunScript) -> None:
 
 
 async def test_root_file_system_is_read_only(run_script: RunScript) -> None:
+    # EROFS, not EACCES: uid 10001 gets EACCES on root-owned paths of a
+    # writable root too. /opt/scriptbox/env is owned by 10001 in the image, so
+    # only a read-only mount stops the write there.
     script = (
         "import errno\n"
         "def main(data):\n"
@@ -122,12 +132,42 @@ async def test_root_file_system_is_read_only(run_script: RunScript) -> None:
         "            found[path] = 'written'\n"
         "        except OSError as exc:\n"
         "            found[path] = errno.errorcode[exc.errno]\n"
+        "    root = [line.split() for line in open('/proc/self/mountinfo')\n"
+        "            if line.split()[4] == '/']\n"
+        "    found['mount options of /'] = root[-1][5].split(',')\n"
         "    return found\n"
     )
-    paths = ["/etc/passwd", "/opt/scriptbox/sandbox/runner.py", "/usr/bin/python3", "/newfile"]
+    paths = ["/opt/scriptbox/env/planted.py", "/etc/passwd", "/newfile"]
     run = await run_script(script, paths)
+    assert run.outcome.status == "succeeded", (run.outcome, run.stderr)
     result = json.loads(run.outcome.result_json or "")
-    assert all(value in ("EROFS", "EACCES") for value in result.values()), result
+    assert "ro" in result.pop("mount options of /"), result
+    assert result == {
+        "/opt/scriptbox/env/planted.py": "EROFS",
+        "/etc/passwd": "EROFS",
+        "/newfile": "EROFS",
+    }
+
+
+async def test_the_script_holds_no_capability(run_script: RunScript) -> None:
+    script = (
+        "def main(data):\n"
+        "    status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+        "    return {k: int(status[k], 16)\n"
+        "            for k in ('CapInh', 'CapPrm', 'CapEff', 'CapAmb', 'CapBnd')}\n"
+    )
+    run = await run_script(script)
+    assert run.outcome.status == "succeeded", (run.outcome, run.stderr)
+    caps = json.loads(run.outcome.result_json or "")
+    # The bounding set keeps exactly the runner's two (runner_identity);
+    # Docker's default set, or any cap_add, shows up here.
+    assert caps == {
+        "CapInh": 0,
+        "CapPrm": 0,
+        "CapEff": 0,
+        "CapAmb": 0,
+        "CapBnd": EXPECTED_CAPS,
+    }, {k: hex(v) for k, v in caps.items()}
 
 
 async def test_no_network(run_script: RunScript) -> None:
@@ -268,3 +308,48 @@ async def test_the_container_stream_cannot_be_reopened_to_forge_frames(
     assert run.outcome.status == "failed", run.outcome
     assert run.outcome.error_code == "NON_ZERO_EXIT"
     assert "PermissionError" in run.stderr
+
+
+def assert_hardened(host_config: dict[str, Any], limits: SandboxLimits) -> None:
+    assert host_config["CapDrop"] == ["ALL"], host_config["CapDrop"]
+    assert sorted(host_config["CapAdd"] or []) == ["SETGID", "SETUID"]
+    assert host_config["ReadonlyRootfs"] is True
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["NetworkMode"] == "none"
+    assert host_config["Privileged"] is False
+    assert host_config["PidsLimit"] == limits.pids
+    assert host_config["Memory"] == limits.memory_bytes
+    assert host_config["MemorySwap"] == limits.memory_bytes  # no swap
+    assert host_config["NanoCpus"] == limits.nano_cpus
+    assert not host_config.get("Binds"), host_config.get("Binds")
+
+
+async def test_warm_and_fresh_containers_are_created_hardened(
+    run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
+) -> None:
+    await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
+    for container_id in sandbox.warm_container_ids:
+        assert_hardened(docker_api.inspect_container(container_id)["HostConfig"], SandboxLimits())
+
+    # Limits other than the pool's: a container made for this job.
+    limits = SandboxLimits(timeout_seconds=20, memory_bytes=80 * 2**20, pids=40)
+    script = "import time\nprint('up', flush=True)\ntime.sleep(20)\n"
+    cancel = asyncio.Event()
+    execution_id = f"hardened-{uuid.uuid4().hex[:8]}"
+    task = asyncio.create_task(
+        run_script(script, limits=limits, cancel=cancel, execution_id=execution_id)
+    )
+    found: list[dict[str, Any]] = []
+
+    def labelled() -> bool:
+        found[:] = docker_api.containers(
+            filters={"label": f"{LABEL_EXECUTION}={execution_id}", "status": "running"}
+        )
+        return bool(found)
+
+    try:
+        await wait_for(labelled)
+        assert_hardened(docker_api.inspect_container(found[0]["Id"])["HostConfig"], limits)
+    finally:
+        cancel.set()
+        await task

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
-from collections.abc import Callable
 
 import docker
 import pytest
@@ -20,18 +20,11 @@ from sandbox import (
     SandboxUnavailable,
 )
 from sandbox.container_spec import LABEL_EXECUTION
-from tests.sandbox.conftest import RunScript, owned_containers
+from tests.sandbox.conftest import RunScript, owned_containers, wait_for
 
 pytestmark = pytest.mark.docker
 
 WHO_AM_I = "import socket\ndef main(data):\n    return socket.gethostname()\n"
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_container_never_serves_two_jobs(
@@ -71,12 +64,19 @@ async def test_other_limits_get_a_fresh_labelled_container(
 ) -> None:
     execution_id = f"exec-{uuid.uuid4().hex[:8]}"
     limits = SandboxLimits(timeout_seconds=10, memory_bytes=96 * 2**20, pids=32)
+    # The container's own cgroup, in either hierarchy (as the runner reads
+    # its OOM counter): v2 has one unified directory, v1 one per controller.
     script = (
+        "import os, time\n"
         "def main(data):\n"
-        "    limit = int(open('/sys/fs/cgroup/memory/memory.limit_in_bytes').read())\n"
-        "    pids = open('/sys/fs/cgroup/pids/pids.max').read().strip()\n"
-        "    import time; time.sleep(0.5)\n"
-        "    return [limit, pids]\n"
+        "    v2 = os.path.exists('/sys/fs/cgroup/cgroup.controllers')\n"
+        "    if v2:\n"
+        "        memory, pids = '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max'\n"
+        "    else:\n"
+        "        memory = '/sys/fs/cgroup/memory/memory.limit_in_bytes'\n"
+        "        pids = '/sys/fs/cgroup/pids/pids.max'\n"
+        "    time.sleep(0.5)\n"
+        "    return [int(open(memory).read()), open(pids).read().strip()]\n"
     )
     task = asyncio.create_task(run_script(script, limits=limits, execution_id=execution_id))
     labelled: list[str] = []
@@ -125,7 +125,7 @@ async def test_output_callback_sees_chunks_in_order(sandbox: DockerSandbox) -> N
 async def test_reap_removes_an_owners_containers(
     sandbox_image: str, docker_api: docker.APIClient
 ) -> None:
-    owner = f"pytest-reap-{uuid.uuid4().hex[:8]}"
+    owner = f"pytest-reap-{uuid.uuid4().hex[:8]}-{os.getpid()}"
     crashed = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
     await crashed.start()
     await wait_for(lambda: len(crashed.warm_container_ids) == 1)
@@ -167,3 +167,48 @@ async def test_dead_warm_containers_are_skipped(
     await asyncio.sleep(0.2)
     run = await run_script("def main(data):\n    return 'still fine'\n")
     assert run.outcome.result_json == '"still fine"'
+
+
+async def test_a_run_cancelled_while_its_container_starts_leaves_none(
+    run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
+) -> None:
+    # Limits the pool does not serve: the container is created for this job,
+    # in a thread the cancellation cannot stop.
+    execution_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    limits = SandboxLimits(timeout_seconds=10, memory_bytes=72 * 2**20)
+    task = asyncio.create_task(
+        run_script("print('never')\n", limits=limits, execution_id=execution_id)
+    )
+
+    def made() -> list[str]:
+        found = docker_api.containers(
+            all=True, filters={"label": f"{LABEL_EXECUTION}={execution_id}"}
+        )
+        return [c["Id"] for c in found]
+
+    await wait_for(lambda: bool(made()))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Removed once its start finishes, not left for a later reap.
+    await wait_for(lambda: not made())
+    await sandbox.settle()
+
+
+async def test_a_closed_sandbox_starts_no_container(
+    sandbox_image: str, docker_api: docker.APIClient
+) -> None:
+    owner = f"pytest-closed-{uuid.uuid4().hex[:8]}-{os.getpid()}"
+    box = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
+    await box.start()
+    await box.close()
+    assert owned_containers(docker_api, owner) == []
+
+    async def ignore(chunk: OutputChunk) -> None:
+        pass
+
+    # A run that arrives during shutdown must not leave a container behind
+    # that no close() will ever remove.
+    with pytest.raises(SandboxUnavailable, match="shutting down"):
+        await box.run(SandboxJob("late", "python", b"print(1)", b"null"), ignore)
+    assert owned_containers(docker_api, owner) == []

@@ -6,6 +6,7 @@ what live and late subscribers were shown."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,12 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
         victim = ServiceProcess(
-            {**base, "SCRIPTBOX_WORKER_NAME": f"victim-{tmp_path.name[-12:]}"}, command="worker"
+            {**base, "SCRIPTBOX_WORKER_NAME": f"victim-{tmp_path.name[-12:]}-{os.getpid()}"},
+            command="worker",
         )
         sweeper = ServiceProcess(
-            {**base, "SCRIPTBOX_WORKER_NAME": f"sweeper-{tmp_path.name[-12:]}"}, command="worker"
+            {**base, "SCRIPTBOX_WORKER_NAME": f"sweeper-{tmp_path.name[-12:]}-{os.getpid()}"},
+            command="worker",
         )
         api.start()
         victim.start()

@@ -4,6 +4,7 @@ the database, and subscribers get the output and the end from there."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
 import subprocess
@@ -108,7 +109,7 @@ async def api_and_worker(
             SCRIPTBOX_REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
             SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
             SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_WORKER_NAME=f"outage-{tmp_path.name[-12:]}",
+            SCRIPTBOX_WORKER_NAME=f"outage-{tmp_path.name[-12:]}-{os.getpid()}",
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}).start()
         worker = ServiceProcess(base, command="worker").start()
