@@ -36,9 +36,8 @@ async def assert_clean_and_responsive(client: GraphQLClient, execution: dict[str
             break
         await asyncio.sleep(0.1)
     assert containers_of(execution["id"]) == []
-    started = time.monotonic()
+    # Still serving (the client's own timeout guards against a hang).
     assert (await client.data("{ me { id } }"))["me"]["id"]
-    assert time.monotonic() - started < 5
 
 
 FAULTS: list[tuple[str, str, str, str, str, tuple[str, ...]]] = [

@@ -136,6 +136,7 @@ def run_script(sandbox: DockerSandbox) -> RunScript:
         limits: SandboxLimits | None = None,
         cancel: asyncio.Event | None = None,
         execution_id: str | None = None,
+        first_output: asyncio.Event | None = None,
     ) -> Run:
         source = script.encode() if isinstance(script, str) else script
         job = SandboxJob(
@@ -152,6 +153,8 @@ def run_script(sandbox: DockerSandbox) -> RunScript:
 
         async def on_output(chunk: OutputChunk) -> None:
             chunks.append((time.monotonic() - started, chunk))
+            if first_output is not None:
+                first_output.set()
 
         outcome = await sandbox.run(job, on_output, cancel)
         return Run(outcome, chunks, time.monotonic() - started)
