@@ -39,15 +39,17 @@ async def _run_worker() -> None:
     from graphql_api.services import build_services
     from models import db
 
+    # First of all: a SIGTERM during start-up then stops the worker once it
+    # has started (and reaped what an earlier run left), instead of killing it.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     settings = replace(Settings.from_env(), embedded_worker=True)
     services = build_services(settings)
     await db.connect(settings.database_url)
     if settings.auto_migrate:
         await db.migrate(settings.database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await services.start()
     logging.getLogger("scriptbox").info(
         "worker %s running (concurrency %d)",
