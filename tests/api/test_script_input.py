@@ -6,7 +6,7 @@ import pytest
 
 from graphql_api.services import storage_config
 from storage import create_object_store
-from tests.api.tree_ops import CREATE_SCRIPT, SCRIPT_BY_ID, UPDATE_SCRIPT, script
+from tests.api.tree_ops import CREATE_SCRIPT, SCRIPT_BY_ID, SCRIPT_BY_PATH, UPDATE_SCRIPT, script
 from tests.support.client import GraphQLClient
 from tests.support.servers import Service
 
@@ -85,8 +85,20 @@ async def test_request_body_size_is_capped(alice: GraphQLClient, service: Servic
 
 
 async def test_content_and_file_are_exclusive(alice: GraphQLClient) -> None:
-    error = await alice.error(CREATE_SCRIPT, {"input": {"name": "none.py"}})
+    both = await alice.upload(
+        CREATE_SCRIPT,
+        {"input": {"name": "both.py", "content": "x = 1\n", "file": None}},
+        {"variables.input.file": ("both.py", b"x = 2\n", "text/x-python")},
+    )
+    assert both.status_code == 200, both.text
+    error = both.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "Give `content` or `file`, not both."
+    assert (await alice.data(SCRIPT_BY_PATH, {"path": "both.py"}))["script"] is None
+
+    neither = await alice.error(CREATE_SCRIPT, {"input": {"name": "none.py"}})
+    assert neither["extensions"]["code"] == "BAD_USER_INPUT"
+    assert neither["message"] == "Give the script's `content` or upload it as `file`."
 
 
 UPLOAD_SCRIPT = """
