@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,7 @@ import pytest
 from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient, registered
 from tests.support.deadlines import eventually
-from tests.support.servers import running_service
-from tests.support.servers import test_settings as service_settings
+from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.ws import subscription_client
 
 LOCAL = pytest.mark.parametrize("service", ["local"], indirect=True)
@@ -39,11 +38,25 @@ def counts(batch: dict[str, Any]) -> dict[str, int]:
 
 
 @pytest.fixture
-async def wide_worker(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
-    """A user of a service whose worker runs WORKER_CONCURRENCY executions at once."""
-    settings = service_settings(tmp_path, worker_concurrency=WORKER_CONCURRENCY)
-    async with running_service(settings) as running, httpx.AsyncClient(timeout=60) as http:
-        yield await registered(GraphQLClient(running.url, None, http), "wide")
+def wide_served(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """`scriptbox serve` whose worker runs WORKER_CONCURRENCY executions at once
+    (a process of its own: the in-process service is one per test session)."""
+    env = cli_environment(
+        tmp_path,
+        SCRIPTBOX_WORKER_CONCURRENCY=str(WORKER_CONCURRENCY),
+        SCRIPTBOX_WORKER_NAME=f"wide-batch-{tmp_path.name}",
+    )
+    service = ServiceProcess(env).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+async def wide_worker(wide_served: ServiceProcess) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield await registered(GraphQLClient(wide_served.url, None, http), "wide")
 
 
 def most_at_once(executions: list[dict[str, Any]]) -> int:
