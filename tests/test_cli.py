@@ -130,7 +130,7 @@ def test_serve_and_admin_sees_all(cli_env: dict[str, str]) -> None:
         )["data"]["createScript"]
         admin = gql(
             'mutation($p: String!) { login(username: "root-admin", password: $p) '
-            "{ accessToken user { isAdmin } } }",
+            "{ accessToken user { id isAdmin } } }",
             {"p": PASSWORD},
         )["data"]["login"]
         assert admin["user"]["isAdmin"] is True
@@ -146,13 +146,16 @@ def test_serve_and_admin_sees_all(cli_env: dict[str, str]) -> None:
             admin["accessToken"],
         )
         assert tree["data"]["tree"]["scripts"] == [{"name": "mine.py"}]
-        # A plain user cannot read the admin's tree by id.
+        # A plain user cannot read the admin's (real) tree by id: to them it
+        # does not exist.
         denied = gql(
             "query($o: ID) { tree(ownerId: $o) { scripts { name } } }",
-            {"o": "00000000-0000-0000-0000-000000000000"},
+            {"o": admin["user"]["id"]},
             user["accessToken"],
         )
+        assert denied["data"] is None
         assert denied["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        assert denied["errors"][0]["message"] == "User not found."
         graphiql = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()

@@ -59,6 +59,7 @@ async def test_wrong_password_and_unknown_user_look_the_same(anon: GraphQLClient
     assert wrong_password["message"] == unknown_user["message"]
     assert wrong_password["extensions"]["code"] == unknown_user["extensions"]["code"]
     assert wrong_password["extensions"]["code"] == "UNAUTHENTICATED"
+    assert wrong_password["message"] == "Wrong username or password."
 
 
 async def test_repeated_failed_logins_are_rate_limited(anon: GraphQLClient) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.support.client import GraphQLClient
@@ -41,10 +40,3 @@ async def run(client: GraphQLClient, script_id: str, wait: bool = True) -> dict[
     data = await client.data(RUN, {"input": {"scriptId": script_id, "wait": wait}})
     result: dict[str, Any] = data["runScript"]
     return result
-
-
-async def timed_run(client: GraphQLClient, script_id: str) -> tuple[dict[str, Any], float]:
-    """A run with wait: true, and its wall time as the client sees it."""
-    started = time.monotonic()
-    execution = await run(client, script_id)
-    return execution, time.monotonic() - started

@@ -18,6 +18,7 @@ from models.dependencies import EnvStatus, PythonEnv
 from sandbox import deps as sandbox_deps
 from tests.deps.helpers import GET, create, pep723, run
 from tests.support.client import GraphQLClient
+from tests.support.deadlines import eventually
 from tests.support.servers import Service
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
@@ -102,10 +103,11 @@ async def test_a_half_built_environment_is_never_used(
     assert execution["result"] == "1.14.0"
     row = await PythonEnv.get(hash=hash_, engine=engine)
     assert row.status is EnvStatus.READY and row.volume != half
-    for _ in range(50):  # the abandoned volume is removed in the background
-        if half not in volumes_of(deps.config.namespace, hash_):
-            break
-        await asyncio.sleep(0.1)
+
+    async def half_removed() -> bool:  # the abandoned volume is removed in the background
+        return half not in volumes_of(deps.config.namespace, hash_)
+
+    await eventually(half_removed, "the abandoned volume was removed")
     assert volumes_of(deps.config.namespace, hash_) == [row.volume]
 
 

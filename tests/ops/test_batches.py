@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.tree_ops import script
-from tests.support.client import GraphQLClient
+from tests.support.client import GraphQLClient, registered
+from tests.support.deadlines import eventually
+from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.ws import subscription_client
 
-pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
+LOCAL = pytest.mark.parametrize("service", ["local"], indirect=True)
+# The worker runs more at once than the batch may, so the batch's own limit
+# is what keeps the overlap down.
+WORKER_CONCURRENCY = 4
+BATCH_CONCURRENCY = 2
 
 RUN_BATCH = """
 mutation($s: ID!, $inputs: [JSON!]!, $c: Int!) {
@@ -28,12 +37,47 @@ def counts(batch: dict[str, Any]) -> dict[str, int]:
     return {c["status"]: c["count"] for c in batch["counts"] if c["count"]}
 
 
-async def test_batch_runs_every_input_within_its_concurrency(alice: GraphQLClient) -> None:
+@pytest.fixture
+def wide_served(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """`scriptbox serve` whose worker runs WORKER_CONCURRENCY executions at once
+    (a process of its own: the in-process service is one per test session)."""
+    env = cli_environment(
+        tmp_path,
+        SCRIPTBOX_WORKER_CONCURRENCY=str(WORKER_CONCURRENCY),
+        SCRIPTBOX_WORKER_NAME=f"wide-batch-{tmp_path.name}",
+    )
+    service = ServiceProcess(env).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+async def wide_worker(wide_served: ServiceProcess) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield await registered(GraphQLClient(wide_served.url, None, http), "wide")
+
+
+def most_at_once(executions: list[dict[str, Any]]) -> int:
+    """The largest number of executions running at one moment, from their spans."""
+    spans = [
+        (datetime.fromisoformat(e["startedAt"]), datetime.fromisoformat(e["finishedAt"]))
+        for e in executions
+    ]
+    return max(sum(1 for s, f in spans if s <= start < f) for start, _ in spans)
+
+
+async def test_batch_runs_every_input_within_its_concurrency(wide_worker: GraphQLClient) -> None:
+    alice = wide_worker
     created = await script(alice, "fan.py", SLOW)
-    inputs = [{"n": i, "sleep": 0.4} for i in range(6)]
-    started = await alice.data(RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": 2})
+    # Long enough that runs started together overlap even on a loaded machine.
+    inputs = [{"n": i, "sleep": 2} for i in range(6)]
+    started = await alice.data(
+        RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": BATCH_CONCURRENCY}
+    )
     batch = started["runBatch"]
-    assert batch["size"] == 6 and batch["concurrency"] == 2
+    assert batch["size"] == 6 and batch["concurrency"] == BATCH_CONCURRENCY
     assert counts(batch) == {"QUEUED": 6}
 
     async with subscription_client(alice.base_url, alice.token) as ws:
@@ -49,16 +93,11 @@ async def test_batch_runs_every_input_within_its_concurrency(alice: GraphQLClien
     final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
     assert [e["result"] for e in final["executions"]] == [i * 10 for i in range(6)]
     assert all(e["batchId"] == batch["id"] for e in final["executions"])
-    # Never more than 2 running at once: count overlaps at every start.
-    spans = [
-        (datetime.fromisoformat(e["startedAt"]), datetime.fromisoformat(e["finishedAt"]))
-        for e in final["executions"]
-    ]
-    for start, _ in spans:
-        running = sum(1 for s, f in spans if s <= start < f)
-        assert running <= 2
+    # Exactly the batch's limit at once: never more, and the limit is used.
+    assert most_at_once(final["executions"]) == BATCH_CONCURRENCY
 
 
+@LOCAL
 async def test_batch_over_the_limit_is_refused_whole(alice: GraphQLClient, service: Any) -> None:
     created = await script(alice, "many.py", "def main(data):\n    return data\n")
     too_many = [{"n": i} for i in range(service.settings.max_batch_size + 1)]
@@ -72,26 +111,27 @@ async def test_batch_over_the_limit_is_refused_whole(alice: GraphQLClient, servi
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+@LOCAL
 async def test_cancel_batch_stops_what_has_not_finished(alice: GraphQLClient) -> None:
     created = await script(alice, "slowfan.py", SLOW)
     inputs = [{"n": i, "sleep": 30} for i in range(4)]
     batch = (await alice.data(RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": 1}))[
         "runBatch"
     ]
-    cancelled = await alice.data(
+    await alice.data(
         "mutation($id: ID!) { cancelBatch(id: $id) { finished counts { status count } } }",
         {"id": batch["id"]},
     )
-    state = cancelled["cancelBatch"]
-    final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
-    for _ in range(100):
-        if final["finished"]:
-            break
-        final = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
-    assert final["finished"] is True, state
+
+    async def finished() -> dict[str, Any] | None:
+        current: dict[str, Any] = (await alice.data(BATCH, {"id": batch["id"]}))["batch"]
+        return current if current["finished"] else None
+
+    final = await eventually(finished, "the cancelled batch finished")
     assert counts(final) == {"CANCELLED": 4}
 
 
+@LOCAL
 async def test_other_users_batches_are_invisible(alice: GraphQLClient, bob: GraphQLClient) -> None:
     created = await script(alice, "b.py", "def main(data):\n    return data\n")
     batch = (await alice.data(RUN_BATCH, {"s": created["id"], "inputs": [1], "c": 1}))["runBatch"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +18,13 @@ from tests.support.client import GraphQLClient
 from tests.support.servers import Service
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
+
+
+class MakeSchedule(Protocol):
+    def __call__(
+        self, client: GraphQLClient, cron: str, tz: str = "UTC", **extra: Any
+    ) -> Awaitable[dict[str, Any]]: ...
+
 
 CREATE = """
 mutation($input: CreateScheduleInput!) {
@@ -42,6 +50,33 @@ async def make_schedule(
     )
     result: dict[str, Any] = data["createSchedule"]
     return result
+
+
+# Crons due only on 29 February (next in 2028): the service's own ticker,
+# which runs on the real clock all session, never fires them first, so a
+# test's tick at a chosen `now` is the only thing that does.
+HOURLY_ON_LEAP_DAY = "0 * 29 2 *"
+DAILY_ON_LEAP_DAY = "0 0 29 2 *"
+
+
+@pytest.fixture
+async def schedules(anon: GraphQLClient) -> AsyncIterator[MakeSchedule]:
+    """make_schedule, with every schedule deleted after the test, so no later
+    tick (a test's or the real ticker's) fires it while another test runs.
+    It depends on `anon` so that the HTTP client outlives this teardown."""
+    made: list[tuple[GraphQLClient, str]] = []
+
+    async def make(
+        client: GraphQLClient, cron: str, tz: str = "UTC", **extra: Any
+    ) -> dict[str, Any]:
+        created = await make_schedule(client, cron, tz, **extra)
+        made.append((client, created["id"]))
+        return created
+
+    yield make
+    for client, schedule_id in made:
+        # Already gone when the test deleted it or its script: that is fine.
+        await client.execute("mutation($id: ID!) { deleteSchedule(id: $id) }", {"id": schedule_id})
 
 
 def of(schedule: dict[str, Any], fired: list[Any]) -> list[Any]:
@@ -79,21 +114,23 @@ async def test_invalid_cron_or_zone(alice: GraphQLClient, cron: str, tz: str) ->
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_next_runs_with_and_without_seconds(alice: GraphQLClient) -> None:
-    five = await make_schedule(alice, "*/15 * * * *")
+async def test_next_runs_with_and_without_seconds(
+    schedules: MakeSchedule, alice: GraphQLClient
+) -> None:
+    five = await schedules(alice, "*/15 * * * *")
     runs = (await alice.data(NEXT_RUNS, {"id": five["id"], "n": 4}))["schedule"]["nextRuns"]
     times = [parse(r) for r in runs]
     assert all(t.minute % 15 == 0 and t.second == 0 for t in times)
     assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(minutes=15)] * 3
-    six = await make_schedule(alice, "30 */5 * * * *")
+    six = await schedules(alice, "30 */5 * * * *")
     runs = (await alice.data(NEXT_RUNS, {"id": six["id"], "n": 3}))["schedule"]["nextRuns"]
     assert all(parse(r).second == 30 and parse(r).minute % 5 == 0 for r in runs)
 
 
 async def test_each_due_time_fires_once_and_downtime_catches_up_once(
-    alice: GraphQLClient, service: Service
+    schedules: MakeSchedule, alice: GraphQLClient, service: Service
 ) -> None:
-    schedule = await make_schedule(alice, "0 * * * *", input={"hello": "world"})
+    schedule = await schedules(alice, HOURLY_ON_LEAP_DAY, input={"hello": "world"})
     due = parse(schedule["nextRunAt"])
     scheduler = service.services.scheduler
     assert scheduler is not None
@@ -118,9 +155,9 @@ async def test_each_due_time_fires_once_and_downtime_catches_up_once(
 
 
 async def test_several_schedulers_fire_a_due_time_once(
-    alice: GraphQLClient, service: Service
+    schedules: MakeSchedule, alice: GraphQLClient, service: Service
 ) -> None:
-    schedule = await make_schedule(alice, "0 0 * * *")
+    schedule = await schedules(alice, DAILY_ON_LEAP_DAY)
     due = parse(schedule["nextRunAt"]) + timedelta(seconds=1)
     schedulers = [Scheduler(service.services.executions) for _ in range(4)]
     results = await asyncio.gather(*(s.tick(due) for s in schedulers))
@@ -128,8 +165,11 @@ async def test_several_schedulers_fire_a_due_time_once(
     assert len(await executions_of(alice, schedule["id"])) == 1
 
 
-async def test_pause_resume_update_delete(alice: GraphQLClient, service: Service) -> None:
-    schedule = await make_schedule(alice, "0 0 * * *")
+async def test_pause_resume_update_delete(
+    schedules: MakeSchedule, alice: GraphQLClient, service: Service
+) -> None:
+    schedule = await schedules(alice, DAILY_ON_LEAP_DAY)
+    due = parse(schedule["nextRunAt"])
     paused = await alice.data(
         "mutation($id: ID!) { pauseSchedule(id: $id) { enabled nextRunAt } }",
         {"id": schedule["id"]},
@@ -137,8 +177,8 @@ async def test_pause_resume_update_delete(alice: GraphQLClient, service: Service
     assert paused["pauseSchedule"] == {"enabled": False, "nextRunAt": None}
     scheduler = service.services.scheduler
     assert scheduler is not None
-    far = datetime.now(UTC) + timedelta(days=3)
-    assert of(schedule, await scheduler.tick(far)) == []
+    # When it would have fired, the paused schedule does not.
+    assert of(schedule, await scheduler.tick(due + timedelta(hours=1))) == []
     resumed = await alice.data(
         "mutation($id: ID!) { resumeSchedule(id: $id) { enabled nextRunAt } }",
         {"id": schedule["id"]},
@@ -164,8 +204,10 @@ async def test_pause_resume_update_delete(alice: GraphQLClient, service: Service
     assert (await alice.data(GET, {"id": schedule["id"]}))["schedule"] is None
 
 
-async def test_deleting_the_script_deletes_its_schedules(alice: GraphQLClient) -> None:
-    schedule = await make_schedule(alice, "5 4 * * *")
+async def test_deleting_the_script_deletes_its_schedules(
+    schedules: MakeSchedule, alice: GraphQLClient
+) -> None:
+    schedule = await schedules(alice, "5 4 * * *")
     await alice.data(
         "mutation($id: ID!) { deleteScript(id: $id) }", {"id": schedule["script"]["id"]}
     )
@@ -173,9 +215,9 @@ async def test_deleting_the_script_deletes_its_schedules(alice: GraphQLClient) -
 
 
 async def test_other_users_schedules_are_invisible(
-    alice: GraphQLClient, bob: GraphQLClient
+    schedules: MakeSchedule, alice: GraphQLClient, bob: GraphQLClient
 ) -> None:
-    schedule = await make_schedule(alice, "1 1 * * *")
+    schedule = await schedules(alice, "1 1 * * *")
     assert (await bob.data(GET, {"id": schedule["id"]}))["schedule"] is None
     error = await bob.error(
         "mutation($id: ID!) { pauseSchedule(id: $id) { id } }", {"id": schedule["id"]}
@@ -190,12 +232,14 @@ def _local_days(runs: list[str], zone: ZoneInfo) -> list[datetime]:
     return [parse(r).astimezone(zone) for r in runs]
 
 
-async def test_daylight_saving_days_behave_as_the_zone_says(alice: GraphQLClient) -> None:
+async def test_daylight_saving_days_behave_as_the_zone_says(
+    schedules: MakeSchedule, alice: GraphQLClient
+) -> None:
     """A year of a daily 02:30 in Berlin covers one spring-forward day (02:30
     does not exist: fires at 03:00) and one fall-back day (02:30 happens twice:
     fires once)."""
     zone = ZoneInfo("Europe/Berlin")
-    schedule = await make_schedule(alice, "30 2 * * *", tz="Europe/Berlin")
+    schedule = await schedules(alice, "30 2 * * *", tz="Europe/Berlin")
     runs = (await alice.data(NEXT_RUNS, {"id": schedule["id"], "n": 370}))["schedule"]["nextRuns"]
     local = _local_days(runs, zone)
     dates = [t.date() for t in local]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.tree_ops import UPDATE_SCRIPT, script
 from tests.engine.runs import RUN
-from tests.support.client import GraphQLClient
+from tests.support.client import GraphQLClient, registered
 from tests.support.servers import Service
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
@@ -102,3 +102,34 @@ async def test_script_secrets_are_validated_and_updatable(alice: GraphQLClient) 
         UPDATE_SCRIPT, {"id": created["id"], "input": {"secrets": ["bad name"]}}
     )
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+ECHO_SHARED = "import os\ndef main(data):\n    return {'length': len(os.environ['SHARED_NAME'])}\n"
+
+
+async def test_a_run_sees_only_its_owners_secret_of_a_name(
+    alice: GraphQLClient, bob: GraphQLClient, anon: GraphQLClient
+) -> None:
+    """Two users, one secret name, two values: each run gets its owner's value
+    (told apart by length, since output masks the value itself), and a third
+    user who never set it gets MISSING_SECRET although others have one."""
+    values = {"alice": "a" * 11, "bob": "b" * 23}
+    owners = {"alice": alice, "bob": bob}
+    for who, client in owners.items():
+        await client.data(SET, {"n": "SHARED_NAME", "v": values[who]})
+    for who, client in owners.items():
+        created = await script(client, "shared.py", ECHO_SHARED, secrets=["SHARED_NAME"])
+        done = (await client.data(RUN, {"input": {"scriptId": created["id"], "wait": True}}))[
+            "runScript"
+        ]
+        assert done["status"] == "SUCCEEDED", done
+        assert done["result"] == {"length": len(values[who])}, who
+
+    carol = await registered(anon, "carol")
+    created = await script(carol, "shared.py", ECHO_SHARED, secrets=["SHARED_NAME"])
+    done = (await carol.data(RUN, {"input": {"scriptId": created["id"], "wait": True}}))[
+        "runScript"
+    ]
+    assert done["status"] == "FAILED", done
+    assert done["error"]["code"] == "MISSING_SECRET"
+    assert "SHARED_NAME" in done["error"]["message"]

@@ -18,6 +18,7 @@ from storage import (
     ObjectTooLarge,
 )
 from tests.storage.storage_testkit import StoreCase
+from tests.support.deadlines import eventually
 
 MiB = 1024 * 1024
 
@@ -44,11 +45,7 @@ async def stream_then_stop(
 
 
 async def wait_for_unfinished_upload(case: StoreCase) -> None:
-    for _ in range(500):
-        if await case.leftovers():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the backend never showed an upload in progress")
+    await eventually(case.leftovers, "the backend showed an upload in progress", every=0.02)
 
 
 async def assert_nothing_left(case: StoreCase, key: str) -> None:

@@ -88,15 +88,25 @@ class Subscription:
 
 
 @asynccontextmanager
-async def subscription_client(
-    base_url: str, token: str | None, protocol: str = TRANSPORT_WS
-) -> AsyncIterator[Subscription]:
+async def acknowledged(
+    base_url: str, token: str | None, protocol: str
+) -> AsyncIterator[ClientConnection]:
+    """A connection to /graphql whose connection_init (with `token`) was acknowledged."""
     url = base_url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=[protocol], max_size=2**24) as ws:  # type: ignore[list-item]
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        # A deadline against a hang only.
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
         assert ack["type"] == "connection_ack", ack
+        yield ws
+
+
+@asynccontextmanager
+async def subscription_client(
+    base_url: str, token: str | None, protocol: str = TRANSPORT_WS
+) -> AsyncIterator[Subscription]:
+    async with acknowledged(base_url, token, protocol) as ws:
         client = Subscription(ws, protocol)
         try:
             yield client
@@ -152,12 +162,7 @@ async def raw_socket(
     base_url: str, token: str | None, protocol: str = TRANSPORT_WS
 ) -> AsyncIterator[RawSocket]:
     """A connection acknowledged with `token`, read message by message."""
-    url = base_url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=[protocol], max_size=2**24) as ws:  # type: ignore[list-item]
-        payload = {"authorization": f"Bearer {token}"} if token else {}
-        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
-        assert ack["type"] == "connection_ack", ack
+    async with acknowledged(base_url, token, protocol) as ws:
         yield RawSocket(ws, protocol)
 
 

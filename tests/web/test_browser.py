@@ -247,5 +247,8 @@ async def test_web_page_shows_a_failed_login_in_words(browser: Browser, service_
             "!document.querySelector('#message').hidden"
             " && document.querySelector('#message').textContent"
         )
-        assert "password" in message.lower() or "not" in message.lower(), message
+        # The code's words, then the service's message (app.js describe()).
+        assert message == (
+            "You are not logged in, or your session has ended. Wrong username or password."
+        ), message
         assert await page.evaluate("document.querySelector('#app-view').hidden")
