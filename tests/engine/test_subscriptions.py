@@ -13,6 +13,7 @@ import websockets
 from tests.api.tree_ops import script
 from tests.engine.runs import GET, RUN, UPDATES, run
 from tests.support.client import GraphQLClient
+from tests.support.deadlines import eventually
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, subscription_client
 
 COUNTING = (
@@ -93,14 +94,24 @@ async def test_my_executions_pushes_status_changes(alice: GraphQLClient) -> None
         async def listen() -> None:
             async for event in ws.events("subscription { myExecutions { executionId status } }"):
                 seen.append((event["myExecutions"]["executionId"], event["myExecutions"]["status"]))
-                if event["myExecutions"]["status"] == "SUCCEEDED":
-                    return
 
         listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.2)
+
+        # The protocol does not acknowledge a subscribe: the subscription is
+        # live once it has delivered an event, so warm-up runs go first.
+        async def live() -> bool:
+            await alice.data(RUN, {"input": {"scriptId": created["id"], "wait": True}})
+            return bool(seen)
+
+        await eventually(live, "myExecutions delivers events")
         done = await alice.data(RUN, {"input": {"scriptId": created["id"], "wait": True}})
-        await asyncio.wait_for(listener, 30)
-    execution_id = done["runScript"]["id"]
+        execution_id = done["runScript"]["id"]
+
+        async def finished() -> bool:
+            return (execution_id, "SUCCEEDED") in seen
+
+        await eventually(finished, "myExecutions pushes the run's end")
+        listener.cancel()
     assert [s for i, s in seen if i == execution_id] == ["QUEUED", "RUNNING", "SUCCEEDED"]
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.tree_ops import script
-from tests.served.deadlines import eventually
 from tests.support.client import GraphQLClient
+from tests.support.deadlines import eventually
 
 CREATE = """
 mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { id cron nextRunAt } }
