@@ -23,7 +23,7 @@ from tests.support.servers import free_port
 RUN = "mutation($id: ID!) { runScript(input: {scriptId: $id, input: {a: 1}}) { id } }"
 EXECUTION_INPUT = "query($id: ID!) { execution(id: $id) { id input } }"
 SCRIPT_CONTENT = "query($path: String!) { script(path: $path) { id content } }"
-LEAKS = ("Traceback", "JSONDecodeError", "File \"", "line ", "Expecting")
+LEAKS = ("Traceback", "JSONDecodeError", 'File "', "line ", "Expecting")
 
 
 async def test_an_internal_error_is_masked_with_a_request_id(
