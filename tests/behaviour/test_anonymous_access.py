@@ -57,6 +57,10 @@ def named(ref: dict[str, Any]) -> dict[str, Any]:
     return named(ref["ofType"]) if ref["kind"] in ("NON_NULL", "LIST") else ref
 
 
+def is_required(value: dict[str, Any]) -> bool:
+    return bool(value["type"]["kind"] == "NON_NULL" and value["defaultValue"] is None)
+
+
 class Schema:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.types = {t["name"]: t for t in schema["types"]}
@@ -80,20 +84,23 @@ class Schema:
             return {
                 f["name"]: self.value(f["type"])
                 for f in self.types[ref["name"]]["inputFields"]
-                if f["type"]["kind"] == "NON_NULL" and f["defaultValue"] is None
+                if is_required(f)
             }
         return SCALARS[ref["name"]]
 
     def operation(self, op: str, field: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        required = [
-            a for a in field["args"] if a["type"]["kind"] == "NON_NULL" and a["defaultValue"] is None
-        ]
+        required = [a for a in field["args"] if is_required(a)]
         declared = ", ".join(f"${a['name']}: {type_name(a['type'])}" for a in required)
         passed = ", ".join(f"{a['name']}: ${a['name']}" for a in required)
-        selection = "" if self.types[named(field["type"])["name"]]["kind"] in (
-            "SCALAR",
-            "ENUM",
-        ) else "{ __typename }"
+        selection = (
+            ""
+            if self.types[named(field["type"])["name"]]["kind"]
+            in (
+                "SCALAR",
+                "ENUM",
+            )
+            else "{ __typename }"
+        )
         document = (
             f"{op} Anonymous{f'({declared})' if declared else ''} "
             f"{{ {field['name']}{f'({passed})' if passed else ''} {selection} }}"
