@@ -40,7 +40,8 @@ async def test_another_user_cannot_change_them(alice: GraphQLClient, bob: GraphQ
         error = await bob.error(document, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", (document, error)
     shown = (await alice.data(SCRIPT_BY_ID, {"id": kept}))["script"]
-    assert (shown["content"], shown["path"], shown["version"]) == ("print('alice')\n", "box/kept.py", 1)
+    unchanged = ("print('alice')\n", "box/kept.py", 1)
+    assert (shown["content"], shown["path"], shown["version"]) == unchanged
     assert (await alice.data(EXECUTION, {"id": execution}))["execution"]["status"] != "CANCELLED"
     await alice.data(CANCEL, {"id": execution})
 
