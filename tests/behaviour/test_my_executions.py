@@ -54,7 +54,8 @@ async def listening(client: GraphQLClient, probe_script: str) -> AsyncIterator[L
             for _ in range(5):
                 probe = (await client.data(RUN, {"id": probe_script}))["runScript"]["id"]
                 await listener.until_finished(probe)
-                if any(e["executionId"] == probe and e["status"] == "QUEUED" for e in listener.seen):
+                queued = {"executionId": probe, "status": "QUEUED"}
+                if queued in listener.seen:
                     break
             yield listener
         finally:
