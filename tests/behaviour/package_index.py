@@ -8,7 +8,9 @@ import zipfile
 from pathlib import Path
 
 
-def wheel(into: Path, name: str, version: str, requires: tuple[str, ...] = (), pad: int = 0) -> Path:
+def wheel(
+    into: Path, name: str, version: str, requires: tuple[str, ...] = (), pad: int = 0
+) -> Path:
     """A pure-Python wheel; `pad` bytes of stored data make it large."""
     dist = f"{name.replace('-', '_')}-{version}"
     path = into / f"{dist}-py3-none-any.whl"

@@ -59,7 +59,8 @@ async def test_conflicting_and_oversized_requirements(tmp_path: Path) -> None:
         ],
     )
     async with user_of(tmp_path / "data", url) as client:
-        message = await fails_with(client, "both.py", "sbx-left\nsbx-right\n", "DEPENDENCY_CONFLICT")
+        both = "sbx-left\nsbx-right\n"
+        message = await fails_with(client, "both.py", both, "DEPENDENCY_CONFLICT")
         assert "conflict" in message
         message = await fails_with(client, "big.py", "sbx-big\n", "DEPENDENCY_TOO_LARGE")
         assert str(MAX_DOWNLOAD) in message
