@@ -179,15 +179,20 @@ class ExecutionService:
             raise BadUserInput(f"A run may take at most {self._settings.max_run_files} files.")
         if len(set(keys)) != len(keys):
             raise BadUserInput("The same file is given twice.")
-        found: set[str] = {
-            str(key)
-            for key in await StoredFile.filter(owner_id=owner_id, key__in=keys).values_list(
-                "key", flat=True
+        sizes: dict[str, int] = {
+            str(key): int(size)
+            for key, size in await StoredFile.filter(owner_id=owner_id, key__in=keys).values_list(
+                "key", "size"
             )
         }
         for key in keys:
-            if key not in found:
+            if key not in sizes:
                 raise NotFound(f"No file with key '{key}'.")
+        # Refused here, before a row is queued, rather than only by the
+        # worker (which checks again: a file may be replaced meanwhile).
+        cap = self._settings.max_run_files_bytes
+        if sum(sizes.values()) > cap:
+            raise BadUserInput(f"The files of one run may total at most {cap} bytes.")
         return keys
 
     async def cancel(self, user: User, execution_id: str, wait: bool = True) -> Execution:

@@ -32,11 +32,6 @@ class Unauthenticated(ClientError):
     http_status = 401
 
 
-class Forbidden(ClientError):
-    code = "FORBIDDEN"
-    http_status = 403
-
-
 class NotFound(ClientError):
     code = "NOT_FOUND"
     http_status = 404

@@ -72,7 +72,6 @@ from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
 
 FORBIDDEN = 4403
-BAD_REQUEST = 4400
 TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
 
 

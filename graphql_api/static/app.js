@@ -47,7 +47,6 @@ const UPDATES = `subscription($id: ID!) { executionUpdates(executionId: $id) {
 
 const CODE_WORDS = {
   UNAUTHENTICATED: "You are not logged in, or your session has ended.",
-  FORBIDDEN: "You may not do that.",
   NOT_FOUND: "It does not exist (any more).",
   BAD_USER_INPUT: "The request was not valid.",
   ALREADY_EXISTS: "Something with that name already exists.",
