@@ -17,7 +17,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
-from graphql_api.errors import ClientError, ServiceUnavailable
+from engine.events import SubscriberTooSlow
+from graphql_api.errors import ClientError, FellBehind, ServiceUnavailable
 from storage import StorageUnavailable
 
 log = logging.getLogger("scriptbox.errors")
@@ -36,6 +37,11 @@ def client_error_of(error: GraphQLError) -> ClientError | None:
         return original
     if isinstance(original, StorageUnavailable):
         return ServiceUnavailable("Storage is unavailable; try again shortly.")
+    if isinstance(original, SubscriberTooSlow):
+        return FellBehind(
+            "This subscription fell too far behind and was ended; subscribe again "
+            "(a new subscription replays what was already printed)."
+        )
     return None
 
 

@@ -68,6 +68,13 @@ class ServiceUnavailable(ClientError):
     http_status = 503
 
 
+class FellBehind(ClientError):
+    """A subscriber that stopped reading while events kept coming: its buffer
+    is full, so the stream ends rather than silently skipping events."""
+
+    code = "SUBSCRIBER_TOO_SLOW"
+
+
 class Conflict(ClientError):
     """Someone else changed the same thing at the same moment; try again."""
 
