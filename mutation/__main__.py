@@ -21,6 +21,7 @@ other survivor makes the exit status 1 and is printed with its line.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
@@ -52,6 +53,7 @@ class Tally:
     killed: int = 0
     survived: int = 0
     equivalent: int = 0
+    annotations: int = 0  # of the equivalent ones: mutants of annotations
     pending: int = 0
 
 
@@ -63,6 +65,40 @@ def equivalents() -> set[tuple[str, str, str]]:
     """(module, operator, stripped source line) of the mutants known equivalent."""
     data = tomllib.loads((HERE / "equivalents.toml").read_text())
     return {(e["module"], e["operator"], e["line"].strip()) for e in data.get("equivalent", [])}
+
+
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def annotation_spans(source: str) -> list[Span]:
+    """Where the annotations are, when the module never evaluates them
+    (`from __future__ import annotations`): a mutant there is equivalent."""
+    if "from __future__ import annotations" not in source:
+        return []
+    spans: list[Span] = []
+    for node in ast.walk(ast.parse(source)):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            a = node.args
+            every = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+            found = [node.returns, *(arg.annotation for arg in every if arg is not None)]
+        elif isinstance(node, ast.AnnAssign):
+            found = [node.annotation]
+        for expr in found:
+            if expr is not None and expr.end_lineno is not None and expr.end_col_offset is not None:
+                spans.append(
+                    ((expr.lineno, expr.col_offset), (expr.end_lineno, expr.end_col_offset))
+                )
+    return spans
+
+
+def original_line(diff: str) -> str:
+    """The line a mutant replaced, from its diff (the file on disk may hold
+    another mutant while a run is going)."""
+    for line in diff.splitlines():
+        if line.startswith("-") and not line.startswith("---"):
+            return line[1:].strip()
+    return ""
 
 
 def modules_of(config: Path) -> list[Path]:
@@ -85,6 +121,9 @@ def run_group(group: str, resume: bool) -> float:
     # cosmic-ray restores each file after its mutant; keep a copy anyway so
     # an interrupted run never leaves a mutant in the tree.
     originals = {path: path.read_bytes() for path in modules_of(config)}
+    if not resume:  # what `report` reads the unmutated sources from
+        texts = {str(p.relative_to(ROOT)): c.decode() for p, c in originals.items()}
+        (SESSIONS / f"{group}.sources.json").write_text(json.dumps(texts))
     started = time.monotonic()
     try:
         rel = str(config.relative_to(ROOT))
@@ -111,7 +150,9 @@ def report(group: str, known: set[tuple[str, str, str]]) -> tuple[dict[str, Tall
     ).stdout
     tallies: dict[str, Tally] = {}
     survivors: list[Survivor] = []
-    sources: dict[str, list[str]] = {}
+    spans: dict[str, list[Span]] = {}
+    saved = SESSIONS / f"{group}.sources.json"
+    sources: dict[str, str] = json.loads(saved.read_text()) if saved.exists() else {}
     for row in dump.splitlines():
         item, result = json.loads(row)
         mutation: dict[str, Any] = item["mutations"][0]
@@ -126,10 +167,16 @@ def report(group: str, known: set[tuple[str, str, str]]) -> tuple[dict[str, Tall
         if result["test_outcome"] != "survived":
             tally.killed += 1  # killed, timed out or incompetent: the tests noticed
             continue
-        lines = sources.setdefault(module, (ROOT / module).read_text().splitlines())
-        line_number = mutation["start_pos"][0]
-        line = lines[line_number - 1].strip()
-        if (module, mutation["operator_name"], line) in known:
+        if module not in spans:
+            source = sources.get(module) or (ROOT / module).read_text()
+            spans[module] = annotation_spans(source)
+        start = tuple(mutation["start_pos"])
+        line_number = start[0]
+        line = original_line(result["diff"] or "")
+        if any(first <= start < last for first, last in spans[module]):
+            tally.equivalent += 1
+            tally.annotations += 1
+        elif (module, mutation["operator_name"], line) in known:
             tally.equivalent += 1
         else:
             tally.survived += 1
@@ -151,6 +198,8 @@ def print_table(rows: dict[str, Tally], durations: dict[str, float]) -> None:
         tested = t.mutants - t.equivalent - t.pending
         score = f"{100 * t.killed / tested:.0f}%" if tested else "-"
         pending = f"  ({t.pending} not run)" if t.pending else ""
+        if t.annotations:
+            pending += f"  ({t.annotations} of the equivalent in annotations)"
         print(
             f"{module:42} {t.mutants:>7} {t.killed:>7} {t.survived:>8} {t.equivalent:>6} "
             f"{score:>6}{pending}"

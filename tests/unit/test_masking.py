@@ -96,3 +96,20 @@ def test_without_secrets_text_passes_unchanged_and_nothing_is_held() -> None:
 
 def test_mask_masks_a_whole_text() -> None:
     assert OutputMasker(["tok"]).mask("tok-tok") == f"{MASK}-{MASK}"
+
+
+def test_a_secret_that_repeats_its_own_start_is_held_at_its_longest_start() -> None:
+    # "aba" could start "abab", and so could its tail "a": the longer one must
+    # be held, or "ab" goes out and the secret is shown split.
+    masker = OutputMasker(["abab"])
+    assert masker.feed("xaba") == "x"
+    assert masker.feed("b") == MASK
+
+
+def test_no_more_than_a_proper_start_of_a_secret_is_held() -> None:
+    # After masking, the text can end in the whole secret only when the
+    # secret is made of the mask's own characters; that is not a start of
+    # one still to come beyond its longest proper prefix.
+    masker = OutputMasker(["**"])
+    assert masker.feed("x**") == "x**"
+    assert masker.flush() == "*"
