@@ -180,6 +180,8 @@ def test_an_unsigned_token_is_refused() -> None:
         ("Bearer    ", None),
         ("Basic abc", None),
         ("Bearerabc", None),
+        ("Token abc", None),  # sorts after "bearer"
+        ("Digest abc", None),
     ],
 )
 def test_bearer_tokens_are_read_from_the_header(header: str | None, token: str | None) -> None:
