@@ -16,6 +16,7 @@ other survivor makes the exit status 1 and is printed with its line.
     python -m mutation names keys      # some groups
     python -m mutation --report names  # the table of the last run only
     python -m mutation --resume names  # finish an interrupted run
+    python -m mutation --recheck names # only the last survivors, with today's tests
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -108,6 +110,13 @@ def modules_of(config: Path) -> list[Path]:
 
 def cosmic_ray(*args: str) -> None:
     subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, check=True)
+
+
+def forget_survivors(group: str) -> None:
+    """Make the last run's survivors pending again, so `--resume` tests only
+    them (after tests were added to kill them)."""
+    with sqlite3.connect(SESSIONS / f"{group}.sqlite") as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
 
 
 def run_group(group: str, resume: bool) -> float:
@@ -215,11 +224,18 @@ def main() -> int:
     parser.add_argument(
         "--resume", action="store_true", help="run only the mutants an interrupted run left"
     )
+    parser.add_argument(
+        "--recheck", action="store_true", help="run the last run's survivors again, only them"
+    )
     args = parser.parse_args()
     chosen: list[str] = args.groups or groups()
     unknown = set(chosen) - set(groups())
     if unknown:
         parser.error(f"no such group: {', '.join(sorted(unknown))} (have {', '.join(groups())})")
+    if args.recheck:
+        for group in chosen:
+            forget_survivors(group)
+        args.resume = True
     durations = {} if args.report else {group: run_group(group, args.resume) for group in chosen}
     known = equivalents()
     rows: dict[str, Tally] = {}
