@@ -10,6 +10,7 @@ claim, a malformed Authorization header, the key file's mode.
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,27 @@ def test_issued_tokens_decode_to_their_claims(kind: Any, ttl: timedelta) -> None
     payload = jwt.decode(token, SECRET, algorithms=["HS256"], issuer="scriptbox")
     assert payload["iat"] <= payload["exp"] - ttl.total_seconds() + 1
     assert payload["sub"] == str(USER) and payload["typ"] == kind
+
+
+def test_a_secret_written_by_another_process_meanwhile_is_the_one_used(tmp_path: Path) -> None:
+    class WrittenJustAfterTheCheck(type(tmp_path)):  # type: ignore[misc]
+        """The race of two first starts: the file appears between the
+        exists() check and the exclusive create."""
+
+        def exists(self, *, follow_symlinks: bool = True) -> bool:
+            return False
+
+    key_file = tmp_path / "key"
+    key_file.write_text("theirs\n")
+    assert load_or_create_secret(None, WrittenJustAfterTheCheck(key_file)) == "theirs"
+    assert key_file.read_text() == "theirs\n"
+
+
+def test_claims_cannot_be_changed_after_decoding() -> None:
+    token, _ = codec().issue(USER, "access")
+    claims = codec().decode(token, "access")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        claims.token_type = "refresh"  # type: ignore[misc]
 
 
 def test_a_token_without_family_has_none() -> None:
