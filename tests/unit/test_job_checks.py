@@ -142,3 +142,9 @@ def test_volume_names_are_plain_docker_names(name: str) -> None:
 
 def test_the_longest_volume_name_passes() -> None:
     assert job_problem(job(volumes=[VolumeMount("a" * 128, VOLUME_TARGET)])) is None
+
+
+@pytest.mark.parametrize("name", [n for n in LIMIT_FIELDS if n != "memory_bytes"])
+def test_a_limit_of_one_is_positive(name: str) -> None:
+    tiny = job(script=b"", input_json=b"0")  # 1 byte: fits a work dir of 1
+    assert job_problem(dataclasses.replace(tiny, limits=limits(**{name: 1}))) is None

@@ -8,6 +8,8 @@ node, every expanded fragment and every limit's edge is pinned here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from graphql import parse
 
@@ -90,6 +92,19 @@ def test_fragments_are_expanded_in_the_order_they_spread_each_other() -> None:
     source = "{ ...A } fragment A on Q { x { ... on T { ...B } } } fragment B on T { y z }"
     # bodies: A alone 3 (B unknown there), B 2; spread of A: 1 + (x, inline, spread 1 + 2).
     assert cost(source) == Expansion(cost=3 + 2 + 6 + 1, depth=2, breadth=3)
+
+
+def test_fragments_after_one_already_ordered_are_still_measured() -> None:
+    # B is ordered while A is; the loop must go on past B to C.
+    source = "{ ...C } fragment A on Q { ...B } fragment B on Q { x } fragment C on Q { y z }"
+    # bodies A 1, B 1, C 2; the spread of C 1 + 2; the operation 1.
+    assert cost(source).cost == 8
+
+
+def test_limits_cannot_be_changed_once_made() -> None:
+    limits = QueryLimits(max_depth=1, max_cost=1, max_aliases=1, max_breadth=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        limits.max_cost = 10**9  # type: ignore[misc]
 
 
 def test_an_unknown_fragment_costs_only_its_spread() -> None:
