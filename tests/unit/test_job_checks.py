@@ -126,8 +126,9 @@ def test_script_input_and_files_must_fit_the_work_dir() -> None:
 
 def test_volumes_mount_only_at_the_environment_path() -> None:
     assert job_problem(job(volumes=[VolumeMount("env-1", VOLUME_TARGET)])) is None
-    wrong = job(volumes=[VolumeMount("env-1", "/opt/scriptbox/sandbox")])
-    assert job_problem(wrong) == f"volumes may only be mounted at {VOLUME_TARGET}"
+    for target in ("/opt/scriptbox/sandbox", "/bin", "/"):  # after and before it in order
+        wrong = job(volumes=[VolumeMount("env-1", target)])
+        assert job_problem(wrong) == f"volumes may only be mounted at {VOLUME_TARGET}"
     twice = job(volumes=[VolumeMount("a", VOLUME_TARGET), VolumeMount("b", VOLUME_TARGET)])
     assert job_problem(twice) == "two volumes share a mount point"
 

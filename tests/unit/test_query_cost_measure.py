@@ -105,10 +105,12 @@ def test_limits_cannot_be_changed_once_made() -> None:
     limits = QueryLimits(max_depth=1, max_cost=1, max_aliases=1, max_breadth=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         limits.max_cost = 10**9  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Expansion().cost = 1  # type: ignore[misc]
 
 
 def test_an_unknown_fragment_costs_only_its_spread() -> None:
-    assert cost("{ ...Nope }").cost == 2
+    assert cost("{ ...Nope }") == Expansion(cost=2, breadth=1)
 
 
 def _doubling(levels: int) -> str:
