@@ -111,3 +111,16 @@ def test_a_changed_key_is_an_operator_error_not_garbage(tmp_path: Path) -> None:
             await other.values_for(str(alice.id), ["TOKEN"])
 
     run(tmp_path, body)
+
+
+def test_two_first_sets_at_once_leave_one_secret(tmp_path: Path) -> None:
+    async def body(store: SecretStore, alice: User, bob: User) -> None:
+        # Both look the name up before either creates it: one create meets
+        # the unique constraint and must update instead of failing.
+        await asyncio.gather(*(store.set(alice, "RACE", f"value-{i}") for i in range(4)))
+        rows = await Secret.filter(owner_id=alice.id, name="RACE")
+        assert len(rows) == 1
+        value = (await store.values_for(str(alice.id), ["RACE"]))["RACE"]
+        assert value in {f"value-{i}" for i in range(4)}
+
+    run(tmp_path, body)
