@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test fuzz check lint typecheck format schema setup engine sandbox-image services web-assets browser bench clean
+.PHONY: run test fuzz mutate check lint typecheck format schema setup engine sandbox-image services web-assets browser bench clean
 
 run: setup sandbox-image web-assets  ## http://127.0.0.1:8000/ (web page) and /graphql (GraphiQL)
 	$(BIN)/scriptbox serve
@@ -14,6 +14,9 @@ test: setup sandbox-image services web-assets browser  ## The whole suite: real 
 
 fuzz: setup sandbox-image  ## The schema fuzzer of `make test`, longer (SCRIPTBOX_FUZZ_EXAMPLES, default 3000)
 	SCRIPTBOX_FUZZ_EXAMPLES=$${SCRIPTBOX_FUZZ_EXAMPLES:-3000} $(BIN)/pytest tests/fuzz -p no:cacheprovider -s
+
+mutate: setup sandbox-image  ## Mutation testing of the security-critical modules (mutation/*.toml; GROUP=x for one)
+	$(BIN)/python -m mutation $(GROUP)
 
 check: lint typecheck test  ## Everything CI runs
 
