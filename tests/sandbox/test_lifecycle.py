@@ -160,9 +160,12 @@ async def test_dead_warm_containers_are_skipped(
     run_script: RunScript, sandbox: DockerSandbox, docker_api: docker.APIClient
 ) -> None:
     await wait_for(lambda: len(sandbox.warm_container_ids) == 2)
-    for container_id in sandbox.warm_container_ids:
+    killed = list(sandbox.warm_container_ids)
+    for container_id in killed:
         docker_api.kill(container_id)
-    await asyncio.sleep(0.2)
+    await wait_for(
+        lambda: not any(docker_api.inspect_container(c)["State"]["Running"] for c in killed)
+    )
     run = await run_script("def main(data):\n    return 'still fine'\n")
     assert run.outcome.result_json == '"still fine"'
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.engine.runs import GET, UPDATES
 from tests.support.client import GraphQLClient, registered
+from tests.support.deadlines import eventually
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.servers import free_port
@@ -139,7 +140,13 @@ async def test_redis_outage_loses_nothing(
 
         async with subscription_client(client.base_url, client.token) as ws:
             follower = asyncio.create_task(ws.collect(UPDATES, {"id": first}, timeout=120))
-            await asyncio.sleep(1.0)  # some lines have streamed
+
+            # Mid-stream: the API process reads the worker's saved output batches.
+            async def some_lines_streamed() -> bool:
+                row = (await client.data(GET, {"id": first}))["execution"]
+                return "line 2\n" in (row["stdout"] or "")
+
+            await eventually(some_lines_streamed, "the first lines are saved")
             redis_server.stop()
             # While Redis is down: a new run is still accepted, and runs.
             second = (
