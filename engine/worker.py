@@ -194,17 +194,7 @@ class Worker:
                 # when the bus died with the worker) is published before the end.
                 for stream, data in unpublished:
                     last_seq += 1
-                    await self._bus.publish(
-                        ExecutionEvent(
-                            execution_id=str(row.id),
-                            owner_id=str(row.owner_id),
-                            seq=last_seq,
-                            status=ExecutionStatus.RUNNING,
-                            stream=stream,
-                            data=data,
-                            batch_id=str(row.batch_id) if row.batch_id else None,
-                        )
-                    )
+                    await self._bus.publish(_event_of(row, last_seq, stream=stream, data=data))
                 await self._publish_status(row, ExecutionStatus.FAILED, seq=last_seq + 1)
         return failed
 
@@ -450,15 +440,7 @@ class Worker:
                 return  # still waited for a publish in flight (see publish_lock)
             seq = running.next_seq
             running.next_seq += 1
-            event = ExecutionEvent(
-                execution_id=str(row.id),
-                owner_id=str(row.owner_id),
-                seq=seq,
-                status=ExecutionStatus.RUNNING,
-                stream=stream,
-                data=shown,
-                batch_id=str(row.batch_id) if row.batch_id else None,
-            )
+            event = _event_of(row, seq, stream=stream, data=shown)
             await self._bus.publish(event)
             # The database gets exactly the events subscribers get, a little later.
             self.journal.record(event)
@@ -514,15 +496,27 @@ class Worker:
         await self._publish_status(row, ExecutionStatus.FAILED, seq=seq)
 
     async def _publish_status(self, row: Execution, status: ExecutionStatus, seq: int) -> None:
-        await self._bus.publish(
-            ExecutionEvent(
-                execution_id=str(row.id),
-                owner_id=str(row.owner_id),
-                seq=seq,
-                status=status,
-                batch_id=str(row.batch_id) if row.batch_id else None,
-            )
-        )
+        await self._bus.publish(_event_of(row, seq, status=status))
+
+
+def _event_of(
+    row: Execution,
+    seq: int,
+    *,
+    status: ExecutionStatus = ExecutionStatus.RUNNING,
+    stream: Stream | None = None,
+    data: str | None = None,
+) -> ExecutionEvent:
+    """An event of `row`: output (with `stream` and `data`) or a status change."""
+    return ExecutionEvent(
+        execution_id=str(row.id),
+        owner_id=str(row.owner_id),
+        seq=seq,
+        status=status,
+        stream=stream,
+        data=data,
+        batch_id=str(row.batch_id) if row.batch_id else None,
+    )
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:
