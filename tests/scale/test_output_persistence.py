@@ -25,6 +25,8 @@ from tests.engine.crash_output import (
 )
 from tests.engine.runs import UPDATES
 from tests.support.client import GraphQLClient, registered
+from tests.support.containers import owner_containers, remove_containers
+from tests.support.deadlines import eventually
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.ws import subscription_client
@@ -47,14 +49,13 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
             **CAPPED_ENV,
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
-        victim = ServiceProcess(
-            {**base, "SCRIPTBOX_WORKER_NAME": f"victim-{tmp_path.name[-12:]}-{os.getpid()}"},
-            command="worker",
-        )
+        victim_name = f"victim-{tmp_path.name[-12:]}-{os.getpid()}"
+        victim = ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": victim_name}, command="worker")
         sweeper = ServiceProcess(
             {**base, "SCRIPTBOX_WORKER_NAME": f"sweeper-{tmp_path.name[-12:]}-{os.getpid()}"},
             command="worker",
         )
+        reaped_by_the_product = False
         api.start()
         victim.start()
         try:
@@ -87,6 +88,21 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
                     assert seen == (execution["stdout"], execution["stderr"], "FAILED")
                     late = await replayed_output(ws, execution_id)
                     assert late == seen
+            # The killed worker, started again, removes the containers it left.
+            left = {c["Id"] for c in owner_containers(victim_name)}
+            assert left, "the killed worker should have left containers"
+            revived = ServiceProcess(victim.env, command="worker").start()
+            try:
+
+                async def reaped() -> bool:
+                    return left.isdisjoint(c["Id"] for c in owner_containers(victim_name))
+
+                await eventually(reaped, "the revived worker reaps what it left")
+            finally:
+                revived.stop()
+            reaped_by_the_product = True
         finally:
             for process in (api, victim, sweeper):
                 process.stop()
+            if not reaped_by_the_product:
+                remove_containers(victim_name)  # a failed test's leftovers

@@ -18,12 +18,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import docker
 import httpx
 import pytest
 
 from tests.engine.runs import UPDATES
 from tests.support.client import GraphQLClient, registered
+from tests.support.containers import owner_containers, remove_containers
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.ws import subscription_client
@@ -39,17 +39,6 @@ SCRIPT = (
     "    return data['i']\n"
 )
 RUN = "mutation($input: RunScriptInput!) { runScript(input: $input) { id } }"
-
-
-def owner_containers(owner: str) -> list[dict[str, Any]]:
-    client = docker.APIClient()
-    try:
-        found: list[dict[str, Any]] = client.containers(
-            all=True, filters={"label": f"scriptbox.owner={owner}"}
-        )
-        return found
-    finally:
-        client.close()
 
 
 @pytest.fixture
@@ -91,15 +80,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             for name, worker in workers.items():
                 if worker.process is not None and worker.process.returncode == -signal.SIGKILL:
                     remove_containers(name)
-
-
-def remove_containers(owner: str) -> None:
-    client = docker.APIClient()
-    try:
-        for container in owner_containers(owner):
-            client.remove_container(container["Id"], force=True)
-    finally:
-        client.close()
 
 
 async def follow(url: str, token: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
