@@ -71,6 +71,17 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             )
 
 
+def code_of_uncoded_message(message: str) -> str:
+    """The code of a formatted error that arrived without one: errors raised
+    before execution (by a parsing extension, say) skip the schema's error
+    formatting, so HTTP and WebSocket answers give them their code from this."""
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith(("Variable '$", 'Variable "$')):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 def _code_for_graphql_error(error: GraphQLError, stage: str) -> str:
     if error.message.startswith("Variable '$") or error.message.startswith('Variable "$'):
         return "BAD_USER_INPUT"

@@ -26,6 +26,7 @@ from graphql_api.client_input import (
 )
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
+from graphql_api.error_handling import code_of_uncoded_message
 from graphql_api.errors import ClientError
 from graphql_api.http_errors import (
     GRAPHQL_RESPONSE_JSON,
@@ -202,12 +203,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         for error in errors:
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
-                message = str(error.get("message", ""))
-                extensions["code"] = (
-                    "GRAPHQL_PARSE_FAILED"
-                    if message.startswith("Syntax Error")
-                    else "GRAPHQL_VALIDATION_FAILED"
-                )
+                extensions["code"] = code_of_uncoded_message(str(error.get("message", "")))
         return response
 
     async def get_context(

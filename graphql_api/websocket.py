@@ -69,6 +69,7 @@ from graphql_api.client_input import (
 )
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document
+from graphql_api.error_handling import code_of_uncoded_message
 from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
 
 FORBIDDEN = 4403
@@ -99,13 +100,7 @@ def with_code(error: dict[str, Any]) -> dict[str, Any]:
     extensions = error.get("extensions") or {}
     if "code" in extensions:
         return error
-    message = str(error.get("message", ""))
-    if message.startswith("Syntax Error"):
-        code = "GRAPHQL_PARSE_FAILED"
-    elif message.startswith(("Variable '$", 'Variable "$')):
-        code = "BAD_USER_INPUT"
-    else:
-        code = "GRAPHQL_VALIDATION_FAILED"
+    code = code_of_uncoded_message(str(error.get("message", "")))
     return {**error, "extensions": {**extensions, "code": code}}
 
 
