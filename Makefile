@@ -15,7 +15,7 @@ test: setup sandbox-image services web-assets browser  ## The whole suite: real 
 fuzz: setup sandbox-image  ## The schema fuzzer of `make test`, longer (SCRIPTBOX_FUZZ_EXAMPLES, default 3000)
 	SCRIPTBOX_FUZZ_EXAMPLES=$${SCRIPTBOX_FUZZ_EXAMPLES:-3000} $(BIN)/pytest tests/fuzz -p no:cacheprovider -s
 
-mutate: setup sandbox-image  ## Mutation testing of the security-critical modules (mutation/*.toml; GROUP=x for one)
+mutate: setup sandbox-image services  ## Mutation testing of the security-critical modules (mutation/*.toml; GROUP=x for one)
 	$(BIN)/python -m mutation $(GROUP)
 
 check: lint typecheck test  ## Everything CI runs

@@ -19,10 +19,10 @@ from engine.output_journal import persisted_output
 from engine.worker import SEQ_QUEUED, Worker
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.settings import Settings
+from models.access import parse_id, visible_to
 from models.executions import Execution, ExecutionStatus
 from models.operations import Batch, StoredFile
 from models.tree import Script
-from models.tree_ops import parse_id, visible_to
 from models.users import User
 
 log = logging.getLogger(__name__)

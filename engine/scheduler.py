@@ -21,10 +21,10 @@ from engine.cron import check_cron, next_fire_times, parse_zone
 from engine.executions import ExecutionService, encode_input
 from graphql_api.errors import NotFound
 from graphql_api.settings import Settings
+from models.access import parse_id, visible_to
 from models.executions import Execution, ExecutionStatus
 from models.operations import Schedule
 from models.tree import Script
-from models.tree_ops import parse_id, visible_to
 from models.users import User
 
 log = logging.getLogger(__name__)

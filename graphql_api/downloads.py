@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from graphql_api.errors import ClientError, NotFound, Unauthenticated
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
+from models.access import parse_id, visible_to
 from models.operations import Artifact, StoredFile
-from models.tree_ops import parse_id, visible_to
 from models.users import User
 from storage import ObjectNotFound
 

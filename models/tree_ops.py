@@ -11,7 +11,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -25,6 +24,7 @@ from graphql_api.errors import (
     PayloadTooLarge,
     ScriptExistsReplaceRequired,
 )
+from models.access import check_same_tree, get_folder, get_script, owner_of_new_row
 from models.base import ROOT_KEY
 from models.names import infer_language, split_path, validate_name
 from models.script_check import check_script
@@ -36,16 +36,6 @@ from storage import ObjectStore
 log = logging.getLogger(__name__)
 
 SCRIPT_CONTENT_TYPE = "text/plain; charset=utf-8"
-
-
-def parse_id(raw: str | uuid.UUID | None, what: str) -> uuid.UUID:
-    """An id from a client. A malformed id names nothing, so it is NOT_FOUND."""
-    if isinstance(raw, uuid.UUID):
-        return raw
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise NotFound(f"{what} not found.") from None
 
 
 def check_secret_names(names: list[str] | None) -> list[str] | None:
@@ -81,25 +71,6 @@ def parent_key(folder_id: uuid.UUID | str | None) -> str:
 
 def script_prefix(script_id: uuid.UUID | str) -> str:
     return f"scripts/{script_id}/"
-
-
-def visible_to(user: User) -> dict[str, Any]:
-    """Filter kwargs for rows the user may see: their own, or all for an admin."""
-    return {} if user.is_admin else {"owner_id": user.id}
-
-
-async def get_folder(user: User, folder_id: str | uuid.UUID) -> Folder:
-    folder = await Folder.get_or_none(id=parse_id(folder_id, "Folder"), **visible_to(user))
-    if folder is None:
-        raise NotFound("Folder not found.")
-    return folder
-
-
-async def get_script(user: User, script_id: str | uuid.UUID) -> Script:
-    script = await Script.get_or_none(id=parse_id(script_id, "Script"), **visible_to(user))
-    if script is None:
-        raise NotFound("Script not found.")
-    return script
 
 
 async def script_at_path(
@@ -141,7 +112,7 @@ class TreeOps:
     async def create_folder(self, user: User, name: str, parent_id: str | None) -> Folder:
         name = validate_name(name, "Folder name")
         parent = await get_folder(user, parent_id) if parent_id is not None else None
-        owner_id = parent.owner_id if parent else user.id
+        owner_id = owner_of_new_row(user, parent)
         index = await FolderIndex.load(owner_id)
         if index.depth(parent.id if parent else None) + 1 > self._max_folder_depth:
             raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
@@ -169,8 +140,7 @@ class TreeOps:
     async def move_folder(self, user: User, folder_id: str, new_parent_id: str | None) -> Folder:
         folder = await get_folder(user, folder_id)
         target = await get_folder(user, new_parent_id) if new_parent_id is not None else None
-        if target is not None and target.owner_id != folder.owner_id:
-            raise NotFound("Folder not found.")
+        check_same_tree(target, folder)
         index = await FolderIndex.load(folder.owner_id)
         target_id = target.id if target else None
         if target_id is not None and str(target_id) in index.subtree_ids(folder.id):
@@ -219,7 +189,7 @@ class TreeOps:
         script_content = self._checked_size(content)
         await check_script(language, name, content)
         folder = await get_folder(user, folder_id) if folder_id is not None else None
-        owner_id = folder.owner_id if folder else user.id
+        owner_id = owner_of_new_row(user, folder)
         existing = await Script.get_or_none(
             owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
         )
@@ -343,8 +313,7 @@ class TreeOps:
     async def move_script(self, user: User, script_id: str, folder_id: str | None) -> Script:
         script = await get_script(user, script_id)
         target = await get_folder(user, folder_id) if folder_id is not None else None
-        if target is not None and target.owner_id != script.owner_id:
-            raise NotFound("Folder not found.")
+        check_same_tree(target, script)
         target_id = target.id if target else None
         if str(target_id) == str(script.folder_id):
             return script

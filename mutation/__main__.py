@@ -112,6 +112,28 @@ def cosmic_ray(*args: str) -> None:
     subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, check=True)
 
 
+ANNOTATION = "a mutant of an annotation, which the module never evaluates"
+
+
+def skip_annotation_mutants(session: Path, sources: dict[str, str]) -> None:
+    """Mark the mutants inside annotations as done before any runs: each one
+    survives by construction, so running it would cost the group's whole
+    test command for nothing. The report counts them as equivalent."""
+    spans = {module: annotation_spans(text) for module, text in sources.items()}
+    with sqlite3.connect(session) as db:
+        rows = db.execute(
+            "SELECT job_id, module_path, start_pos_row, start_pos_col FROM mutation_specs"
+            " WHERE job_id NOT IN (SELECT job_id FROM work_results)"
+        ).fetchall()
+        for job_id, module_path, row, col in rows:
+            module = str(Path(module_path).resolve().relative_to(ROOT))
+            if any(first <= (row, col) < last for first, last in spans.get(module, [])):
+                db.execute(
+                    "INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, ?, ?)",
+                    (job_id, "SKIPPED", ANNOTATION),
+                )
+
+
 def forget_survivors(group: str) -> None:
     """Make the last run's survivors pending again, so `--resume` tests only
     them (after tests were added to kill them)."""
@@ -140,6 +162,7 @@ def run_group(group: str, resume: bool) -> float:
             cosmic_ray("cosmic-ray", "baseline", rel)
             cosmic_ray("cosmic-ray", "init", rel, str(session))
             cosmic_ray("cr-filter-operators", str(session), rel)
+            skip_annotation_mutants(session, texts)
         cosmic_ray("cosmic-ray", "exec", rel, str(session))
     finally:
         for path, content in originals.items():
@@ -168,7 +191,11 @@ def report(group: str, known: set[tuple[str, str, str]]) -> tuple[dict[str, Tall
         module = str(Path(mutation["module_path"]).resolve().relative_to(ROOT))
         tally = tallies.setdefault(module, Tally())
         if result is not None and result["worker_outcome"] == "skipped":
-            continue  # an operator left out in the group's config
+            if result["output"] == ANNOTATION:
+                tally.mutants += 1
+                tally.equivalent += 1
+                tally.annotations += 1
+            continue  # otherwise an operator left out in the group's config
         tally.mutants += 1
         if result is None:
             tally.pending += 1

@@ -11,10 +11,10 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.errors import NotFound
+from models.access import parse_id, visible_to
 from models.executions import Execution as ExecutionRow
 from models.executions import ExecutionStatus as StatusModel
 from models.operations import Batch as BatchRow
-from models.tree_ops import parse_id, visible_to
 from models.users import User
 from resolvers.executions import ExecutionStatus, ExecutionType, resolve_script
 from resolvers.types import ScriptType

@@ -17,11 +17,11 @@ from tortoise.expressions import Q
 from engine.events import ExecutionEvent as BusEvent
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
+from models.access import get_script, parse_id, visible
 from models.executions import Execution as ExecutionRow
 from models.executions import ExecutionStatus as StatusModel
 from models.operations import Artifact as ArtifactRow
 from models.tree import Script
-from models.tree_ops import get_script, parse_id
 from models.users import User
 from resolvers.files import ArtifactType
 from resolvers.queries import find_script_by_path
@@ -245,7 +245,7 @@ class ExecutionQuery:
         user = await info.context.require_user()
         if not 1 <= first <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
-        query = ExecutionRow.filter() if user.is_admin else ExecutionRow.filter(owner_id=user.id)
+        query = visible(ExecutionRow.all(), user)
         if script_id is not None:
             query = query.filter(script_id=(await get_script(user, script_id)).id)
         if status is not None:

@@ -7,19 +7,15 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
+from models.access import get_folder, get_script, tree_owner_id
 from models.tree import Script
-from models.tree_ops import get_folder, get_script, parse_id, script_at_path
+from models.tree_ops import script_at_path
 from resolvers.types import FolderType, ScriptType, Tree, TreeView, UserType
 
 
 async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None) -> str:
     user = await info.context.require_user()
-    if owner_id is None or str(owner_id) == str(user.id):
-        return str(user.id)
-    if not user.is_admin:
-        # Another user's tree behaves as if it did not exist.
-        raise NotFound("User not found.")
-    return str(parse_id(owner_id, "User"))
+    return tree_owner_id(user, None if owner_id is None else str(owner_id))
 
 
 @strawberry.type

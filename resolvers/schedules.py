@@ -13,6 +13,7 @@ from strawberry.types import Info
 from engine.cron import MAX_NEXT_RUNS
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput, NotFound
+from models.access import visible
 from models.executions import Execution as ExecutionRow
 from models.operations import Schedule as ScheduleRow
 from models.tree import Script
@@ -105,7 +106,7 @@ class ScheduleQuery:
         self, info: Info[Context, None], script_id: strawberry.ID | None = None
     ) -> list[ScheduleType]:
         user = await info.context.require_user()
-        query = ScheduleRow.filter() if user.is_admin else ScheduleRow.filter(owner_id=user.id)
+        query = visible(ScheduleRow.all(), user)
         if script_id is not None:
             script = await resolve_script(info, user, script_id, None)
             query = query.filter(script_id=script.id)
