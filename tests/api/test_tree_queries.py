@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.api.tree_ops import folder, script
 from tests.support.client import GraphQLClient, registered
+from tests.support.servers import Service
 from tests.support.sql_counter import count_sql
+from tests.support.ws import subscription_client
 
 # user + folders + scripts + versions.
 TREE_STATEMENTS = 4
@@ -75,3 +79,19 @@ async def test_the_counter_counts_the_statements_of_a_request(anon: GraphQLClien
     seen = len(statements)
     await folder(user, "after")
     assert len(statements) == seen
+
+
+@pytest.mark.parametrize("service", ["local"], indirect=True)
+async def test_the_counter_counts_only_http_requests(
+    service: Service, alice: GraphQLClient
+) -> None:
+    """Statements sent outside an HTTP request (the service's own loops, a
+    WebSocket operation) would make counts depend on timing: never counted."""
+    with count_sql() as statements:
+        logging.getLogger("tortoise.db_client").debug("SELECT 1 -- not in a request")
+        async with subscription_client(service.url, alice.token) as ws:
+            shown = await ws.collect("{ tree { folders { name } scripts { name } } }")
+        assert shown == [{"tree": {"folders": [], "scripts": []}}], shown
+        assert statements == []
+        await alice.data("{ tree { folders { name } } }")
+    assert statements, "an HTTP request's statements are counted"
