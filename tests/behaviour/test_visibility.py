@@ -13,9 +13,7 @@ from tests.support.client import GraphQLClient
 ME = "{ me { id } }"
 FOLDER = "query($id: ID!) { folder(id: $id) { id name } }"
 TREE_OF = "query($o: ID) { tree(ownerId: $o) { folders { name } scripts { name } } }"
-CREATE_FOLDER = (
-    "mutation($n: String!, $p: ID) { createFolder(name: $n, parentId: $p) { id path } }"
-)
+CREATE_FOLDER = "mutation($n: String!, $p: ID) { createFolder(name: $n, parentId: $p) { id path } }"
 CREATE_SCRIPT = "mutation($i: CreateScriptInput!) { createScript(input: $i) { id path } }"
 MOVE_SCRIPT = "mutation($id: ID!, $to: ID) { moveScript(id: $id, folderId: $to) { id path } }"
 MOVE_FOLDER = "mutation($id: ID!, $to: ID) { moveFolder(id: $id, parentId: $to) { id path } }"
