@@ -211,29 +211,3 @@ async def test_output_that_is_not_utf8(alice: GraphQLClient) -> None:
     assert execution["status"] == "SUCCEEDED", execution
     assert execution["stdout"].endswith(" ok\n")
     assert "\ufffd" in execution["stdout"]
-
-
-async def test_too_many_queued_is_rate_limited(
-    alice: GraphQLClient, service: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests.api.tree_ops import script
-    from tests.engine.runs import RUN
-
-    # Hold the worker's slots with long runs, then queue past the cap.
-    limit = service.settings.max_queued_per_user
-    created = await script(alice, "slow.py", "import time\ntime.sleep(30)\n")
-    ids = []
-    codes = set()
-    for _ in range(limit + service.settings.worker_concurrency + 2):
-        body = await alice.execute(
-            RUN, {"input": {"scriptId": created["id"], "timeoutSeconds": 30}}
-        )
-        if body.get("errors"):
-            codes.add(body["errors"][0]["extensions"]["code"])
-        else:
-            ids.append(body["data"]["runScript"]["id"])
-    assert codes == {"RATE_LIMITED"}
-    for execution_id in ids:
-        await alice.data(
-            "mutation($id: ID!) { cancelExecution(id: $id) { status } }", {"id": execution_id}
-        )
