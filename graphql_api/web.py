@@ -36,7 +36,6 @@ VENDOR_DIR = STATIC_DIR / "vendor"
 STATIC_PREFIX = "/static"
 VENDOR_PREFIX = f"{STATIC_PREFIX}/vendor/"
 
-CDN = "https://unpkg.com/"
 # https://unpkg.com/<package>@<version>/<path>, the package possibly scoped.
 _CDN_URL = re.compile(
     r"https://unpkg\.com/(?P<package>(?:@[A-Za-z0-9._-]+/)?[A-Za-z0-9._-]+)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -53,8 +53,6 @@ class ObjectStore(Protocol):
     async def exists(self, key: str) -> bool: ...
 
     async def delete(self, key: str) -> None: ...
-
-    async def delete_many(self, keys: Iterable[str]) -> None: ...
 
     async def delete_prefix(self, prefix: str) -> int: ...
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -122,12 +122,6 @@ class LocalObjectStore:
         validate_key(key)
         async with self._locks.hold(key):
             await _run(self._tree.delete, key)
-
-    async def delete_many(self, keys: Iterable[str]) -> None:
-        keys = [validate_key(key) for key in keys]  # all or nothing on a bad key
-        for key in keys:
-            async with self._locks.hold(key):
-                await _run(self._tree.delete, key)
 
     async def delete_prefix(self, prefix: str) -> int:
         validate_delete_prefix(prefix)

@@ -219,11 +219,6 @@ class S3ObjectStore:
         # S3 answers 204 for a key that is not there: idempotent as is.
         await self._run(self._client.remove_object, self._bucket, key)
 
-    async def delete_many(self, keys: Iterable[str]) -> None:
-        keys = [validate_key(key) for key in keys]  # all or nothing on a bad key
-        if keys:
-            await self._run(self._remove, keys)
-
     async def delete_prefix(self, prefix: str) -> int:
         validate_delete_prefix(prefix)
 

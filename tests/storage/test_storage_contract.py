@@ -151,12 +151,11 @@ async def test_delete_is_idempotent(object_store: ObjectStore) -> None:
     await object_store.delete("never/existed")
     assert [i.key for i in await object_store.list()] == ["d/2"]
 
-    await object_store.delete_many(["d/2", "d/1", "nope"])
-    await object_store.delete_many([])
+    await object_store.delete("d/2")
     assert await object_store.list() == []
 
 
-async def test_delete_many_spans_batches(object_store: ObjectStore) -> None:
+async def test_delete_prefix_spans_batches(object_store: ObjectStore) -> None:
     # S3 deletes at most 1000 keys per request.
     keys = [f"many/{n:04d}" for n in range(1001)]
     limit = asyncio.Semaphore(32)
@@ -168,7 +167,7 @@ async def test_delete_many_spans_batches(object_store: ObjectStore) -> None:
     await asyncio.gather(*(put(key) for key in keys))
     await object_store.put_bytes("keep", b"k")
 
-    await object_store.delete_many(iter(keys))
+    assert await object_store.delete_prefix("many/") == len(keys)
     assert [i.key for i in await object_store.list()] == ["keep"]
 
 
@@ -340,8 +339,6 @@ async def test_invalid_keys_are_rejected_everywhere(object_store: ObjectStore, k
         await object_store.exists(key)
     with pytest.raises(InvalidObjectKey):
         await object_store.delete(key)
-    with pytest.raises(InvalidObjectKey):
-        await object_store.delete_many(["fine", key])
     with pytest.raises(InvalidObjectKey):
         await object_store.presigned_get_url(key, timedelta(minutes=1))
     assert await object_store.list() == []
