@@ -24,9 +24,9 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.api.tree_ops import script
 from tests.behaviour.conftest import own_service
-from tests.engine.runs import CANCEL, GET, RUN, UPDATES
+from tests.engine.runs import UPDATES
+from tests.support.busy_worker import busy_worker, queue, reaches
 from tests.support.client import GraphQLClient, registered
-from tests.support.deadlines import eventually
 from tests.support.ws import TRANSPORT_WS, subscription_client
 
 LINES = 4000
@@ -45,7 +45,6 @@ PRINTED = {
     "STDOUT": "".join(f"{i:06d} {LINE}\n" for i in range(0, LINES, 2)),
     "STDERR": "".join(f"{i:06d} {LINE}\n" for i in range(1, LINES, 2)),
 }
-BLOCKER = "import time\ndef main(data):\n    while True:\n        time.sleep(1)\n"
 
 
 @asynccontextmanager
@@ -79,16 +78,6 @@ async def next_message(ws: ClientConnection) -> dict[str, Any]:
     return message
 
 
-async def status_of(client: GraphQLClient, execution_id: str) -> str:
-    return str((await client.data(GET, {"id": execution_id}))["execution"]["status"])
-
-
-async def queue(client: GraphQLClient, content: str, name: str) -> str:
-    created = await script(client, name, content)
-    variables = {"input": {"scriptId": created["id"], "wait": False}}
-    return str((await client.data(RUN, variables))["runScript"]["id"])
-
-
 async def test_a_subscriber_that_stops_reading_is_cut_off_and_can_replay(
     tmp_path: Path,
 ) -> None:
@@ -103,21 +92,19 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_can_replay(
     ):
         user = await registered(GraphQLClient(served.url, None, http), "slow")
         assert user.token is not None
-        # The chatty run waits in the queue behind a blocker, so the slow
-        # subscription is live (not a replay) before anything is printed.
-        blocker = await queue(user, BLOCKER, "blocker.py")
-        await eventually(lambda: _is(user, blocker, "RUNNING"), "the blocker runs", deadline=120)
-        chatty = await queue(user, CHATTY, "chatty.py")
+        chatty_script = await script(user, "chatty.py", CHATTY)
         async with reluctant_socket(served.url, user.token) as ws:
-            payload = {"query": UPDATES, "variables": {"id": chatty}}
-            await ws.send(json.dumps({"id": "slow", "type": "subscribe", "payload": payload}))
-            first = await next_message(ws)
-            assert first["payload"]["data"]["executionUpdates"]["status"] == "QUEUED", first
+            # The chatty run waits in the queue until the subscription is
+            # live, so what it prints comes live, not as a replay.
+            async with busy_worker(user):
+                chatty = await queue(user, chatty_script["id"])
+                payload = {"query": UPDATES, "variables": {"id": chatty}}
+                subscribe = {"id": "slow", "type": "subscribe", "payload": payload}
+                await ws.send(json.dumps(subscribe))
+                first = await next_message(ws)
+                assert first["payload"]["data"]["executionUpdates"]["status"] == "QUEUED"
             # From here on the client reads nothing until the run is over.
-            await user.data(CANCEL, {"id": blocker})
-            await eventually(
-                lambda: _is(user, chatty, "SUCCEEDED"), "the chatty run ends", deadline=180
-            )
+            await reaches(user, chatty, "SUCCEEDED", deadline=180)
             seen: dict[str, str] = {"STDOUT": "", "STDERR": ""}
             while (message := await next_message(ws))["type"] == "next" and not message[
                 "payload"
@@ -141,7 +128,3 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_can_replay(
         for stream, text in PRINTED.items():
             assert "".join(u["data"] for u in updates if u["stream"] == stream) == text
         assert updates[-1]["execution"]["result"] == {"printed": LINES}
-
-
-async def _is(client: GraphQLClient, execution_id: str, status: str) -> bool:
-    return await status_of(client, execution_id) == status
