@@ -25,6 +25,7 @@ from moto.server import ThreadedMotoServer
 from sandbox import deps as sandbox_deps
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from tests.support.client import GraphQLClient, registered
+from tests.support.owners import is_owned
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
 from tests.support.volumes import volume_namespace
@@ -46,7 +47,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _containers_left() -> list[str]:
-    suffix = f"-{os.getpid()}"
     try:
         api = docker.from_env().api
         listed = api.containers(all=True, filters={"label": f"{LABEL_SANDBOX}=1"})
@@ -55,7 +55,7 @@ def _containers_left() -> list[str]:
     return [
         f"container {c['Id'][:12]} of {c['Labels'].get(LABEL_OWNER)} ({c['Status']})"
         for c in listed
-        if (c["Labels"].get(LABEL_OWNER) or "").endswith(suffix)
+        if is_owned(c["Labels"].get(LABEL_OWNER))
     ]
 
 

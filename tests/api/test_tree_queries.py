@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.tree_ops import folder, script
 from tests.support.client import GraphQLClient, registered
 from tests.support.sql_counter import count_sql
+from tests.support.tree import folder, script
 
 # user + folders + scripts + versions.
 TREE_STATEMENTS = 4

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.behaviour.conftest import own_service
-from tests.behaviour.package_index import index, wheel
-from tests.deps.helpers import GET, UPDATE, create, pep723, run
 from tests.support.busy_worker import busy_worker, queue, reaches
 from tests.support.client import GraphQLClient, registered
+from tests.support.dependencies import GET, UPDATE, create, pep723, run
+from tests.support.package_index import index, wheel
+from tests.support.processes import own_service
 from tests.support.servers import free_port
 
 MAX_DOWNLOAD = 20_000

@@ -22,11 +22,11 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.api.tree_ops import script
-from tests.behaviour.conftest import own_service
-from tests.engine.runs import UPDATES
 from tests.support.busy_worker import busy_worker, queue, reaches
 from tests.support.client import GraphQLClient, registered
+from tests.support.processes import own_service
+from tests.support.runs import UPDATES
+from tests.support.tree import script
 from tests.support.ws import TRANSPORT_WS, subscription_client
 
 LINES = 4000

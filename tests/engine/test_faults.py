@@ -10,8 +10,8 @@ from typing import Any
 import docker
 import pytest
 
-from tests.engine.runs import run
 from tests.support.client import GraphQLClient
+from tests.support.runs import run
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 
@@ -216,8 +216,8 @@ async def test_output_that_is_not_utf8(alice: GraphQLClient) -> None:
 async def test_too_many_queued_is_rate_limited(
     alice: GraphQLClient, service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.api.tree_ops import script
-    from tests.engine.runs import RUN
+    from tests.support.runs import RUN
+    from tests.support.tree import script
 
     # Hold the worker's slots with long runs, then queue past the cap.
     limit = service.settings.max_queued_per_user

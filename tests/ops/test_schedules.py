@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.scheduler import Scheduler
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
 from tests.support.servers import Service
+from tests.support.tree import script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
+from tests.support.tree import script
 
 CREATE = """
 mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { id cron nextRunAt } }
