@@ -117,6 +117,9 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_can_replay(
             codes = [(e.get("extensions") or {}).get("code") for e in message["payload"]["errors"]]
             assert codes == ["SUBSCRIBER_TOO_SLOW"], message
             assert await next_message(ws) == {"id": "slow", "type": "complete"}
+            # The operation ended, not the connection.
+            await ws.send(json.dumps({"type": "ping"}))
+            assert (await next_message(ws))["type"] == "pong"
             # What it got before the cut is true output, just not all of it.
             for stream, text in seen.items():
                 assert PRINTED[stream].startswith(text), stream
