@@ -10,6 +10,7 @@ volumes of the namespaces its services used, and its own descendants.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from tests.support.client import GraphQLClient, registered
 from tests.support.owners import is_owned
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
-from tests.support.volumes import volume_namespace
+from tests.support.volumes import PROCESSES_NAMESPACE, remove_volumes, volume_namespace
 
 # Namespaces of the dependency volumes this run's services made.
 VOLUME_NAMESPACES: set[str] = set()
@@ -60,9 +61,10 @@ def _containers_left() -> list[str]:
 
 
 def _volumes_left() -> list[str]:
-    if not VOLUME_NAMESPACES:
-        return []
-    api = docker.from_env().api
+    try:
+        api = docker.from_env().api
+    except docker.errors.DockerException:
+        return []  # no engine: nothing of ours can be there
     return [
         f"volume {name} (namespace {namespace})"
         for namespace in sorted(VOLUME_NAMESPACES)
@@ -97,6 +99,17 @@ def _processes_left() -> list[str]:
             continue
         found.append(f"process {pid}: {command.strip()}")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def processes_volumes() -> Iterator[None]:
+    """The dependency volumes of the `scriptbox` processes tests start
+    (cli_environment puts them in one namespace of this run), removed when
+    the session's fixtures end, then checked like the rest."""
+    VOLUME_NAMESPACES.add(PROCESSES_NAMESPACE)
+    yield
+    with contextlib.suppress(docker.errors.DockerException):
+        remove_volumes(PROCESSES_NAMESPACE)
 
 
 def pytest_asyncio_loop_factories(

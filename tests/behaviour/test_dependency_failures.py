@@ -35,7 +35,6 @@ async def user_of(data_dir: Path, index_url: str, **settings: str) -> AsyncItera
             data_dir,
             SCRIPTBOX_DEPS_INDEX_URL=index_url,
             SCRIPTBOX_DEPS_MAX_DOWNLOAD_BYTES=str(MAX_DOWNLOAD),
-            SCRIPTBOX_DEPS_NAMESPACE=f"behaviour-{data_dir.name}".lower(),
             **settings,
         ) as served,
         httpx.AsyncClient(timeout=300) as http,

@@ -19,6 +19,7 @@ import httpx
 
 from tests.support.owners import fresh_owned_name, is_owned
 from tests.support.servers import free_port
+from tests.support.volumes import PROCESSES_NAMESPACE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -26,10 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `scriptbox` command: none of the shell's
     SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py)
-    unless `extra` gives one, then `extra`."""
+    and the run's namespace for dependency volumes unless `extra` gives
+    them, then `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
     env["SCRIPTBOX_WORKER_NAME"] = fresh_owned_name("cli")
+    env["SCRIPTBOX_DEPS_NAMESPACE"] = PROCESSES_NAMESPACE
     env.update(extra)
     return env
 
