@@ -25,7 +25,7 @@ Stream = Literal["stdout", "stderr"]
 HISTORY_RETENTION_SECONDS = 120.0
 # A subscriber that cannot keep up is cut off rather than letting its queue
 # grow without bound (it can resubscribe and replay).
-SUBSCRIBER_QUEUE_LIMIT = 10_000
+DEFAULT_SUBSCRIBER_QUEUE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,10 @@ class _Topic:
 
 
 class InMemoryEventBus:
-    def __init__(self) -> None:
+    def __init__(self, queue_limit: int = DEFAULT_SUBSCRIBER_QUEUE_LIMIT) -> None:
+        if queue_limit < 1:
+            raise ValueError("a subscriber's queue must hold at least one event")
+        self._queue_limit = queue_limit
         self._topics: dict[str, _Topic] = {}
         self._owner_subscribers: dict[str, set[asyncio.Queue[ExecutionEvent | None]]] = {}
 
@@ -138,7 +141,7 @@ class InMemoryEventBus:
         # Copying the history and registering the queue happen with no await
         # in between, so no event can fall between replay and live.
         history = list(topic.history)
-        queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_LIMIT)
+        queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(self._queue_limit)
         finished = topic.finished_at is not None
         if not finished:
             topic.subscribers.add(queue)
@@ -160,7 +163,7 @@ class InMemoryEventBus:
     async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
         # Registered now, not at the first iteration, so that a caller can
         # subscribe, then read the database, and miss nothing in between.
-        queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_LIMIT)
+        queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue(self._queue_limit)
         self._owner_subscribers.setdefault(owner_id, set()).add(queue)
         return self._drain_owner(owner_id, queue)
 

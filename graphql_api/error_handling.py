@@ -14,6 +14,7 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import StreamExecutionResult
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
@@ -91,7 +92,16 @@ def _code_for_graphql_error(error: GraphQLError, stage: str) -> str:
 class ClientErrorFormatter(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._format_result(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # A subscription sends each result as it comes, long before
+        # on_operation ends: an error raised mid-stream (a subscriber that
+        # fell behind) gets its code here or not at all.
+        self._format_result(result)
+        yield
+
+    def _format_result(self, result: object) -> None:
         if isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult) and result.errors:
             result.errors = [self._format(error) for error in result.errors]
 

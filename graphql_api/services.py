@@ -84,7 +84,7 @@ def build_services(settings: Settings) -> Services:
     bus: ExecutionEventBus = (
         RedisEventBus(settings.redis_url, settings.redis_prefix)
         if settings.redis_url
-        else InMemoryEventBus()
+        else InMemoryEventBus(settings.subscriber_queue_limit)
     )
     secrets = SecretStore(settings.secrets_key, settings.secrets_key_file)
     files = FileStore(store, settings.max_file_bytes)

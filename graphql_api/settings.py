@@ -166,6 +166,10 @@ class Settings:
     redis_url: str | None = None
     # SCRIPTBOX_REDIS_PREFIX: key prefix, so several deployments can share a Redis.
     redis_prefix: str = "scriptbox:"
+    # SCRIPTBOX_SUBSCRIBER_QUEUE_LIMIT: events the in-memory bus holds for one
+    # subscriber that is not reading; one more ends its subscription with
+    # SUBSCRIBER_TOO_SLOW (it may subscribe again and replay). Default 10000.
+    subscriber_queue_limit: int = 10_000
     # SCRIPTBOX_WORKER_HEARTBEAT_SECONDS / SCRIPTBOX_WORKER_LOST_AFTER_SECONDS:
     # how often a worker says it is alive, and how long a silent worker has
     # before its RUNNING executions end WORKER_LOST.
@@ -247,6 +251,9 @@ class Settings:
             scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", True),
             redis_url=os.environ.get("SCRIPTBOX_REDIS_URL") or None,
             redis_prefix=_env("SCRIPTBOX_REDIS_PREFIX", "scriptbox:"),
+            subscriber_queue_limit=_env_int(
+                "SCRIPTBOX_SUBSCRIBER_QUEUE_LIMIT", cls.subscriber_queue_limit
+            ),
             worker_heartbeat_seconds=_env_float("SCRIPTBOX_WORKER_HEARTBEAT_SECONDS", 5.0),
             worker_lost_after_seconds=_env_float("SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", 30.0),
         )

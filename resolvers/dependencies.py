@@ -103,10 +103,10 @@ async def script_dependencies(info: Info[Context, None], script: Script) -> Scri
             resolved_at=None,
         )
     error = None
-    if row.status is StoredStatus.FAILED:
-        error = DependencyError(
-            code=row.error_code or "DEPENDENCY_FAILED", message=row.error_message or ""
-        )
+    # Every failure is recorded with its code; a FAILED row without one is
+    # an interrupted attempt that the next run makes again.
+    if row.status is StoredStatus.FAILED and row.error_code is not None:
+        error = DependencyError(code=row.error_code, message=row.error_message or "")
     return ScriptDependencies(
         status=DependencyStatus(row.status.value),
         requirements=list(row.requirements),

@@ -10,6 +10,7 @@ volumes of the namespaces its services used, and its own descendants.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -25,9 +26,10 @@ from moto.server import ThreadedMotoServer
 from sandbox import deps as sandbox_deps
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from tests.support.client import GraphQLClient, registered
+from tests.support.owners import is_owned
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
-from tests.support.volumes import volume_namespace
+from tests.support.volumes import PROCESSES_NAMESPACE, remove_volumes, volume_namespace
 
 # Namespaces of the dependency volumes this run's services made.
 VOLUME_NAMESPACES: set[str] = set()
@@ -46,7 +48,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _containers_left() -> list[str]:
-    suffix = f"-{os.getpid()}"
     try:
         api = docker.from_env().api
         listed = api.containers(all=True, filters={"label": f"{LABEL_SANDBOX}=1"})
@@ -55,14 +56,15 @@ def _containers_left() -> list[str]:
     return [
         f"container {c['Id'][:12]} of {c['Labels'].get(LABEL_OWNER)} ({c['Status']})"
         for c in listed
-        if (c["Labels"].get(LABEL_OWNER) or "").endswith(suffix)
+        if is_owned(c["Labels"].get(LABEL_OWNER))
     ]
 
 
 def _volumes_left() -> list[str]:
-    if not VOLUME_NAMESPACES:
-        return []
-    api = docker.from_env().api
+    try:
+        api = docker.from_env().api
+    except docker.errors.DockerException:
+        return []  # no engine: nothing of ours can be there
     return [
         f"volume {name} (namespace {namespace})"
         for namespace in sorted(VOLUME_NAMESPACES)
@@ -97,6 +99,17 @@ def _processes_left() -> list[str]:
             continue
         found.append(f"process {pid}: {command.strip()}")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def processes_volumes() -> Iterator[None]:
+    """The dependency volumes of the `scriptbox` processes tests start
+    (cli_environment puts them in one namespace of this run), removed when
+    the session's fixtures end, then checked like the rest."""
+    VOLUME_NAMESPACES.add(PROCESSES_NAMESPACE)
+    yield
+    with contextlib.suppress(docker.errors.DockerException):
+        remove_volumes(PROCESSES_NAMESPACE)
 
 
 def pytest_asyncio_loop_factories(

@@ -224,10 +224,9 @@ class DependencyManager:
             if row.status in (DependencyStatus.READY, DependencyStatus.INSTALLING) and row.pins:
                 return row, None
             if row.status is DependencyStatus.FAILED:
-                if not self._retryable(row):
-                    raise DependencyFailure(
-                        row.error_code or "DEPENDENCY_FAILED", row.error_message or ""
-                    )
+                failure = self._standing_failure(row)
+                if failure is not None:
+                    raise failure
                 if row.pins and row.env_hash:
                     return row, None  # resolved before; the environment failed: build again
             if row.status is DependencyStatus.RESOLVING and not self._stale(row):
@@ -318,10 +317,8 @@ class DependencyManager:
                     return row
                 if row.status is not EnvStatus.READY:
                     continue  # evicted meanwhile: look again
-            elif row.status is EnvStatus.FAILED and not self._retryable(row):
-                raise DependencyFailure(
-                    row.error_code or "DEPENDENCY_FAILED", row.error_message or ""
-                )
+            elif row.status is EnvStatus.FAILED and (failure := self._standing_failure(row)):
+                raise failure
             elif row.status is EnvStatus.BUILDING and not self._stale(row):
                 if time.monotonic() > deadline:
                     raise DependencyFailure(
@@ -556,10 +553,16 @@ class DependencyManager:
         beat = row.heartbeat_at or row.updated_at
         return bool(_now() - beat > timedelta(seconds=self.config.stale_seconds))
 
-    def _retryable(self, row: Any) -> bool:
-        if row.error_code is None or row.error_code in TRANSIENT_CODES:
-            return True  # interrupted, or nothing to do with the requirements
-        return bool(_now() - row.updated_at > timedelta(seconds=self.config.retry_failed_seconds))
+    def _standing_failure(self, row: Any) -> DependencyFailure | None:
+        """The failure a FAILED row still answers with; None when it is to be
+        tried again: it has no code (a build was interrupted), a code that
+        says nothing about the requirements, or it is old enough."""
+        code = row.error_code
+        if code is None or code in TRANSIENT_CODES:
+            return None
+        if _now() - row.updated_at > timedelta(seconds=self.config.retry_failed_seconds):
+            return None
+        return DependencyFailure(code, row.error_message or "")
 
     # --- helpers ---------------------------------------------------------------------------------
 

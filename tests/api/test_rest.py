@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.tree_ops import folder, script
 from tests.support.client import GraphQLClient
+from tests.support.tree import folder, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

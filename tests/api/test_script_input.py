@@ -6,9 +6,9 @@ import pytest
 
 from graphql_api.services import storage_config
 from storage import create_object_store
-from tests.api.tree_ops import CREATE_SCRIPT, SCRIPT_BY_ID, SCRIPT_BY_PATH, UPDATE_SCRIPT, script
 from tests.support.client import GraphQLClient
 from tests.support.servers import Service
+from tests.support.tree import CREATE_SCRIPT, SCRIPT_BY_ID, SCRIPT_BY_PATH, UPDATE_SCRIPT, script
 
 
 async def stored_script_objects(service: Service) -> set[str]:

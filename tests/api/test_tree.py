@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.tree_ops import (
+from tests.support.client import GraphQLClient
+from tests.support.tree import (
     CREATE_FOLDER,
     CREATE_SCRIPT,
     SCRIPT_BY_ID,
@@ -14,7 +15,6 @@ from tests.api.tree_ops import (
     folder,
     script,
 )
-from tests.support.client import GraphQLClient
 
 
 async def test_whole_tree_in_one_request(alice: GraphQLClient) -> None:

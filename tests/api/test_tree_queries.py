@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from tests.api.tree_ops import folder, script
 from tests.support.client import GraphQLClient, registered
 from tests.support.servers import Service
 from tests.support.sql_counter import count_sql
+from tests.support.tree import folder, script
 from tests.support.ws import subscription_client
 
 # user + folders + scripts + versions.

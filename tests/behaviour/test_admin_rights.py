@@ -4,8 +4,8 @@ same ids, as if they did not exist, and changes nothing."""
 
 from __future__ import annotations
 
-from tests.api.tree_ops import SCRIPT_BY_ID, UPDATE_SCRIPT, folder, script
 from tests.support.client import GraphQLClient
+from tests.support.tree import SCRIPT_BY_ID, UPDATE_SCRIPT, folder, script
 
 RENAME_FOLDER = "mutation($id: ID!, $n: String!) { renameFolder(id: $id, name: $n) { id name } }"
 MOVE_SCRIPT = "mutation($id: ID!, $to: ID) { moveScript(id: $id, folderId: $to) { id path } }"

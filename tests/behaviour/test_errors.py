@@ -15,10 +15,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from models.executions import Execution
-from tests.api.tree_ops import CREATE_SCRIPT, TREE, script
-from tests.behaviour.conftest import own_service
 from tests.support.client import GraphQLClient, registered
+from tests.support.processes import own_service
 from tests.support.servers import free_port
+from tests.support.tree import CREATE_SCRIPT, TREE, script
 
 RUN = "mutation($id: ID!) { runScript(input: {scriptId: $id, input: {a: 1}}) { id } }"
 EXECUTION_INPUT = "query($id: ID!) { execution(id: $id) { id input } }"

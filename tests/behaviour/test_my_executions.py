@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
+from tests.support.tree import script
 from tests.support.ws import subscription_client
 
 MY_EXECUTIONS = "subscription { myExecutions { executionId status } }"

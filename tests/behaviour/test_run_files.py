@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.tree_ops import script
-from tests.behaviour.conftest import own_service
-from tests.support.client import GraphQLClient, registered
+from tests.support.client import GraphQLClient, user_at
+from tests.support.processes import own_service
+from tests.support.tree import script
 
 MAX_FILES = 2
 MAX_BYTES = 100
@@ -34,9 +33,9 @@ async def capped(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
             SCRIPTBOX_MAX_RUN_FILES=str(MAX_FILES),
             SCRIPTBOX_MAX_RUN_FILES_BYTES=str(MAX_BYTES),
         ) as running,
-        httpx.AsyncClient(timeout=60) as http,
+        user_at(running.url, "files") as client,
     ):
-        yield await registered(GraphQLClient(running.url, None, http), "files")
+        yield client
 
 
 async def upload(client: GraphQLClient, name: str, size: int) -> str:

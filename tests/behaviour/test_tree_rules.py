@@ -8,12 +8,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.api.tree_ops import SCRIPT_BY_ID, UPDATE_SCRIPT, folder, script
-from tests.behaviour.conftest import own_service
-from tests.support.client import GraphQLClient, GraphQLErrorResponse, registered
+from tests.support.client import GraphQLClient, GraphQLErrorResponse, user_at
+from tests.support.processes import own_service
+from tests.support.tree import SCRIPT_BY_ID, UPDATE_SCRIPT, folder, script
 
 MOVE_FOLDER = "mutation($id: ID!, $to: ID) { moveFolder(id: $id, parentId: $to) { id path } }"
 MOVE_SCRIPT = "mutation($id: ID!, $to: ID) { moveScript(id: $id, folderId: $to) { id path } }"
@@ -28,9 +27,9 @@ async def shallow(tmp_path: Path) -> Any:
     """A service whose folders nest at most DEPTH levels."""
     async with (
         own_service(tmp_path, SCRIPTBOX_MAX_FOLDER_DEPTH=str(DEPTH)) as running,
-        httpx.AsyncClient(timeout=60) as http,
+        user_at(running.url, "shallow") as client,
     ):
-        yield await registered(GraphQLClient(running.url, None, http), "shallow")
+        yield client
 
 
 async def chain(client: GraphQLClient, prefix: str, levels: int) -> list[str]:

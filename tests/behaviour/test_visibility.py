@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.tree_ops import SCRIPT_BY_ID, folder, script
 from tests.support.client import GraphQLClient
+from tests.support.tree import SCRIPT_BY_ID, folder, script
 
 ME = "{ me { id } }"
 FOLDER = "query($id: ID!) { folder(id: $id) { id name } }"

@@ -16,9 +16,9 @@ from engine.deps import DependencyManager, declared
 from engine.deps.resolver import Resolver, env_hash
 from models.dependencies import EnvStatus, PythonEnv
 from sandbox import deps as sandbox_deps
-from tests.deps.helpers import GET, create, pep723, run
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
+from tests.support.dependencies import GET, create, pep723, run
 from tests.support.servers import Service
 
 # The suite's service, on SQLite and PostgreSQL (local storage).

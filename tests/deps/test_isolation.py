@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deps.helpers import create, pep723, run
 from tests.support.client import GraphQLClient
+from tests.support.dependencies import create, pep723, run
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)

@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 
 from engine.deps.config import pip_default_index
-from tests.deps.helpers import CREATE, GET, create, pep723, run
 from tests.support.client import GraphQLClient
+from tests.support.dependencies import CREATE, GET, create, pep723, run
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.deps import DependencyManager
-from tests.deps.helpers import GET, UPDATE, create, pep723, run
 from tests.support.client import GraphQLClient
+from tests.support.dependencies import GET, UPDATE, create, pep723, run
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)

@@ -9,13 +9,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.tree_ops import script
-from tests.engine.runs import CANCEL, GET, RUN
-from tests.support.client import GraphQLClient, registered
+from tests.support.client import GraphQLClient, user_at
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import CANCEL, GET, RUN
+from tests.support.tree import script
 
 LIMIT = 3
 SLOTS = 2
@@ -29,19 +28,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
         data_dir,
         SCRIPTBOX_MAX_QUEUED_PER_USER=str(LIMIT),
         SCRIPTBOX_WORKER_CONCURRENCY=str(SLOTS),
-        SCRIPTBOX_WORKER_NAME=f"queue-limit-{data_dir.name}",
     )
-    service = ServiceProcess(env).start()
-    try:
+    with ServiceProcess(env) as service:
         yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture
 async def user(served: ServiceProcess) -> AsyncIterator[GraphQLClient]:
-    async with httpx.AsyncClient(timeout=60) as http:
-        yield await registered(GraphQLClient(served.url, None, http), "queue")
+    async with user_at(served.url, "queue") as client:
+        yield client
 
 
 async def submit(client: GraphQLClient, script_id: str) -> dict[str, object]:

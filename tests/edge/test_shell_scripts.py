@@ -7,31 +7,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.tree_ops import CREATE_SCRIPT, script
-from tests.engine.runs import RUN
-from tests.support.client import GraphQLClient, registered
+from tests.support.client import GraphQLClient, user_at
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import RUN
+from tests.support.tree import CREATE_SCRIPT, script
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data_dir: Path = tmp_path_factory.mktemp("shell-served")
-    service = ServiceProcess(
-        cli_environment(data_dir, SCRIPTBOX_WORKER_NAME=f"shell-{data_dir.name}")
-    ).start()
-    try:
+    with ServiceProcess(cli_environment(data_dir)) as service:
         yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture
 async def user(served: ServiceProcess) -> AsyncIterator[GraphQLClient]:
-    async with httpx.AsyncClient(timeout=60) as http:
-        yield await registered(GraphQLClient(served.url, None, http), "shell")
+    async with user_at(served.url, "shell") as client:
+        yield client
 
 
 async def test_a_shell_script_is_created_and_runs(user: GraphQLClient) -> None:

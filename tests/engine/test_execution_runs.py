@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Any
 
-from tests.api.tree_ops import UPDATE_SCRIPT, folder, script
-from tests.engine.runs import CANCEL, GET, RUN, run
 from tests.support.client import GraphQLClient
+from tests.support.runs import CANCEL, GET, RUN, run
+from tests.support.tree import UPDATE_SCRIPT, folder, script
 
 
 async def test_main_gets_json_in_and_gives_json_out(alice: GraphQLClient) -> None:

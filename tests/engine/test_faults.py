@@ -10,8 +10,8 @@ from typing import Any
 import docker
 import pytest
 
-from tests.engine.runs import run
 from tests.support.client import GraphQLClient
+from tests.support.runs import run
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

@@ -9,8 +9,8 @@ import time
 
 from engine.output_journal import persisted_output
 from models.executions import ExecutionOutput
-from tests.engine.runs import CANCEL, GET, run
 from tests.support.client import GraphQLClient
+from tests.support.runs import CANCEL, GET, run
 
 # About 400 lines over two seconds, then a pause long enough to be cancelled in.
 CHATTY = (

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.engine.crash_output import (
+from tests.support.client import GraphQLClient, registered
+from tests.support.crashed_run import (
     CAPPED_ENV,
     assert_kept_and_masked,
     new_secret,
@@ -16,7 +17,7 @@ from tests.engine.crash_output import (
     replayed_output,
     start_crashing_run,
 )
-from tests.support.client import GraphQLClient, registered
+from tests.support.owners import owned_name
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.ws import subscription_client
 
@@ -28,7 +29,8 @@ def files_containing(folder: Path, needle: bytes) -> list[Path]:
 async def test_output_printed_before_a_crash_of_the_service_is_kept(tmp_path: Path) -> None:
     secret = new_secret()
     data_dir = tmp_path / "data"
-    env = cli_environment(data_dir, SCRIPTBOX_WORKER_NAME=f"persist-{tmp_path.name}", **CAPPED_ENV)
+    worker = owned_name(f"persist-{tmp_path.name}")
+    env = cli_environment(data_dir, SCRIPTBOX_WORKER_NAME=worker, **CAPPED_ENV)
     first = ServiceProcess(env).start()
     try:
         async with httpx.AsyncClient(timeout=60) as http:

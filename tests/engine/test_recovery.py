@@ -5,31 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
-import docker
 import httpx
 
-from tests.api.tree_ops import script
-from tests.engine.runs import GET, RUN
 from tests.support.client import GraphQLClient, registered
+from tests.support.containers import owner_containers
+from tests.support.owners import owned_name
 from tests.support.processes import ServiceProcess, cli_environment
-
-
-def containers_of_owner(owner: str) -> list[dict[str, Any]]:
-    # The low-level list: no per-container inspect that races with removal.
-    client = docker.APIClient()
-    try:
-        found: list[dict[str, Any]] = client.containers(
-            all=True, filters={"label": f"scriptbox.owner={owner}"}
-        )
-        return found
-    finally:
-        client.close()
+from tests.support.runs import GET, RUN
+from tests.support.tree import script
 
 
 async def test_killed_service_fails_its_run_as_worker_lost(tmp_path: Path) -> None:
-    worker = f"recovery-{tmp_path.name}"
+    worker = owned_name(f"recovery-{tmp_path.name}")
     env = cli_environment(tmp_path / "data", SCRIPTBOX_WORKER_NAME=worker)
     first = ServiceProcess(env).start()
     try:
@@ -48,7 +36,7 @@ async def test_killed_service_fails_its_run_as_worker_lost(tmp_path: Path) -> No
             assert status == "RUNNING"
     finally:
         first.kill()
-    assert containers_of_owner(worker), "the killed service's container should still exist"
+    assert owner_containers(worker), "the killed service's container should still exist"
 
     second = ServiceProcess(env)
     second.port = first.port
@@ -61,8 +49,8 @@ async def test_killed_service_fails_its_run_as_worker_lost(tmp_path: Path) -> No
         assert execution["status"] == "FAILED"
         assert execution["error"]["code"] == "WORKER_LOST"
         assert execution["finishedAt"] is not None
-        busy = [c for c in containers_of_owner(worker) if c["Labels"].get("scriptbox.execution")]
+        busy = [c for c in owner_containers(worker) if c["Labels"].get("scriptbox.execution")]
         assert busy == []
     finally:
         second.stop()
-    assert containers_of_owner(worker) == []
+    assert owner_containers(worker) == []

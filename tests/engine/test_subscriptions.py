@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.api.tree_ops import script
-from tests.engine.runs import GET, RUN, UPDATES, run
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
+from tests.support.runs import GET, RUN, UPDATES, run
+from tests.support.tree import script
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, subscription_client
 
 COUNTING = (

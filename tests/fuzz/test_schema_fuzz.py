@@ -31,6 +31,7 @@ from hypothesis_graphql import Mode, mutations, nodes, queries
 
 from graphql_api.cli import export_schema_sdl
 from tests.support.client import PASSWORD, REGISTER, unique_username
+from tests.support.owners import owned_name
 from tests.support.processes import ServiceProcess, cli_environment
 
 EXAMPLES = int(os.environ.get("SCRIPTBOX_FUZZ_EXAMPLES", "150"))
@@ -123,7 +124,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
         cli_environment(
             data_dir,
             SCRIPTBOX_WARM_POOL_SIZE="1",
-            SCRIPTBOX_WORKER_NAME=f"fuzz-{data_dir.name}",
+            SCRIPTBOX_WORKER_NAME=owned_name(f"fuzz-{data_dir.name}"),
         ),
         console_script=True,
     )

@@ -7,13 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.api.tree_ops import script
-from tests.support.client import GraphQLClient, registered
+from tests.support.client import GraphQLClient, user_at
 from tests.support.deadlines import eventually
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.tree import script
 from tests.support.ws import subscription_client
 
 LOCAL = pytest.mark.parametrize("service", ["local"], indirect=True)
@@ -41,22 +40,15 @@ def counts(batch: dict[str, Any]) -> dict[str, int]:
 def wide_served(tmp_path: Path) -> Iterator[ServiceProcess]:
     """`scriptbox serve` whose worker runs WORKER_CONCURRENCY executions at once
     (a process of its own: the in-process service is one per test session)."""
-    env = cli_environment(
-        tmp_path,
-        SCRIPTBOX_WORKER_CONCURRENCY=str(WORKER_CONCURRENCY),
-        SCRIPTBOX_WORKER_NAME=f"wide-batch-{tmp_path.name}",
-    )
-    service = ServiceProcess(env).start()
-    try:
+    env = cli_environment(tmp_path, SCRIPTBOX_WORKER_CONCURRENCY=str(WORKER_CONCURRENCY))
+    with ServiceProcess(env) as service:
         yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture
 async def wide_worker(wide_served: ServiceProcess) -> AsyncIterator[GraphQLClient]:
-    async with httpx.AsyncClient(timeout=60) as http:
-        yield await registered(GraphQLClient(wide_served.url, None, http), "wide")
+    async with user_at(wide_served.url, "wide") as client:
+        yield client
 
 
 def most_at_once(executions: list[dict[str, Any]]) -> int:

@@ -9,10 +9,10 @@ import httpx
 
 from graphql_api.services import storage_config
 from storage import create_object_store
-from tests.api.tree_ops import script
-from tests.engine.runs import RUN
 from tests.support.client import GraphQLClient
+from tests.support.runs import RUN
 from tests.support.servers import Service
+from tests.support.tree import script
 
 UPLOAD = """
 mutation($file: Upload!, $prefix: String, $replace: Boolean! = false) {

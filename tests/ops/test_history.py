@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.api.tree_ops import SCRIPT_BY_ID, UPDATE_SCRIPT, script
-from tests.engine.runs import RUN
 from tests.support.client import GraphQLClient, registered
+from tests.support.runs import RUN
+from tests.support.tree import SCRIPT_BY_ID, UPDATE_SCRIPT, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.scheduler import Scheduler
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
 from tests.support.servers import Service
+from tests.support.tree import script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 
@@ -80,8 +80,13 @@ async def schedules(anon: GraphQLClient) -> AsyncIterator[MakeSchedule]:
 
 
 def of(schedule: dict[str, Any], fired: list[Any]) -> list[Any]:
-    """The executions of this schedule (the service is shared with other tests)."""
-    return [e for e in fired if str(e.schedule_id) == schedule["id"]]
+    """What a tick fired, which must all be this schedule's: a tick at a
+    chosen `now` fires every due schedule in the suite's shared database, so
+    one another test left behind would be fired (and moved on to 2028) by
+    this test, and this test's result would depend on the order of tests."""
+    others = [str(e.schedule_id) for e in fired if str(e.schedule_id) != schedule["id"]]
+    assert others == [], f"the tick fired schedules of other tests: {others}"
+    return fired
 
 
 def parse(value: str) -> datetime:

@@ -7,10 +7,10 @@ import stat
 
 import pytest
 
-from tests.api.tree_ops import UPDATE_SCRIPT, script
-from tests.engine.runs import RUN
 from tests.support.client import GraphQLClient, registered
+from tests.support.runs import RUN
 from tests.support.servers import Service
+from tests.support.tree import UPDATE_SCRIPT, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
@@ -28,9 +25,10 @@ from sandbox import (
     SandboxConfig,
     SandboxJob,
     SandboxLimits,
-    SandboxOutcome,
 )
-from sandbox.container_spec import owner_filter
+from tests.support.containers import owned_containers
+from tests.support.owners import owned_name
+from tests.support.sandbox_runs import Run, RunScript
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-sandbox-image.sh"
@@ -58,7 +56,7 @@ def docker_api(sandbox_image: str) -> Iterator[docker.APIClient]:
 def owner() -> str:
     # Ends with our pid: the suite-wide leftovers check (tests/conftest.py)
     # counts only containers of this pytest process.
-    return f"pytest-{uuid.uuid4().hex[:10]}-{os.getpid()}"
+    return owned_name(f"pytest-{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture(scope="session")
@@ -70,10 +68,6 @@ async def sandbox(
     yield box
     await box.close()
     assert owned_containers(docker_api, owner) == [], "containers left after close()"
-
-
-def owned_containers(api: docker.APIClient, owner: str) -> list[str]:
-    return [c["Id"] for c in api.containers(all=True, filters=owner_filter(owner))]
 
 
 @pytest.fixture(autouse=True)
@@ -97,31 +91,6 @@ async def no_container_left_behind(
             break
         await asyncio.sleep(0.1)
     assert not extra, f"containers left behind: {sorted(c[:12] for c in extra)}"
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
-@dataclass
-class Run:
-    outcome: SandboxOutcome
-    chunks: list[tuple[float, OutputChunk]] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def stdout(self) -> str:
-        return "".join(c.data for _, c in self.chunks if c.stream == "stdout")
-
-    @property
-    def stderr(self) -> str:
-        return "".join(c.data for _, c in self.chunks if c.stream == "stderr")
-
-
-RunScript = Callable[..., Coroutine[Any, Any, Run]]
 
 
 @pytest.fixture

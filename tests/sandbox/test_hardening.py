@@ -13,7 +13,8 @@ import pytest
 from sandbox import DockerSandbox, SandboxLimits
 from sandbox.container_spec import LABEL_EXECUTION
 from sandbox.runner_identity import EXPECTED_CAPS
-from tests.sandbox.conftest import RunScript, wait_for
+from tests.support.deadlines import wait_for
+from tests.support.sandbox_runs import RunScript
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import SandboxLimits
 from sandbox.container_spec import labels
-from tests.sandbox.conftest import RunScript
+from tests.support.sandbox_runs import RunScript
 
 pytestmark = pytest.mark.docker
 

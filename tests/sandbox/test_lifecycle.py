@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 
@@ -20,7 +19,10 @@ from sandbox import (
     SandboxUnavailable,
 )
 from sandbox.container_spec import LABEL_EXECUTION
-from tests.sandbox.conftest import RunScript, owned_containers, wait_for
+from tests.support.containers import owned_containers
+from tests.support.deadlines import wait_for
+from tests.support.owners import owned_name
+from tests.support.sandbox_runs import RunScript
 
 pytestmark = pytest.mark.docker
 
@@ -123,7 +125,7 @@ async def test_output_callback_sees_chunks_in_order(sandbox: DockerSandbox) -> N
 async def test_reap_removes_an_owners_containers(
     sandbox_image: str, docker_api: docker.APIClient
 ) -> None:
-    owner = f"pytest-reap-{uuid.uuid4().hex[:8]}-{os.getpid()}"
+    owner = owned_name(f"pytest-reap-{uuid.uuid4().hex[:8]}")
     crashed = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
     await crashed.start()
     await wait_for(lambda: len(crashed.warm_container_ids) == 1)
@@ -199,7 +201,7 @@ async def test_a_run_cancelled_while_its_container_starts_leaves_none(
 async def test_a_closed_sandbox_starts_no_container(
     sandbox_image: str, docker_api: docker.APIClient
 ) -> None:
-    owner = f"pytest-closed-{uuid.uuid4().hex[:8]}-{os.getpid()}"
+    owner = owned_name(f"pytest-closed-{uuid.uuid4().hex[:8]}")
     box = DockerSandbox(SandboxConfig(image=sandbox_image, owner=owner, warm_pool_size=1))
     await box.start()
     await box.close()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sandbox import SandboxLimits
-from tests.sandbox.conftest import RunScript
+from tests.support.sandbox_runs import RunScript
 
 pytestmark = pytest.mark.docker
 

@@ -6,14 +6,15 @@ what live and late subscribers were shown."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.engine.crash_output import (
+from tests.support.client import GraphQLClient, registered
+from tests.support.containers import owner_containers, remove_containers
+from tests.support.crashed_run import (
     CAPPED_ENV,
     STORED_BEFORE_LAST_LINE,
     assert_kept_and_masked,
@@ -23,12 +24,11 @@ from tests.engine.crash_output import (
     replayed_output,
     start_crashing_run,
 )
-from tests.engine.runs import UPDATES
-from tests.support.client import GraphQLClient, registered
-from tests.support.containers import owner_containers, remove_containers
 from tests.support.deadlines import eventually
+from tests.support.owners import owned_name
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import UPDATES
 from tests.support.ws import subscription_client
 
 
@@ -49,10 +49,10 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
             **CAPPED_ENV,
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
-        victim_name = f"victim-{tmp_path.name[-12:]}-{os.getpid()}"
+        victim_name = owned_name(f"victim-{tmp_path.name[-12:]}")
         victim = ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": victim_name}, command="worker")
         sweeper = ServiceProcess(
-            {**base, "SCRIPTBOX_WORKER_NAME": f"sweeper-{tmp_path.name[-12:]}-{os.getpid()}"},
+            {**base, "SCRIPTBOX_WORKER_NAME": owned_name(f"sweeper-{tmp_path.name[-12:]}")},
             command="worker",
         )
         reaped_by_the_product = False

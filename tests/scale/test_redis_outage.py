@@ -4,7 +4,6 @@ the database, and subscribers get the output and the end from there."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import subprocess
@@ -16,11 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.engine.runs import GET, UPDATES
 from tests.support.client import GraphQLClient, registered
 from tests.support.deadlines import eventually
+from tests.support.owners import owned_name
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import GET, UPDATES
 from tests.support.servers import free_port
 from tests.support.ws import subscription_client
 
@@ -110,7 +110,7 @@ async def api_and_worker(
             SCRIPTBOX_REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
             SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
             SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_WORKER_NAME=f"outage-{tmp_path.name[-12:]}-{os.getpid()}",
+            SCRIPTBOX_WORKER_NAME=owned_name(f"outage-{tmp_path.name[-12:]}"),
         )
         api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}).start()
         worker = ServiceProcess(base, command="worker").start()

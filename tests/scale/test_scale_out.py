@@ -9,7 +9,6 @@ no execution stuck in RUNNING (its runs end WORKER_LOST)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 import signal
@@ -21,11 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.engine.runs import UPDATES
 from tests.support.client import GraphQLClient, registered
 from tests.support.containers import owner_containers, remove_containers
+from tests.support.owners import owned_name
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import UPDATES
 from tests.support.ws import subscription_client
 
 TOTAL = 200
@@ -59,7 +59,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             SCRIPTBOX_WORKER_CONCURRENCY="2",
         )
         apis = [ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}) for _ in range(2)]
-        names = [f"scale-{tmp_path.name[-12:]}-w{i}-{os.getpid()}" for i in range(3)]
+        names = [owned_name(f"scale-{tmp_path.name[-12:]}-w{i}") for i in range(3)]
         workers = {
             name: ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": name}, command="worker")
             for name in names

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support.client import GraphQLClient, registered
+from tests.support.owners import owned_name
 from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 
@@ -44,7 +45,7 @@ async def served(
     data_dir = tmp_path_factory.mktemp(f"served-{request.param}")
     # Unique names: recovery reaps containers by the worker's name.
     name = f"served-{data_dir.name}"
-    common = {"SCRIPTBOX_WARM_POOL_SIZE": "1", "SCRIPTBOX_WORKER_NAME": f"{name}-api"}
+    common = {"SCRIPTBOX_WARM_POOL_SIZE": "1", "SCRIPTBOX_WORKER_NAME": owned_name(f"{name}-api")}
     if request.param == EMBEDDED:
         with ExitStack() as stack:
             api = _stopped(
@@ -69,7 +70,7 @@ async def served(
                 ServiceProcess({**env, "SCRIPTBOX_EMBEDDED_WORKER": "false"}, console_script=True),
             )
             api.start()  # migrates the database before the worker looks at it
-            worker_env = {**env, "SCRIPTBOX_WORKER_NAME": f"{name}-worker"}
+            worker_env = {**env, "SCRIPTBOX_WORKER_NAME": owned_name(f"{name}-worker")}
             worker = _stopped(
                 stack, ServiceProcess(worker_env, command="worker", console_script=True)
             )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.tree_ops import TREE, folder, script
 from tests.support.client import PASSWORD, GraphQLClient, unique_username
+from tests.support.tree import TREE, folder, script
 
 REGISTER = """
 mutation($u: String!, $p: String!) {

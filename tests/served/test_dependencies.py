@@ -4,8 +4,8 @@ process in both shapes."""
 
 from __future__ import annotations
 
-from tests.deps.helpers import create, pep723, run
 from tests.support.client import GraphQLClient
+from tests.support.dependencies import create, pep723, run
 
 SIX = pep723(
     "six==1.17.0",

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.api.tree_ops import script
-from tests.engine.runs import RUN
 from tests.ops.test_files import UPLOAD, download
 from tests.support.client import GraphQLClient
+from tests.support.runs import RUN
+from tests.support.tree import script
 
 
 async def upload(client: GraphQLClient, name: str, data: bytes, prefix: str) -> dict[str, str]:

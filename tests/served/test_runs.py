@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.tree_ops import folder, script
-from tests.engine.runs import RUN, UPDATES
 from tests.support.client import GraphQLClient
+from tests.support.runs import RUN, UPDATES
+from tests.support.tree import folder, script
 from tests.support.ws import subscription_client
 
 COUNTING = (

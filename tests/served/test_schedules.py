@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
+from tests.support.tree import script
 
 CREATE = """
 mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { id cron nextRunAt } }
@@ -31,9 +31,13 @@ async def test_a_two_second_cron_runs_the_script(alice: GraphQLClient) -> None:
         executions = (await alice.data(FIRED, {"id": schedule["id"]}))["executions"]
         return [e for e in executions if e["status"] == "SUCCEEDED"]
 
-    [first, *_] = await eventually(succeeded, "a scheduled execution that succeeded", 180)
-    assert first["result"] == {"seen": {"k": 1}}
-    paused = await alice.data(
-        "mutation($id: ID!) { pauseSchedule(id: $id) { enabled } }", {"id": schedule["id"]}
-    )
+    try:
+        [first, *_] = await eventually(succeeded, "a scheduled execution that succeeded", 180)
+        assert first["result"] == {"seen": {"k": 1}}
+    finally:
+        # Pass or fail, it stops firing every two seconds into the runs of
+        # the tests that share this served process after it.
+        paused = await alice.data(
+            "mutation($id: ID!) { pauseSchedule(id: $id) { enabled } }", {"id": schedule["id"]}
+        )
     assert paused["pauseSchedule"]["enabled"] is False

@@ -21,7 +21,7 @@ from storage import (
     S3StorageConfig,
     create_object_store,
 )
-from tests.storage.storage_testkit import StoreCase
+from tests.support.store_case import StoreCase
 
 MOTO_ACCESS_KEY = "testing"
 MOTO_SECRET_KEY = "testing"

@@ -17,8 +17,8 @@ from storage import (
     ObjectStore,
     ObjectTooLarge,
 )
-from tests.storage.storage_testkit import StoreCase
 from tests.support.deadlines import eventually
+from tests.support.store_case import StoreCase
 
 MiB = 1024 * 1024
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,3 +111,10 @@ async def registered(client: GraphQLClient, prefix: str = "user") -> GraphQLClie
     authed = client.with_token(data["register"]["accessToken"])
     authed.user = data["register"]["user"]  # type: ignore[attr-defined]
     return authed
+
+
+@asynccontextmanager
+async def user_at(base_url: str, prefix: str = "user") -> AsyncIterator[GraphQLClient]:
+    """A fresh user of the service at `base_url`, on a connection of its own."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield await registered(GraphQLClient(base_url, None, http), prefix)

@@ -7,6 +7,13 @@ from typing import Any
 
 import docker
 
+from sandbox.container_spec import owner_filter
+
+
+def owned_containers(api: docker.APIClient, owner: str) -> list[str]:
+    """Ids of the owner's containers, on a client the caller holds."""
+    return [c["Id"] for c in api.containers(all=True, filters=owner_filter(owner))]
+
 
 def owner_containers(owner: str) -> list[dict[str, Any]]:
     client = docker.APIClient()

@@ -30,3 +30,11 @@ async def eventually(
         if time.monotonic() > until:
             raise AssertionError(f"{what}: not within {deadline} s")
         await asyncio.sleep(every)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Until `predicate()` holds (a cheap check on local state, polled often)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)

@@ -1,25 +1,38 @@
 """The service as a separate `scriptbox serve` process, for tests that kill
-it or use the CLI as an operator would."""
+it, use the CLI as an operator would, or need settings of their own (only
+one in-process service may hold the ORM at a time, and the suite's holds it)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from types import TracebackType
 
 import httpx
 
+from tests.support.owners import fresh_owned_name, is_owned
 from tests.support.servers import free_port
+from tests.support.volumes import PROCESSES_NAMESPACE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `scriptbox` command: none of the shell's
+    SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py)
+    and the run's namespace for dependency volumes unless `extra` gives
+    them, then `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
+    env["SCRIPTBOX_WORKER_NAME"] = fresh_owned_name("cli")
+    env["SCRIPTBOX_DEPS_NAMESPACE"] = PROCESSES_NAMESPACE
     env.update(extra)
     return env
 
@@ -31,6 +44,10 @@ class ServiceProcess:
     def __init__(
         self, env: dict[str, str], command: str = "serve", console_script: bool = False
     ) -> None:
+        worker_name = env.get("SCRIPTBOX_WORKER_NAME")
+        if not is_owned(worker_name):
+            # Its containers would escape the session's leftovers check.
+            raise ValueError(f"worker name {worker_name!r} is not of this test run: use owned_name")
         self.env = env
         self.command = command
         # The installed `scriptbox` command, as `make run` starts it, rather
@@ -64,6 +81,21 @@ class ServiceProcess:
                 raise RuntimeError("the service did not start:\n" + self.output())
             time.sleep(0.2)
 
+    def __enter__(self) -> ServiceProcess:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # one that never answered /healthz may still be running
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
     def program(self) -> list[str]:
         if self.console_script:
             return [str(Path(sys.executable).parent / "scriptbox")]
@@ -85,3 +117,16 @@ class ServiceProcess:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+
+@asynccontextmanager
+async def own_service(data_dir: Path, **settings: str) -> AsyncIterator[ServiceProcess]:
+    """`scriptbox serve` of a test's own: SQLite and local storage in
+    `data_dir`, one warm container, and `settings`; started and stopped
+    off the event loop."""
+    service = ServiceProcess(cli_environment(data_dir, SCRIPTBOX_WARM_POOL_SIZE="1", **settings))
+    await asyncio.to_thread(service.__enter__)
+    try:
+        yield service
+    finally:
+        await asyncio.to_thread(service.stop)

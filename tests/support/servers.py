@@ -18,6 +18,7 @@ from graphql_api.app import create_app
 from graphql_api.services import Services
 from graphql_api.serving import uvicorn_config
 from graphql_api.settings import Settings
+from tests.support.owners import owned_name
 from tests.support.sql_counter import TagRequests
 
 
@@ -55,7 +56,7 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         jwt_secret=None,
         host="127.0.0.1",
         # Unique per service: recovery reaps containers by worker name.
-        worker_name=f"test-{data_dir.name}-{os.getpid()}",
+        worker_name=owned_name(f"test-{data_dir.name}"),
         warm_pool_size=2,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Docker volumes of dependency environments made by a test service, in a
-namespace of their own, removed at the end."""
+namespace of their own, removed at the end (the product keeps environments
+as a cache after it stops, so a test run must remove what its services made)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import docker
 from sandbox import deps as sandbox_deps
 
 NAMESPACE_VARIABLE = "SCRIPTBOX_DEPS_NAMESPACE"
+# Of every `scriptbox` process the run starts (cli_environment's default),
+# not the product's default namespace, which a real deployment may use.
+PROCESSES_NAMESPACE = f"pytest-deps-processes-{os.getpid()}"
 
 
 @contextlib.contextmanager
@@ -28,6 +32,10 @@ def volume_namespace(label: str) -> Iterator[str]:
             os.environ.pop(NAMESPACE_VARIABLE, None)
         else:
             os.environ[NAMESPACE_VARIABLE] = before
-        api = docker.from_env().api
-        for name, _hash in sandbox_deps.list_volumes(api, namespace):
-            sandbox_deps.remove_volume(api, name)
+        remove_volumes(namespace)
+
+
+def remove_volumes(namespace: str) -> None:
+    api = docker.from_env().api
+    for name, _hash in sandbox_deps.list_volumes(api, namespace):
+        sandbox_deps.remove_volume(api, name)

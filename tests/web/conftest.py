@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.cdp import Browser, chromium
+from tests.support.chromium import Browser, chromium
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "web"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.tree_ops import SCRIPT_BY_ID, folder, script
+from tests.support.chromium import Browser, Page
 from tests.support.client import PASSWORD, GraphQLClient, registered
-from tests.web.cdp import Browser, Page
+from tests.support.tree import SCRIPT_BY_ID, folder, script
 
 # One storage backend is enough here: the API tests cover both.
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)

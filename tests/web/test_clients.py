@@ -18,9 +18,9 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportConnectionFailed, TransportServerError
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.api.tree_ops import folder, script
-from tests.engine.runs import UPDATES, run
 from tests.support.client import GraphQLClient
+from tests.support.runs import UPDATES, run
+from tests.support.tree import folder, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

@@ -8,9 +8,9 @@ import secrets
 import time
 from typing import Any
 
-from tests.api.tree_ops import script
-from tests.engine.runs import GET, RUN, UPDATES
 from tests.support.client import GraphQLClient
+from tests.support.runs import GET, RUN, UPDATES
+from tests.support.tree import script
 from tests.support.ws import Subscription
 
 SECRET_NAME = "TOKEN"

@@ -9,9 +9,15 @@ from pathlib import Path
 
 
 def wheel(
-    into: Path, name: str, version: str, requires: tuple[str, ...] = (), pad: int = 0
+    into: Path,
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    pad: int = 0,
+    members: tuple[str, ...] = (),
 ) -> Path:
-    """A pure-Python wheel; `pad` bytes of stored data make it large."""
+    """A pure-Python wheel; `pad` bytes of stored data make it large, and
+    `members` are further (empty) files by the names given, however unsafe."""
     dist = f"{name.replace('-', '_')}-{version}"
     path = into / f"{dist}-py3-none-any.whl"
     metadata = "".join(
@@ -23,6 +29,7 @@ def wheel(
         f"{dist}.dist-info/METADATA": metadata.encode(),
         f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\n"
         b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+        **{member: b"" for member in members},
     }
     record = "".join(f"{n},,\n" for n in files) + f"{dist}.dist-info/RECORD,,\n"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.tree_ops import script
 from tests.support.client import GraphQLClient
+from tests.support.tree import script
 
 EXECUTION_FIELDS = """
   id status scriptVersion input result error { code message } exitCode stdout stderr
