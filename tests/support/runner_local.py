@@ -4,33 +4,43 @@ The runner keeps its job in ``/job``, a tmpfs of the sandbox image; its
 modules name those paths as module constants. Pointing the constants at a
 temp directory lets unit tests drive the runner's real functions (the
 verdict, the artifact budget, the job bundle, the stream pump) with real
-files and descriptors, without an image rebuild per change, which is what
-mutation testing of the runner needs.
+files and descriptors, and ``run_runner`` starts the whole runner as the
+image does (``runner_in_namespace``), without an image rebuild per change,
+which is what mutation testing of the runner needs.
 """
 
 from __future__ import annotations
 
 import os
+import selectors
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox import protocol as p
 from sandbox import runner_artifacts, runner_child, runner_job, runner_verdict
+from sandbox.conversation import bundle_frames
+from sandbox.job import SandboxJob
+from tests.support.runner_in_namespace import REPO, job_paths
 
-JOB_PATH_NAMES = ("IN_DIR", "OUT_DIR", "WORK_DIR", "INPUT_PATH", "RESULT_PATH")
+SANDBOX_UID = 10001  # the script's uid, which owns the image's /job
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, as in the image
+KEY = bytes(range(32))
+# Its own PID namespace (kill(-1) reaches only its processes) and mount
+# namespace (its own /proc, and the test's folder on /sys/fs/cgroup).
+NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 
 
 def point_runner_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every runner module's job paths now lie under ``root``."""
-    paths = {
-        "JOB_ROOT": str(root),
-        "IN_DIR": str(root / "in"),
-        "OUT_DIR": str(root / "out"),
-        "WORK_DIR": str(root / "work"),
-        "INPUT_PATH": str(root / "input.json"),
-        "RESULT_PATH": str(root / "result.json"),
-    }
+    paths = job_paths(str(root))
     for module in (runner_job, runner_child, runner_verdict, runner_artifacts):
         for name, value in paths.items():
             if hasattr(module, name):
@@ -60,3 +70,185 @@ def blobs(frames: list[p.Frame]) -> list[tuple[dict[str, object], bytes]]:
             header, data = found[-1]
             found[-1] = (header, data + frame.payload)
     return found
+
+
+@dataclass
+class RunnerReply:
+    """What the runner wrote (its frames, decoded) and how it ended."""
+
+    returncode: int
+    diagnostics: str  # the runner's own stderr
+    stdout: bytes = b""
+    stderr: bytes = b""
+    result: bytes | None = None
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    exit: dict[str, Any] | None = None
+    mac_matches: bool = False
+
+
+@dataclass
+class RunnerWorkspace:
+    """A job folder (and a cgroup folder) the runner and its child may use."""
+
+    job: Path
+    cgroup: Path  # mounted on /sys/fs/cgroup in the runner's namespace
+
+
+def can_run_runner() -> str | None:
+    """Why the runner cannot be started here, or None."""
+    if os.geteuid() != 0:
+        return "starting the runner as the image does needs root (namespaces, setpriv)"
+    for tool in ("unshare", "setpriv", SYSTEM_PYTHON):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    return None
+
+
+@pytest.fixture
+def runner_workspace() -> Iterator[RunnerWorkspace]:
+    reason = can_run_runner()
+    if reason is not None:
+        pytest.skip(reason)
+    # Not pytest's tmp_path: its parents are closed to the sandbox uid.
+    top = Path(tempfile.mkdtemp(prefix="scriptbox-runner-"))
+    try:
+        top.chmod(0o755)
+        workspace = RunnerWorkspace(top / "job", top / "cgroup")
+        for folder in (workspace.job, workspace.cgroup):
+            folder.mkdir()
+            os.chown(folder, SANDBOX_UID, SANDBOX_UID)
+        yield workspace
+    finally:
+        shutil.rmtree(top)
+
+
+def run_runner(
+    workspace: RunnerWorkspace,
+    job: SandboxJob,
+    *,
+    hang_up_on: bytes | None = None,
+    hang_up_at_once: bool = False,
+    sandboxed: bool = True,
+    frames: list[bytes] | None = None,
+    deadline_seconds: float = 60.0,
+) -> RunnerReply:
+    """Start the runner as the image does, send it ``job``, read it to the end.
+
+    ``hang_up_on``: close its stdin once this text appears on its stdout;
+    ``hang_up_at_once``: right after the bundle.
+    ``sandboxed=False`` starts it without the image's environment variable.
+    ``frames`` replaces the job's bundle.
+    """
+    command = (
+        'mount --bind "$1" /sys/fs/cgroup && exec setpriv --bounding-set=-all,+setuid,+setgid '
+        f'{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "$2"'
+    )
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    if sandboxed:
+        env["SCRIPTBOX_IN_SANDBOX"] = "1"
+    with tempfile.TemporaryFile() as diagnostics:
+        proc = subprocess.Popen(
+            [*NAMESPACES, "sh", "-c", command, "sh", str(workspace.cgroup), str(workspace.job)],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=diagnostics,
+        )
+        returncode, reply_frames = _converse(
+            proc, job, frames, hang_up_on, hang_up_at_once, deadline_seconds
+        )
+        diagnostics.seek(0)
+        reply = RunnerReply(returncode, diagnostics.read().decode("utf-8", "replace"))
+    _decode_reply(reply_frames, reply)
+    return reply
+
+
+def _converse(
+    proc: subprocess.Popen[bytes],
+    job: SandboxJob,
+    frames: list[bytes] | None,
+    hang_up_on: bytes | None,
+    hang_up_at_once: bool,
+    deadline_seconds: float,
+) -> tuple[int, list[p.Frame]]:
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        try:
+            proc.stdin.write(b"".join(bundle_frames(job, KEY) if frames is None else frames))
+            proc.stdin.flush()
+            if hang_up_at_once:
+                proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        reply_frames = _read_frames(proc, hang_up_on, time.monotonic() + deadline_seconds)
+        if not proc.stdin.closed:
+            proc.stdin.close()
+        return proc.wait(timeout=deadline_seconds), reply_frames
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        if not proc.stdin.closed:
+            proc.stdin.close()
+
+
+def _read_frames(
+    proc: subprocess.Popen[bytes], hang_up_on: bytes | None, deadline: float
+) -> list[p.Frame]:
+    """Every frame up to the exit message or the end of the runner's stdout."""
+    assert proc.stdin is not None and proc.stdout is not None
+    decoder = p.FrameDecoder()
+    frames: list[p.Frame] = []
+    stdout = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout.fileno(), selectors.EVENT_READ)
+        while not any(_is_exit(frame) for frame in frames):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the runner neither reported nor ended")
+            if not selector.select(left):
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            for frame in decoder.feed(data):
+                frames.append(frame)
+                if frame.kind == p.KIND_STDOUT:
+                    stdout += frame.payload
+            if hang_up_on is not None and hang_up_on in stdout and not proc.stdin.closed:
+                proc.stdin.close()
+    return frames
+
+
+def _is_exit(frame: p.Frame) -> bool:
+    return frame.kind == p.KIND_JSON and p.decode_json(frame.payload)["type"] == p.Msg.EXIT
+
+
+def _decode_reply(frames: list[p.Frame], reply: RunnerReply) -> None:
+    mac = p.StreamMac(KEY)
+    blob: tuple[dict[str, Any], bytearray] | None = None
+    for frame in frames:
+        if frame.kind == p.KIND_STDOUT:
+            reply.stdout += frame.payload
+        elif frame.kind == p.KIND_STDERR:
+            reply.stderr += frame.payload
+        elif frame.kind == p.KIND_DATA:
+            assert blob is not None
+            blob[1].extend(frame.payload)
+        else:
+            message = p.decode_json(frame.payload)
+            if message["type"] == p.Msg.EXIT:
+                reply.exit = message
+                reply.mac_matches = mac.matches(message["mac"])
+            else:
+                blob = (message, bytearray())
+        mac.add(frame.kind, frame.payload)
+        if blob is not None and len(blob[1]) == blob[0]["size"]:
+            header, data = blob
+            if header["type"] == p.Msg.RESULT:
+                reply.result = bytes(data)
+            else:
+                reply.artifacts[str(header["name"])] = bytes(data)
+            blob = None

@@ -220,6 +220,10 @@ def test_a_host_that_hangs_up_while_idle_sends_no_job(root: Path, tmp_path: Path
             whole(p.encode_blob({"type": p.Msg.ARTIFACT}, b"")),
             "unexpected 'artifact' in job bundle",
         ),
+        (
+            whole(p.encode_blob({"type": "unknown"}, b"")),
+            "unexpected 'unknown' in job bundle",
+        ),
         (bundle(p.encode(p.KIND_DATA, b"x")), "expected a JSON frame, got kind 68"),
         (bundle(SCRIPT[0]), "expected 'job', got 'script'"),
         (

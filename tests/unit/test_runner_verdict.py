@@ -308,12 +308,14 @@ def test_a_timeout_of_whole_seconds_is_shown_without_a_fraction(root: Path) -> N
     assert verdict.error_message == "timed out after 30 s"
 
 
-@pytest.mark.parametrize("oom_kills", [1, 2])
-def test_a_kill_while_the_oom_killer_struck_is_out_of_memory(root: Path, oom_kills: int) -> None:
-    verdict = judge(job(), PROGRAM, run(-9), oom_kills)
+@pytest.mark.parametrize(("returncode", "oom_kills"), [(-9, 1), (-9, 2), (-1, 1)])
+def test_a_kill_while_the_oom_killer_struck_is_out_of_memory(
+    root: Path, returncode: int, oom_kills: int
+) -> None:
+    verdict = judge(job(), PROGRAM, run(returncode), oom_kills)
     assert verdict_tuple(verdict) == (
         "failed",
-        137,
+        128 - returncode,
         "OUT_OF_MEMORY",
         "the script exceeded its memory limit and was killed",
         None,

@@ -1,0 +1,432 @@
+"""The whole runner, started as the image starts it (sandbox/runner.py, runner_child.py).
+
+Each test sends a job bundle built by the host's own encoder to the runner's
+real ``main()``, running in PID and mount namespaces of its own as root with
+only CAP_SETUID/CAP_SETGID (tests/support/runner_in_namespace.py), and reads
+its framed reply: the output caps with real pipes, the report cap of
+function mode, the timeout and the kill of everything the script left, the
+child's limits (RLIMIT_CORE, OOM score, uid), the OOM count of both cgroup
+versions, and how the runner refuses to run where it should not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import textwrap
+from typing import Any
+
+import pytest
+
+from sandbox import protocol as p
+from sandbox.job import SandboxJob, SandboxLimits
+from tests.support.runner_local import (
+    SANDBOX_UID,
+    RunnerReply,
+    RunnerWorkspace,
+    run_runner,
+    runner_workspace,
+)
+
+__all__ = ["runner_workspace"]  # the fixture
+
+CAP = 1000  # output bytes per stream, and result bytes
+REPORT_HEADER_BYTES = 4096  # room the runner gives function mode's report line
+OK_LINE = len(json.dumps({"status": "ok"}).encode()) + 1  # the report line before a result
+
+
+def job(script: str, *, language: str = "python", **limits: Any) -> SandboxJob:
+    given = {"output_bytes_per_stream": CAP, "result_bytes": CAP, **limits}
+    return SandboxJob(
+        execution_id="e",
+        language=language,  # type: ignore[arg-type]
+        script=textwrap.dedent(script).encode(),
+        input_json=b'{"n": 1}',
+        env={"GIVEN": "yes", "SCRIPTBOX_IN_SANDBOX": "1"},
+        limits=dataclasses.replace(SandboxLimits(), **given),
+    )
+
+
+def ended(reply: RunnerReply) -> dict[str, Any]:
+    """The exit message of a runner that reported and ended well."""
+    assert reply.returncode == 0, reply.diagnostics
+    assert reply.diagnostics == ""
+    assert reply.exit is not None
+    assert reply.mac_matches
+    return reply.exit
+
+
+def outcome(reply: RunnerReply) -> tuple[str, int | None, str | None, str | None]:
+    message = ended(reply)
+    return (
+        message["status"],
+        message["exit_code"],
+        message["error_code"],
+        message["error_message"],
+    )
+
+
+# -- output caps, through the real pipes ----------------------------------
+
+
+@pytest.mark.parametrize("size", [CAP - 1, CAP, CAP + 1])
+def test_each_output_stream_is_capped_at_its_limit(
+    runner_workspace: RunnerWorkspace, size: int
+) -> None:
+    script = f"""
+        import sys
+        sys.stdout.write("o" * {size})
+        sys.stdout.flush()
+        sys.stderr.write("e" * {size})
+    """
+    reply = run_runner(runner_workspace, job(script))
+    message = ended(reply)
+    assert reply.stdout == b"o" * min(size, CAP)
+    assert reply.stderr == b"e" * min(size, CAP)
+    assert (message["stdout_truncated"], message["stderr_truncated"]) == (size > CAP,) * 2
+    assert message["status"] == "succeeded"
+
+
+def test_output_past_the_cap_is_drained_so_the_script_runs_on(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import os, sys
+        for _ in range(40):
+            sys.stdout.write("x" * 16384)
+        open(os.environ["SCRIPTBOX_RESULT"], "w").write('"done"')
+    """
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"x" * CAP
+    assert reply.result == b'"done"'
+
+
+# -- function mode's report cap -------------------------------------------
+
+
+def returning(size: int) -> str:
+    """A script whose main() returns a JSON text of ``size`` bytes."""
+    return f"def main(data):\n    return 'a' * {size - 2}\n"
+
+
+@pytest.mark.parametrize("size", [CAP - 1, CAP])
+def test_a_main_result_up_to_the_result_cap_is_the_result(
+    runner_workspace: RunnerWorkspace, size: int
+) -> None:
+    reply = run_runner(runner_workspace, job(returning(size)))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.result == json.dumps("a" * (size - 2)).encode()
+
+
+@pytest.mark.parametrize("size", [CAP + 1, CAP + REPORT_HEADER_BYTES - OK_LINE])
+def test_a_main_result_over_the_cap_that_fits_the_report_is_measured(
+    runner_workspace: RunnerWorkspace, size: int
+) -> None:
+    reply = run_runner(runner_workspace, job(returning(size)))
+    assert outcome(reply) == (
+        "failed",
+        0,
+        "RESULT_TOO_LARGE",
+        f"main() result is {size} bytes; the limit is {CAP}",
+    )
+    assert reply.result is None
+
+
+def test_a_report_one_byte_past_its_room_is_cut_off(runner_workspace: RunnerWorkspace) -> None:
+    size = CAP + REPORT_HEADER_BYTES - OK_LINE + 1
+    reply = run_runner(runner_workspace, job(returning(size)))
+    assert outcome(reply) == (
+        "failed",
+        0,
+        "RESULT_TOO_LARGE",
+        f"main() returned more than {CAP} bytes of JSON",
+    )
+
+
+def test_a_main_error_is_reported_with_its_code(runner_workspace: RunnerWorkspace) -> None:
+    reply = run_runner(runner_workspace, job("def main(data):\n    raise ValueError('no')\n"))
+    assert outcome(reply) == ("failed", 1, "SCRIPT_ERROR", "ValueError: no")
+
+
+def test_a_syntax_error_is_named(runner_workspace: RunnerWorkspace) -> None:
+    reply = run_runner(runner_workspace, job("def main(:\n"))
+    status, exit_code, code, message = outcome(reply)
+    assert (status, exit_code, code) == ("failed", 1, "SCRIPT_ERROR")
+    assert message == "SyntaxError: invalid syntax (script.py, line 1)"
+
+
+def test_main_nested_elsewhere_is_program_mode(runner_workspace: RunnerWorkspace) -> None:
+    script = """
+        class C:
+            def main(self):
+                return 1
+        print("program")
+    """
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.result) == (b"program\n", None)
+
+
+@pytest.mark.parametrize("keyword", ["def", "async def"])
+def test_a_top_level_main_is_called_with_the_input(
+    runner_workspace: RunnerWorkspace, keyword: str
+) -> None:
+    reply = run_runner(runner_workspace, job(f"{keyword} main(data):\n    return data\n"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.result == b'{"n":1}'
+
+
+def test_a_shell_job_runs_in_bash(runner_workspace: RunnerWorkspace) -> None:
+    script = 'echo "$BASH_VERSION" | cut -c1 ; cat ; echo 7 > "$SCRIPTBOX_RESULT"'
+    reply = run_runner(runner_workspace, job(script, language="shell"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.result) == (b'5\n{"n": 1}', b"7")
+
+
+# -- the timeout and what the script leaves behind -------------------------
+
+
+def test_a_script_past_its_timeout_is_killed_and_timed_out(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import time
+        print("started", flush=True)
+        time.sleep(600)
+    """
+    reply = run_runner(runner_workspace, job(script, timeout_seconds=1.5))
+    assert outcome(reply) == ("timed_out", None, "TIMEOUT", "timed out after 1.5 s")
+    assert reply.stdout == b"started\n"
+
+
+def test_processes_the_script_left_are_killed_when_it_ends(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The left process holds stdout open and writes after a second: were it
+    # not killed at once, the runner's drain (2 s) would read that line.
+    script = """
+        import subprocess
+        subprocess.Popen(["sh", "-c", "sleep 1; echo late"], start_new_session=True)
+        print("main done")
+    """
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"main done\n"
+
+
+def test_a_host_that_hangs_up_mid_run_ends_the_run_without_a_report(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import time
+        print("ready", flush=True)
+        time.sleep(600)
+    """
+    reply = run_runner(runner_workspace, job(script), hang_up_on=b"ready")
+    assert (reply.returncode, reply.exit, reply.diagnostics) == (3, None, "")
+
+
+# -- the child's own limits and identity ----------------------------------
+
+
+def test_the_child_runs_as_the_sandbox_user_without_core_dumps(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import json, os, resource, sys
+        print(json.dumps({
+            "core": resource.getrlimit(resource.RLIMIT_CORE),
+            "oom_score_adj": open("/proc/self/oom_score_adj").read().strip(),
+            "uids": os.getresuid(),
+            "gids": os.getresgid(),
+            "groups": os.getgroups(),
+            "cwd": os.getcwd(),
+            "stdin": sys.stdin.read(),
+            "env": {k: v for k, v in os.environ.items() if k not in ("PWD", "SHLVL", "_")},
+            "caps": dict(l.split() for l in open("/proc/self/status") if l.startswith("Cap")),
+        }))
+    """
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    root = str(runner_workspace.job)
+    assert json.loads(reply.stdout) == {
+        "core": [0, 0],
+        "oom_score_adj": "1000",
+        "uids": [SANDBOX_UID] * 3,
+        "gids": [SANDBOX_UID] * 3,
+        "groups": [],
+        "cwd": f"{root}/work",
+        "stdin": '{"n": 1}',
+        "env": {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": f"{root}/work",
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "GIVEN": "yes",
+            "SCRIPTBOX_INPUT": f"{root}/input.json",
+            "SCRIPTBOX_RESULT": f"{root}/result.json",
+            "SCRIPTBOX_INPUT_DIR": f"{root}/in",
+            "SCRIPTBOX_OUTPUT_DIR": f"{root}/out",
+        },
+        # No capability at all; the bounding set is the container's.
+        "caps": {
+            "CapInh:": "0000000000000000",
+            "CapPrm:": "0000000000000000",
+            "CapEff:": "0000000000000000",
+            "CapBnd:": "00000000000000c0",
+            "CapAmb:": "0000000000000000",
+        },
+    }
+
+
+def test_the_script_cannot_read_the_runners_memory_or_descriptors(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import os
+        for path in ("/proc/1/environ", "/proc/1/mem"):
+            try:
+                open(path, "rb").read(1)
+                print(path, "open")
+            except PermissionError:
+                print(path, "closed")
+        try:
+            os.listdir("/proc/1/fd")
+            print("fd open")
+        except PermissionError:
+            print("fd closed")
+    """
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"/proc/1/environ closed\n/proc/1/mem closed\nfd closed\n"
+
+
+# -- out of memory, as both cgroup versions count it ----------------------
+
+
+OOM_FILES = {
+    "v2": ("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill {n}\noom_group_kill 0\n"),
+    "v1": ("memory/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill {n}\n"),
+}
+
+
+def oom_script(path: str, content: str) -> str:
+    """Writes ``content`` to ``path`` (as the kernel counts an OOM kill in
+    the cgroup file the test mounted), then dies by SIGKILL."""
+    return f"""
+        import os, signal
+        with open({path!r}, "w") as f:
+            f.write({content!r})
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_kill_counted_by_the_oom_killer_is_out_of_memory(
+    runner_workspace: RunnerWorkspace, version: str
+) -> None:
+    name, content = OOM_FILES[version]
+    path = runner_workspace.cgroup / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(content.format(n=1))
+    os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    script = oom_script(f"/sys/fs/cgroup/{name}", content.format(n=2))
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == (
+        "failed",
+        137,
+        "OUT_OF_MEMORY",
+        "the script exceeded its memory limit and was killed",
+    )
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "none"])
+def test_a_kill_the_oom_killer_did_not_count_is_a_kill(
+    runner_workspace: RunnerWorkspace, version: str
+) -> None:
+    name, content = OOM_FILES["v2" if version == "none" else version]
+    if version != "none":
+        path = runner_workspace.cgroup / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(content.format(n=1))
+        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    script = oom_script(f"/tmp/{os.path.basename(name)}", content.format(n=2))
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("failed", 137, "NON_ZERO_EXIT", "the script was killed by SIGKILL")
+
+
+# -- artifacts and what the report says of refusals ------------------------
+
+
+def test_refused_artifacts_are_reported_up_to_a_hundred_names_of_300_characters(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = """
+        import os
+        out = os.environ["SCRIPTBOX_OUTPUT_DIR"]
+        os.mkdir(f"{out}/{'d' * 250}")
+        os.symlink("/etc/passwd", f"{out}/{'d' * 250}/{'l' * 100}")
+        for i in range(100):
+            os.symlink("/etc/passwd", f"{out}/s{i:03}")
+        open(f"{out}/kept", "w").write("k")
+    """
+    reply = run_runner(runner_workspace, job(script, artifact_max_count=5))
+    message = ended(reply)
+    assert reply.artifacts == {"kept": b"k"}
+    assert message["rejected_artifacts"] == [
+        f"{'d' * 250}/{'l' * 100} (symlink)"[:300],
+        *(f"s{i:03} (symlink)" for i in range(99)),
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_the_artifact_caps_come_from_the_job(runner_workspace: RunnerWorkspace, count: int) -> None:
+    script = """
+        import os
+        for name in ("a", "b"):
+            open(os.path.join(os.environ["SCRIPTBOX_OUTPUT_DIR"], name), "w").write(name * 10)
+    """
+    reply = run_runner(
+        runner_workspace, job(script, artifact_max_count=count, artifact_max_total_bytes=20)
+    )
+    message = ended(reply)
+    expected = {"a": b"a" * 10, "b": b"b" * 10}
+    assert reply.artifacts == dict(list(expected.items())[:count])
+    assert message["rejected_artifacts"] == ([] if count == 2 else ["b (more than 1 artifacts)"])
+
+
+def test_the_report_says_how_long_the_run_took(runner_workspace: RunnerWorkspace) -> None:
+    reply = run_runner(runner_workspace, job("import time; time.sleep(0.3)"))
+    duration = ended(reply)["duration_ms"]
+    assert 300 <= duration < 60_000
+
+
+# -- where the runner refuses to run ---------------------------------------
+
+
+def test_the_runner_refuses_to_run_outside_the_sandbox_image(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    reply = run_runner(runner_workspace, job("print(1)"), sandboxed=False)
+    assert (reply.returncode, reply.exit) == (2, None)
+    assert reply.diagnostics == "scriptbox-runner: refusing to run outside the sandbox image\n"
+
+
+def test_a_bad_bundle_ends_the_runner(runner_workspace: RunnerWorkspace) -> None:
+    frames = [p.encode_json({"type": p.Msg.JOB, "v": 99})]
+    reply = run_runner(runner_workspace, job("print(1)"), frames=frames)
+    assert (reply.returncode, reply.exit) == (2, None)
+    assert reply.diagnostics == (
+        "scriptbox-runner: bad job bundle: unsupported protocol version 99\n"
+    )
+
+
+def test_a_host_that_hangs_up_while_the_runner_idles_ends_it_quietly(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    reply = run_runner(runner_workspace, job("print(1)"), frames=[], hang_up_at_once=True)
+    assert (reply.returncode, reply.exit, reply.diagnostics) == (0, None, "")
