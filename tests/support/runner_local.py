@@ -122,30 +122,43 @@ def runner_workspace() -> Iterator[RunnerWorkspace]:
         shutil.rmtree(top)
 
 
+@dataclass(frozen=True)
+class HostConduct:
+    """How the test host treats the runner (the default: as the real host does)."""
+
+    frames: list[bytes] | None = None  # instead of the job's bundle
+    hang_up_at_once: bool = False  # close the runner's stdin right after the bundle
+    hang_up_on: bytes | None = None  # ...once this text appears on its stdout
+    stop_reading_on: bytes | None = None  # close its stdout once this text appears
+    sandboxed: bool = True  # with the image's SCRIPTBOX_IN_SANDBOX=1
+    privileged: bool = False  # with every capability of root, not only SETUID/SETGID
+    stray_print: bool = False  # a print on the runner's stdout (runner_in_namespace)
+
+
 def run_runner(
     workspace: RunnerWorkspace,
     job: SandboxJob,
-    *,
-    hang_up_on: bytes | None = None,
-    hang_up_at_once: bool = False,
-    sandboxed: bool = True,
-    frames: list[bytes] | None = None,
-    deadline_seconds: float = 60.0,
+    conduct: HostConduct = HostConduct(),
+    deadline_seconds: float = 30.0,
 ) -> RunnerReply:
-    """Start the runner as the image does, send it ``job``, read it to the end.
-
-    ``hang_up_on``: close its stdin once this text appears on its stdout;
-    ``hang_up_at_once``: right after the bundle.
-    ``sandboxed=False`` starts it without the image's environment variable.
-    ``frames`` replaces the job's bundle.
-    """
+    """Start the runner as the image does, send it ``job``, read it to the end."""
+    # The shell stays PID 1, as docker-init does in the container: the
+    # runner must neither signal it nor wait for it to die.
+    capabilities = "" if conduct.privileged else "setpriv --bounding-set=-all,+setuid,+setgid "
     command = (
-        'mount --bind "$1" /sys/fs/cgroup && exec setpriv --bounding-set=-all,+setuid,+setgid '
-        f'{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "$2"'
+        'mount --bind "$1" /sys/fs/cgroup || exit 98; '
+        f"{capabilities}{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "
+        '"$2"; exit $?'
     )
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    if sandboxed:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "SCRIPTBOX_TEST_HOST_PID_NAMESPACE": os.readlink("/proc/self/ns/pid"),
+    }
+    if conduct.sandboxed:
         env["SCRIPTBOX_IN_SANDBOX"] = "1"
+    if conduct.stray_print:
+        env["SCRIPTBOX_TEST_STRAY_PRINT"] = "1"
     with tempfile.TemporaryFile() as diagnostics:
         proc = subprocess.Popen(
             [*NAMESPACES, "sh", "-c", command, "sh", str(workspace.cgroup), str(workspace.job)],
@@ -155,9 +168,7 @@ def run_runner(
             stdout=subprocess.PIPE,
             stderr=diagnostics,
         )
-        returncode, reply_frames = _converse(
-            proc, job, frames, hang_up_on, hang_up_at_once, deadline_seconds
-        )
+        returncode, reply_frames = _converse(proc, job, conduct, deadline_seconds)
         diagnostics.seek(0)
         reply = RunnerReply(returncode, diagnostics.read().decode("utf-8", "replace"))
     _decode_reply(reply_frames, reply)
@@ -165,23 +176,19 @@ def run_runner(
 
 
 def _converse(
-    proc: subprocess.Popen[bytes],
-    job: SandboxJob,
-    frames: list[bytes] | None,
-    hang_up_on: bytes | None,
-    hang_up_at_once: bool,
-    deadline_seconds: float,
+    proc: subprocess.Popen[bytes], job: SandboxJob, conduct: HostConduct, deadline_seconds: float
 ) -> tuple[int, list[p.Frame]]:
     assert proc.stdin is not None and proc.stdout is not None
+    frames = bundle_frames(job, KEY) if conduct.frames is None else conduct.frames
     try:
         try:
-            proc.stdin.write(b"".join(bundle_frames(job, KEY) if frames is None else frames))
+            proc.stdin.write(b"".join(frames))
             proc.stdin.flush()
-            if hang_up_at_once:
+            if conduct.hang_up_at_once:
                 proc.stdin.close()
         except BrokenPipeError:
             pass
-        reply_frames = _read_frames(proc, hang_up_on, time.monotonic() + deadline_seconds)
+        reply_frames = _read_frames(proc, conduct, time.monotonic() + deadline_seconds)
         if not proc.stdin.closed:
             proc.stdin.close()
         return proc.wait(timeout=deadline_seconds), reply_frames
@@ -195,7 +202,7 @@ def _converse(
 
 
 def _read_frames(
-    proc: subprocess.Popen[bytes], hang_up_on: bytes | None, deadline: float
+    proc: subprocess.Popen[bytes], conduct: HostConduct, deadline: float
 ) -> list[p.Frame]:
     """Every frame up to the exit message or the end of the runner's stdout."""
     assert proc.stdin is not None and proc.stdout is not None
@@ -217,8 +224,11 @@ def _read_frames(
                 frames.append(frame)
                 if frame.kind == p.KIND_STDOUT:
                     stdout += frame.payload
-            if hang_up_on is not None and hang_up_on in stdout and not proc.stdin.closed:
+            hang_up = conduct.hang_up_on is not None and conduct.hang_up_on in stdout
+            if hang_up and not proc.stdin.closed:
                 proc.stdin.close()
+            if conduct.stop_reading_on is not None and conduct.stop_reading_on in stdout:
+                break
     return frames
 
 

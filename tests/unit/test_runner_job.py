@@ -238,6 +238,17 @@ def test_a_host_that_hangs_up_while_idle_sends_no_job(root: Path, tmp_path: Path
             ),
             "blob for {root}/script.py is malformed",
         ),
+        *(
+            (
+                bundle(
+                    header(),
+                    p.encode_json({"type": p.Msg.SCRIPT, "size": 1}),
+                    p.encode(kind, b"x"),
+                ),
+                "blob for {root}/script.py is malformed",
+            )
+            for kind in (p.KIND_STDOUT, p.KIND_STDERR, p.KIND_JSON)
+        ),
     ],
 )
 def test_a_malformed_bundle_is_refused_with_its_reason(

@@ -20,9 +20,12 @@ from typing import Any
 import pytest
 
 from sandbox import protocol as p
+from sandbox.conversation import bundle_frames
 from sandbox.job import SandboxJob, SandboxLimits
 from tests.support.runner_local import (
+    KEY,
     SANDBOX_UID,
+    HostConduct,
     RunnerReply,
     RunnerWorkspace,
     run_runner,
@@ -37,7 +40,11 @@ OK_LINE = len(json.dumps({"status": "ok"}).encode()) + 1  # the report line befo
 
 
 def job(script: str, *, language: str = "python", **limits: Any) -> SandboxJob:
-    given = {"output_bytes_per_stream": CAP, "result_bytes": CAP, **limits}
+    # A timeout well inside run_runner's deadline, so a run the runner lets
+    # hang ends as its timeout, not as the test's.
+    given: dict[str, Any] = {"output_bytes_per_stream": CAP, "result_bytes": CAP}
+    given["timeout_seconds"] = 10.0
+    given.update(limits)
     return SandboxJob(
         execution_id="e",
         language=language,  # type: ignore[arg-type]
@@ -157,6 +164,20 @@ def test_a_syntax_error_is_named(runner_workspace: RunnerWorkspace) -> None:
     assert message == "SyntaxError: invalid syntax (script.py, line 1)"
 
 
+def test_a_script_the_images_python_cannot_parse_is_named_even_if_it_runs(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # Debian's Python 3.11 runs a file up to a NUL byte, but cannot parse it.
+    reply = run_runner(runner_workspace, job("print(1)\0\n"))
+    assert outcome(reply) == (
+        "failed",
+        0,
+        "SCRIPT_ERROR",
+        "ValueError: source code string cannot contain null bytes",
+    )
+    assert reply.stdout == b"1\n"
+
+
 def test_main_nested_elsewhere_is_program_mode(runner_workspace: RunnerWorkspace) -> None:
     script = """
         class C:
@@ -224,7 +245,7 @@ def test_a_host_that_hangs_up_mid_run_ends_the_run_without_a_report(
         print("ready", flush=True)
         time.sleep(600)
     """
-    reply = run_runner(runner_workspace, job(script), hang_up_on=b"ready")
+    reply = run_runner(runner_workspace, job(script), HostConduct(hang_up_on=b"ready"))
     assert (reply.returncode, reply.exit, reply.diagnostics) == (3, None, "")
 
 
@@ -243,6 +264,7 @@ def test_the_child_runs_as_the_sandbox_user_without_core_dumps(
             "gids": os.getresgid(),
             "groups": os.getgroups(),
             "cwd": os.getcwd(),
+            "own_session": os.getsid(0) == os.getpid(),
             "stdin": sys.stdin.read(),
             "env": {k: v for k, v in os.environ.items() if k not in ("PWD", "SHLVL", "_")},
             "caps": dict(l.split() for l in open("/proc/self/status") if l.startswith("Cap")),
@@ -258,6 +280,7 @@ def test_the_child_runs_as_the_sandbox_user_without_core_dumps(
         "gids": [SANDBOX_UID] * 3,
         "groups": [],
         "cwd": f"{root}/work",
+        "own_session": True,
         "stdin": '{"n": 1}',
         "env": {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -283,26 +306,37 @@ def test_the_child_runs_as_the_sandbox_user_without_core_dumps(
     }
 
 
-def test_the_script_cannot_read_the_runners_memory_or_descriptors(
+def test_the_script_cannot_read_the_runners_or_inits_memory_or_descriptors(
     runner_workspace: RunnerWorkspace,
 ) -> None:
     script = """
         import os
-        for path in ("/proc/1/environ", "/proc/1/mem"):
+        for pid in (os.getppid(), 1):
+            for path in (f"/proc/{pid}/environ", f"/proc/{pid}/mem"):
+                try:
+                    open(path, "rb").read(1)
+                    print(path, "open")
+                except PermissionError:
+                    print(path, "closed")
             try:
-                open(path, "rb").read(1)
-                print(path, "open")
+                os.listdir(f"/proc/{pid}/fd")
+                print(pid, "fd open")
             except PermissionError:
-                print(path, "closed")
-        try:
-            os.listdir("/proc/1/fd")
-            print("fd open")
-        except PermissionError:
-            print("fd closed")
+                print(pid, "fd closed")
     """
     reply = run_runner(runner_workspace, job(script))
     assert outcome(reply) == ("succeeded", 0, None, None)
-    assert reply.stdout == b"/proc/1/environ closed\n/proc/1/mem closed\nfd closed\n"
+    lines = reply.stdout.decode().splitlines()
+    runner_pid = lines[0].split("/")[2]
+    assert runner_pid != "1"
+    assert lines == [
+        f"/proc/{runner_pid}/environ closed",
+        f"/proc/{runner_pid}/mem closed",
+        f"{runner_pid} fd closed",
+        "/proc/1/environ closed",
+        "/proc/1/mem closed",
+        "1 fd closed",
+    ]
 
 
 # -- out of memory, as both cgroup versions count it ----------------------
@@ -411,14 +445,14 @@ def test_the_report_says_how_long_the_run_took(runner_workspace: RunnerWorkspace
 def test_the_runner_refuses_to_run_outside_the_sandbox_image(
     runner_workspace: RunnerWorkspace,
 ) -> None:
-    reply = run_runner(runner_workspace, job("print(1)"), sandboxed=False)
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(sandboxed=False))
     assert (reply.returncode, reply.exit) == (2, None)
     assert reply.diagnostics == "scriptbox-runner: refusing to run outside the sandbox image\n"
 
 
 def test_a_bad_bundle_ends_the_runner(runner_workspace: RunnerWorkspace) -> None:
     frames = [p.encode_json({"type": p.Msg.JOB, "v": 99})]
-    reply = run_runner(runner_workspace, job("print(1)"), frames=frames)
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(frames=frames))
     assert (reply.returncode, reply.exit) == (2, None)
     assert reply.diagnostics == (
         "scriptbox-runner: bad job bundle: unsupported protocol version 99\n"
@@ -428,5 +462,60 @@ def test_a_bad_bundle_ends_the_runner(runner_workspace: RunnerWorkspace) -> None
 def test_a_host_that_hangs_up_while_the_runner_idles_ends_it_quietly(
     runner_workspace: RunnerWorkspace,
 ) -> None:
-    reply = run_runner(runner_workspace, job("print(1)"), frames=[], hang_up_at_once=True)
+    reply = run_runner(
+        runner_workspace, job("print(1)"), HostConduct(frames=[], hang_up_at_once=True)
+    )
     assert (reply.returncode, reply.exit, reply.diagnostics) == (0, None, "")
+
+
+def test_a_runner_with_more_capabilities_than_the_sandbox_gives_refuses(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(privileged=True))
+    assert (reply.returncode, reply.exit) == (2, None)
+    assert reply.diagnostics.startswith("scriptbox-runner: refusing to run: capabilities 0x")
+    assert reply.diagnostics.endswith(", expected exactly 0xc0\n")
+
+
+@pytest.mark.parametrize(
+    ("frames", "diagnostic"),
+    [
+        (
+            bundle_frames(
+                dataclasses.replace(job("print(1)"), files=[("f", b"1"), ("f", b"2")]), KEY
+            ),
+            "[Errno 17] File exists: '{root}/in/f'",
+        ),
+        (
+            [p.encode_json({"type": p.Msg.JOB, "v": 1, "language": "shell", "key": "zz"})],
+            "non-hexadecimal number found in fromhex() arg at position 0",
+        ),
+    ],
+)
+def test_a_bundle_the_runner_cannot_store_or_decode_ends_it(
+    runner_workspace: RunnerWorkspace, frames: list[bytes], diagnostic: str
+) -> None:
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(frames=frames))
+    assert (reply.returncode, reply.exit) == (2, None)
+    message = diagnostic.format(root=runner_workspace.job)
+    assert reply.diagnostics == f"scriptbox-runner: bad job bundle: {message}\n"
+
+
+def test_a_host_that_stops_reading_ends_the_runner(runner_workspace: RunnerWorkspace) -> None:
+    script = """
+        import time
+        print("go", flush=True)
+        time.sleep(600)
+    """
+    conduct = HostConduct(stop_reading_on=b"go")
+    reply = run_runner(runner_workspace, job(script, timeout_seconds=1.0), conduct)
+    assert (reply.returncode, reply.exit, reply.diagnostics) == (3, None, "")
+
+
+def test_a_stray_print_in_the_runner_never_reaches_the_frame_stream(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(stray_print=True))
+    assert (reply.returncode, reply.diagnostics) == (0, "a stray print in the runner\n")
+    assert reply.mac_matches
+    assert reply.stdout == b"1\n"
