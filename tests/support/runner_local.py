@@ -36,6 +36,14 @@ KEY = bytes(range(32))
 # Its own PID namespace (kill(-1) reaches only its processes) and mount
 # namespace (its own /proc, and the test's folder on /sys/fs/cgroup).
 NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+# Names itself argv[1] (what /proc/<pid>/stat shows), says so by creating
+# argv[2], and waits to be killed with the namespace.
+FOREIGN_PROCESS = """
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+open(sys.argv[2], "w").close()
+time.sleep(600)
+"""
 
 
 def point_runner_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,6 +125,8 @@ def runner_workspace() -> Iterator[RunnerWorkspace]:
         for folder in (workspace.job, workspace.cgroup):
             folder.mkdir()
             os.chown(folder, SANDBOX_UID, SANDBOX_UID)
+        (top / "signals").mkdir(mode=0o777)
+        (top / "signals").chmod(0o777)  # for a process of any uid
         yield workspace
     finally:
         shutil.rmtree(top)
@@ -133,6 +143,9 @@ class HostConduct:
     sandboxed: bool = True  # with the image's SCRIPTBOX_IN_SANDBOX=1
     privileged: bool = False  # with every capability of root, not only SETUID/SETGID
     stray_print: bool = False  # a print on the runner's stdout (runner_in_namespace)
+    proc_read_only: bool = False  # /proc mounted read-only
+    # A process of another uid, which the runner cannot signal, named so.
+    foreign_process: str | None = None
 
 
 def run_runner(
@@ -147,13 +160,25 @@ def run_runner(
     capabilities = "" if conduct.privileged else "setpriv --bounding-set=-all,+setuid,+setgid "
     command = (
         'mount --bind "$1" /sys/fs/cgroup || exit 98; '
+        '[ -z "$3" ] || { setpriv --reuid=10002 --regid=10002 --clear-groups '
+        f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" & '
+        'until [ -e "$5/foreign-ready" ]; do sleep 0.01; done; }; '
+        '[ -z "$4" ] || mount -o remount,ro /proc || exit 97; '
         f"{capabilities}{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "
         '"$2"; exit $?'
     )
+    arguments = [
+        str(workspace.cgroup),
+        str(workspace.job),
+        conduct.foreign_process or "",
+        "ro" if conduct.proc_read_only else "",
+        str(workspace.job.parent / "signals"),
+    ]
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "SCRIPTBOX_TEST_HOST_PID_NAMESPACE": os.readlink("/proc/self/ns/pid"),
+        "FOREIGN": FOREIGN_PROCESS,
     }
     if conduct.sandboxed:
         env["SCRIPTBOX_IN_SANDBOX"] = "1"
@@ -161,7 +186,7 @@ def run_runner(
         env["SCRIPTBOX_TEST_STRAY_PRINT"] = "1"
     with tempfile.TemporaryFile() as diagnostics:
         proc = subprocess.Popen(
-            [*NAMESPACES, "sh", "-c", command, "sh", str(workspace.cgroup), str(workspace.job)],
+            [*NAMESPACES, "sh", "-c", command, "sh", *arguments],
             cwd=REPO,
             env=env,
             stdin=subprocess.PIPE,

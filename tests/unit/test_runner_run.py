@@ -200,10 +200,14 @@ def test_a_top_level_main_is_called_with_the_input(
 
 
 def test_a_shell_job_runs_in_bash(runner_workspace: RunnerWorkspace) -> None:
-    script = 'echo "$BASH_VERSION" | cut -c1 ; cat ; echo 7 > "$SCRIPTBOX_RESULT"'
+    # bash keeps its script open as fd 255 and reads $(...) on fd 3; no
+    # report channel is passed on.
+    script = (
+        'echo "$BASH_VERSION" | cut -c1; echo $(ls /proc/$$/fd); cat; echo 7 > "$SCRIPTBOX_RESULT"'
+    )
     reply = run_runner(runner_workspace, job(script, language="shell"))
     assert outcome(reply) == ("succeeded", 0, None, None)
-    assert (reply.stdout, reply.result) == (b'5\n{"n": 1}', b"7")
+    assert (reply.stdout, reply.result) == (b'5\n0 1 2 255 3\n{"n": 1}', b"7")
 
 
 # -- the timeout and what the script leaves behind -------------------------
@@ -342,55 +346,74 @@ def test_the_script_cannot_read_the_runners_or_inits_memory_or_descriptors(
 # -- out of memory, as both cgroup versions count it ----------------------
 
 
-OOM_FILES = {
-    "v2": ("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill {n}\noom_group_kill 0\n"),
-    "v1": ("memory/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill {n}\n"),
-}
+V2 = "memory.events"
+V1 = "memory/memory.oom_control"
 
 
-def oom_script(path: str, content: str) -> str:
-    """Writes ``content`` to ``path`` (as the kernel counts an OOM kill in
-    the cgroup file the test mounted), then dies by SIGKILL."""
+def v2(kills: object) -> str:
+    return f"low 0\nhigh 0\nmax 3\noom 1\noom_kill {kills}\noom_group_kill 0\n"
+
+
+def v1(kills: object) -> str:
+    return f"oom_kill_disable 0\nunder_oom 0\noom_kill {kills}\n"
+
+
+def kill_after_writing(path: str, content: str) -> str:
+    """A script that writes ``content`` to ``path`` (as the kernel counts an
+    OOM kill in the cgroup file the test mounted), then dies by SIGKILL."""
     return f"""
         import os, signal
+        os.makedirs(os.path.dirname({path!r}), exist_ok=True)
         with open({path!r}, "w") as f:
             f.write({content!r})
         os.kill(os.getpid(), signal.SIGKILL)
     """
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
-def test_a_kill_counted_by_the_oom_killer_is_out_of_memory(
-    runner_workspace: RunnerWorkspace, version: str
+@pytest.mark.parametrize(
+    ("before", "written", "oom"),
+    [
+        ((V2, v2(1)), (V2, v2(2)), True),
+        ((V1, v1(1)), (V1, v1(2)), True),
+        ((V1, v1(1)), (V2, v2(5)), False),  # v1 is read first
+        (None, (V2, v2(1)), True),  # no count before: 0
+        (None, (V2, v2(0)), False),
+        ((V2, v2(1)), (V2, v2(1)), False),
+        ((V1, v1(1)), (V1, v1(1)), False),
+        ((V2, v2(1)), (V2, v2(0)), False),  # a count that went down
+        ((V2, v2(0)), (V2, v2("x")), False),  # unreadable: 0
+        (None, None, False),
+    ],
+)
+def test_a_kill_is_out_of_memory_when_the_oom_killer_counted_one_during_the_run(
+    runner_workspace: RunnerWorkspace,
+    before: tuple[str, str] | None,
+    written: tuple[str, str] | None,
+    oom: bool,
 ) -> None:
-    name, content = OOM_FILES[version]
-    path = runner_workspace.cgroup / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(content.format(n=1))
-    os.chown(path, SANDBOX_UID, SANDBOX_UID)
-    script = oom_script(f"/sys/fs/cgroup/{name}", content.format(n=2))
-    reply = run_runner(runner_workspace, job(script))
-    assert outcome(reply) == (
-        "failed",
-        137,
-        "OUT_OF_MEMORY",
-        "the script exceeded its memory limit and was killed",
-    )
-
-
-@pytest.mark.parametrize("version", ["v1", "v2", "none"])
-def test_a_kill_the_oom_killer_did_not_count_is_a_kill(
-    runner_workspace: RunnerWorkspace, version: str
-) -> None:
-    name, content = OOM_FILES["v2" if version == "none" else version]
-    if version != "none":
-        path = runner_workspace.cgroup / name
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(content.format(n=1))
-        os.chown(path, SANDBOX_UID, SANDBOX_UID)
-    script = oom_script(f"/tmp/{os.path.basename(name)}", content.format(n=2))
-    reply = run_runner(runner_workspace, job(script))
-    assert outcome(reply) == ("failed", 137, "NON_ZERO_EXIT", "the script was killed by SIGKILL")
+    cgroup = runner_workspace.cgroup
+    if before is not None:
+        (cgroup / before[0]).parent.mkdir(exist_ok=True)
+        (cgroup / before[0]).write_text(before[1])
+    for path in [cgroup / "memory", *cgroup.rglob("*")]:
+        if path.exists():
+            os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    name, content = written or ("/tmp/elsewhere", "")
+    reply = run_runner(runner_workspace, job(kill_after_writing(f"/sys/fs/cgroup/{name}", content)))
+    if oom:
+        assert outcome(reply) == (
+            "failed",
+            137,
+            "OUT_OF_MEMORY",
+            "the script exceeded its memory limit and was killed",
+        )
+    else:
+        assert outcome(reply) == (
+            "failed",
+            137,
+            "NON_ZERO_EXIT",
+            "the script was killed by SIGKILL",
+        )
 
 
 # -- artifacts and what the report says of refusals ------------------------
@@ -519,3 +542,24 @@ def test_a_stray_print_in_the_runner_never_reaches_the_frame_stream(
     assert (reply.returncode, reply.diagnostics) == (0, "a stray print in the runner\n")
     assert reply.mac_matches
     assert reply.stdout == b"1\n"
+
+
+def test_the_script_runs_where_its_oom_score_cannot_be_raised(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = 'print(open("/proc/self/oom_score_adj").read().strip())'
+    reply = run_runner(runner_workspace, job(script), HostConduct(proc_read_only=True))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"0\n"
+
+
+@pytest.mark.parametrize("name", ["sleeper", "x) Z (y"])
+def test_a_process_the_runner_cannot_kill_is_reported_and_the_run_still_ends(
+    runner_workspace: RunnerWorkspace, name: str
+) -> None:
+    # A name with ") Z (" must not pass for a zombie in /proc/<pid>/stat.
+    reply = run_runner(runner_workspace, job("print(1)"), HostConduct(foreign_process=name))
+    assert reply.returncode == 0
+    assert reply.diagnostics == "scriptbox-runner: some processes survived SIGKILL\n"
+    assert reply.exit is not None
+    assert (reply.exit["status"], reply.stdout) == ("succeeded", b"1\n")
