@@ -214,6 +214,10 @@ def _converse(
         except BrokenPipeError:
             pass
         reply_frames = _read_frames(proc, conduct, time.monotonic() + deadline_seconds)
+        if conduct.stop_reading_on is not None:
+            # Stdin stays open: the runner must notice the closed stdout itself.
+            proc.stdout.close()
+            return proc.wait(timeout=deadline_seconds), reply_frames
         if not proc.stdin.closed:
             proc.stdin.close()
         return proc.wait(timeout=deadline_seconds), reply_frames
