@@ -100,6 +100,7 @@ class RunnerWorkspace:
 
     job: Path
     cgroup: Path  # mounted on /sys/fs/cgroup in the runner's namespace
+    signals: Path  # where processes of any uid may leave files for the test
 
 
 def can_run_runner() -> str | None:
@@ -121,12 +122,12 @@ def runner_workspace() -> Iterator[RunnerWorkspace]:
     top = Path(tempfile.mkdtemp(prefix="scriptbox-runner-"))
     try:
         top.chmod(0o755)
-        workspace = RunnerWorkspace(top / "job", top / "cgroup")
+        workspace = RunnerWorkspace(top / "job", top / "cgroup", top / "signals")
         for folder in (workspace.job, workspace.cgroup):
             folder.mkdir()
             os.chown(folder, SANDBOX_UID, SANDBOX_UID)
-        (top / "signals").mkdir(mode=0o777)
-        (top / "signals").chmod(0o777)  # for a process of any uid
+        workspace.signals.mkdir()
+        workspace.signals.chmod(0o777)
         yield workspace
     finally:
         shutil.rmtree(top)
@@ -146,6 +147,9 @@ class HostConduct:
     proc_read_only: bool = False  # /proc mounted read-only
     # A process of another uid, which the runner cannot signal, named so.
     foreign_process: str | None = None
+    # Read nothing of the runner's stdout until the script has created this
+    # file in ``RunnerWorkspace.signals`` (so the runner blocks on a write).
+    read_after: str | None = None
 
 
 def run_runner(
@@ -172,7 +176,7 @@ def run_runner(
         str(workspace.job),
         conduct.foreign_process or "",
         "ro" if conduct.proc_read_only else "",
-        str(workspace.job.parent / "signals"),
+        str(workspace.signals),
     ]
     env = {
         "PATH": "/usr/bin:/bin",
@@ -193,7 +197,7 @@ def run_runner(
             stdout=subprocess.PIPE,
             stderr=diagnostics,
         )
-        returncode, reply_frames = _converse(proc, job, conduct, deadline_seconds)
+        returncode, reply_frames = _converse(proc, workspace, job, conduct, deadline_seconds)
         diagnostics.seek(0)
         reply = RunnerReply(returncode, diagnostics.read().decode("utf-8", "replace"))
     _decode_reply(reply_frames, reply)
@@ -201,7 +205,11 @@ def run_runner(
 
 
 def _converse(
-    proc: subprocess.Popen[bytes], job: SandboxJob, conduct: HostConduct, deadline_seconds: float
+    proc: subprocess.Popen[bytes],
+    workspace: RunnerWorkspace,
+    job: SandboxJob,
+    conduct: HostConduct,
+    deadline_seconds: float,
 ) -> tuple[int, list[p.Frame]]:
     assert proc.stdin is not None and proc.stdout is not None
     frames = bundle_frames(job, KEY) if conduct.frames is None else conduct.frames
@@ -213,7 +221,14 @@ def _converse(
                 proc.stdin.close()
         except BrokenPipeError:
             pass
-        reply_frames = _read_frames(proc, conduct, time.monotonic() + deadline_seconds)
+        deadline = time.monotonic() + deadline_seconds
+        if conduct.read_after is not None:
+            signal = workspace.signals / conduct.read_after
+            while not signal.exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the script never created {signal}")
+                time.sleep(0.01)
+        reply_frames = _read_frames(proc, conduct, deadline)
         if conduct.stop_reading_on is not None:
             # Stdin stays open: the runner must notice the closed stdout itself.
             proc.stdout.close()

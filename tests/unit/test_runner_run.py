@@ -110,6 +110,29 @@ def test_output_past_the_cap_is_drained_so_the_script_runs_on(
     assert reply.result == b'"done"'
 
 
+def test_output_still_in_the_pipes_when_the_script_ends_is_sent(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The host reads nothing until the script is done: the runner blocks
+    # sending the first 64 KiB (the host's pipe is full) while the rest, and
+    # the stderr line, wait in the script's pipes, read only by the runner's
+    # drain after the exit.
+    size = 100_000
+    script = f"""
+        import os, sys
+        sys.stdout.write("x" * {size})
+        sys.stdout.flush()
+        sys.stderr.write("end")
+        sys.stderr.flush()
+        open("{runner_workspace.signals}/written", "w").close()
+        os._exit(0)
+    """
+    the_job = job(script, output_bytes_per_stream=size)
+    reply = run_runner(runner_workspace, the_job, HostConduct(read_after="written"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (len(reply.stdout), reply.stderr) == (size, b"end")
+
+
 # -- function mode's report cap -------------------------------------------
 
 
