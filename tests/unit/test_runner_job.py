@@ -225,6 +225,10 @@ def test_a_host_that_hangs_up_while_idle_sends_no_job(root: Path, tmp_path: Path
             "unexpected 'unknown' in job bundle",
         ),
         (bundle(p.encode(p.KIND_DATA, b"x")), "expected a JSON frame, got kind 68"),
+        *(
+            (bundle(p.encode(kind, header()[5:])), f"expected a JSON frame, got kind {kind}")
+            for kind in (p.KIND_STDOUT, p.KIND_STDERR)
+        ),
         (bundle(SCRIPT[0]), "expected 'job', got 'script'"),
         (
             bundle(header(), p.encode_json({"type": p.Msg.SCRIPT, "size": 1}), START),
