@@ -227,3 +227,33 @@ async def test_api_processes_on_one_database_share_the_count(
         for client in (via_first, via_second):
             locked = await login(client, name, PASSWORD)
             assert code(locked) == "RATE_LIMITED", locked
+
+
+async def test_a_lock_holds_to_its_last_second(tmp_path: Path) -> None:
+    """Refused to the end: in its last second a lock still answers RATE_LIMITED
+    (retryAfterSeconds 1), and only then does the right password get in."""
+    service = ServiceProcess(
+        login_env(
+            tmp_path / "data",
+            SCRIPTBOX_LOGIN_MAX_FAILURES="1",
+            SCRIPTBOX_LOGIN_FIRST_DELAY_SECONDS="3",
+            SCRIPTBOX_LOGIN_WINDOW_SECONDS="600",
+        )
+    ).start()
+    try:
+        async with client_from(service.url, ATTACKER) as client:
+            name = await new_user(client)
+            assert code(await login(client, name, "guess 1")) == "UNAUTHENTICATED"
+            waits: list[int] = []
+            deadline = time.monotonic() + 60
+            # Refused attempts are not counted, so polling never extends the
+            # lock; a refusal answers without hashing, far faster than the
+            # one-second step polled for.
+            while code(refused := await login(client, name, PASSWORD)) == "RATE_LIMITED":
+                waits.append(refused["extensions"]["retryAfterSeconds"])
+                assert time.monotonic() < deadline, "the lock did not end"
+                await asyncio.sleep(0.1)
+            assert refused == {}, refused
+            assert waits and waits[-1] == 1 and max(waits) <= 3, waits
+    finally:
+        service.stop()
