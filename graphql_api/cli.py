@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 
 SCHEMA_FILE = Path("schema.graphql")
 
