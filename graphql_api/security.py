@@ -18,7 +18,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from graphql_api.errors import BadUserInput, Unauthenticated
+from core.errors import BadUserInput, Unauthenticated
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 10

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from graphql_api.errors import NotFound
+from core.errors import NotFound
 from models.tree import Folder, Script
 from models.users import User
 

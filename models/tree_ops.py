@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import (
+from core.errors import (
     AlreadyExists,
     BadUserInput,
     Conflict,

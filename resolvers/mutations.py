@@ -7,9 +7,9 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from core.errors import BadUserInput
 from graphql_api.accounts import IssuedTokens
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput
 from models.tree import Language as LanguageModel
 from resolvers.dependencies import dependencies_saved
 from resolvers.types import AuthPayload, FolderType, Language, ScriptType, UserType

@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 import pytest
 
-from graphql_api.errors import BadUserInput, Unauthenticated
+from core.errors import BadUserInput, Unauthenticated
 from graphql_api.security import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
