@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from tortoise.exceptions import IntegrityError
 
 from core.errors import BadUserInput
-from graphql_api.security import load_or_create_secret
+from core.secret_files import load_or_create_secret
 from models.operations import Secret
 from models.users import User
 

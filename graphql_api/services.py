@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.secret_files import load_or_create_secret
 from core.settings import Settings
 from engine.events import ExecutionEventBus, InMemoryEventBus
 from engine.executions import ExecutionService
@@ -16,7 +17,7 @@ from engine.scheduler import Scheduler, Schedules
 from engine.secrets import SecretStore
 from engine.worker import Worker
 from graphql_api.accounts import Accounts
-from graphql_api.security import TokenCodec, load_or_create_secret
+from graphql_api.security import TokenCodec
 from graphql_api.throttle import LoginThrottle
 from models.tree_ops import TreeOps
 from sandbox import DockerSandbox, SandboxConfig
