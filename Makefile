@@ -20,9 +20,10 @@ mutate: setup sandbox-image services  ## Mutation testing of the security-critic
 
 check: lint typecheck test  ## Everything CI runs
 
-lint: setup
+lint: setup  ## ruff, and the layers contract of pyproject.toml (imports point down)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: setup
 	$(BIN)/mypy
@@ -57,4 +58,4 @@ bench: setup sandbox-image services  ## Benchmarks B1-B6; rewrites BENCHMARKS.md
 	$(BIN)/python -m bench.b6_scale
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules graphql_api/static/vendor
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache web/node_modules graphql_api/static/vendor
