@@ -13,6 +13,7 @@ COPY resolvers ./resolvers
 COPY sandbox ./sandbox
 COPY engine ./engine
 COPY storage ./storage
+COPY core ./core
 RUN pip install --no-cache-dir --no-deps .
 USER scriptbox
 EXPOSE 8000

@@ -20,9 +20,12 @@ mutate: setup sandbox-image services  ## Mutation testing of the security-critic
 
 check: lint typecheck test  ## Everything CI runs
 
-lint: setup
+# lint-imports takes a second without its cache, which can miss an edit undone
+# within the same second.
+lint: setup  ## ruff, and the layers contract of pyproject.toml (imports point down)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: setup
 	$(BIN)/mypy

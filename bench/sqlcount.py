@@ -15,8 +15,8 @@ import uvicorn
 
 from bench.service import free_port
 from bench.tree_seed import database_url
+from core.settings import Settings
 from graphql_api.app import create_app
-from graphql_api.settings import Settings
 from tests.support.sql_counter import TagRequests, count_sql
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
-from graphql_api.errors import BadUserInput
+from core.errors import BadUserInput
 
 # Enough for a year of daily runs, so a client can show the next DST change.
 MAX_NEXT_RUNS = 400

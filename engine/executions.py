@@ -14,12 +14,13 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core.errors import BadUserInput, NotFound, RateLimited
+from core.ids import parse_id
+from core.settings import Settings
 from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
 from engine.output_journal import persisted_output
 from engine.worker import SEQ_QUEUED, Worker
-from graphql_api.errors import BadUserInput, NotFound, RateLimited
-from graphql_api.settings import Settings
-from models.access import parse_id, visible_to
+from models.access import visible_to
 from models.executions import Execution, ExecutionStatus
 from models.operations import Batch, StoredFile
 from models.tree import Script

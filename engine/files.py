@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import AlreadyExists, BadUserInput, NotFound, PayloadTooLarge
+from core.errors import AlreadyExists, BadUserInput, NotFound, PayloadTooLarge
 from models.operations import Artifact, StoredFile
 from models.users import User
 from sandbox import Artifact as SandboxArtifact

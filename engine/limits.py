@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 from sandbox import SandboxLimits
 
 

@@ -17,11 +17,12 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core.errors import NotFound
+from core.ids import parse_id
+from core.settings import Settings
 from engine.cron import check_cron, next_fire_times, parse_zone
 from engine.executions import ExecutionService, encode_input
-from graphql_api.errors import NotFound
-from graphql_api.settings import Settings
-from models.access import parse_id, visible_to
+from models.access import visible_to
 from models.executions import Execution, ExecutionStatus
 from models.operations import Schedule
 from models.tree import Script

@@ -11,8 +11,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from tortoise.exceptions import IntegrityError
 
-from graphql_api.errors import BadUserInput
-from graphql_api.security import load_or_create_secret
+from core.errors import BadUserInput
+from core.secret_files import load_or_create_secret
 from models.operations import Secret
 from models.users import User
 

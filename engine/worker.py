@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from core.errors import ClientError
+from core.settings import Settings
 from engine.deps import DependencyManager
 from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
 from engine.files import FileStore
@@ -29,8 +31,6 @@ from engine.output_journal import (
 )
 from engine.queue import claim_next_execution
 from engine.secrets import MissingSecrets, SecretStore
-from graphql_api.errors import ClientError
-from graphql_api.settings import Settings
 from models.executions import Execution, ExecutionStatus, WorkerHeartbeat
 from models.tree import Script, ScriptVersion
 from sandbox import DockerSandbox, OutputChunk, SandboxJob, SandboxOutcome, SandboxUnavailable

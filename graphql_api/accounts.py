@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
-from graphql_api.errors import AlreadyExists, RateLimited, Unauthenticated
+from core.errors import AlreadyExists, RateLimited, Unauthenticated
 from graphql_api.security import (
     TokenCodec,
     check_password_strength,

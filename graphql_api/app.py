@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from core.settings import Settings
 from graphql_api import web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
 from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
 from graphql_api.services import Services, build_services
-from graphql_api.settings import Settings
 from graphql_api.view import ScriptboxGraphQL
 from models import db
 

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 
 SCHEMA_FILE = Path("schema.graphql")
 
@@ -125,7 +125,7 @@ async def _create_user(username: str, password: str, is_admin: bool) -> str:
 
 
 def _create_user_cmd(args: argparse.Namespace) -> int:
-    from graphql_api.errors import ClientError
+    from core.errors import ClientError
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from graphql_api.errors import BadUserInput, ClientError, PayloadTooLarge
+from core.errors import BadUserInput, ClientError, PayloadTooLarge
 
 MAX_JSON_DEPTH = 64
 # About 50 ms of parsing on a quiet machine; script content of 1 MiB holds far

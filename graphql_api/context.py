@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from graphql_api.errors import Unauthenticated
+from core.errors import Unauthenticated
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
 from models.users import User

@@ -21,7 +21,7 @@ from functools import lru_cache
 from graphql import GraphQLError, Node, OperationDefinitionNode, StringValueNode, parse
 from graphql.language import OperationType
 
-from graphql_api.errors import BadUserInput, ClientError
+from core.errors import BadUserInput, ClientError
 from graphql_api.http_errors import MethodNotAllowed
 
 

@@ -8,10 +8,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from graphql_api.errors import ClientError, NotFound, Unauthenticated
+from core.errors import ClientError, NotFound, Unauthenticated
+from core.ids import parse_id
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
-from models.access import parse_id, visible_to
+from models.access import visible_to
 from models.operations import Artifact, StoredFile
 from models.users import User
 from storage import ObjectNotFound

@@ -18,8 +18,8 @@ from strawberry.types import StreamExecutionResult
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
+from core.errors import ClientError, FellBehind, ServiceUnavailable
 from engine.events import SubscriberTooSlow
-from graphql_api.errors import ClientError, FellBehind, ServiceUnavailable
 from storage import StorageUnavailable
 
 log = logging.getLogger("scriptbox.errors")

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
+from core.errors import ClientError, NotFound
 from graphql_api.client_input import MalformedRequest
-from graphql_api.errors import ClientError, NotFound
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"

@@ -15,8 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from core.errors import BadUserInput, ClientError, NotFound, Unauthenticated
 from graphql_api.client_input import MalformedRequest, load_client_json_async
-from graphql_api.errors import BadUserInput, ClientError, NotFound, Unauthenticated
 from graphql_api.security import bearer_token
 from graphql_api.services import Services
 from models.executions import Execution, ExecutionStatus

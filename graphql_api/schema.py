@@ -11,9 +11,9 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types.execution import ExecutionContext
 
+from core.settings import Settings
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.query_cost import QueryLimits, check
-from graphql_api.settings import Settings
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from resolvers.files import FileMutation, FileQuery

@@ -11,14 +11,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from graphql_api.errors import BadUserInput, Unauthenticated
+from core.errors import BadUserInput, Unauthenticated
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -62,28 +61,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def load_or_create_secret(
-    explicit: str | None, secret_file: Path, generated: str | None = None
-) -> str:
-    """A key: from the environment, else generated once into `secret_file`
-    (mode 0600) and reused on every later start."""
-    if explicit:
-        return explicit
-    if secret_file.exists():
-        return secret_file.read_text().strip()
-    secret_file.parent.mkdir(parents=True, exist_ok=True)
-    secret = generated or secrets.token_urlsafe(48)
-    # O_EXCL: when two processes start at once, exactly one writes the key.
-    try:
-        fd = secret_file.open("x", encoding="utf-8")
-    except FileExistsError:
-        return secret_file.read_text().strip()
-    with fd:
-        secret_file.chmod(0o600)
-        fd.write(secret)
-    return secret
 
 
 @dataclass(frozen=True)

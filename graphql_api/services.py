@@ -6,6 +6,8 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.secret_files import load_or_create_secret
+from core.settings import Settings
 from engine.events import ExecutionEventBus, InMemoryEventBus
 from engine.executions import ExecutionService
 from engine.files import FileStore
@@ -15,8 +17,7 @@ from engine.scheduler import Scheduler, Schedules
 from engine.secrets import SecretStore
 from engine.worker import Worker
 from graphql_api.accounts import Accounts
-from graphql_api.security import TokenCodec, load_or_create_secret
-from graphql_api.settings import Settings
+from graphql_api.security import TokenCodec
 from graphql_api.throttle import LoginThrottle
 from models.tree_ops import TreeOps
 from sandbox import DockerSandbox, SandboxConfig

@@ -19,6 +19,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from core.errors import ClientError
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MalformedRequest,
@@ -27,7 +28,6 @@ from graphql_api.client_input import (
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
 from graphql_api.error_handling import code_of_uncoded_message
-from graphql_api.errors import ClientError
 from graphql_api.http_errors import (
     GRAPHQL_RESPONSE_JSON,
     LEGACY_JSON,

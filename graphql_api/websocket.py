@@ -60,6 +60,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from core.errors import BadUserInput, ClientError, Unauthenticated
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
@@ -70,7 +71,6 @@ from graphql_api.client_input import (
 from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.error_handling import code_of_uncoded_message
-from graphql_api.errors import BadUserInput, ClientError, Unauthenticated
 
 FORBIDDEN = 4403
 TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DEPTH} levels).")

@@ -15,21 +15,12 @@ from typing import Any, TypeVar
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from graphql_api.errors import NotFound
+from core.errors import NotFound
+from core.ids import parse_id
 from models.tree import Folder, Script
 from models.users import User
 
 RowT = TypeVar("RowT", bound=Model)
-
-
-def parse_id(raw: str | uuid.UUID | None, what: str) -> uuid.UUID:
-    """An id from a client. A malformed id names nothing, so it is NOT_FOUND."""
-    if isinstance(raw, uuid.UUID):
-        return raw
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise NotFound(f"{what} not found.") from None
 
 
 def visible_to(user: User) -> dict[str, Any]:

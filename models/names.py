@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from graphql_api.errors import BadUserInput
+from core.errors import BadUserInput
 from models.tree import Language
 
 MAX_NAME_LENGTH = 255

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 
-from graphql_api.errors import InvalidScript
+from core.errors import InvalidScript
 from models.tree import Language
 
 BASH_CHECK_TIMEOUT_SECONDS = 10

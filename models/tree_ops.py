@@ -11,11 +11,12 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import (
+from core.errors import (
     AlreadyExists,
     BadUserInput,
     Conflict,
@@ -31,7 +32,10 @@ from models.script_check import check_script
 from models.tree import Folder, Language, Script, ScriptVersion
 from models.tree_index import FolderIndex
 from models.users import User
-from storage import ObjectStore
+
+if TYPE_CHECKING:
+    # The store is handed in; only its type is named here.
+    from storage import ObjectStore
 
 log = logging.getLogger(__name__)
 

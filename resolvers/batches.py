@@ -9,9 +9,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.errors import NotFound
+from core.ids import parse_id
 from graphql_api.context import Context
-from graphql_api.errors import NotFound
-from models.access import parse_id, visible_to
+from models.access import visible_to
 from models.executions import Execution as ExecutionRow
 from models.executions import ExecutionStatus as StatusModel
 from models.operations import Batch as BatchRow

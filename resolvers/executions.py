@@ -14,10 +14,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from core.errors import BadUserInput, NotFound
+from core.ids import parse_id
 from engine.events import ExecutionEvent as BusEvent
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput, NotFound
-from models.access import get_script, parse_id, visible
+from models.access import get_script, visible
 from models.executions import Execution as ExecutionRow
 from models.executions import ExecutionStatus as StatusModel
 from models.operations import Artifact as ArtifactRow

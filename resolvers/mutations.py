@@ -3,17 +3,22 @@ domain operation, shape the answer."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from graphql_api.accounts import IssuedTokens
+from core.errors import BadUserInput
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput
 from models.tree import Language as LanguageModel
 from resolvers.dependencies import dependencies_saved
 from resolvers.types import AuthPayload, FolderType, Language, ScriptType, UserType
 from resolvers.uploads import one_content, read_text_upload, uploaded_file
+
+if TYPE_CHECKING:
+    # A type of the accounts service, named in one annotation only.
+    from graphql_api.accounts import IssuedTokens
 
 
 def _auth_payload(issued: IssuedTokens) -> AuthPayload:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from core.errors import BadUserInput, NotFound
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput, NotFound
 from models.access import get_folder, get_script, tree_owner_id
 from models.tree import Script
 from models.tree_ops import script_at_path

@@ -10,9 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.errors import BadUserInput, NotFound
 from engine.cron import MAX_NEXT_RUNS
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput, NotFound
 from models.access import visible
 from models.executions import Execution as ExecutionRow
 from models.operations import Schedule as ScheduleRow

@@ -7,10 +7,10 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
+from core.errors import BadUserInput
 from engine.cron import parse_zone
 from engine.stats import execution_stats
 from graphql_api.context import Context
-from graphql_api.errors import BadUserInput
 
 MAX_DAYS = 366
 

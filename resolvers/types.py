@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from core.errors import NotFound
 from graphql_api.context import Context
-from graphql_api.errors import NotFound
 from models import tree as tree_models
 from models.tree_index import FolderIndex, ScriptIndex
 from models.users import User as UserModel

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from starlette.datastructures import UploadFile
 
-from graphql_api.errors import BadUserInput, PayloadTooLarge
+from core.errors import BadUserInput, PayloadTooLarge
 
 
 class ReadableUpload(Protocol):

@@ -1,6 +1,6 @@
 """Settings of Python dependency handling, from the environment.
 
-Kept beside the feature (one reader, like graphql_api/settings.py, which
+Kept beside the feature (one reader, like core/settings.py, which
 supplies the data directory and the run-time ceiling).
 """
 
@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 
 MiB = 2**20
 

@@ -39,10 +39,10 @@ from typing import Any, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from core.settings import Settings
 from engine.deps.config import DependencyConfig
 from engine.deps.resolver import TRANSIENT_CODES, DependencyFailure, Pin, Resolver, env_hash
 from engine.deps.spec import PYTHON_VERSION, DeclarationError, Declared, declared
-from graphql_api.settings import Settings
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.tree import Language, Script
 from sandbox import DockerSandbox, OutputChunk, SandboxUnavailable, VolumeMount

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from core.errors import BadUserInput
 from graphql_api.client_input import (
     MAX_JSON_DEPTH,
     MalformedRequest,
     check_client_value,
     load_client_json,
 )
-from graphql_api.errors import BadUserInput
 
 
 def nested(depth: int) -> str:

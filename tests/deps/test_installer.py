@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import docker
 import pytest
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 from sandbox import DockerSandbox, OutputChunk, SandboxConfig, SandboxOutcome
 from sandbox import deps as sandbox_deps
 

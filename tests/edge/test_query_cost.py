@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from graphql_api.settings import Settings
+from core.settings import Settings
 from graphql_api.web import tree_depth
 from tests.support.client import GraphQLClient, registered
 from tests.support.processes import ServiceProcess, cli_environment

@@ -14,10 +14,10 @@ from unittest import mock
 
 import uvicorn
 
+from core.settings import Settings
 from graphql_api.app import create_app
 from graphql_api.services import Services
 from graphql_api.serving import uvicorn_config
-from graphql_api.settings import Settings
 from tests.support.owners import owned_name
 from tests.support.sql_counter import TagRequests
 

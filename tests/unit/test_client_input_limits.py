@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 import graphql_api.client_input as client_input
+from core.errors import BadUserInput, PayloadTooLarge
 from graphql_api.client_input import (
     check_client_value,
     check_client_value_async,
     load_client_json,
     load_client_json_async,
 )
-from graphql_api.errors import BadUserInput, PayloadTooLarge
 
 
 def nested(depth: int) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import BadUserInput
 from engine.files import MAX_KEY, MAX_SEGMENT, content_type_for, file_key, sanitize_segment
-from graphql_api.errors import BadUserInput
 
 
 @pytest.mark.parametrize(

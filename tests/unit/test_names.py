@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphql_api.errors import BadUserInput
+from core.errors import BadUserInput
 from models.names import (
     MAX_NAME_LENGTH,
     MAX_PATH_LENGTH,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import BadUserInput
 from engine.secrets import MAX_SECRET_BYTES, MissingSecrets, SecretStore, check_secret_name
-from graphql_api.errors import BadUserInput
 from models.db import connect, disconnect, migrate
 from models.operations import Secret
 from models.users import User

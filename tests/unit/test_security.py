@@ -20,7 +20,8 @@ from typing import Any
 import jwt
 import pytest
 
-from graphql_api.errors import BadUserInput, Unauthenticated
+from core.errors import BadUserInput, Unauthenticated
+from core.secret_files import load_or_create_secret
 from graphql_api.security import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -28,7 +29,6 @@ from graphql_api.security import (
     bearer_token,
     check_password_strength,
     hash_password,
-    load_or_create_secret,
     normalize_username,
     verify_password,
 )

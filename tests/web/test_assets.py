@@ -12,8 +12,8 @@ import httpx
 import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
+from core.settings import Settings
 from graphql_api import web
-from graphql_api.settings import Settings
 
 TEMPLATE = get_graphql_ide_html(graphql_ide="graphiql")
 SETUP_HINT = "run scripts/setup-web-assets.sh (make test runs it)"

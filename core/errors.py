@@ -1,6 +1,6 @@
 """Errors a client can cause, each with a stable `extensions.code`.
 
-Resolvers and services raise these; the error extension in `schema.py` lets
+Resolvers and services raise these; the error extension in `graphql_api/schema.py` lets
 them through unmasked and masks everything else.
 """
 
