@@ -132,11 +132,13 @@ class FileStore:
         await self._store.delete(row.storage_key)
 
     async def read_for_run(
-        self, owner_id: str, keys: list[str], max_count: int, max_bytes: int
+        self, owner_id: str, keys: list[str], max_bytes: int
     ) -> list[tuple[str, bytes]]:
-        """(name under /job/in/, content) for each key, within the caps."""
-        if len(keys) > max_count:
-            raise BadUserInput(f"A run may take at most {max_count} files.")
+        """(name under /job/in/, content) for each key, within the byte cap.
+
+        The keys were checked when the run was queued (count, duplicates,
+        existence, total size); files can be deleted or replaced while it
+        waits, so existence and size are checked again here."""
         rows = {r.key: r for r in await StoredFile.filter(owner_id=owner_id, key__in=keys)}
         missing = [k for k in keys if k not in rows]
         if missing:

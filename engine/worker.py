@@ -99,7 +99,7 @@ class Worker:
         self._background: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.running: dict[str, RunningExecution] = {}
-        self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies (issue 8)
+        self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies
         self.journal = OutputJournal()
 
     async def start(self) -> None:
@@ -363,7 +363,6 @@ class Worker:
             files = await self._files.read_for_run(
                 str(row.owner_id),
                 list(row.input_files),
-                self._settings.max_run_files,
                 self._settings.max_run_files_bytes,
             )
         except ClientError as exc:
@@ -371,7 +370,7 @@ class Worker:
             return
         running.maskers = {s: OutputMasker(list(secrets.values())) for s in ("stdout", "stderr")}
         content = await self._store.get_bytes(version.storage_key)
-        # Python dependencies (issue 8): resolved, installed and cached in engine/deps.
+        # Python dependencies: resolved, installed and cached in engine/deps.
         deps = await self.deps.prepare(script, content, running.cancel)
         if deps.error is not None:
             await self._finish_with_error(row, *deps.error, running)

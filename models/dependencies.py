@@ -1,4 +1,4 @@
-"""Python dependencies of scripts (issue 8): resolutions and environments.
+"""Python dependencies of scripts: resolutions and environments.
 
 A DependencySet is one declared set of requirements (normalised, for one
 Python version), resolved once into exact pins. A PythonEnv is one resolved

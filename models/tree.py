@@ -54,7 +54,7 @@ class Script(TimestampedModel):
     # Kept here when a run is queued, so "last run" of every script in a tree
     # is one batched read, not a scan of executions.
     last_execution_id = fields.UUIDField(null=True)
-    # Python dependencies (issue 8): a requirements text attached to the
+    # Python dependencies: a requirements text attached to the
     # script, and the key of the DependencySet its current version declares
     # (PEP 723 block + this text); None when it declares none.
     requirements: fields.Field[str | None] = fields.TextField(  # type: ignore[assignment]

@@ -54,7 +54,7 @@ def check_secret_names(names: list[str] | None) -> list[str] | None:
 
 
 def dependency_key(language: Language, content: str, requirements: str | None) -> str | None:
-    """Checks what a script declares it needs (issue 8, engine/deps) and keys it."""
+    """Checks what a script declares it needs (engine/deps) and keys it."""
     from engine.deps.spec import DeclarationError, key_for_save
 
     try:

@@ -1,4 +1,4 @@
-"""GraphQL for Python dependencies (issue 8): a script's dependency status and
+"""GraphQL for Python dependencies: a script's dependency status and
 resolved pins, and starting the resolution when a script is saved."""
 
 from __future__ import annotations

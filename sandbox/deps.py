@@ -1,4 +1,4 @@
-"""Python dependency environments on the sandbox side (issue 8).
+"""Python dependency environments on the sandbox side.
 
 An environment is a Docker named volume holding ``site/`` (the installed
 wheels, byte-compiled) and ``manifest.json`` (written last). It is built by

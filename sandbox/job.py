@@ -29,7 +29,7 @@ class SandboxLimits:
 
 @dataclass(frozen=True)
 class VolumeMount:
-    """A Docker named volume mounted into the job's container (issue 8: a
+    """A Docker named volume mounted into the job's container (a
     Python dependency environment). Read-only except for the job that builds
     it. Jobs with volumes never take a generic warm container."""
 

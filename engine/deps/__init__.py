@@ -1,4 +1,4 @@
-"""Python dependencies of scripts (issue 8): declared (PEP 723 or a
+"""Python dependencies of scripts: declared (PEP 723 or a
 requirements text), resolved once on the host (pip, wheels only), installed
 without network into a cached Docker volume, mounted read-only by runs."""
 

@@ -1,6 +1,8 @@
 """The caps on the files one run takes (SCRIPTBOX_MAX_RUN_FILES and
 SCRIPTBOX_MAX_RUN_FILES_BYTES): one over either is refused with
-BAD_USER_INPUT before anything is queued; at the cap the run is queued."""
+BAD_USER_INPUT before anything is queued; at the cap the run is queued.
+Files deleted or replaced while the run waits are checked again when it
+starts: it ends INPUT_FILE_ERROR."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.busy_worker import busy_worker, queue, reaches
 from tests.support.client import GraphQLClient, user_at
 from tests.support.processes import own_service
 from tests.support.tree import script
@@ -32,6 +35,7 @@ async def capped(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
             tmp_path,
             SCRIPTBOX_MAX_RUN_FILES=str(MAX_FILES),
             SCRIPTBOX_MAX_RUN_FILES_BYTES=str(MAX_BYTES),
+            SCRIPTBOX_WORKER_CONCURRENCY="1",
         ) as running,
         user_at(running.url, "files") as client,
     ):
@@ -76,3 +80,40 @@ async def test_one_byte_over_the_size_cap(capped: GraphQLClient) -> None:
     exact = await upload(capped, "exact.txt", MAX_BYTES // 2)
     queued = await capped.data(RUN, {"id": created["id"], "files": [half, exact]})
     assert queued["runScript"]["status"] in ("QUEUED", "RUNNING", "SUCCEEDED")
+
+
+EXECUTION = "query($id: ID!) { execution(id: $id) { status error { code message } } }"
+DELETE = "mutation($key: String!) { deleteFile(key: $key) }"
+REPLACE = "mutation($file: Upload!) { uploadFile(file: $file, replace: true) { size } }"
+
+
+async def ended_with(client: GraphQLClient, execution_id: str) -> tuple[str, str, str]:
+    await reaches(client, execution_id, "FAILED", deadline=120)
+    execution = (await client.data(EXECUTION, {"id": execution_id}))["execution"]
+    return execution["status"], execution["error"]["code"], execution["error"]["message"]
+
+
+async def test_files_gone_or_grown_while_the_run_waits(capped: GraphQLClient) -> None:
+    created = await script(capped, "late.py", "print(1)\n")
+    first = await upload(capped, "first.txt", 1)
+    second = await upload(capped, "second.txt", 1)
+    small = await upload(capped, "small.txt", 1)
+    async with busy_worker(capped):
+        gone = await queue(capped, created["id"], files=[first, second])
+        grown = await queue(capped, created["id"], files=[small])
+        for key in (first, second):
+            assert (await capped.data(DELETE, {"key": key}))["deleteFile"] is True
+        response = await capped.upload(
+            REPLACE, {"file": None}, {"variables.file": ("small.txt", b"x" * (MAX_BYTES + 1), "")}
+        )
+        assert response.json()["data"]["uploadFile"]["size"] == MAX_BYTES + 1
+    assert await ended_with(capped, gone) == (
+        "FAILED",
+        "INPUT_FILE_ERROR",
+        f"No file with key '{first}'.",
+    )
+    assert await ended_with(capped, grown) == (
+        "FAILED",
+        "INPUT_FILE_ERROR",
+        f"The files of one run may total at most {MAX_BYTES} bytes.",
+    )
