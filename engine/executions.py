@@ -18,6 +18,7 @@ from core.errors import BadUserInput, NotFound, RateLimited
 from core.ids import parse_id
 from core.settings import Settings
 from engine.events import EventBusUnavailable, ExecutionEvent, ExecutionEventBus, Stream
+from engine.files import run_file_names
 from engine.output_journal import persisted_output
 from engine.worker import SEQ_QUEUED, Worker
 from models.access import visible_to
@@ -180,6 +181,7 @@ class ExecutionService:
             raise BadUserInput(f"A run may take at most {self._settings.max_run_files} files.")
         if len(set(keys)) != len(keys):
             raise BadUserInput("The same file is given twice.")
+        run_file_names(keys)
         sizes: dict[str, int] = {
             str(key): int(size)
             for key, size in await StoredFile.filter(owner_id=owner_id, key__in=keys).values_list(

@@ -59,6 +59,15 @@ def content_type_for(name: str, given: str | None = None) -> str:
     return guessed or "application/octet-stream"
 
 
+def run_file_names(keys: list[str]) -> list[str]:
+    """The name each key gets in a run's /job/in/ (flat: ``a/b.txt`` ->
+    ``a_b.txt``); two keys that would share one are refused."""
+    names = [sanitize_segment(key.replace("/", "_")) for key in keys]
+    if len(set(names)) != len(names):
+        raise BadUserInput("Two of the files would have the same name in /job/in/.")
+    return names
+
+
 class FileStore:
     def __init__(self, store: ObjectStore, max_file_bytes: int) -> None:
         self._store = store
@@ -137,8 +146,8 @@ class FileStore:
         """(name under /job/in/, content) for each key, within the byte cap.
 
         The keys were checked when the run was queued (count, duplicates,
-        existence, total size); files can be deleted or replaced while it
-        waits, so existence and size are checked again here."""
+        names, existence, total size); files can be deleted or replaced
+        while it waits, so existence and size are checked again here."""
         rows = {r.key: r for r in await StoredFile.filter(owner_id=owner_id, key__in=keys)}
         missing = [k for k in keys if k not in rows]
         if missing:
@@ -146,9 +155,7 @@ class FileStore:
         total = sum(rows[k].size for k in keys)
         if total > max_bytes:
             raise BadUserInput(f"The files of one run may total at most {max_bytes} bytes.")
-        names = [sanitize_segment(k.replace("/", "_")) for k in keys]
-        if len(set(names)) != len(names):
-            raise BadUserInput("Two of the files would have the same name in /job/in/.")
+        names = run_file_names(keys)
         return [
             (name, await self._store.get_bytes(rows[k].storage_key))
             for name, k in zip(names, keys, strict=True)
@@ -186,17 +193,15 @@ class FileStore:
             storage_key = f"artifacts/{execution_id}/{uuid.uuid4().hex}"
             ctype = content_type_for(name)
             await self._store.put_bytes(storage_key, artifact.data, ctype)
-            try:
-                result.saved.append(
-                    await Artifact.create(
-                        execution_id=execution_id,
-                        name=name,
-                        size=len(artifact.data),
-                        content_type=ctype,
-                        storage_key=storage_key,
-                    )
+            # One call per execution, names already distinct: no clash left
+            # for the (execution, name) constraint to find.
+            result.saved.append(
+                await Artifact.create(
+                    execution_id=execution_id,
+                    name=name,
+                    size=len(artifact.data),
+                    content_type=ctype,
+                    storage_key=storage_key,
                 )
-            except IntegrityError:
-                await self._store.delete(storage_key)
-                result.rejected.append(f"{artifact.name} (stored name {name} already taken)")
+            )
         return result

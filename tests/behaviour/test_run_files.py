@@ -19,7 +19,7 @@ from tests.support.tree import script
 MAX_FILES = 2
 MAX_BYTES = 100
 UPLOAD = """
-mutation($file: Upload!) { uploadFile(file: $file) { key size } }
+mutation($file: Upload!, $prefix: String) { uploadFile(file: $file, prefix: $prefix) { key size } }
 """
 RUN = """
 mutation($id: ID!, $files: [String!]) {
@@ -42,8 +42,8 @@ async def capped(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
         yield client
 
 
-async def upload(client: GraphQLClient, name: str, size: int) -> str:
-    variables = {"file": None}
+async def upload(client: GraphQLClient, name: str, size: int, prefix: str | None = None) -> str:
+    variables = {"file": None, "prefix": prefix}
     response = await client.upload(
         UPLOAD, variables, {"variables.file": (name, b"x" * size, "text/plain")}
     )
@@ -79,7 +79,18 @@ async def test_one_byte_over_the_size_cap(capped: GraphQLClient) -> None:
     )
     exact = await upload(capped, "exact.txt", MAX_BYTES // 2)
     queued = await capped.data(RUN, {"id": created["id"], "files": [half, exact]})
-    assert queued["runScript"]["status"] in ("QUEUED", "RUNNING", "SUCCEEDED")
+    # Exactly at the cap: queued, and the worker's second look lets it run.
+    await reaches(capped, queued["runScript"]["id"], "SUCCEEDED", deadline=120)
+
+
+async def test_two_keys_that_would_share_a_name_in_job_in(capped: GraphQLClient) -> None:
+    created = await script(capped, "clash.py", "print(1)\n")
+    nested = await upload(capped, "b.txt", 1, prefix="a")
+    flat = await upload(capped, "a_b.txt", 1)
+    assert (nested, flat) == ("a/b.txt", "a_b.txt")
+    await refused_and_nothing_queued(
+        capped, created["id"], [nested, flat], "would have the same name in /job/in/"
+    )
 
 
 EXECUTION = "query($id: ID!) { execution(id: $id) { status error { code message } } }"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -64,7 +66,10 @@ async def test_upload_list_info_download_delete(alice: GraphQLClient) -> None:
     info = await alice.data('{ file(key: "surveys/2026/cores.csv") { size contentType } }')
     assert info["file"] == {"size": len(data), "contentType": "text/csv"}
 
-    got = await download(alice, uploaded["downloadUrl"])
+    url = uploaded["downloadUrl"]
+    if not url.startswith("/"):  # object storage: a presigned URL of 15 minutes
+        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["900"], url
+    got = await download(alice, url)
     assert got.status_code == 200
     assert got.content == data
     assert got.headers["content-type"].startswith("text/csv")
@@ -96,6 +101,19 @@ async def test_files_belong_to_their_uploader(alice: GraphQLClient, bob: GraphQL
     assert no_token.status_code == 401
     error = await bob.error('mutation { deleteFile(key: "private.bin") }')
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_concurrent_first_uploads_of_one_key(alice: GraphQLClient, service: Service) -> None:
+    """Each upload may find the key free before any has written its row: one
+    wins, the others get ALREADY_EXISTS, and their objects are gone."""
+    before = await stored_objects(service, "files/")
+    bodies = await asyncio.gather(
+        *(upload(alice, "race.txt", f"copy {n}".encode(), prefix="race") for n in range(6))
+    )
+    won = [b["data"]["uploadFile"] for b in bodies if not b.get("errors")]
+    lost = [b["errors"][0]["extensions"]["code"] for b in bodies if b.get("errors")]
+    assert len(won) == 1 and lost == ["ALREADY_EXISTS"] * 5, bodies
+    assert len(await stored_objects(service, "files/") - before) == 1
 
 
 async def test_oversized_upload_leaves_nothing(alice: GraphQLClient, service: Service) -> None:
