@@ -84,6 +84,7 @@ def test_a_key_one_character_too_long_is_refused() -> None:
         ("a.csv", "", "text/csv"),
         ("a.csv", "application/octet-stream", "text/csv"),
         ("a.csv", "text/plaîn", "text/csv"),
+        ("a.csv", "application/json", "application/json"),
         ("a.unknownext", None, "application/octet-stream"),
         ("noext", "application/octet-stream", "application/octet-stream"),
     ],
