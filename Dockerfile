@@ -7,12 +7,14 @@ RUN useradd --system --uid 10001 --home /var/lib/scriptbox --create-home scriptb
 WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
+COPY roles ./roles
 COPY graphql_api ./graphql_api
-COPY models ./models
 COPY resolvers ./resolvers
+COPY worker ./worker
+COPY services ./services
 COPY sandbox ./sandbox
-COPY engine ./engine
 COPY storage ./storage
+COPY models ./models
 COPY core ./core
 RUN pip install --no-cache-dir --no-deps .
 USER scriptbox

@@ -13,7 +13,7 @@ test: setup sandbox-image services web-assets browser  ## The whole suite: real 
 	$(BIN)/pytest
 
 fuzz: setup sandbox-image  ## The schema fuzzer of `make test`, longer (SCRIPTBOX_FUZZ_EXAMPLES, default 3000)
-	SCRIPTBOX_FUZZ_EXAMPLES=$${SCRIPTBOX_FUZZ_EXAMPLES:-3000} $(BIN)/pytest tests/fuzz -p no:cacheprovider -s
+	SCRIPTBOX_FUZZ_EXAMPLES=$${SCRIPTBOX_FUZZ_EXAMPLES:-3000} $(BIN)/pytest tests/graphql_api/test_schema_fuzz.py -p no:cacheprovider -s
 
 mutate: setup sandbox-image services  ## Mutation testing of the security-critical modules (mutation/*.toml; GROUP=x for one)
 	$(BIN)/python -m mutation $(GROUP)

@@ -109,7 +109,7 @@ def scriptbox_serve(tag: str, data_dir: Path | None = None, **settings: str) -> 
     (e.g. worker_concurrency="1" sets SCRIPTBOX_WORKER_CONCURRENCY)."""
     data_dir = data_dir or temp_dir(tag)
     env = service_env(data_dir, cleanup.new_worker_name(tag), **settings)
-    args = [sys.executable, "-m", "graphql_api.cli", "serve", "--host", "127.0.0.1"]
+    args = [sys.executable, "-m", "roles.cli", "serve", "--host", "127.0.0.1"]
     return Process(args, env, data_dir / "service.log").start()
 
 

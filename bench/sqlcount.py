@@ -16,7 +16,7 @@ import uvicorn
 from bench.service import free_port
 from bench.tree_seed import database_url
 from core.settings import Settings
-from graphql_api.app import create_app
+from roles.api import build_api_app
 from tests.support.sql_counter import TagRequests, count_sql
 
 
@@ -35,7 +35,7 @@ async def in_process_service(data_dir: Path) -> AsyncIterator[str]:
     )
     port = free_port()
     config = uvicorn.Config(
-        TagRequests(create_app(settings)),
+        TagRequests(build_api_app(settings)),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.gql import PASSWORD
-from graphql_api.security import hash_password
+from core.languages import Language
 from models import db
-from models.tree import Folder, Language, Script, ScriptVersion
-from models.tree_ops import SCRIPT_CONTENT_TYPE, parent_key, script_prefix
+from models.tree import Folder, Script, ScriptVersion
 from models.users import User
+from services.credentials import hash_password
+from services.tree import SCRIPT_CONTENT_TYPE, parent_key, script_prefix
 from storage import LocalStorageConfig, create_object_store
 
 WRITE_CONCURRENCY = 16

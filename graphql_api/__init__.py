@@ -1,1 +1,2 @@
-"""Scriptbox service: app factory, settings, auth, GraphQL view, errors, CLI."""
+"""Scriptbox service: the HTTP face. The Starlette app, the GraphQL view and
+its WebSocket protocols, REST, downloads and the web page."""

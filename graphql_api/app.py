@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,34 +19,39 @@ from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
 from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
-from graphql_api.services import Services, build_services
 from graphql_api.view import ScriptboxGraphQL
 from models import db
+from resolvers.context import ApiServices
 
 log = logging.getLogger("scriptbox")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
-    services: Services = build_services(settings)
+class Background(Protocol):
+    """What the process runs beside the HTTP face (its worker, its scheduler),
+    started once the database is open and stopped before it closes."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def create_app(settings: Settings, services: ApiServices, background: Background) -> Starlette:
+    """The HTTP face over `services`; roles/api.py builds both."""
     graphql = ScriptboxGraphQL(services, schema=build_schema(settings), graphql_ide="graphiql")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await db.connect(settings.database_url)
-        if settings.auto_migrate:
-            await db.migrate(settings.database_url)
-        await services.start()
-        log.info(
-            "scriptbox ready (database %s, storage %s)",
-            _redact(settings.database_url),
-            settings.storage_backend,
-        )
-        try:
-            yield
-        finally:
-            await services.close()
-            await db.disconnect()
+        async with db.opened(settings.database_url, migrate_first=settings.auto_migrate):
+            await background.start()
+            log.info(
+                "scriptbox ready (database %s, storage %s)",
+                _redact(settings.database_url),
+                settings.storage_backend,
+            )
+            try:
+                yield
+            finally:
+                await background.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -10,15 +10,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from core.errors import ClientError, NotFound, Unauthenticated
 from core.ids import parse_id
-from graphql_api.security import bearer_token
-from graphql_api.services import Services
-from models.access import visible_to
-from models.operations import Artifact, StoredFile
+from models.files import Artifact, StoredFile
 from models.users import User
+from resolvers.context import ApiServices
+from services.access import visible_to
+from services.credentials import bearer_token
 from storage import ObjectNotFound
 
 
-async def _caller(request: Request, services: Services) -> User:
+async def _caller(request: Request, services: ApiServices) -> User:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
@@ -33,7 +33,7 @@ def _error(exc: ClientError) -> JSONResponse:
 
 
 async def _stream(
-    services: Services, storage_key: str, name: str, content_type: str, size: int
+    services: ApiServices, storage_key: str, name: str, content_type: str, size: int
 ) -> Response:
     chunks = services.files.stream(storage_key)
     try:
@@ -60,7 +60,7 @@ async def _stream(
 
 
 async def download_file(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
         key = request.path_params["key"]
@@ -75,7 +75,7 @@ async def download_file(request: Request) -> Response:
 
 
 async def download_artifact(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
         execution_id = parse_id(request.path_params["execution_id"], "Artifact")

@@ -19,7 +19,7 @@ from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from core.errors import ClientError, FellBehind, ServiceUnavailable
-from engine.events import SubscriberTooSlow
+from services.events import SubscriberTooSlow
 from storage import StorageUnavailable
 
 log = logging.getLogger("scriptbox.errors")

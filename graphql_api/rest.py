@@ -16,12 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from core.errors import BadUserInput, ClientError, NotFound, Unauthenticated
+from core.statuses import ExecutionStatus
 from graphql_api.client_input import MalformedRequest, load_client_json_async
-from graphql_api.security import bearer_token
-from graphql_api.services import Services
-from models.executions import Execution, ExecutionStatus
+from models.executions import Execution
 from models.tree import Script
-from models.tree_ops import script_at_path
+from resolvers.context import ApiServices
+from services.credentials import bearer_token
+from services.tree import script_at_path
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _outcome_response(row: Execution) -> JSONResponse:
 
 
 async def run_script_by_path(request: Request) -> JSONResponse:
-    services: Services = request.app.state.services
+    services: ApiServices = request.app.state.services
     try:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:

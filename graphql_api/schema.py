@@ -14,26 +14,39 @@ from strawberry.types.execution import ExecutionContext
 from core.settings import Settings
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.query_cost import QueryLimits, check
+from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from resolvers.files import FileMutation, FileQuery
-from resolvers.mutations import TreeMutation
-from resolvers.queries import TreeQuery
 from resolvers.schedules import ScheduleMutation, ScheduleQuery
 from resolvers.secrets import SecretMutation, SecretQuery
 from resolvers.stats import StatsQuery
+from resolvers.tree import TreeMutation, TreeQuery
 
 
 @strawberry.type
 class Query(
-    TreeQuery, ExecutionQuery, FileQuery, SecretQuery, ScheduleQuery, BatchQuery, StatsQuery
+    AccountQuery,
+    TreeQuery,
+    ExecutionQuery,
+    FileQuery,
+    SecretQuery,
+    ScheduleQuery,
+    BatchQuery,
+    StatsQuery,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    TreeMutation, ExecutionMutation, FileMutation, SecretMutation, ScheduleMutation, BatchMutation
+    AccountMutation,
+    TreeMutation,
+    ExecutionMutation,
+    FileMutation,
+    SecretMutation,
+    ScheduleMutation,
+    BatchMutation,
 ):
     pass
 

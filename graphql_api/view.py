@@ -25,7 +25,6 @@ from graphql_api.client_input import (
     MalformedRequest,
     load_client_json_async,
 )
-from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
 from graphql_api.error_handling import code_of_uncoded_message
 from graphql_api.http_errors import (
@@ -45,7 +44,6 @@ from graphql_api.http_request import (
     params_of_query_string,
     request_data_of,
 )
-from graphql_api.services import Services
 from graphql_api.web import graphiql_html
 from graphql_api.websocket import (
     ClientMessageAdapter,
@@ -53,6 +51,7 @@ from graphql_api.websocket import (
     TransportWSHandler,
     accept_connection,
 )
+from resolvers.context import ApiServices, Context
 
 # A browser sends these only after a CORS preflight, so a multipart request
 # that carries one cannot be a cross-site form post (CSRF).
@@ -65,7 +64,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     websocket_adapter_class = ClientMessageAdapter
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: ApiServices, **kwargs: Any) -> None:
         super().__init__(
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             multipart_uploads_enabled=True,

@@ -68,9 +68,9 @@ from graphql_api.client_input import (
     MalformedRequest,
     check_client_value_async,
 )
-from graphql_api.context import Context
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.error_handling import code_of_uncoded_message
+from resolvers.context import Context
 
 FORBIDDEN = 4403
 TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DEPTH} levels).")

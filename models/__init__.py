@@ -1,17 +1,23 @@
 """Tortoise models. Every module listed in MODEL_MODULES is one Tortoise app."""
 
+from models.batches import Batch
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
-from models.executions import TERMINAL_STATUSES, Execution, ExecutionStatus, WorkerHeartbeat
+from models.executions import Execution, WorkerHeartbeat
+from models.files import Artifact, StoredFile
 from models.login_throttle import LoginFailures
-from models.operations import Artifact, Batch, Schedule, Secret, StoredFile
-from models.tree import Folder, Language, Script, ScriptVersion
+from models.schedules import Schedule
+from models.secrets import Secret
+from models.tree import Folder, Script, ScriptVersion
 from models.users import RefreshToken, User
 
 MODEL_MODULES = [
     "models.users",
     "models.tree",
     "models.executions",
-    "models.operations",
+    "models.schedules",
+    "models.batches",
+    "models.files",
+    "models.secrets",
     "models.dependencies",
     "models.login_throttle",
     "aerich.models",
@@ -19,16 +25,13 @@ MODEL_MODULES = [
 
 __all__ = [
     "MODEL_MODULES",
-    "TERMINAL_STATUSES",
     "Artifact",
     "Batch",
     "DependencySet",
     "DependencyStatus",
     "EnvStatus",
     "Execution",
-    "ExecutionStatus",
     "Folder",
-    "Language",
     "LoginFailures",
     "PythonEnv",
     "RefreshToken",

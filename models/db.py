@@ -1,8 +1,11 @@
-"""Database start-up: the Tortoise config, migrations (aerich) and shutdown."""
+"""The database's lifecycle, written once for every role: the Tortoise config,
+migrations (aerich), connecting and closing."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +87,14 @@ async def disconnect() -> None:
     # not per dialect; a process that connects again to another database
     # (the test suite: SQLite, then PostgreSQL) must not reuse them.
     EXECUTOR_CACHE.clear()
+
+
+@asynccontextmanager
+async def opened(database_url: str, *, migrate_first: bool) -> AsyncIterator[list[str]]:
+    """Connected for the block (migrated first when asked); yields the names
+    of the migrations applied; closed on the way out, whatever happens."""
+    await connect(database_url)
+    try:
+        yield await migrate(database_url) if migrate_first else []
+    finally:
+        await disconnect()

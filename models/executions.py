@@ -3,29 +3,12 @@ source of truth for every execution; queues and buses only point at rows."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.models import Model
 
+from core.statuses import ExecutionStatus
 from models.tree import Script
 from models.users import User
-
-
-class ExecutionStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-
-
-TERMINAL_STATUSES = [s for s in ExecutionStatus if s.is_terminal]
 
 
 class Execution(Model):

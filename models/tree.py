@@ -3,18 +3,12 @@ immutable object per version; rows hold names, structure and metadata."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.models import Model
 
+from core.languages import Language
 from models.base import TimestampedModel
 from models.users import User
-
-
-class Language(StrEnum):
-    PYTHON = "python"
-    SHELL = "shell"
 
 
 class Folder(TimestampedModel):

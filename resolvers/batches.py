@@ -10,15 +10,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import NotFound
-from core.ids import parse_id
-from graphql_api.context import Context
-from models.access import visible_to
+from core.statuses import ExecutionStatus as StatusModel
+from models.batches import Batch as BatchRow
 from models.executions import Execution as ExecutionRow
-from models.executions import ExecutionStatus as StatusModel
-from models.operations import Batch as BatchRow
 from models.users import User
-from resolvers.executions import ExecutionStatus, ExecutionType, resolve_script
-from resolvers.types import ScriptType
+from resolvers.context import Context
+from resolvers.executions import ExecutionStatus, ExecutionType
+from resolvers.tree import script_argument
+from resolvers.tree_types import ScriptType
+from services.access import get_visible
 
 
 @strawberry.type
@@ -86,10 +86,7 @@ class BatchType:
 
 
 async def get_batch(user: User, batch_id: str) -> BatchRow:
-    row = await BatchRow.get_or_none(id=parse_id(batch_id, "Batch"), **visible_to(user))
-    if row is None:
-        raise NotFound("Batch not found.")
-    return row
+    return await get_visible(BatchRow, user, batch_id, "Batch")
 
 
 @strawberry.type
@@ -115,7 +112,7 @@ class BatchMutation:
         concurrency: int = 4,
     ) -> BatchType:
         user = await info.context.require_user()
-        script = await resolve_script(info, user, script_id, path)
+        script = await script_argument(info, user, script_id, path)
         batch = await info.context.services.executions.submit_batch(
             user, script, list(inputs), concurrency
         )

@@ -13,11 +13,12 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from engine.deps.spec import PYTHON_VERSION, DeclarationError, declared
-from graphql_api.context import Context
+from core.languages import Language
 from models.dependencies import DependencySet
 from models.dependencies import DependencyStatus as StoredStatus
-from models.tree import Language, Script
+from models.tree import Script
+from resolvers.context import Context
+from services.dependencies.spec import PYTHON_VERSION, DeclarationError, declared
 
 
 @strawberry.enum(description="Where a script's Python dependencies stand.")

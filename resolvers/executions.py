@@ -16,17 +16,16 @@ from tortoise.expressions import Q
 
 from core.errors import BadUserInput, NotFound
 from core.ids import parse_id
-from engine.events import ExecutionEvent as BusEvent
-from graphql_api.context import Context
-from models.access import get_script, visible
+from core.statuses import ExecutionStatus as StatusModel
 from models.executions import Execution as ExecutionRow
-from models.executions import ExecutionStatus as StatusModel
-from models.operations import Artifact as ArtifactRow
+from models.files import Artifact as ArtifactRow
 from models.tree import Script
-from models.users import User
+from resolvers.context import Context
 from resolvers.files import ArtifactType
-from resolvers.queries import find_script_by_path
-from resolvers.types import ScriptType
+from resolvers.tree import script_argument
+from resolvers.tree_types import ScriptType
+from services.access import get_script, visible
+from services.events import ExecutionEvent as BusEvent
 
 ExecutionStatus = strawberry.enum(StatusModel, name="ExecutionStatus")
 
@@ -189,20 +188,6 @@ class RunScriptInput:
     )
 
 
-async def resolve_script(
-    info: Info[Context, None], user: User, script_id: str | None, path: str | None
-) -> Script:
-    if (script_id is None) == (path is None):
-        raise BadUserInput("Give exactly one of `scriptId` and `path`.")
-    if script_id is not None:
-        return await get_script(user, script_id)
-    assert path is not None
-    script = await find_script_by_path(info, str(user.id), path)
-    if script is None:
-        raise NotFound(f"No script at '{path}'.")
-    return script
-
-
 def _cursor(row: ExecutionRow) -> str:
     return base64.urlsafe_b64encode(f"execution:{row.id}".encode()).decode()
 
@@ -275,7 +260,7 @@ class ExecutionMutation:
     @strawberry.mutation(description="Queue a run of the script's current version.")
     async def run_script(self, info: Info[Context, None], input: RunScriptInput) -> ExecutionType:
         user = await info.context.require_user()
-        script = await resolve_script(info, user, input.script_id, input.path)
+        script = await script_argument(info, user, input.script_id, input.path)
         executions = info.context.services.executions
         row = await executions.submit(
             user, script, input.input, input.timeout_seconds, files=input.files

@@ -11,9 +11,9 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from graphql_api.context import Context
-from models.operations import Artifact as ArtifactRow
-from models.operations import StoredFile
+from models.files import Artifact as ArtifactRow
+from models.files import StoredFile
+from resolvers.context import Context
 from resolvers.uploads import uploaded_file
 
 UPLOAD_CHUNK = 256 * 1024

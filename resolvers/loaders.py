@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from models.executions import Execution
 from models.tree import Script, ScriptVersion
-from models.tree_index import FolderIndex, ScriptIndex
+from services.tree_index import FolderIndex, ScriptIndex
 from storage import ObjectStore
 
 T = TypeVar("T")

@@ -11,14 +11,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import BadUserInput, NotFound
-from engine.cron import MAX_NEXT_RUNS
-from graphql_api.context import Context
-from models.access import visible
 from models.executions import Execution as ExecutionRow
-from models.operations import Schedule as ScheduleRow
+from models.schedules import Schedule as ScheduleRow
 from models.tree import Script
-from resolvers.executions import ExecutionType, resolve_script
-from resolvers.types import ScriptType
+from resolvers.context import Context
+from resolvers.executions import ExecutionType
+from resolvers.tree import script_argument
+from resolvers.tree_types import ScriptType
+from services.access import visible
+from services.cron import MAX_NEXT_RUNS
 
 
 @strawberry.type(name="Schedule")
@@ -108,7 +109,7 @@ class ScheduleQuery:
         user = await info.context.require_user()
         query = visible(ScheduleRow.all(), user)
         if script_id is not None:
-            script = await resolve_script(info, user, script_id, None)
+            script = await script_argument(info, user, script_id, None)
             query = query.filter(script_id=script.id)
         return [ScheduleType(row=row) for row in await query.order_by("created_at")]
 
@@ -128,7 +129,7 @@ class ScheduleMutation:
         self, info: Info[Context, None], input: CreateScheduleInput
     ) -> ScheduleType:
         user = await info.context.require_user()
-        script = await resolve_script(info, user, input.script_id, input.path)
+        script = await script_argument(info, user, input.script_id, input.path)
         row = await info.context.services.schedules.create(
             script, input.cron, input.timezone, input.input, input.enabled, input.name
         )

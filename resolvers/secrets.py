@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.context import Context
-from models.operations import Secret as SecretRow
+from models.secrets import Secret as SecretRow
+from resolvers.context import Context
 
 
 @strawberry.type

@@ -8,9 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from core.errors import BadUserInput
-from engine.cron import parse_zone
-from engine.stats import execution_stats
-from graphql_api.context import Context
+from resolvers.context import Context
+from services.cron import parse_zone
+from services.stats import execution_stats
 
 MAX_DAYS = 366
 

@@ -13,7 +13,7 @@ import docker
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.job import SandboxLimits, VolumeMount
-from sandbox.runner_identity import SANDBOX_UID
+from sandbox.runner.identity import SANDBOX_UID
 
 # The runner's two capabilities, only to keep its real uid apart from the
 # script's (runner_identity); the script's processes hold none.

@@ -6,8 +6,8 @@ import json
 import math
 import re
 
-from sandbox import protocol as p
 from sandbox.job import SandboxJob
+from sandbox.runner import protocol as p
 
 MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
 

@@ -51,9 +51,7 @@ definition_files=(
     "$image_dir/Dockerfile"
     "$image_dir/base-packages.txt"
     "$context/.dockerignore"
-    "$context/protocol.py"
-    "$context/call_main.py"
-    "$context"/runner*.py
+    "$context"/runner/*.py
 )
 packages_file="$image_dir/base-packages.txt"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium for the browser tests (tests/web): Debian's `chromium`
+# Headless Chromium for the browser tests (tests/graphql_api/web): Debian's `chromium`
 # package, installed only when /usr/bin/chromium is missing. Idempotent; a
 # no-op in milliseconds when it is already there. Prints the browser's path.
 set -euo pipefail

@@ -1,6 +1,6 @@
 """Object store in a local folder: the embedded default.
 
-All file I/O runs in threads (see storage.localfs for the on-disk layout and
+All file I/O runs in threads (see storage.local_tree for the on-disk layout and
 why it is safe against symlinks and crashes). Writes to one key are
 serialised in-process so that an object's bytes and its content-type sidecar
 always come from the same put.
@@ -24,7 +24,7 @@ from storage.base import (
 from storage.config import LocalStorageConfig
 from storage.errors import ObjectNotFound, ObjectTooLarge, StorageUnavailable
 from storage.keys import validate_delete_prefix, validate_key, validate_prefix
-from storage.localfs import FileFacts, LocalTree
+from storage.local_tree import FileFacts, LocalTree
 
 T = TypeVar("T")
 

@@ -25,7 +25,8 @@ from moto.server import ThreadedMotoServer
 
 from sandbox import deps as sandbox_deps
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
-from tests.support.client import GraphQLClient, registered
+from services.accounts import create_user
+from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
 from tests.support.owners import is_owned
 from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
@@ -205,3 +206,21 @@ async def alice(anon: GraphQLClient) -> GraphQLClient:
 @pytest.fixture
 async def bob(anon: GraphQLClient) -> GraphQLClient:
     return await registered(anon, "bob")
+
+
+ADMIN_LOGIN = """
+mutation($u: String!, $p: String!) {
+  login(username: $u, password: $p) { accessToken user { id username isAdmin } }
+}
+"""
+
+
+@pytest.fixture
+async def admin(service: Service, anon: GraphQLClient) -> GraphQLClient:
+    """An admin, made as an operator makes one (`scriptbox create-user
+    --admin` calls the same accounts service), then logged in over GraphQL."""
+    username = unique_username("admin")
+    await create_user(username, PASSWORD, is_admin=True)
+    data = (await anon.data(ADMIN_LOGIN, {"u": username, "p": PASSWORD}))["login"]
+    assert data["user"]["isAdmin"] is True
+    return anon.with_token(data["accessToken"])

@@ -14,7 +14,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import docker
 import pytest
@@ -28,9 +27,9 @@ from sandbox import (
 )
 from tests.support.containers import owned_containers
 from tests.support.owners import owned_name
+from tests.support.paths import REPO
 from tests.support.sandbox_runs import Run, RunScript
 
-REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-sandbox-image.sh"
 SETTLE_SECONDS = 15.0
 

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox import DockerSandbox, SandboxLimits
 from sandbox.container_spec import LABEL_EXECUTION
-from sandbox.runner_identity import EXPECTED_CAPS
+from sandbox.runner.identity import EXPECTED_CAPS
 from tests.support.deadlines import wait_for
 from tests.support.sandbox_runs import RunScript
 

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import OutputChunk, SandboxLimits
-from sandbox import protocol as p
 from sandbox.conversation import Conversation, RunnerMisbehaved, RunnerVanished
 from sandbox.docker_stream import DockerStreamDemuxer, StreamFormatError
+from sandbox.runner import protocol as p
 
 
 def docker_chunk(stream: int, data: bytes) -> bytes:

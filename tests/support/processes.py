@@ -18,10 +18,9 @@ from types import TracebackType
 import httpx
 
 from tests.support.owners import fresh_owned_name, is_owned
+from tests.support.paths import REPO
 from tests.support.servers import free_port
 from tests.support.volumes import PROCESSES_NAMESPACE
-
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -51,7 +50,7 @@ class ServiceProcess:
         self.env = env
         self.command = command
         # The installed `scriptbox` command, as `make run` starts it, rather
-        # than `python -m graphql_api.cli`.
+        # than `python -m roles.cli`.
         self.console_script = console_script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -64,7 +63,7 @@ class ServiceProcess:
             args += ["--port", str(self.port)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                args, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
             )
         if self.command != "serve":
             return self
@@ -99,7 +98,7 @@ class ServiceProcess:
     def program(self) -> list[str]:
         if self.console_script:
             return [str(Path(sys.executable).parent / "scriptbox")]
-        return [sys.executable, "-m", "graphql_api.cli"]
+        return [sys.executable, "-m", "roles.cli"]
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -50,7 +50,10 @@ def main() -> int:
     package = types.ModuleType("sandbox")
     package.__path__ = [os.path.join(REPO, "sandbox")]
     sys.modules["sandbox"] = package
-    from sandbox import runner_artifacts, runner_child, runner_job, runner_verdict
+    from sandbox.runner import artifacts as runner_artifacts
+    from sandbox.runner import child as runner_child
+    from sandbox.runner import job as runner_job
+    from sandbox.runner import verdict as runner_verdict
 
     for module in (runner_job, runner_child, runner_verdict, runner_artifacts):
         for name, value in job_paths(sys.argv[1]).items():

@@ -24,10 +24,13 @@ from typing import Any
 
 import pytest
 
-from sandbox import protocol as p
-from sandbox import runner_artifacts, runner_child, runner_job, runner_verdict
 from sandbox.conversation import bundle_frames
 from sandbox.job import SandboxJob
+from sandbox.runner import artifacts as runner_artifacts
+from sandbox.runner import child as runner_child
+from sandbox.runner import job as runner_job
+from sandbox.runner import protocol as p
+from sandbox.runner import verdict as runner_verdict
 from tests.support.runner_in_namespace import REPO, job_paths
 
 SANDBOX_UID = 10001  # the script's uid, which owns the image's /job

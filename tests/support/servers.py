@@ -15,9 +15,8 @@ from unittest import mock
 import uvicorn
 
 from core.settings import Settings
-from graphql_api.app import create_app
-from graphql_api.services import Services
 from graphql_api.serving import uvicorn_config
+from roles.api import ApiProcess, build_api_app
 from tests.support.owners import owned_name
 from tests.support.sql_counter import TagRequests
 
@@ -27,7 +26,7 @@ class Service:
     url: str
     settings: Settings
     # In-process parts, for what no client can do: driving the scheduler's clock.
-    services: Services
+    process: ApiProcess
 
 
 def free_port() -> int:
@@ -67,7 +66,7 @@ async def running_service(settings: Settings) -> AsyncIterator[Service]:
     """Serve the app on a free 127.0.0.1 port, configured as `scriptbox serve`
     configures it (the loop is the test's, which conftest makes uvloop)."""
     port = free_port()
-    app = create_app(settings)
+    app = build_api_app(settings)
     config = uvicorn_config(TagRequests(app), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -77,7 +76,7 @@ async def running_service(settings: Settings) -> AsyncIterator[Service]:
             raise RuntimeError("the service stopped during start-up")
         await asyncio.sleep(0.02)
     try:
-        yield Service(f"http://127.0.0.1:{port}", settings, app.state.services)
+        yield Service(f"http://127.0.0.1:{port}", settings, app.state.process)
     finally:
         server.should_exit = True
         await task

@@ -1,1 +1,0 @@
-"""Execution queue, worker, event bus (and later the scheduler)."""

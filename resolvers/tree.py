@@ -1,0 +1,233 @@
+"""The tree in GraphQL: the whole tree in one request, folders and scripts by
+id or path, and their changes. Thin: check who asks, call the tree service,
+shape the answer."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from core.errors import BadUserInput, NotFound
+from core.languages import Language as LanguageModel
+from models.tree import Script
+from models.users import User
+from resolvers.context import Context
+from resolvers.dependencies import dependencies_saved
+from resolvers.tree_types import FolderType, Language, ScriptType, Tree, TreeView
+from resolvers.uploads import one_content, read_text_upload, uploaded_file
+from services.access import get_folder, get_script, tree_owner_id
+from services.tree import script_at_path
+
+
+async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None) -> str:
+    user = await info.context.require_user()
+    return tree_owner_id(user, None if owner_id is None else str(owner_id))
+
+
+@strawberry.type
+class TreeQuery:
+    @strawberry.field(
+        description="The whole tree in one request. Admins may pass another user's id."
+    )
+    async def tree(self, info: Info[Context, None], owner_id: strawberry.ID | None = None) -> Tree:
+        owner = await _tree_owner(info, owner_id)
+        folders = await info.context.loaders.folders.get(owner)
+        scripts = await info.context.loaders.scripts.get(owner)
+        view = TreeView(folders, scripts)
+        return Tree(
+            folders=[FolderType(row=f, view=view) for f in folders.children(None)],
+            scripts=[ScriptType(row=s, view=view) for s in scripts.in_folder(None)],
+        )
+
+    @strawberry.field
+    async def folder(self, info: Info[Context, None], id: strawberry.ID) -> FolderType | None:
+        user = await info.context.require_user()
+        try:
+            return FolderType(row=await get_folder(user, id))
+        except NotFound:
+            return None
+
+    @strawberry.field(
+        description="A script by id, or by its path in the caller's tree "
+        "(e.g. 'geology/analysis.py')."
+    )
+    async def script(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID | None = None,
+        path: str | None = None,
+    ) -> ScriptType | None:
+        user = await info.context.require_user()
+        if (id is None) == (path is None):
+            raise BadUserInput("Give exactly one of `id` and `path`.")
+        if id is not None:
+            try:
+                return ScriptType(row=await get_script(user, id))
+            except NotFound:
+                return None
+        assert path is not None
+        row = await find_script_by_path(info, str(user.id), path)
+        return ScriptType(row=row) if row else None
+
+
+async def find_script_by_path(info: Info[Context, None], owner_id: str, path: str) -> Script | None:
+    # Only walks the folder index when the path has folders in it.
+    index = await info.context.loaders.folders.get(owner_id) if "/" in path.strip("/") else None
+    return await script_at_path(owner_id, path, index)
+
+
+async def script_argument(
+    info: Info[Context, None], user: User, script_id: str | None, path: str | None
+) -> Script:
+    """The script named by a `scriptId` / `path` argument pair (exactly one given)."""
+    if (script_id is None) == (path is None):
+        raise BadUserInput("Give exactly one of `scriptId` and `path`.")
+    if script_id is not None:
+        return await get_script(user, script_id)
+    assert path is not None
+    script = await find_script_by_path(info, str(user.id), path)
+    if script is None:
+        raise NotFound(f"No script at '{path}'.")
+    return script
+
+
+@strawberry.input
+class CreateScriptInput:
+    name: str = strawberry.field(description="File name, e.g. 'analysis.py'.")
+    folder_id: strawberry.ID | None = None
+    content: str | None = strawberry.field(default=None, description="Content as text.")
+    file: Upload | None = strawberry.field(
+        default=None, description="Content as an uploaded file (GraphQL multipart request)."
+    )
+    language: Language | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Inferred from .py / .sh when absent."
+    )
+    description: str | None = None
+    replace: bool = strawberry.field(
+        default=False, description="Save as a new version when the path exists."
+    )
+    secrets: list[str] | None = strawberry.field(
+        default=None, description="Names of your secrets the script gets as env variables."
+    )
+    requirements: str | None = strawberry.field(
+        default=None,
+        description="Python only: requirements, one per line (also: a '# /// script' block).",
+    )
+
+
+@strawberry.input
+class UpdateScriptInput:
+    name: str | None = None
+    content: str | None = None
+    file: Upload | None = None
+    language: Language | None = None  # type: ignore[valid-type]
+    description: str | None = None
+    secrets: list[str] | None = None
+    requirements: str | None = strawberry.field(
+        default=None, description="Python only: requirements, one per line; '' removes them."
+    )
+
+
+async def _content_of(
+    info: Info[Context, None], content: str | None, upload: Upload | None
+) -> str | None:
+    one_content(content, upload)
+    if upload is None:
+        return content
+    return await read_text_upload(
+        uploaded_file(upload), info.context.services.settings.max_script_bytes
+    )
+
+
+@strawberry.type
+class TreeMutation:
+    @strawberry.mutation
+    async def create_folder(
+        self, info: Info[Context, None], name: str, parent_id: strawberry.ID | None = None
+    ) -> FolderType:
+        user = await info.context.require_user()
+        return FolderType(row=await info.context.services.tree.create_folder(user, name, parent_id))
+
+    @strawberry.mutation
+    async def rename_folder(
+        self, info: Info[Context, None], id: strawberry.ID, name: str
+    ) -> FolderType:
+        user = await info.context.require_user()
+        return FolderType(row=await info.context.services.tree.rename_folder(user, id, name))
+
+    @strawberry.mutation(description="Move a folder; parentId null moves it to the top.")
+    async def move_folder(
+        self, info: Info[Context, None], id: strawberry.ID, parent_id: strawberry.ID | None = None
+    ) -> FolderType:
+        user = await info.context.require_user()
+        return FolderType(row=await info.context.services.tree.move_folder(user, id, parent_id))
+
+    @strawberry.mutation(description="Delete a folder and everything inside it.")
+    async def delete_folder(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        user = await info.context.require_user()
+        await info.context.services.tree.delete_folder(user, id)
+        return True
+
+    @strawberry.mutation
+    async def create_script(
+        self, info: Info[Context, None], input: CreateScriptInput
+    ) -> ScriptType:
+        user = await info.context.require_user()
+        content = await _content_of(info, input.content, input.file)
+        if content is None:
+            raise BadUserInput("Give the script's `content` or upload it as `file`.")
+        row = await info.context.services.tree.create_script(
+            user,
+            name=input.name,
+            folder_id=input.folder_id,
+            content=content,
+            language=LanguageModel(input.language) if input.language else None,
+            description=input.description,
+            replace=input.replace,
+            secret_names=input.secrets,
+            requirements=input.requirements,
+        )
+        await dependencies_saved(info, row)
+        return ScriptType(row=row)
+
+    @strawberry.mutation(description="Change name, description, language or content.")
+    async def update_script(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateScriptInput
+    ) -> ScriptType:
+        user = await info.context.require_user()
+        content = await _content_of(info, input.content, input.file)
+        row = await info.context.services.tree.update_script(
+            user,
+            id,
+            name=input.name,
+            content=content,
+            language=LanguageModel(input.language) if input.language else None,
+            description=input.description,
+            secret_names=input.secrets,
+            requirements=input.requirements,
+        )
+        await dependencies_saved(info, row)
+        return ScriptType(row=row)
+
+    @strawberry.mutation(description="Save an earlier version's content as the next version.")
+    async def revert_script(
+        self, info: Info[Context, None], id: strawberry.ID, version: int
+    ) -> ScriptType:
+        user = await info.context.require_user()
+        row = await info.context.services.tree.revert_script(user, id, version)
+        await dependencies_saved(info, row)
+        return ScriptType(row=row)
+
+    @strawberry.mutation(description="Move a script; folderId null moves it to the top.")
+    async def move_script(
+        self, info: Info[Context, None], id: strawberry.ID, folder_id: strawberry.ID | None = None
+    ) -> ScriptType:
+        user = await info.context.require_user()
+        return ScriptType(row=await info.context.services.tree.move_script(user, id, folder_id))
+
+    @strawberry.mutation
+    async def delete_script(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        user = await info.context.require_user()
+        await info.context.services.tree.delete_script(user, id)
+        return True

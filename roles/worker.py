@@ -1,0 +1,83 @@
+"""The worker process (`scriptbox worker`): runs executions and schedules on
+this machine's Docker engine, serves no HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from core.settings import Settings
+from models import db
+from models.executions import WorkerHeartbeat
+from roles.parts import build_bus, build_secrets, build_store, build_worker, worker_name
+from services.events import ExecutionEventBus
+from services.executions import ExecutionService
+from services.files import FileStore
+from services.schedules import Scheduler
+from storage import ObjectStore
+from worker.loop import Worker
+
+log = logging.getLogger("scriptbox")
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    store: ObjectStore
+    bus: ExecutionEventBus
+    worker: Worker
+    scheduler: Scheduler | None
+
+    async def start(self) -> None:
+        await self.store.ensure_ready()
+        await self.worker.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await self.worker.stop()
+        await self.bus.close()
+        await self.store.close()
+
+
+def build_worker_process(settings: Settings) -> WorkerProcess:
+    store = build_store(settings)
+    bus = build_bus(settings)
+    files = FileStore(store, settings.max_file_bytes)
+    worker = build_worker(settings, store, bus, build_secrets(settings), files)
+    scheduler = (
+        Scheduler(ExecutionService(settings, bus, worker)) if settings.scheduler_enabled else None
+    )
+    return WorkerProcess(store=store, bus=bus, worker=worker, scheduler=scheduler)
+
+
+async def run_until_stopped(settings: Settings) -> None:
+    # First of all: a SIGTERM during start-up then stops the worker once it
+    # has started (and reaped what an earlier run left), instead of killing it.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    process = build_worker_process(settings)
+    async with db.opened(settings.database_url, migrate_first=settings.auto_migrate):
+        await process.start()
+        log.info(
+            "worker %s running (concurrency %d)",
+            process.worker.name,
+            settings.worker_concurrency,
+        )
+        try:
+            await stop.wait()
+        finally:
+            await process.close()
+
+
+async def is_alive(settings: Settings) -> bool:
+    """Whether this machine's worker wrote its heartbeat recently."""
+    async with db.opened(settings.database_url, migrate_first=False):
+        cutoff = datetime.now(UTC) - timedelta(seconds=settings.worker_lost_after_seconds)
+        return await WorkerHeartbeat.exists(name=worker_name(settings), last_seen__gte=cutoff)

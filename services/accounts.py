@@ -1,0 +1,121 @@
+"""Registration, login and token refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from core.errors import AlreadyExists, RateLimited, Unauthenticated
+from models.users import RefreshToken, User
+from services.credentials import (
+    TokenCodec,
+    check_password_strength,
+    hash_password,
+    normalize_username,
+    verify_password,
+)
+from services.login_throttle import LoginThrottle, client_key, username_key
+
+BAD_CREDENTIALS = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class AccessSession:
+    """Who an access token speaks for, and until when."""
+
+    user: User
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    user: User
+
+
+async def create_user(username: str, password: str, is_admin: bool = False) -> User:
+    username = normalize_username(username)
+    check_password_strength(password)
+    # argon2 takes a large part of a second of CPU: in a thread, so the
+    # event loop keeps serving other requests meanwhile.
+    password_hash = await asyncio.to_thread(hash_password, password)
+    try:
+        return await User.create(username=username, password_hash=password_hash, is_admin=is_admin)
+    except IntegrityError:
+        raise AlreadyExists(f"The username '{username}' is taken.") from None
+
+
+class Accounts:
+    def __init__(self, tokens: TokenCodec, throttle: LoginThrottle) -> None:
+        self._tokens = tokens
+        self._throttle = throttle
+
+    async def register(self, username: str, password: str) -> IssuedTokens:
+        user = await create_user(username, password)
+        return await self._issue(user, family=secrets.token_hex(16))
+
+    async def login(
+        self, username: str, password: str, client_host: str | None = None
+    ) -> IssuedTokens:
+        """`client_host` is the socket peer: failures are throttled per
+        (username, address), so another address cannot lock the owner out."""
+        key = username_key(username)
+        address = client_key(client_host)
+        retry_after = await self._throttle.retry_after(key, address)
+        if retry_after > 0:
+            raise RateLimited(
+                f"Too many failed logins; try again in {retry_after} seconds.",
+                retryAfterSeconds=retry_after,
+            )
+        user = await User.get_or_none(username=key)
+        # verify_password runs argon2 even for unknown users, so timing does
+        # not tell which usernames exist. It takes a large part of a second
+        # of CPU: in a thread, so the event loop keeps serving.
+        password_hash = user.password_hash if user else None
+        if not await asyncio.to_thread(verify_password, password_hash, password) or user is None:
+            await self._throttle.record_failure(key, address)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        await self._throttle.reset(key, address)
+        return await self._issue(user, family=secrets.token_hex(16))
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        claims = self._tokens.decode(refresh_token, "refresh")
+        now = datetime.now(UTC)
+        # Conditional update: of two concurrent uses, exactly one wins.
+        claimed = await RefreshToken.filter(
+            jti=claims.jti, used_at=None, revoked=False, expires_at__gt=now
+        ).update(used_at=now)
+        if claimed != 1:
+            row = await RefreshToken.get_or_none(jti=claims.jti)
+            if row is not None and row.used_at is not None:
+                # A used token came back: someone holds a copy. Revoke the
+                # whole chain so neither copy works any more.
+                await RefreshToken.filter(family=row.family).update(revoked=True)
+            raise Unauthenticated("The refresh token is no longer valid; log in again.")
+        user = await User.get_or_none(id=claims.user_id)
+        if user is None:
+            raise Unauthenticated("The account no longer exists.")
+        return await self._issue(user, family=claims.family or secrets.token_hex(16))
+
+    async def user_from_access_token(self, token: str) -> User:
+        return (await self.session_from_access_token(token)).user
+
+    async def session_from_access_token(self, token: str) -> AccessSession:
+        claims = self._tokens.decode(token, "access")
+        user = await User.get_or_none(id=claims.user_id)
+        if user is None:
+            raise Unauthenticated("The account no longer exists.")
+        return AccessSession(user=user, expires_at=claims.expires_at)
+
+    async def _issue(self, user: User, family: str) -> IssuedTokens:
+        access, _ = self._tokens.issue(user.id, "access")
+        refresh, claims = self._tokens.issue(user.id, "refresh", family=family)
+        await RefreshToken.create(
+            jti=claims.jti, user_id=user.id, family=family, expires_at=claims.expires_at
+        )
+        return IssuedTokens(access_token=access, refresh_token=refresh, user=user)

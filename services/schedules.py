@@ -1,0 +1,165 @@
+"""Schedules: their changes, and the ticker that fires them.
+
+Each due time fires exactly once, also with several schedulers on one
+database: a tick claims a schedule by moving its `next_run_at` forward with
+a conditional UPDATE, and creates the execution in the same transaction.
+After downtime a schedule fires once to catch up, not once per missed tick:
+the next due time is computed from now, not from the missed one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from core.settings import Settings
+from core.statuses import ExecutionStatus
+from models.executions import Execution
+from models.schedules import Schedule
+from models.tree import Script
+from models.users import User
+from services.access import get_visible
+from services.cron import check_cron, next_fire_times, parse_zone
+from services.executions import ExecutionService, encode_input
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Schedules:
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        self._settings = settings
+        self._clock = clock
+
+    async def get(self, user: User, schedule_id: str) -> Schedule:
+        return await get_visible(Schedule, user, schedule_id, "Schedule")
+
+    async def create(
+        self,
+        script: Script,
+        cron: str,
+        timezone: str,
+        input_value: Any,
+        enabled: bool,
+        name: str | None,
+    ) -> Schedule:
+        cron = check_cron(cron)
+        parse_zone(timezone)
+        return await Schedule.create(
+            owner_id=script.owner_id,
+            script_id=script.id,
+            name=name,
+            cron=cron,
+            timezone=timezone,
+            input_json=encode_input(input_value, self._settings.max_input_bytes),
+            enabled=enabled,
+            next_run_at=self._next(cron, timezone) if enabled else None,
+        )
+
+    async def update(
+        self,
+        row: Schedule,
+        *,
+        cron: str | None = None,
+        timezone: str | None = None,
+        input_value: Any = None,
+        input_given: bool = False,
+        enabled: bool | None = None,
+        name: str | None = None,
+    ) -> Schedule:
+        if cron is not None:
+            row.cron = check_cron(cron)
+        if timezone is not None:
+            parse_zone(timezone)
+            row.timezone = timezone
+        if input_given:
+            row.input_json = encode_input(input_value, self._settings.max_input_bytes)
+        if enabled is not None:
+            row.enabled = enabled
+        if name is not None:
+            row.name = name
+        row.next_run_at = self._next(row.cron, row.timezone) if row.enabled else None
+        await row.save()
+        return row
+
+    def next_runs(self, row: Schedule, count: int) -> list[datetime]:
+        if not row.enabled:
+            return []
+        return next_fire_times(row.cron, row.timezone, self._clock(), count)
+
+    def _next(self, cron: str, timezone: str, after: datetime | None = None) -> datetime:
+        return next_fire_times(cron, timezone, after or self._clock())[0]
+
+
+class Scheduler:
+    """The ticker. `tick(now)` is also what tests call to drive time."""
+
+    def __init__(
+        self, executions: ExecutionService, clock: Clock = utc_now, interval: float = 1.0
+    ) -> None:
+        self._executions = executions
+        self._clock = clock
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("schedule tick failed")
+            await asyncio.sleep(self._interval)
+
+    async def tick(self, now: datetime | None = None) -> list[Execution]:
+        """Fire every schedule due at `now`; returns the executions created."""
+        now = now or self._clock()
+        due = await Schedule.filter(enabled=True, next_run_at__lte=now).select_related("script")
+        fired: list[Execution] = []
+        for schedule in due:
+            row = await self._fire(schedule, now)
+            if row is not None:
+                fired.append(row)
+        if fired:
+            await self._executions.announce(fired)
+        return fired
+
+    async def _fire(self, schedule: Schedule, now: datetime) -> Execution | None:
+        following = next_fire_times(schedule.cron, schedule.timezone, now)[0]
+        script: Script = schedule.script
+        async with in_transaction():
+            claimed = await Schedule.filter(
+                id=schedule.id, next_run_at=schedule.next_run_at, enabled=True
+            ).update(next_run_at=following, last_run_at=now)
+            if claimed != 1:
+                return None  # another scheduler fired this due time
+            row = await Execution.create(
+                owner_id=schedule.owner_id,
+                script_id=schedule.script_id,
+                script_version=script.version,
+                status=ExecutionStatus.QUEUED,
+                input_json=schedule.input_json,
+                timeout_seconds=self._executions.default_timeout,
+                schedule_id=schedule.id,
+            )
+            await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
+        log.info("schedule %s fired execution %s", schedule.id, row.id)
+        return row

@@ -1,0 +1,432 @@
+"""Changes to the folder/script tree.
+
+Each operation either completes or leaves nothing behind: storage objects
+are written under a fresh key before the rows that point at them, and are
+deleted again when the rows cannot be written."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.errors import (
+    AlreadyExists,
+    BadUserInput,
+    Conflict,
+    InvalidScript,
+    NotFound,
+    PayloadTooLarge,
+    ScriptExistsReplaceRequired,
+)
+from core.languages import Language
+from core.names import infer_language, split_path, validate_name
+from models.base import ROOT_KEY
+from models.tree import Folder, Script, ScriptVersion
+from models.users import User
+from services.access import check_same_tree, get_folder, get_script, owner_of_new_row
+from services.script_check import check_script
+from services.tree_index import FolderIndex
+
+if TYPE_CHECKING:
+    # The store is handed in; only its type is named here.
+    from storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+SCRIPT_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+def check_secret_names(names: list[str] | None) -> list[str] | None:
+    if names is None:
+        return None
+    from services.secrets import check_secret_name
+
+    checked = [check_secret_name(name) for name in names]
+    if len(set(checked)) != len(checked):
+        raise BadUserInput("A secret is named twice.")
+    return checked
+
+
+def dependency_key(language: Language, content: str, requirements: str | None) -> str | None:
+    """Checks what a script declares it needs (engine/deps) and keys it."""
+    from services.dependencies.spec import DeclarationError, key_for_save
+
+    try:
+        return key_for_save(language is Language.PYTHON, content, requirements)
+    except DeclarationError as exc:
+        if exc.in_requirements:
+            raise BadUserInput(f"requirements: {exc.message}", line=exc.line) from None
+        raise InvalidScript(exc.message, line=exc.line) from None
+
+
+def requirements_text(text: str | None) -> str | None:
+    return text if text is not None and text.strip() else None
+
+
+def parent_key(folder_id: uuid.UUID | str | None) -> str:
+    return ROOT_KEY if folder_id is None else str(folder_id)
+
+
+def script_prefix(script_id: uuid.UUID | str) -> str:
+    return f"scripts/{script_id}/"
+
+
+async def script_at_path(
+    owner_id: uuid.UUID | str, path: str, index: FolderIndex | None = None
+) -> Script | None:
+    """The owner's script at a logical path such as 'geology/analysis.py'."""
+    *folder_names, name = split_path(path)
+    folder_id = None
+    if folder_names:
+        index = index or await FolderIndex.load(owner_id)
+        folder = index.resolve(folder_names)
+        if folder is None:
+            return None
+        folder_id = folder.id
+    return await Script.get_or_none(owner_id=owner_id, parent_key=parent_key(folder_id), name=name)
+
+
+@dataclass(frozen=True)
+class ScriptContent:
+    text: str
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class TreeService:
+    def __init__(self, store: ObjectStore, max_script_bytes: int, max_folder_depth: int) -> None:
+        self._store = store
+        self._max_script_bytes = max_script_bytes
+        self._max_folder_depth = max_folder_depth
+
+    # ---- folders -------------------------------------------------------
+
+    async def create_folder(self, user: User, name: str, parent_id: str | None) -> Folder:
+        name = validate_name(name, "Folder name")
+        parent = await get_folder(user, parent_id) if parent_id is not None else None
+        owner_id = owner_of_new_row(user, parent)
+        index = await FolderIndex.load(owner_id)
+        if index.depth(parent.id if parent else None) + 1 > self._max_folder_depth:
+            raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
+        await self._check_name_free(owner_id, parent.id if parent else None, name)
+        try:
+            return await Folder.create(
+                owner_id=owner_id,
+                parent_id=parent.id if parent else None,
+                parent_key=parent_key(parent.id if parent else None),
+                name=name,
+            )
+        except IntegrityError:
+            raise AlreadyExists(f"'{name}' already exists in that folder.") from None
+
+    async def rename_folder(self, user: User, folder_id: str, name: str) -> Folder:
+        name = validate_name(name, "Folder name")
+        folder = await get_folder(user, folder_id)
+        if name == folder.name:
+            return folder
+        await self._check_name_free(folder.owner_id, folder.parent_id, name)
+        folder.name = name
+        await self._save_unique(folder, name)
+        return folder
+
+    async def move_folder(self, user: User, folder_id: str, new_parent_id: str | None) -> Folder:
+        folder = await get_folder(user, folder_id)
+        target = await get_folder(user, new_parent_id) if new_parent_id is not None else None
+        check_same_tree(target, folder)
+        index = await FolderIndex.load(folder.owner_id)
+        target_id = target.id if target else None
+        if target_id is not None and str(target_id) in index.subtree_ids(folder.id):
+            raise BadUserInput("A folder cannot move into itself or into a folder inside it.")
+        if index.depth(target_id) + index.subtree_height(folder.id) > self._max_folder_depth:
+            raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
+        if str(target_id) == str(folder.parent_id):
+            return folder
+        await self._check_name_free(folder.owner_id, target_id, folder.name)
+        folder.parent_id = target_id  # type: ignore[assignment]
+        folder.parent_key = parent_key(target_id)
+        await self._save_unique(folder, folder.name)
+        return folder
+
+    async def delete_folder(self, user: User, folder_id: str) -> None:
+        folder = await get_folder(user, folder_id)
+        index = await FolderIndex.load(folder.owner_id)
+        folder_ids = index.subtree_ids(folder.id)
+        async with in_transaction():
+            script_ids: list[uuid.UUID] = await Script.filter(  # type: ignore[assignment]
+                folder_id__in=folder_ids
+            ).values_list("id", flat=True)
+            await ScriptVersion.filter(script_id__in=script_ids).delete()
+            await Script.filter(id__in=script_ids).delete()
+            await Folder.filter(id__in=folder_ids).delete()
+        await self._delete_objects_of(script_ids)
+
+    # ---- scripts -------------------------------------------------------
+
+    async def create_script(
+        self,
+        user: User,
+        *,
+        name: str,
+        folder_id: str | None,
+        content: str,
+        language: Language | None,
+        description: str | None,
+        replace: bool,
+        secret_names: list[str] | None = None,
+        requirements: str | None = None,
+    ) -> Script:
+        name = validate_name(name, "Script name")
+        secrets = check_secret_names(secret_names)
+        language = infer_language(name, language)
+        script_content = self._checked_size(content)
+        await check_script(language, name, content)
+        folder = await get_folder(user, folder_id) if folder_id is not None else None
+        owner_id = owner_of_new_row(user, folder)
+        existing = await Script.get_or_none(
+            owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
+        )
+        if existing is not None:
+            if not replace:
+                raise ScriptExistsReplaceRequired(
+                    f"A script named '{name}' already exists here; pass replace: true "
+                    "to save this content as its next version.",
+                    scriptId=str(existing.id),
+                )
+            existing.language = language
+            if description is not None:
+                existing.description = description
+            if secrets is not None:
+                existing.secret_names = secrets
+            if requirements is not None:
+                existing.requirements = requirements_text(requirements)
+            existing.dependency_key = dependency_key(language, content, existing.requirements)
+            return await self._save_new_version(existing, script_content, metadata_changed=True)
+        if await Folder.exists(
+            owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
+        ):
+            raise AlreadyExists(f"A folder named '{name}' already exists there.")
+
+        requirements = requirements_text(requirements)
+        deps_key = dependency_key(language, content, requirements)
+        script_id = uuid.uuid4()
+        key = await self._put_version_object(script_id, 1, script_content)
+        try:
+            async with in_transaction():
+                script = await Script.create(
+                    id=script_id,
+                    owner_id=owner_id,
+                    folder_id=folder.id if folder else None,
+                    parent_key=parent_key(folder.id if folder else None),
+                    name=name,
+                    description=description,
+                    language=language,
+                    version=1,
+                    secret_names=secrets or [],
+                    requirements=requirements,
+                    dependency_key=deps_key,
+                )
+                await ScriptVersion.create(
+                    script_id=script_id,
+                    version=1,
+                    sha256=script_content.sha256,
+                    size=len(script_content.data),
+                    storage_key=key,
+                )
+        except IntegrityError:
+            await self._store.delete(key)
+            raise ScriptExistsReplaceRequired(
+                f"A script named '{name}' already exists here; pass replace: true."
+            ) from None
+        except BaseException:
+            await self._store.delete(key)
+            raise
+        return script
+
+    async def update_script(
+        self,
+        user: User,
+        script_id: str,
+        *,
+        name: str | None,
+        content: str | None,
+        language: Language | None,
+        description: str | None,
+        secret_names: list[str] | None = None,
+        requirements: str | None = None,
+    ) -> Script:
+        script = await get_script(user, script_id)
+        metadata_changed = False
+        deps_changed = requirements is not None and (
+            requirements_text(requirements) != script.requirements
+        )
+        if deps_changed:
+            script.requirements = requirements_text(requirements)
+            metadata_changed = True
+        secrets = check_secret_names(secret_names)
+        if secrets is not None and secrets != script.secret_names:
+            script.secret_names = secrets
+            metadata_changed = True
+        if name is not None and name != script.name:
+            name = validate_name(name, "Script name")
+            await self._check_name_free(script.owner_id, script.folder_id, name)
+            script.name = name
+            metadata_changed = True
+        if language is not None and language != script.language:
+            script.language = language
+            metadata_changed = True
+        if description is not None and description != script.description:
+            script.description = description
+            metadata_changed = True
+        if content is None:
+            if language is not None:
+                # A new language must still parse the current content.
+                await check_script(script.language, script.name, await self.read_content(script))
+            if deps_changed or language is not None:
+                current = await self.read_content(script)
+                script.dependency_key = dependency_key(
+                    script.language, current, script.requirements
+                )
+                metadata_changed = True
+            if metadata_changed:
+                await self._save_unique(script, script.name)
+            return script
+        script_content = self._checked_size(content)
+        await check_script(script.language, script.name, content)
+        script.dependency_key = dependency_key(script.language, content, script.requirements)
+        return await self._save_new_version(script, script_content, metadata_changed)
+
+    async def revert_script(self, user: User, script_id: str, version: int) -> Script:
+        """A new version with the content of an earlier one."""
+        script = await get_script(user, script_id)
+        old = await self.read_content(script, version)
+        script.dependency_key = dependency_key(script.language, old, script.requirements)
+        return await self._save_new_version(script, ScriptContent(old), metadata_changed=False)
+
+    async def move_script(self, user: User, script_id: str, folder_id: str | None) -> Script:
+        script = await get_script(user, script_id)
+        target = await get_folder(user, folder_id) if folder_id is not None else None
+        check_same_tree(target, script)
+        target_id = target.id if target else None
+        if str(target_id) == str(script.folder_id):
+            return script
+        await self._check_name_free(script.owner_id, target_id, script.name)
+        script.folder_id = target_id  # type: ignore[assignment]
+        script.parent_key = parent_key(target_id)
+        await self._save_unique(script, script.name)
+        return script
+
+    async def delete_script(self, user: User, script_id: str) -> None:
+        script = await get_script(user, script_id)
+        async with in_transaction():
+            await ScriptVersion.filter(script_id=script.id).delete()
+            await script.delete()
+        await self._delete_objects_of([script.id])
+
+    async def read_content(self, script: Script, version: int | None = None) -> str:
+        row = await ScriptVersion.get_or_none(
+            script_id=script.id, version=version if version is not None else script.version
+        )
+        if row is None:
+            raise NotFound("That version does not exist.")
+        return (await self._store.get_bytes(row.storage_key)).decode()
+
+    # ---- helpers -------------------------------------------------------
+
+    def _checked_size(self, content: str) -> ScriptContent:
+        script_content = ScriptContent(content)
+        if len(script_content.data) > self._max_script_bytes:
+            raise PayloadTooLarge(
+                f"Scripts may be at most {self._max_script_bytes} bytes "
+                f"(this one is {len(script_content.data)})."
+            )
+        return script_content
+
+    async def _check_name_free(
+        self, owner_id: uuid.UUID | str, folder_id: uuid.UUID | str | None, name: str
+    ) -> None:
+        key = parent_key(folder_id)
+        if await Folder.exists(owner_id=owner_id, parent_key=key, name=name) or await Script.exists(
+            owner_id=owner_id, parent_key=key, name=name
+        ):
+            raise AlreadyExists(f"'{name}' already exists in that folder.")
+
+    async def _save_unique(self, row: Folder | Script, name: str) -> None:
+        try:
+            await row.save()
+        except IntegrityError:
+            raise AlreadyExists(f"'{name}' already exists in that folder.") from None
+
+    async def _put_version_object(
+        self, script_id: uuid.UUID, version: int, content: ScriptContent
+    ) -> str:
+        # A fresh suffix per attempt: two writers racing for the same version
+        # number never overwrite each other's object, and the loser can delete
+        # exactly its own.
+        key = f"{script_prefix(script_id)}v{version}-{uuid.uuid4().hex[:12]}"
+        await self._store.put_bytes(key, content.data, SCRIPT_CONTENT_TYPE)
+        return key
+
+    async def _save_new_version(
+        self, script: Script, content: ScriptContent, metadata_changed: bool
+    ) -> Script:
+        current = await ScriptVersion.get_or_none(script_id=script.id, version=script.version)
+        if current is not None and current.sha256 == content.sha256:
+            # Same bytes: not a content change, so no new version.
+            if metadata_changed:
+                await self._save_unique(script, script.name)
+            return script
+        old_version = script.version
+        new_version = old_version + 1
+        key = await self._put_version_object(script.id, new_version, content)
+        try:
+            async with in_transaction():
+                updated = await Script.filter(id=script.id, version=old_version).update(
+                    version=new_version,
+                    name=script.name,
+                    description=script.description,
+                    language=script.language,
+                    secret_names=script.secret_names,
+                    requirements=script.requirements,
+                    dependency_key=script.dependency_key,
+                    # QuerySet.update skips auto_now, so set it here.
+                    updated_at=datetime.now(UTC),
+                )
+                if updated != 1:
+                    raise Conflict("The script changed while saving; load it and try again.")
+                await ScriptVersion.create(
+                    script_id=script.id,
+                    version=new_version,
+                    sha256=content.sha256,
+                    size=len(content.data),
+                    storage_key=key,
+                )
+        except IntegrityError:
+            await self._store.delete(key)
+            raise AlreadyExists(f"'{script.name}' already exists in that folder.") from None
+        except BaseException:
+            await self._store.delete(key)
+            raise
+        await script.refresh_from_db()
+        return script
+
+    async def _delete_objects_of(self, script_ids: list[uuid.UUID] | list[str]) -> None:
+        # Rows are gone already; a storage failure here leaves unreachable
+        # objects, never a row that points at nothing.
+        for script_id in script_ids:
+            try:
+                await self._store.delete_prefix(script_prefix(script_id))
+            except Exception:
+                log.exception("could not delete the objects of deleted script %s", script_id)
