@@ -9,7 +9,6 @@ the next due time is computed from now, not from the missed one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from core.settings import Settings
 from core.statuses import ExecutionStatus
+from core.tasks import cancel_and_wait
 from models.executions import Execution
 from models.schedules import Schedule
 from models.tree import Script
@@ -117,9 +117,7 @@ class Scheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
 
     async def _loop(self) -> None:
         while True:

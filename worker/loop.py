@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from core.errors import ClientError
 from core.settings import Settings
 from core.statuses import ExecutionStatus
+from core.tasks import cancel_and_wait
 from models.executions import Execution, WorkerHeartbeat
 from models.tree import Script, ScriptVersion
 from sandbox import DockerSandbox, OutputChunk, SandboxJob, SandboxOutcome, SandboxUnavailable
@@ -123,11 +124,7 @@ class Worker:
             )
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._background)
         for running in self.running.values():
             running.cancel.set()
         if self._tasks:
@@ -135,11 +132,7 @@ class Worker:
         # Runs that ignored the cancel are cancelled outright and awaited, so
         # their clean-up (the removal of their containers) happens before the
         # sandbox closes rather than in tasks that die with the event loop.
-        late = list(self._tasks)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        await cancel_and_wait(self._tasks)
         await self.deps.close()
         await self._sandbox.close()
 

@@ -41,6 +41,7 @@ from tortoise.expressions import F
 
 from core.languages import Language
 from core.settings import Settings
+from core.tasks import cancel_and_wait
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.tree import Script
 from sandbox import DockerSandbox, OutputChunk, SandboxUnavailable, VolumeMount
@@ -109,10 +110,7 @@ class DependencyManager:
         self._janitor = asyncio.create_task(self._janitor_loop(), name="deps-janitor")
 
     async def close(self) -> None:
-        tasks = [t for t in (self._janitor, *self._background) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(t for t in (self._janitor, *self._background) if t is not None)
         flights = [*self._flights.values(), *self._builds.values()]
         if flights:
             await asyncio.wait(flights, timeout=10)

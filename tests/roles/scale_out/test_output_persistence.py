@@ -100,6 +100,9 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
                 await eventually(reaped, "the revived worker reaps what it left")
             finally:
                 revived.stop()
+            # Stopped by SIGTERM, it ends cleanly and takes its warm pool along.
+            assert revived.process is not None and revived.process.returncode == 0, revived.output()
+            assert owner_containers(victim_name) == []
             reaped_by_the_product = True
         finally:
             for process in (api, victim, sweeper):
