@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.client import GraphQLClient, registered
-from tests.support.postgres import fresh_postgres_database
-from tests.support.processes import ServiceProcess, cli_environment
+from bench.gql import Api
+from bench.service import Process, scriptbox_serve, scriptbox_worker, temp_dir
+from harness.postgres import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 100
@@ -38,7 +38,7 @@ RUN = "mutation($input: RunScriptInput!) { runScript(input: $input) { id } }"
 BEGIN, END = "<!-- scale-out: begin -->", "<!-- scale-out: end -->"
 
 
-async def _wait_all_terminal(client: GraphQLClient, ids: set[str]) -> list[dict[str, Any]]:
+async def _wait_all_terminal(client: Api, ids: set[str]) -> list[dict[str, Any]]:
     deadline = time.monotonic() + DEADLINE_SECONDS
     query = """query($after: String) { executions(first: 200, after: $after)
       { id status queuedAt startedAt finishedAt cursor } }"""
@@ -63,7 +63,7 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
 
 
-async def _throughput(client: GraphQLClient, script_id: str) -> float:
+async def _throughput(client: Api, script_id: str) -> float:
     started = time.monotonic()
     ids = set()
     for i in range(RUNS):
@@ -75,7 +75,7 @@ async def _throughput(client: GraphQLClient, script_id: str) -> float:
     return RUNS / max(elapsed, time.monotonic() - started if elapsed <= 0 else elapsed)
 
 
-async def _claim_latency(client: GraphQLClient, script_id: str) -> list[float]:
+async def _claim_latency(client: Api, script_id: str) -> list[float]:
     latencies = []
     for i in range(CLAIM_RUNS):
         body = await client.data(RUN, {"input": {"scriptId": script_id, "input": i}})
@@ -87,38 +87,25 @@ async def _claim_latency(client: GraphQLClient, script_id: str) -> list[float]:
 
 async def run() -> dict[str, Any]:
     results: dict[str, Any] = {"workers": {}}
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    data_dir = tmp / f"scriptbox-bench-b6-{secrets.token_hex(4)}"
+    data_dir = temp_dir("b6")
     async with fresh_postgres_database() as database_url:
-        base = cli_environment(
-            data_dir,
-            SCRIPTBOX_DATABASE_URL=database_url,
-            SCRIPTBOX_REDIS_URL="redis://127.0.0.1:6379/0",
-            SCRIPTBOX_REDIS_PREFIX=f"scriptbox-bench-{secrets.token_hex(4)}:",
-            SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
-            SCRIPTBOX_MAX_QUEUED_PER_USER="1000",
-            SCRIPTBOX_SCHEDULER="false",
-        )
-        api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}).start()
-        workers: list[ServiceProcess] = []
+        shared = {
+            "database_url": database_url,
+            "redis_url": "redis://127.0.0.1:6379/0",
+            "redis_prefix": f"scriptbox-bench-{secrets.token_hex(4)}:",
+            "jwt_secret": secrets.token_urlsafe(32),
+            "max_queued_per_user": "1000",
+            "scheduler": "false",
+        }
+        api = scriptbox_serve("b6-api", data_dir, embedded_worker="false", **shared)
+        workers: list[Process] = []
         try:
             async with httpx.AsyncClient(timeout=60) as http:
-                client = await registered(GraphQLClient(api.url, None, http), "bench")
-                script_id = (
-                    await client.data(
-                        'mutation($c: String!) { createScript(input: {name: "b6.py", '
-                        "content: $c}) { id } }",
-                        {"c": SCRIPT},
-                    )
-                )["createScript"]["id"]
+                client = await Api(api.url, http=http).register("bench")
+                script_id = await client.create_script("b6.py", SCRIPT)
                 for count in (1, 2, 3):
                     while len(workers) < count:
-                        name = f"bench-b6-{secrets.token_hex(3)}-w{len(workers)}"
-                        workers.append(
-                            ServiceProcess(
-                                {**base, "SCRIPTBOX_WORKER_NAME": name}, command="worker"
-                            ).start()
-                        )
+                        workers.append(scriptbox_worker("b6", data_dir, **shared).start())
                     await asyncio.sleep(3)  # warm pools filled
                     rate = await _throughput(client, script_id)
                     results["workers"][count] = rate

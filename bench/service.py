@@ -5,6 +5,7 @@ the hello-world baseline of B5 (bench/hello_app.py, same uvicorn settings)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -45,10 +46,14 @@ def rss_bytes(pid: int) -> int:
 class Process:
     """A server subprocess on 127.0.0.1:<free port>, output to a log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, serves_http: bool = True
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.args = [*args, "--port", str(self.port)]
+        # A `scriptbox worker` serves no HTTP: started, it is not waited for.
+        self.serves_http = serves_http
+        self.args = [*args, "--port", str(self.port)] if serves_http else args
         self.env = env
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,6 +68,8 @@ class Process:
             self.process = cleanup.spawn(
                 self.args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
             )
+        if not self.serves_http:
+            return self
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
@@ -111,6 +118,15 @@ def scriptbox_serve(tag: str, data_dir: Path | None = None, **settings: str) -> 
     env = service_env(data_dir, cleanup.new_worker_name(tag), **settings)
     args = [sys.executable, "-m", "roles.cli", "serve", "--host", "127.0.0.1"]
     return Process(args, env, data_dir / "service.log").start()
+
+
+def scriptbox_worker(tag: str, data_dir: Path, **settings: str) -> Process:
+    """`scriptbox worker` (no HTTP), named for the bench's clean-up; each
+    name its own (two workers of one name would reap each other's containers)."""
+    name = cleanup.new_worker_name(f"{tag}-{secrets.token_hex(3)}")
+    env = service_env(data_dir, name, **settings)
+    args = [sys.executable, "-m", "roles.cli", "worker"]
+    return Process(args, env, data_dir / f"{env['SCRIPTBOX_WORKER_NAME']}.log", serves_http=False)
 
 
 def hello_world(tag: str = "hello") -> Process:

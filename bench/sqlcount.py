@@ -1,6 +1,6 @@
 """Counting the SQL statements of one request: the service runs in this
 process (uvicorn on 127.0.0.1, as tests/support/servers.py does), and the
-counter of tests/support/sql_counter.py counts what it sends on behalf of an
+counter of harness/sql_counter.py counts what it sends on behalf of an
 HTTP request."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import uvicorn
 from bench.service import free_port
 from bench.tree_seed import database_url
 from core.settings import Settings
+from harness.sql_counter import TagRequests, count_sql
 from roles.api import build_api_app
-from tests.support.sql_counter import TagRequests, count_sql
 
 
 @asynccontextmanager

@@ -23,12 +23,12 @@ import pytest
 import uvloop
 from moto.server import ThreadedMotoServer
 
+from harness.postgres import fresh_postgres_database
 from sandbox import deps as sandbox_deps
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from services.accounts import create_user
 from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
 from tests.support.owners import is_owned
-from tests.support.postgres import fresh_postgres_database
 from tests.support.servers import Service, free_port, running_service, test_settings
 from tests.support.volumes import PROCESSES_NAMESPACE, remove_volumes, volume_namespace
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from graphql_api.client_input import MAX_JSON_VALUES
+from harness.postgres import fresh_postgres_database
 from tests.support.client import PASSWORD, GraphQLClient, registered
-from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 
 JSON = "application/json"

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from harness.sql_counter import count_sql
 from tests.support.client import GraphQLClient, registered
 from tests.support.servers import Service
-from tests.support.sql_counter import count_sql
 from tests.support.tree import folder, script
 from tests.support.ws import subscription_client
 

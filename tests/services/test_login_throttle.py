@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.postgres import fresh_postgres_database
 from tests.support.client import PASSWORD, REGISTER, GraphQLClient, unique_username
-from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }"

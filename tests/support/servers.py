@@ -16,9 +16,9 @@ import uvicorn
 
 from core.settings import Settings
 from graphql_api.serving import uvicorn_config
+from harness.sql_counter import TagRequests
 from roles.api import ApiProcess, build_api_app
 from tests.support.owners import owned_name
-from tests.support.sql_counter import TagRequests
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
 from tests.support.containers import owner_containers, remove_containers
 from tests.support.crashed_run import (
@@ -26,7 +27,6 @@ from tests.support.crashed_run import (
 )
 from tests.support.deadlines import eventually
 from tests.support.owners import owned_name
-from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.runs import UPDATES
 from tests.support.ws import subscription_client

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
 from tests.support.deadlines import eventually
 from tests.support.owners import owned_name
-from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.runs import GET, UPDATES
 from tests.support.servers import free_port

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
 from tests.support.owners import owned_name
-from tests.support.postgres import fresh_postgres_database
 from tests.support.processes import ServiceProcess, cli_environment
 
 EMBEDDED = "embedded"

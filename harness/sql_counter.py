@@ -4,7 +4,7 @@ Tortoise logs each statement at DEBUG on `tortoise.db_client`. Only those
 sent while an HTTP request is served count: the service's background loops
 (scheduler, worker polls, heartbeats) send statements of their own at any
 moment, and counting them would make a count depend on timing. The app must
-be wrapped in `TagRequests` (tests/support/servers.py and the benchmarks do)."""
+be wrapped in `TagRequests` (tests/support/servers.py and bench/sqlcount.py do)."""
 
 from __future__ import annotations
 
