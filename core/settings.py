@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-MiB = 2**20
+from core.limits import MiB, SandboxLimits
 
 
 def _env(name: str, default: str) -> str:
@@ -138,14 +138,15 @@ class Settings:
     # SCRIPTBOX_MAX_QUEUED_PER_USER: executions a user may have queued or running at once.
     max_queued_per_user: int = 100
     # Default limits of one run, and the ceilings a caller may ask for.
-    default_timeout_seconds: float = 30.0
+    # The defaults are those of SandboxLimits (core/limits.py).
+    default_timeout_seconds: float = SandboxLimits.timeout_seconds
     max_timeout_seconds: float = 600.0
-    sandbox_memory_bytes: int = 256 * MiB
-    sandbox_nano_cpus: int = 1_000_000_000
-    sandbox_pids: int = 128
-    sandbox_output_bytes: int = 1 * MiB
-    sandbox_result_bytes: int = 1 * MiB
-    sandbox_workdir_bytes: int = 64 * MiB
+    sandbox_memory_bytes: int = SandboxLimits.memory_bytes
+    sandbox_nano_cpus: int = SandboxLimits.nano_cpus
+    sandbox_pids: int = SandboxLimits.pids
+    sandbox_output_bytes: int = SandboxLimits.output_bytes_per_stream
+    sandbox_result_bytes: int = SandboxLimits.result_bytes
+    sandbox_workdir_bytes: int = SandboxLimits.workdir_bytes
     max_input_bytes: int = 1 * MiB
 
     # SCRIPTBOX_SECRETS_KEY: Fernet key that encrypts secrets at rest. When
@@ -195,65 +196,87 @@ class Settings:
             database_url=_env(
                 "SCRIPTBOX_DATABASE_URL", f"sqlite://{data_dir / 'scriptbox.sqlite3'}"
             ),
-            auto_migrate=_env_bool("SCRIPTBOX_AUTO_MIGRATE", True),
+            auto_migrate=_env_bool("SCRIPTBOX_AUTO_MIGRATE", cls.auto_migrate),
             storage_backend="s3" if backend == "s3" else "local",
             storage_dir=Path(_env("SCRIPTBOX_STORAGE_DIR", str(data_dir / "objects"))),
-            s3_endpoint=_env("SCRIPTBOX_S3_ENDPOINT", ""),
-            s3_access_key=_env("SCRIPTBOX_S3_ACCESS_KEY", ""),
-            s3_secret_key=_env("SCRIPTBOX_S3_SECRET_KEY", ""),
-            s3_bucket=_env("SCRIPTBOX_S3_BUCKET", "scriptbox"),
-            s3_secure=_env_bool("SCRIPTBOX_S3_SECURE", False),
+            s3_endpoint=_env("SCRIPTBOX_S3_ENDPOINT", cls.s3_endpoint),
+            s3_access_key=_env("SCRIPTBOX_S3_ACCESS_KEY", cls.s3_access_key),
+            s3_secret_key=_env("SCRIPTBOX_S3_SECRET_KEY", cls.s3_secret_key),
+            s3_bucket=_env("SCRIPTBOX_S3_BUCKET", cls.s3_bucket),
+            s3_secure=_env_bool("SCRIPTBOX_S3_SECURE", cls.s3_secure),
             s3_region=os.environ.get("SCRIPTBOX_S3_REGION") or None,
             jwt_secret=os.environ.get("SCRIPTBOX_JWT_SECRET") or None,
-            access_token_ttl_seconds=_env_int("SCRIPTBOX_ACCESS_TOKEN_TTL_SECONDS", 900),
+            access_token_ttl_seconds=_env_int(
+                "SCRIPTBOX_ACCESS_TOKEN_TTL_SECONDS", cls.access_token_ttl_seconds
+            ),
             refresh_token_ttl_seconds=_env_int(
-                "SCRIPTBOX_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600
+                "SCRIPTBOX_REFRESH_TOKEN_TTL_SECONDS", cls.refresh_token_ttl_seconds
             ),
-            login_max_failures=_env_int("SCRIPTBOX_LOGIN_MAX_FAILURES", 5),
-            login_window_seconds=_env_int("SCRIPTBOX_LOGIN_WINDOW_SECONDS", 300),
-            login_first_delay_seconds=_env_float("SCRIPTBOX_LOGIN_FIRST_DELAY_SECONDS", 2.0),
+            login_max_failures=_env_int("SCRIPTBOX_LOGIN_MAX_FAILURES", cls.login_max_failures),
+            login_window_seconds=_env_int(
+                "SCRIPTBOX_LOGIN_WINDOW_SECONDS", cls.login_window_seconds
+            ),
+            login_first_delay_seconds=_env_float(
+                "SCRIPTBOX_LOGIN_FIRST_DELAY_SECONDS", cls.login_first_delay_seconds
+            ),
             login_max_usernames_per_address=_env_int(
-                "SCRIPTBOX_LOGIN_MAX_USERNAMES_PER_ADDRESS", 50
+                "SCRIPTBOX_LOGIN_MAX_USERNAMES_PER_ADDRESS", cls.login_max_usernames_per_address
             ),
-            host=_env("SCRIPTBOX_HOST", "127.0.0.1"),
-            port=_env_int("SCRIPTBOX_PORT", 8000),
-            max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", 1 * MiB),
-            max_upload_bytes=_env_int("SCRIPTBOX_MAX_UPLOAD_BYTES", 64 * MiB),
-            max_json_body_bytes=_env_int("SCRIPTBOX_MAX_JSON_BODY_BYTES", 4 * MiB),
+            host=_env("SCRIPTBOX_HOST", cls.host),
+            port=_env_int("SCRIPTBOX_PORT", cls.port),
+            max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", cls.max_script_bytes),
+            max_upload_bytes=_env_int("SCRIPTBOX_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_json_body_bytes=_env_int("SCRIPTBOX_MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
             max_query_tokens=_env_int("SCRIPTBOX_MAX_QUERY_TOKENS", cls.max_query_tokens),
             max_query_length=_env_int("SCRIPTBOX_MAX_QUERY_LENGTH", cls.max_query_length),
             max_query_depth=_env_int("SCRIPTBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_query_cost=_env_int("SCRIPTBOX_MAX_QUERY_COST", cls.max_query_cost),
             max_query_aliases=_env_int("SCRIPTBOX_MAX_QUERY_ALIASES", cls.max_query_aliases),
             max_query_breadth=_env_int("SCRIPTBOX_MAX_QUERY_BREADTH", cls.max_query_breadth),
-            max_folder_depth=_env_int("SCRIPTBOX_MAX_FOLDER_DEPTH", 32),
-            sandbox_image=_env("SCRIPTBOX_SANDBOX_IMAGE", "scriptbox-sandbox:latest"),
+            max_folder_depth=_env_int("SCRIPTBOX_MAX_FOLDER_DEPTH", cls.max_folder_depth),
+            sandbox_image=_env("SCRIPTBOX_SANDBOX_IMAGE", cls.sandbox_image),
             docker_host=os.environ.get("SCRIPTBOX_DOCKER_HOST") or None,
             worker_concurrency=_env_int("SCRIPTBOX_WORKER_CONCURRENCY", os.cpu_count() or 1),
-            warm_pool_size=_env_int("SCRIPTBOX_WARM_POOL_SIZE", 2),
-            embedded_worker=_env_bool("SCRIPTBOX_EMBEDDED_WORKER", True),
-            worker_name=_env("SCRIPTBOX_WORKER_NAME", ""),
-            max_queued_per_user=_env_int("SCRIPTBOX_MAX_QUEUED_PER_USER", 100),
-            default_timeout_seconds=_env_float("SCRIPTBOX_DEFAULT_TIMEOUT_SECONDS", 30.0),
-            max_timeout_seconds=_env_float("SCRIPTBOX_MAX_TIMEOUT_SECONDS", 600.0),
-            sandbox_memory_bytes=_env_int("SCRIPTBOX_SANDBOX_MEMORY_BYTES", 256 * MiB),
-            sandbox_nano_cpus=_env_int("SCRIPTBOX_SANDBOX_NANO_CPUS", 1_000_000_000),
-            sandbox_pids=_env_int("SCRIPTBOX_SANDBOX_PIDS", 128),
-            sandbox_output_bytes=_env_int("SCRIPTBOX_SANDBOX_OUTPUT_BYTES", 1 * MiB),
-            sandbox_result_bytes=_env_int("SCRIPTBOX_SANDBOX_RESULT_BYTES", 1 * MiB),
-            sandbox_workdir_bytes=_env_int("SCRIPTBOX_SANDBOX_WORKDIR_BYTES", 64 * MiB),
-            max_input_bytes=_env_int("SCRIPTBOX_MAX_INPUT_BYTES", 1 * MiB),
+            warm_pool_size=_env_int("SCRIPTBOX_WARM_POOL_SIZE", cls.warm_pool_size),
+            embedded_worker=_env_bool("SCRIPTBOX_EMBEDDED_WORKER", cls.embedded_worker),
+            worker_name=_env("SCRIPTBOX_WORKER_NAME", cls.worker_name),
+            max_queued_per_user=_env_int("SCRIPTBOX_MAX_QUEUED_PER_USER", cls.max_queued_per_user),
+            default_timeout_seconds=_env_float(
+                "SCRIPTBOX_DEFAULT_TIMEOUT_SECONDS", cls.default_timeout_seconds
+            ),
+            max_timeout_seconds=_env_float(
+                "SCRIPTBOX_MAX_TIMEOUT_SECONDS", cls.max_timeout_seconds
+            ),
+            sandbox_memory_bytes=_env_int(
+                "SCRIPTBOX_SANDBOX_MEMORY_BYTES", cls.sandbox_memory_bytes
+            ),
+            sandbox_nano_cpus=_env_int("SCRIPTBOX_SANDBOX_NANO_CPUS", cls.sandbox_nano_cpus),
+            sandbox_pids=_env_int("SCRIPTBOX_SANDBOX_PIDS", cls.sandbox_pids),
+            sandbox_output_bytes=_env_int(
+                "SCRIPTBOX_SANDBOX_OUTPUT_BYTES", cls.sandbox_output_bytes
+            ),
+            sandbox_result_bytes=_env_int(
+                "SCRIPTBOX_SANDBOX_RESULT_BYTES", cls.sandbox_result_bytes
+            ),
+            sandbox_workdir_bytes=_env_int(
+                "SCRIPTBOX_SANDBOX_WORKDIR_BYTES", cls.sandbox_workdir_bytes
+            ),
+            max_input_bytes=_env_int("SCRIPTBOX_MAX_INPUT_BYTES", cls.max_input_bytes),
             secrets_key=os.environ.get("SCRIPTBOX_SECRETS_KEY") or None,
-            max_file_bytes=_env_int("SCRIPTBOX_MAX_FILE_BYTES", 50 * MiB),
-            max_batch_size=_env_int("SCRIPTBOX_MAX_BATCH_SIZE", 1000),
-            max_run_files=_env_int("SCRIPTBOX_MAX_RUN_FILES", 16),
-            max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", 32 * MiB),
-            scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", True),
+            max_file_bytes=_env_int("SCRIPTBOX_MAX_FILE_BYTES", cls.max_file_bytes),
+            max_batch_size=_env_int("SCRIPTBOX_MAX_BATCH_SIZE", cls.max_batch_size),
+            max_run_files=_env_int("SCRIPTBOX_MAX_RUN_FILES", cls.max_run_files),
+            max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", cls.max_run_files_bytes),
+            scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", cls.scheduler_enabled),
             redis_url=os.environ.get("SCRIPTBOX_REDIS_URL") or None,
-            redis_prefix=_env("SCRIPTBOX_REDIS_PREFIX", "scriptbox:"),
+            redis_prefix=_env("SCRIPTBOX_REDIS_PREFIX", cls.redis_prefix),
             subscriber_queue_limit=_env_int(
                 "SCRIPTBOX_SUBSCRIBER_QUEUE_LIMIT", cls.subscriber_queue_limit
             ),
-            worker_heartbeat_seconds=_env_float("SCRIPTBOX_WORKER_HEARTBEAT_SECONDS", 5.0),
-            worker_lost_after_seconds=_env_float("SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", 30.0),
+            worker_heartbeat_seconds=_env_float(
+                "SCRIPTBOX_WORKER_HEARTBEAT_SECONDS", cls.worker_heartbeat_seconds
+            ),
+            worker_lost_after_seconds=_env_float(
+                "SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", cls.worker_lost_after_seconds
+            ),
         )

@@ -4,16 +4,10 @@ The engine uses ``DockerSandbox`` and the data types below; nothing else here
 is part of the contract. See sandbox/README.md.
 """
 
+from core.limits import SandboxLimits
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.docker_backend import DockerSandbox
-from sandbox.job import (
-    Artifact,
-    OutputChunk,
-    SandboxJob,
-    SandboxLimits,
-    SandboxOutcome,
-    VolumeMount,
-)
+from sandbox.job import Artifact, OutputChunk, SandboxJob, SandboxOutcome, VolumeMount
 
 __all__ = [
     "Artifact",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.job import SandboxLimits
+from core.limits import SandboxLimits
 
 BUILD_SCRIPT = "scripts/build-sandbox-image.sh"
 

@@ -12,7 +12,8 @@ from typing import Any
 import docker
 from docker.types import LogConfig, Mount, Ulimit
 
-from sandbox.job import SandboxLimits, VolumeMount
+from core.limits import SandboxLimits
+from sandbox.job import VolumeMount
 from sandbox.runner.identity import SANDBOX_UID
 
 # The runner's two capabilities, only to keep its real uid apart from the

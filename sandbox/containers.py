@@ -12,9 +12,10 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from core.limits import SandboxLimits
 from sandbox.config import BUILD_SCRIPT, SandboxUnavailable
 from sandbox.container_spec import create_kwargs, owner_filter
-from sandbox.job import SandboxLimits, VolumeMount
+from sandbox.job import VolumeMount
 
 # Errors that mean "the engine cannot be reached or refused", as opposed to a
 # fault of the script.

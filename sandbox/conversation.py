@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.limits import SandboxLimits
 from sandbox.docker_stream import STDERR, STDOUT, DockerStreamDemuxer
-from sandbox.job import Artifact, OutputChunk, SandboxJob, SandboxLimits, Status
+from sandbox.job import Artifact, OutputChunk, SandboxJob, Status
 from sandbox.runner import protocol as p
 
 OnOutput = Callable[[OutputChunk], Awaitable[None]]

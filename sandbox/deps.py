@@ -23,8 +23,9 @@ from typing import Any
 import docker
 import docker.errors
 
+from core.limits import SandboxLimits
 from sandbox.containers import ENGINE_ERRORS
-from sandbox.job import SandboxJob, SandboxLimits, SandboxOutcome, VolumeMount
+from sandbox.job import SandboxJob, SandboxOutcome, VolumeMount
 from sandbox.job_checks import VOLUME_TARGET
 
 ENV_DIR = VOLUME_TARGET

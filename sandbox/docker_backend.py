@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import docker
 
+from core.limits import SandboxLimits
 from sandbox import containers
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
@@ -30,7 +31,7 @@ from sandbox.conversation import (
     bundle_frames,
 )
 from sandbox.env_pools import EnvPools
-from sandbox.job import SandboxJob, SandboxLimits, SandboxOutcome, Status, VolumeMount
+from sandbox.job import SandboxJob, SandboxOutcome, Status, VolumeMount
 from sandbox.job_checks import job_problem
 from sandbox.pool import WarmPool
 

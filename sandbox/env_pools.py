@@ -17,8 +17,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
+from core.limits import SandboxLimits
 from sandbox.containers import LiveContainer
-from sandbox.job import SandboxLimits, VolumeMount
+from sandbox.job import VolumeMount
 from sandbox.pool import WarmPool
 
 PoolKey = tuple[VolumeMount, ...]

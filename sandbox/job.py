@@ -6,25 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    timeout_seconds: float = 30.0
-    memory_bytes: int = 256 * 2**20
-    nano_cpus: int = 1_000_000_000
-    pids: int = 128
-    output_bytes_per_stream: int = 2**20
-    result_bytes: int = 2**20
-    workdir_bytes: int = 64 * 2**20
-    artifact_max_count: int = 32
-    artifact_max_total_bytes: int = 16 * 2**20
-
-    def container_profile(self) -> tuple[int, int, int, int]:
-        """The limits fixed when a container is created (the rest travel with the job).
-
-        A warm container can serve a job only when these match.
-        """
-        return (self.memory_bytes, self.nano_cpus, self.pids, self.workdir_bytes)
+from core.limits import SandboxLimits
 
 
 @dataclass(frozen=True)
@@ -46,7 +28,7 @@ class SandboxJob:
     input_json: bytes  # UTF-8 JSON text
     files: Sequence[tuple[str, bytes]] = ()
     env: Mapping[str, str] = field(default_factory=dict)
-    limits: SandboxLimits = SandboxLimits()
+    limits: SandboxLimits = SandboxLimits()  # noqa: RUF009 (frozen: one shared default is safe)
     volumes: Sequence[VolumeMount] = ()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import docker
 import pytest
 
+from core.limits import SandboxLimits
 from sandbox.container_spec import (
     LABEL_EXECUTION,
     LABEL_OWNER,
@@ -24,7 +25,7 @@ from sandbox.container_spec import (
     labels,
     owner_filter,
 )
-from sandbox.job import SandboxLimits, VolumeMount
+from sandbox.job import VolumeMount
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.job import SandboxJob, SandboxLimits, VolumeMount
+from core.limits import SandboxLimits
+from sandbox.job import SandboxJob, VolumeMount
 from sandbox.job_checks import MAX_ENV_BYTES, VOLUME_TARGET, job_problem
 
 LIMIT_FIELDS = [

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.job import SandboxLimits
+from core.limits import SandboxLimits
 from sandbox.runner import protocol as p
 from sandbox.runner.job import DEFAULT_LIMITS, Job, receive_job
 from tests.support.runner_local import point_runner_at

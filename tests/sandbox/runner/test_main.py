@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from core.limits import SandboxLimits
 from sandbox.conversation import bundle_frames
-from sandbox.job import SandboxJob, SandboxLimits
+from sandbox.job import SandboxJob
 from sandbox.runner import protocol as p
 from tests.support.runner_local import (
     KEY,
