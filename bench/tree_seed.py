@@ -89,10 +89,7 @@ def plan(owner_id: uuid.UUID, nodes: int, depth: int) -> tuple[list[Folder], lis
 async def seed(data_dir: Path, trees: dict[str, int], depth: int) -> list[SeededTree]:
     """One user per entry of `trees` (username -> nodes), each with a tree
     of that many nodes, `depth` levels deep."""
-    url = database_url(data_dir)
-    await db.connect(url)
-    try:
-        await db.migrate(url)
+    async with db.opened(database_url(data_dir), migrate_first=True):
         store = create_object_store(LocalStorageConfig(root=data_dir / "objects"))
         await store.ensure_ready()
         semaphore = asyncio.Semaphore(WRITE_CONCURRENCY)
@@ -125,5 +122,3 @@ async def seed(data_dir: Path, trees: dict[str, int], depth: int) -> list[Seeded
             seeded.append(SeededTree(username, len(folders), len(scripts), depth))
         await store.close()
         return seeded
-    finally:
-        await db.disconnect()
