@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     # Named in annotations only: importing the context loads no service.
     from core.settings import Settings
     from services.accounts import Accounts
-    from services.executions import ExecutionService
+    from services.batches import BatchService
+    from services.executions.service import ExecutionService
     from services.files import FileStore
     from services.schedules import Schedules
     from services.secrets import SecretStore
@@ -40,6 +41,7 @@ class ApiServices:
     accounts: Accounts
     tree: TreeService
     executions: ExecutionService
+    batches: BatchService
     secrets: SecretStore
     files: FileStore
     schedules: Schedules
