@@ -4,7 +4,12 @@ Each due time fires exactly once, also with several schedulers on one
 database: a tick claims a schedule by moving its `next_run_at` forward with
 a conditional UPDATE, and creates the execution in the same transaction.
 After downtime a schedule fires once to catch up, not once per missed tick:
-the next due time is computed from now, not from the missed one."""
+the next due time is computed from now, not from the missed one.
+
+A tick submits through the execution service with the checks of
+`runScript`; one refused (the owner's queue is full) is not lost silently:
+it is recorded as an execution that ended FAILED at once, with the code
+`runScript` would have answered (see ExecutionService.submit_scheduled)."""
 
 from __future__ import annotations
 
@@ -162,5 +167,10 @@ class Scheduler:
                 return None  # another scheduler fired this due time
             row = await self._executions.submit_scheduled(schedule, script)
             await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
-        log.info("schedule %s fired execution %s", schedule.id, row.id)
+        if row.error_code is None:
+            log.info("schedule %s fired execution %s", schedule.id, row.id)
+        else:
+            log.warning(
+                "schedule %s was refused (%s): execution %s", schedule.id, row.error_code, row.id
+            )
         return row

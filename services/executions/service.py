@@ -12,6 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from core.codes import ExecutionErrorCode
+from core.errors import BadUserInput, RateLimited
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from models.executions import Execution
@@ -26,6 +28,7 @@ from services.executions import history
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
 from services.executions.submit import (
+    check_input_size,
     check_queue_cap,
     checked_files,
     checked_timeout,
@@ -87,13 +90,26 @@ class ExecutionService:
         return row
 
     async def submit_scheduled(self, schedule: Schedule, script: Script) -> Execution:
-        """A schedule's tick, for the schedule's owner. Call `announce` once
-        the caller commits."""
+        """A schedule's tick: the checks of `submit`, for the schedule's owner.
+        Nobody waits for the answer, so a refusal is recorded instead of
+        raised: a row that ended FAILED at once, with the code `runScript`
+        would have answered (RATE_LIMITED, BAD_USER_INPUT), in the
+        schedule's history. Call `announce` once the caller commits."""
+        timeout = self._settings.default_timeout_seconds
+        try:
+            check_input_size(schedule.input_json, self._settings.max_input_bytes)
+            await check_queue_cap(self._settings, schedule.owner_id)
+            refused = None
+        except RateLimited:
+            refused = (
+                ExecutionErrorCode.RATE_LIMITED,
+                f"Not run. Its owner already had {self._settings.max_queued_per_user} "
+                "executions queued or running, the most allowed at once.",
+            )
+        except BadUserInput as exc:
+            refused = (ExecutionErrorCode.BAD_USER_INPUT, f"Not run. {exc.message}")
         row = new_execution(
-            script,
-            schedule.input_json,
-            self._settings.default_timeout_seconds,
-            schedule_id=schedule.id,
+            script, schedule.input_json, timeout, schedule_id=schedule.id, refused=refused
         )
         await self.lifecycle.create([row])
         return row
