@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from services.secrets import SecretStore
     from services.tree import TreeService
     from storage import ObjectStore
-    from worker.loop import Worker
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,6 @@ class ApiServices:
     secrets: SecretStore
     files: FileStore
     schedules: Schedules
-    # The worker of this process, when it runs one.
-    worker: Worker | None
 
 
 class Context:

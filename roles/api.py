@@ -65,7 +65,6 @@ def build_api_process(settings: Settings) -> ApiProcess:
         secrets=secrets,
         files=files,
         schedules=Schedules(settings),
-        worker=worker,
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None
     return ApiProcess(services=services, bus=bus, worker=worker, scheduler=scheduler)
