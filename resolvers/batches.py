@@ -1,4 +1,5 @@
-"""Batches in GraphQL."""
+"""Batches in GraphQL. Thin: check who asks, call the batch service, shape
+the answer."""
 
 from __future__ import annotations
 
@@ -12,13 +13,11 @@ from strawberry.types import Info
 from core.errors import NotFound
 from core.statuses import ExecutionStatus as StatusModel
 from models.batches import Batch as BatchRow
-from models.executions import Execution as ExecutionRow
-from models.users import User
 from resolvers.context import Context
 from resolvers.executions import ExecutionStatus, ExecutionType
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
-from services.access import get_visible
+from services.access import get_script
 
 
 @strawberry.type
@@ -35,12 +34,9 @@ class BatchType:
     # subscription ends on exactly the state it sent last.
     statuses: strawberry.Private[list[StatusModel] | None] = None
 
-    async def load_statuses(self) -> list[StatusModel]:
+    async def load_statuses(self, info: Info[Context, None]) -> list[StatusModel]:
         if self.statuses is None:
-            found: list[str] = await ExecutionRow.filter(  # type: ignore[assignment]
-                batch_id=self.row.id
-            ).values_list("status", flat=True)
-            self.statuses = [StatusModel(status) for status in found]
+            self.statuses = await info.context.services.batches.statuses(self.row)
         return self.statuses
 
     @strawberry.field
@@ -60,33 +56,25 @@ class BatchType:
         return self.row.created_at
 
     @strawberry.field
-    async def script(self) -> ScriptType:
-        from models.tree import Script
-
-        return ScriptType(row=await Script.get(id=self.row.script_id))
+    async def script(self, info: Info[Context, None]) -> ScriptType:
+        user = await info.context.require_user()
+        return ScriptType(row=await get_script(user, self.row.script_id))
 
     @strawberry.field(description="How many executions are in each status.")
-    async def counts(self) -> list[StatusCount]:
+    async def counts(self, info: Info[Context, None]) -> list[StatusCount]:
         tally = {status: 0 for status in StatusModel}
-        for status in await self.load_statuses():
+        for status in await self.load_statuses(info):
             tally[status] += 1
         return [StatusCount(status=s, count=n) for s, n in tally.items()]
 
     @strawberry.field(description="True when every execution has ended.")
-    async def finished(self) -> bool:
-        return not any(
-            status in (StatusModel.QUEUED, StatusModel.RUNNING)
-            for status in await self.load_statuses()
-        )
+    async def finished(self, info: Info[Context, None]) -> bool:
+        return not any(not status.is_terminal for status in await self.load_statuses(info))
 
     @strawberry.field(description="In input order.")
-    async def executions(self) -> list[ExecutionType]:
-        rows = await ExecutionRow.filter(batch_id=self.row.id).order_by("queued_at", "id")
+    async def executions(self, info: Info[Context, None]) -> list[ExecutionType]:
+        rows = await info.context.services.batches.executions_of(self.row)
         return [ExecutionType(row=row) for row in rows]
-
-
-async def get_batch(user: User, batch_id: str) -> BatchRow:
-    return await get_visible(BatchRow, user, batch_id, "Batch")
 
 
 @strawberry.type
@@ -95,7 +83,7 @@ class BatchQuery:
     async def batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType | None:
         user = await info.context.require_user()
         try:
-            return BatchType(row=await get_batch(user, id))
+            return BatchType(row=await info.context.services.batches.get(user, id))
         except NotFound:
             return None
 
@@ -113,16 +101,15 @@ class BatchMutation:
     ) -> BatchType:
         user = await info.context.require_user()
         script = await script_argument(info, user, script_id, path)
-        batch = await info.context.services.executions.submit_batch(
-            user, script, list(inputs), concurrency
-        )
+        batch = await info.context.services.batches.submit(user, script, list(inputs), concurrency)
         return BatchType(row=batch)
 
     @strawberry.mutation(description="Cancel every execution of the batch that has not ended.")
     async def cancel_batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType:
         user = await info.context.require_user()
-        batch = await get_batch(user, id)
-        await info.context.services.executions.cancel_batch(user, batch)
+        batches = info.context.services.batches
+        batch = await batches.get(user, id)
+        await batches.cancel(user, batch)
         return BatchType(row=batch)
 
 
@@ -133,15 +120,10 @@ class BatchSubscription:
         self, info: Info[Context, None], batch_id: strawberry.ID
     ) -> AsyncGenerator[BatchType, None]:
         user = await info.context.require_user()
-        batch = await get_batch(user, batch_id)
-        events = await info.context.services.executions.follow_owner_id(str(batch.owner_id))
-        view = BatchType(row=batch)
-        yield view
-        if await view.finished():
-            return
-        async for event in events:
-            if event.batch_id == str(batch.id) and event.status.is_terminal:
-                view = BatchType(row=batch)
-                yield view
-                if await view.finished():
-                    return
+        batches = info.context.services.batches
+        batch = await batches.get(user, batch_id)
+        async for _ in batches.changes(batch):
+            view = BatchType(row=batch)
+            yield view
+            if await view.finished(info):
+                return

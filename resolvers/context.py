@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     # Named in annotations only: importing the context loads no service.
     from core.settings import Settings
     from services.accounts import Accounts
-    from services.executions import ExecutionService
+    from services.batches import BatchService
+    from services.executions.service import ExecutionService
     from services.files import FileStore
     from services.schedules import Schedules
     from services.secrets import SecretStore
     from services.tree import TreeService
     from storage import ObjectStore
-    from worker.loop import Worker
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,10 @@ class ApiServices:
     accounts: Accounts
     tree: TreeService
     executions: ExecutionService
+    batches: BatchService
     secrets: SecretStore
     files: FileStore
     schedules: Schedules
-    # The worker of this process, when it runs one.
-    worker: Worker | None
 
 
 class Context:

@@ -130,8 +130,8 @@ def _pin(value: dict[str, Any]) -> DependencyPin:
 
 
 async def dependencies_saved(info: Info[Context, None], script: Script) -> None:
-    """A script was saved: record what it declares and, when this process runs
-    a worker, resolve and install it now rather than at the first run."""
+    """A script was saved: record what it declares (its first run resolves
+    and installs it)."""
     if script.dependency_key is None or script.language is not Language.PYTHON:
         return
     content = await info.context.services.tree.read_content(script)
@@ -149,6 +149,3 @@ async def dependencies_saved(info: Info[Context, None], script: Script) -> None:
             "status": StoredStatus.PENDING,
         },
     )
-    worker = info.context.services.worker
-    if worker is not None:
-        worker.deps.prefetch(wanted, retry_failed=True)

@@ -1,8 +1,9 @@
-"""Executions in GraphQL: types, queries, mutations and subscriptions."""
+"""Executions in GraphQL: types, queries, mutations and subscriptions. Thin:
+check who asks, call the execution service, shape the answer."""
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -12,24 +13,19 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from tortoise.expressions import Q
 
-from core.errors import BadUserInput, NotFound
-from core.ids import parse_id
+from core.errors import NotFound
 from core.statuses import ExecutionStatus as StatusModel
 from models.executions import Execution as ExecutionRow
-from models.files import Artifact as ArtifactRow
-from models.tree import Script
 from resolvers.context import Context
 from resolvers.files import ArtifactType
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
-from services.access import get_script, visible
+from services.access import get_script
 from services.events import ExecutionEvent as BusEvent
+from services.executions.history import ExecutionFilter, cursor_of
 
 ExecutionStatus = strawberry.enum(StatusModel, name="ExecutionStatus")
-
-MAX_PAGE_SIZE = 200
 
 
 @strawberry.enum
@@ -47,6 +43,15 @@ class ExecutionError:
 @strawberry.type(name="Execution")
 class ExecutionType:
     row: strawberry.Private[ExecutionRow]
+    # stdout and stderr, read once for both fields.
+    output: strawberry.Private[asyncio.Future[tuple[str, str]] | None] = None
+
+    async def load_output(self, info: Info[Context, None]) -> tuple[str, str]:
+        if self.output is None:
+            self.output = asyncio.ensure_future(
+                info.context.services.executions.output_of(self.row)
+            )
+        return await self.output
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -54,12 +59,12 @@ class ExecutionType:
 
     @strawberry.field(description="Pass as `after` to get the executions older than this one.")
     def cursor(self) -> str:
-        return _cursor(self.row)
+        return cursor_of(self.row)
 
     @strawberry.field
     async def script(self, info: Info[Context, None]) -> ScriptType:
-        script = await Script.get(id=self.row.script_id)
-        return ScriptType(row=script)
+        user = await info.context.require_user()
+        return ScriptType(row=await get_script(user, self.row.script_id))
 
     @strawberry.field(description="The script version this execution ran (pinned when queued).")
     def script_version(self) -> int:
@@ -90,14 +95,12 @@ class ExecutionType:
         return self.row.exit_code
 
     @strawberry.field
-    def stdout(self, info: Info[Context, None]) -> str:
-        live = info.context.services.executions.live_output(str(self.row.id))
-        return live[0] if live and not self.row.status.is_terminal else self.row.stdout
+    async def stdout(self, info: Info[Context, None]) -> str:
+        return (await self.load_output(info))[0]
 
     @strawberry.field
-    def stderr(self, info: Info[Context, None]) -> str:
-        live = info.context.services.executions.live_output(str(self.row.id))
-        return live[1] if live and not self.row.status.is_terminal else self.row.stderr
+    async def stderr(self, info: Info[Context, None]) -> str:
+        return (await self.load_output(info))[1]
 
     @strawberry.field(description="True when output was cut at the per-stream cap.")
     def output_truncated(self) -> bool:
@@ -128,8 +131,8 @@ class ExecutionType:
         return list(self.row.input_files)
 
     @strawberry.field(description="What the script wrote under /job/out/.")
-    async def artifacts(self) -> list[ArtifactType]:
-        rows = await ArtifactRow.filter(execution_id=self.row.id).order_by("name")
+    async def artifacts(self, info: Info[Context, None]) -> list[ArtifactType]:
+        rows = await info.context.services.executions.artifacts_of(self.row)
         return [ArtifactType(row=row) for row in rows]
 
     @strawberry.field(
@@ -160,8 +163,12 @@ class ExecutionEvent:
         status = StatusModel(self.status)
         if self.stream is not None or not status.is_terminal:
             return None
-        row = await ExecutionRow.get_or_none(id=str(self.execution_id))
-        return ExecutionType(row=row) if row else None
+        user = await info.context.require_user()
+        try:
+            row = await info.context.services.executions.get(user, self.execution_id)
+        except NotFound:
+            return None
+        return ExecutionType(row=row)
 
     @classmethod
     def from_bus(cls, event: BusEvent) -> ExecutionEvent:
@@ -186,20 +193,6 @@ class RunScriptInput:
     wait: bool = strawberry.field(
         default=False, description="Answer once the execution has ended (bounded by its timeout)."
     )
-
-
-def _cursor(row: ExecutionRow) -> str:
-    return base64.urlsafe_b64encode(f"execution:{row.id}".encode()).decode()
-
-
-def _cursor_id(cursor: str) -> str:
-    try:
-        kind, _, execution_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-    except ValueError:
-        kind, execution_id = "", ""
-    if kind != "execution" or not execution_id:
-        raise BadUserInput("`after` is not a cursor this API gave out.")
-    return execution_id
 
 
 @strawberry.type
@@ -229,29 +222,15 @@ class ExecutionQuery:
         until: datetime | None = None,
     ) -> list[ExecutionType]:
         user = await info.context.require_user()
-        if not 1 <= first <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
-        query = visible(ExecutionRow.all(), user)
-        if script_id is not None:
-            query = query.filter(script_id=(await get_script(user, script_id)).id)
-        if status is not None:
-            query = query.filter(status=StatusModel(status))
-        if schedule_id is not None:
-            query = query.filter(schedule_id=parse_id(schedule_id, "Schedule"))
-        if batch_id is not None:
-            query = query.filter(batch_id=parse_id(batch_id, "Batch"))
-        if since is not None:
-            query = query.filter(queued_at__gte=since)
-        if until is not None:
-            query = query.filter(queued_at__lt=until)
-        if after is not None:
-            # Keyset pagination on (queued_at, id), both descending: stable
-            # while new executions arrive at the top.
-            last = await info.context.services.executions.get(user, _cursor_id(after))
-            query = query.filter(
-                Q(queued_at__lt=last.queued_at) | Q(queued_at=last.queued_at, id__lt=last.id)
-            )
-        rows = await query.order_by("-queued_at", "-id").limit(first)
+        where = ExecutionFilter(
+            script_id=script_id,
+            status=None if status is None else StatusModel(status),
+            schedule_id=schedule_id,
+            batch_id=batch_id,
+            since=since,
+            until=until,
+        )
+        rows = await info.context.services.executions.page(user, where, first, after)
         return [ExecutionType(row=row) for row in rows]
 
 
@@ -294,5 +273,5 @@ class ExecutionSubscription:
         self, info: Info[Context, None]
     ) -> AsyncGenerator[ExecutionEvent, None]:
         user = await info.context.require_user()
-        async for event in await info.context.services.executions.follow_owner(user):
+        async for event in await info.context.services.executions.follow_owner(user.id):
             yield ExecutionEvent.from_bus(event)

@@ -1,4 +1,5 @@
-"""Schedules in GraphQL."""
+"""Schedules in GraphQL. Thin: check who asks, call the schedule service,
+shape the answer."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import BadUserInput, NotFound
-from models.executions import Execution as ExecutionRow
 from models.schedules import Schedule as ScheduleRow
-from models.tree import Script
 from resolvers.context import Context
 from resolvers.executions import ExecutionType
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
-from services.access import visible
+from services.access import get_script
 from services.cron import MAX_NEXT_RUNS
 
 
@@ -62,7 +61,7 @@ class ScheduleType:
     async def last_run(self, info: Info[Context, None]) -> ExecutionType | None:
         if self.row.last_execution_id is None:
             return None
-        row = await ExecutionRow.get_or_none(id=self.row.last_execution_id)
+        row = await info.context.loaders.executions.load(str(self.row.last_execution_id))
         return ExecutionType(row=row) if row else None
 
     @strawberry.field(description="The next `count` fire times (UTC).")
@@ -72,8 +71,9 @@ class ScheduleType:
         return info.context.services.schedules.next_runs(self.row, count)
 
     @strawberry.field
-    async def script(self) -> ScriptType:
-        return ScriptType(row=await Script.get(id=self.row.script_id))
+    async def script(self, info: Info[Context, None]) -> ScriptType:
+        user = await info.context.require_user()
+        return ScriptType(row=await get_script(user, self.row.script_id))
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -107,11 +107,11 @@ class ScheduleQuery:
         self, info: Info[Context, None], script_id: strawberry.ID | None = None
     ) -> list[ScheduleType]:
         user = await info.context.require_user()
-        query = visible(ScheduleRow.all(), user)
+        of_script = None
         if script_id is not None:
-            script = await script_argument(info, user, script_id, None)
-            query = query.filter(script_id=script.id)
-        return [ScheduleType(row=row) for row in await query.order_by("created_at")]
+            of_script = str((await script_argument(info, user, script_id, None)).id)
+        rows = await info.context.services.schedules.for_user(user, of_script)
+        return [ScheduleType(row=row) for row in rows]
 
     @strawberry.field
     async def schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType | None:
@@ -171,6 +171,5 @@ class ScheduleMutation:
     @strawberry.mutation
     async def delete_schedule(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         user = await info.context.require_user()
-        row = await info.context.services.schedules.get(user, id)
-        await row.delete()
+        await info.context.services.schedules.delete(user, id)
         return True

@@ -11,8 +11,9 @@ from core.settings import Settings
 from graphql_api.app import create_app
 from resolvers.context import ApiServices
 from roles.parts import build_accounts, build_bus, build_secrets, build_store, build_worker
+from services.batches import BatchService
 from services.events import ExecutionEventBus
-from services.executions import ExecutionService
+from services.executions.service import ExecutionService
 from services.files import FileStore
 from services.schedules import Scheduler, Schedules
 from services.tree import TreeService
@@ -53,17 +54,17 @@ def build_api_process(settings: Settings) -> ApiProcess:
     worker = (
         build_worker(settings, store, bus, secrets, files) if settings.embedded_worker else None
     )
-    executions = ExecutionService(settings, bus, worker)
+    executions = ExecutionService(settings, bus)
     services = ApiServices(
         settings=settings,
         store=store,
         accounts=build_accounts(settings),
         tree=TreeService(store, settings.max_script_bytes, settings.max_folder_depth),
         executions=executions,
+        batches=BatchService(settings, executions),
         secrets=secrets,
         files=files,
         schedules=Schedules(settings),
-        worker=worker,
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None
     return ApiProcess(services=services, bus=bus, worker=worker, scheduler=scheduler)

@@ -14,7 +14,7 @@ from models import db
 from models.executions import WorkerHeartbeat
 from roles.parts import build_bus, build_secrets, build_store, build_worker, worker_name
 from services.events import ExecutionEventBus
-from services.executions import ExecutionService
+from services.executions.service import ExecutionService
 from services.files import FileStore
 from services.schedules import Scheduler
 from storage import ObjectStore
@@ -49,9 +49,7 @@ def build_worker_process(settings: Settings) -> WorkerProcess:
     bus = build_bus(settings)
     files = FileStore(store, settings.max_file_bytes)
     worker = build_worker(settings, store, bus, build_secrets(settings), files)
-    scheduler = (
-        Scheduler(ExecutionService(settings, bus, worker)) if settings.scheduler_enabled else None
-    )
+    scheduler = Scheduler(ExecutionService(settings, bus)) if settings.scheduler_enabled else None
     return WorkerProcess(store=store, bus=bus, worker=worker, scheduler=scheduler)
 
 

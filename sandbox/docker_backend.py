@@ -18,7 +18,9 @@ from typing import Any, TypeVar
 
 import docker
 
+from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
+from core.statuses import ExecutionStatus
 from sandbox import containers
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
@@ -271,10 +273,10 @@ class DockerSandbox:
         await talk.finish_output()
 
         outcome = SandboxOutcome(
-            status=report.status,
+            status=ExecutionStatus(report.status),
             exit_code=report.exit_code,
             result_json=report.result_json,
-            error_code=report.error_code,
+            error_code=_reported_code(report.error_code),
             error_message=report.error_message,
             stdout_truncated=report.stdout_truncated,
             stderr_truncated=report.stderr_truncated,
@@ -282,14 +284,15 @@ class DockerSandbox:
             rejected_artifacts=report.rejected_artifacts,
             duration_ms=_elapsed_ms(started),
         )
-        if report.result_too_large and outcome.status == "succeeded":
-            outcome.status, outcome.error_code = "failed", "RESULT_TOO_LARGE"
+        if report.result_too_large and outcome.status is ExecutionStatus.SUCCEEDED:
+            outcome.status = ExecutionStatus.FAILED
+            outcome.error_code = ExecutionErrorCode.RESULT_TOO_LARGE
             outcome.error_message = f"result is over {limits.result_bytes} bytes"
             outcome.result_json = None
-        if outcome.status == "succeeded":
+        if outcome.status is ExecutionStatus.SUCCEEDED:
             outcome.error_code = outcome.error_message = None
         elif outcome.error_code is None:
-            outcome.error_code = "SANDBOX_ERROR"
+            outcome.error_code = ExecutionErrorCode.SANDBOX_ERROR
         return outcome
 
     async def _vanished(
@@ -421,6 +424,27 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+# The codes the runner may report; any other word from it (the runner is not
+# trusted) is the host's SANDBOX_ERROR.
+RUNNER_CODES = frozenset(
+    {
+        ExecutionErrorCode.SCRIPT_ERROR,
+        ExecutionErrorCode.NON_ZERO_EXIT,
+        ExecutionErrorCode.OUT_OF_MEMORY,
+        ExecutionErrorCode.INVALID_RESULT,
+        ExecutionErrorCode.RESULT_TOO_LARGE,
+        ExecutionErrorCode.TIMEOUT,
+    }
+)
+
+
+def _reported_code(code: str | None) -> ExecutionErrorCode | None:
+    """The runner's error code in the service's vocabulary."""
+    if code is None:
+        return None
+    return ExecutionErrorCode(code) if code in RUNNER_CODES else ExecutionErrorCode.SANDBOX_ERROR
+
+
 def _outcome(
     started: float,
     status: Status,
@@ -428,12 +452,14 @@ def _outcome(
     message: str,
     talk: Conversation | None = None,
 ) -> SandboxOutcome:
+    """An outcome the host decided, its status and code mapped here into the
+    service's vocabulary (core/statuses.py, core/codes.py)."""
     report = talk.report if talk is not None else None
     return SandboxOutcome(
-        status=status,
+        status=ExecutionStatus(status),
         exit_code=None,
         result_json=None,
-        error_code=error_code,
+        error_code=ExecutionErrorCode(error_code),
         error_message=message,
         stdout_truncated=report.stdout_truncated if report else False,
         stderr_truncated=report.stderr_truncated if report else False,

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
+from core.statuses import ExecutionStatus
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,19 @@ class Artifact:
     data: bytes
 
 
+# The statuses the runner may report, in its own words (sandbox/runner/ cannot
+# import core); docker_backend.py maps them into an ExecutionStatus.
 Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
 
 
 @dataclass
 class SandboxOutcome:
-    status: Status
+    status: ExecutionStatus  # a terminal one
     exit_code: int | None
     result_json: str | None  # JSON text of the result, or None
     # SCRIPT_ERROR, NON_ZERO_EXIT, OUT_OF_MEMORY, INVALID_RESULT, RESULT_TOO_LARGE,
-    # TIMEOUT, CANCELLED, INVALID_JOB, SANDBOX_ERROR
-    error_code: str | None
+    # TIMEOUT, CANCELLED, INVALID_JOB, SANDBOX_ERROR; None when it succeeded
+    error_code: ExecutionErrorCode | None
     error_message: str | None
     stdout_truncated: bool
     stderr_truncated: bool

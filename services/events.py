@@ -2,7 +2,9 @@
 
 `ExecutionEventBus` is the interface; `InMemoryEventBus` is the embedded
 implementation (one process). A scale-out bus (e.g. Redis) implements the same
-methods; callers never depend on in-process details.
+methods; callers never depend on in-process details. Besides events, the bus
+carries two signals to workers: "something was queued" and "cancel this
+execution"; both only hurry what workers also find by polling the database.
 
 Ordering: every event of one execution carries a `seq` that increases by one.
 A subscriber gets the history first (what was already printed), then live
@@ -15,9 +17,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from core.statuses import ExecutionStatus
+
+if TYPE_CHECKING:
+    from models.executions import Execution
 
 Stream = Literal["stdout", "stderr"]
 # Fixed sequence numbers, so any process can number events without shared
@@ -30,6 +35,9 @@ HISTORY_RETENTION_SECONDS = 120.0
 # A subscriber that cannot keep up is cut off rather than letting its queue
 # grow without bound (it can resubscribe and replay).
 DEFAULT_SUBSCRIBER_QUEUE_LIMIT = 10_000
+# Signals a worker has not read yet; past this, more are dropped (the
+# worker's poll of the database finds what they were about).
+SIGNAL_QUEUE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,27 @@ class ExecutionEvent:
     stream: Stream | None = None
     data: str | None = None
     batch_id: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        row: Execution,
+        seq: int,
+        status: ExecutionStatus = ExecutionStatus.RUNNING,
+        stream: Stream | None = None,
+        data: str | None = None,
+    ) -> ExecutionEvent:
+        """An event of `row`: a change to `status`, or output (`stream` and
+        `data`, while it runs). Every event of a row is made here."""
+        return cls(
+            execution_id=str(row.id),
+            owner_id=str(row.owner_id),
+            seq=seq,
+            status=status,
+            stream=stream,
+            data=data,
+            batch_id=str(row.batch_id) if row.batch_id else None,
+        )
 
     @property
     def is_terminal(self) -> bool:
@@ -90,9 +119,18 @@ class ExecutionEventBus(Protocol):
         """Tell workers (in any process) that executions were queued."""
         ...
 
-    def queued_signals(self) -> AsyncIterator[None] | None:
-        """One item per notify_queued from any process; None when workers
-        of this bus can only be woken in-process."""
+    def queued_signals(self) -> AsyncIterator[None]:
+        """An item per notify_queued from any process, from the moment of
+        the call on. May raise EventBusUnavailable while iterating."""
+        ...
+
+    async def notify_cancel(self, execution_id: str) -> None:
+        """Tell workers (in any process) that a cancel of this execution was asked for."""
+        ...
+
+    def cancel_signals(self) -> AsyncIterator[str]:
+        """The execution id of each notify_cancel from any process, from the
+        moment of the call on. May raise EventBusUnavailable while iterating."""
         ...
 
     async def close(self) -> None: ...
@@ -112,6 +150,8 @@ class InMemoryEventBus:
         self._queue_limit = queue_limit
         self._topics: dict[str, _Topic] = {}
         self._owner_subscribers: dict[str, set[asyncio.Queue[ExecutionEvent | None]]] = {}
+        self._queued: _Signals[None] = _Signals()
+        self._cancels: _Signals[str] = _Signals()
 
     def open(self, execution_id: str) -> None:
         """Start recording an execution's events (called when it is queued)."""
@@ -188,11 +228,16 @@ class InMemoryEventBus:
                     del self._owner_subscribers[owner_id]
 
     async def notify_queued(self) -> None:
-        # In one process the execution service wakes its worker directly.
-        return None
+        self._queued.send(None)
 
-    def queued_signals(self) -> AsyncIterator[None] | None:
-        return None
+    def queued_signals(self) -> AsyncIterator[None]:
+        return self._queued.listen()
+
+    async def notify_cancel(self, execution_id: str) -> None:
+        self._cancels.send(execution_id)
+
+    def cancel_signals(self) -> AsyncIterator[str]:
+        return self._cancels.listen()
 
     async def close(self) -> None:
         return None
@@ -202,6 +247,35 @@ class InMemoryEventBus:
         for execution_id, topic in list(self._topics.items()):
             if topic.finished_at is not None and topic.finished_at < cutoff:
                 del self._topics[execution_id]
+
+
+SignalT = TypeVar("SignalT")
+
+
+class _Signals(Generic[SignalT]):
+    """Signals to listeners in this process. A listener is registered when
+    `listen` is called, not at its first iteration, so nothing sent in
+    between is missed."""
+
+    def __init__(self) -> None:
+        self._listeners: set[asyncio.Queue[SignalT]] = set()
+
+    def send(self, item: SignalT) -> None:
+        for queue in self._listeners:
+            if not queue.full():
+                queue.put_nowait(item)
+
+    def listen(self) -> AsyncIterator[SignalT]:
+        queue: asyncio.Queue[SignalT] = asyncio.Queue(SIGNAL_QUEUE_LIMIT)
+        self._listeners.add(queue)
+        return self._drain(queue)
+
+    async def _drain(self, queue: asyncio.Queue[SignalT]) -> AsyncIterator[SignalT]:
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners.discard(queue)
 
 
 class _Overflow(ExecutionEvent):

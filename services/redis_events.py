@@ -3,8 +3,9 @@
 Each execution's events go to a Redis stream (`<prefix>exec:<id>`): a
 subscriber reads the stream from the start (the replay) and then blocks for
 new entries (live), in one ordered sequence, until the terminal event. An
-owner's status events go to `<prefix>owner:<id>` (capped), and "something
-was queued" to a pub/sub channel that wakes idle workers.
+owner's status events go to `<prefix>owner:<id>` (capped); "something was
+queued" and "cancel this execution" go to pub/sub channels that workers
+listen on.
 
 Redis carries only live traffic: every execution and result is in the
 database first. When Redis is unreachable, publishing logs and carries on,
@@ -77,6 +78,7 @@ class RedisEventBus:
         )
         self._prefix = prefix
         self._queued_channel = f"{prefix}queued"
+        self._cancel_channel = f"{prefix}cancel"
 
     def _exec_key(self, execution_id: str) -> str:
         return f"{self._prefix}exec:{execution_id}"
@@ -190,13 +192,29 @@ class RedisEventBus:
         return self._queued_signals()
 
     async def _queued_signals(self) -> AsyncIterator[None]:
+        async for _ in self._messages(self._queued_channel):
+            yield None
+
+    async def notify_cancel(self, execution_id: str) -> None:
+        try:
+            await self._redis.publish(self._cancel_channel, execution_id)
+        except (RedisError, OSError) as exc:
+            log.warning("event bus unreachable; workers will find the cancel by polling: %s", exc)
+
+    def cancel_signals(self) -> AsyncIterator[str]:
+        return self._messages(self._cancel_channel)
+
+    async def _messages(self, channel: str) -> AsyncIterator[str]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(self._queued_channel)
-            while True:
-                message = await pubsub.get_message(timeout=BLOCK_MS / 1000)
-                if message is not None:
-                    yield None
+            try:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=BLOCK_MS / 1000)
+                    if message is not None:
+                        yield str(message["data"])
+            except (RedisError, OSError) as exc:
+                raise EventBusUnavailable(str(exc)) from exc
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 

@@ -4,7 +4,12 @@ Each due time fires exactly once, also with several schedulers on one
 database: a tick claims a schedule by moving its `next_run_at` forward with
 a conditional UPDATE, and creates the execution in the same transaction.
 After downtime a schedule fires once to catch up, not once per missed tick:
-the next due time is computed from now, not from the missed one."""
+the next due time is computed from now, not from the missed one.
+
+A tick submits through the execution service with the checks of
+`runScript`; one refused (the owner's queue is full) is not lost silently:
+it is recorded as an execution that ended FAILED at once, with the code
+`runScript` would have answered (see ExecutionService.submit_scheduled)."""
 
 from __future__ import annotations
 
@@ -17,15 +22,15 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.settings import Settings
-from core.statuses import ExecutionStatus
 from core.tasks import cancel_and_wait
 from models.executions import Execution
 from models.schedules import Schedule
 from models.tree import Script
 from models.users import User
-from services.access import get_visible
+from services.access import get_visible, visible
 from services.cron import check_cron, next_fire_times, parse_zone
-from services.executions import ExecutionService, encode_input
+from services.executions.service import ExecutionService
+from services.executions.submit import encode_input
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,17 @@ class Schedules:
 
     async def get(self, user: User, schedule_id: str) -> Schedule:
         return await get_visible(Schedule, user, schedule_id, "Schedule")
+
+    async def for_user(self, user: User, script_id: str | None = None) -> list[Schedule]:
+        """The schedules the user may see (of one script), oldest first."""
+        query = visible(Schedule.all(), user)
+        if script_id is not None:
+            query = query.filter(script_id=script_id)
+        return await query.order_by("created_at")
+
+    async def delete(self, user: User, schedule_id: str) -> None:
+        row = await self.get(user, schedule_id)
+        await row.delete()
 
     async def create(
         self,
@@ -149,15 +165,12 @@ class Scheduler:
             ).update(next_run_at=following, last_run_at=now)
             if claimed != 1:
                 return None  # another scheduler fired this due time
-            row = await Execution.create(
-                owner_id=schedule.owner_id,
-                script_id=schedule.script_id,
-                script_version=script.version,
-                status=ExecutionStatus.QUEUED,
-                input_json=schedule.input_json,
-                timeout_seconds=self._executions.default_timeout,
-                schedule_id=schedule.id,
-            )
+            row = await self._executions.submit_scheduled(schedule, script)
             await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
-        log.info("schedule %s fired execution %s", schedule.id, row.id)
+        if row.error_code is None:
+            log.info("schedule %s fired execution %s", schedule.id, row.id)
+        else:
+            log.warning(
+                "schedule %s was refused (%s): execution %s", schedule.id, row.error_code, row.id
+            )
         return row

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.executions.service import ExecutionService
 from services.schedules import Scheduler
 from tests.support.client import GraphQLClient
+from tests.support.deadlines import eventually
+from tests.support.runs import CANCEL, RUN
+from tests.support.runs import GET as GET_EXECUTION
 from tests.support.servers import Service
 from tests.support.tree import script
 
@@ -231,6 +236,73 @@ async def test_other_users_schedules_are_invisible(
     assert schedule["id"] not in [
         s["id"] for s in (await bob.data("{ schedules { id } }"))["schedules"]
     ]
+
+
+LAST_RUN = """query($id: ID!) { schedule(id: $id) { nextRunAt
+  lastRun { id status input startedAt finishedAt error { code message } } } }"""
+
+
+def capped_scheduler(service: Service, **limits: int) -> Scheduler:
+    """A ticker whose submissions are checked against `limits` instead of
+    the service's settings, on the service's own database and bus."""
+    executions = ExecutionService(replace(service.settings, **limits), service.process.bus)
+    return Scheduler(executions)
+
+
+async def test_a_tick_over_the_queue_limit_is_recorded_not_lost(
+    schedules: MakeSchedule, alice: GraphQLClient, service: Service
+) -> None:
+    """The limit of runs queued or running holds for ticks as for runScript;
+    a refused tick leaves a FAILED run with the code runScript would have
+    answered, where the user looks for it, and the next due time runs."""
+    schedule = await schedules(alice, DAILY_ON_LEAP_DAY)
+    due = parse(schedule["nextRunAt"])
+    capped = capped_scheduler(service, max_queued_per_user=1)
+    sleeper = await script(alice, "sleeper.py", "import time\ntime.sleep(120)\n")
+    running = await alice.data(RUN, {"input": {"scriptId": sleeper["id"], "timeoutSeconds": 120}})
+    try:
+        refused = of(schedule, await capped.tick(due + timedelta(seconds=1)))
+    finally:
+        await alice.data(CANCEL, {"id": running["runScript"]["id"]})
+    assert len(refused) == 1
+
+    async def sleeper_ended() -> bool:
+        found = await alice.data(GET_EXECUTION, {"id": running["runScript"]["id"]})
+        return found["execution"]["status"] == "CANCELLED"
+
+    await eventually(sleeper_ended, "the cancelled run ended")
+
+    state = (await alice.data(LAST_RUN, {"id": schedule["id"]}))["schedule"]
+    last = state["lastRun"]
+    assert last["id"] == str(refused[0].id)
+    assert last["status"] == "FAILED"
+    assert last["error"]["code"] == "RATE_LIMITED"
+    assert "queued or running" in last["error"]["message"]
+    assert last["startedAt"] is None and last["finishedAt"] is not None
+    assert parse(state["nextRunAt"]) > due, "the refused due time is used up"
+
+    # Below the limit again, the next due time is queued as usual.
+    following = of(schedule, await capped.tick(parse(state["nextRunAt"]) + timedelta(seconds=1)))
+    assert len(following) == 1
+    runs = await alice.data(
+        "query($s: ID) { executions(scheduleId: $s) { id status error { code } } }",
+        {"s": schedule["id"]},
+    )
+    assert [r["id"] for r in runs["executions"]] == [str(following[0].id), last["id"]]
+    assert runs["executions"][0]["error"] is None
+
+
+async def test_a_tick_whose_input_is_now_too_large_is_recorded_not_lost(
+    schedules: MakeSchedule, alice: GraphQLClient, service: Service
+) -> None:
+    schedule = await schedules(alice, DAILY_ON_LEAP_DAY, input={"hello": "world"})
+    capped = capped_scheduler(service, max_input_bytes=8)
+    refused = of(schedule, await capped.tick(parse(schedule["nextRunAt"]) + timedelta(seconds=1)))
+    assert len(refused) == 1
+    last = (await alice.data(LAST_RUN, {"id": schedule["id"]}))["schedule"]["lastRun"]
+    assert (last["status"], last["error"]["code"]) == ("FAILED", "BAD_USER_INPUT")
+    assert "at most 8 are allowed" in last["error"]["message"]
+    assert last["input"] == {"hello": "world"}
 
 
 def _local_days(runs: list[str], zone: ZoneInfo) -> list[datetime]:

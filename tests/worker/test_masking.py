@@ -1,4 +1,4 @@
-"""Secret masking in output (engine/masking.py), chunk boundaries included.
+"""Secret masking in output (worker/masking.py), chunk boundaries included.
 
 A secret printed by a script must never reach a subscriber or the stored
 output, however the runner happened to cut the stream into chunks.

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from models.executions import ExecutionOutput
-from services.execution_output import persisted_output
+from services.executions.output import persisted_output
 from tests.support.client import GraphQLClient
 from tests.support.runs import CANCEL, GET, run
 

@@ -73,7 +73,7 @@ async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
                                 last_line_shown.set()
 
                     live = asyncio.create_task(follow())
-                    # The API runs no worker: this output comes from the database.
+                    # The API runs no worker: this output comes from the bus (Redis).
                     await poll_execution(client, execution_id, until=STORED_BEFORE_LAST_LINE)
                     # Killed the moment the last line is live, likely before it is
                     # written: the bus still has it, and the sweeper stores it.

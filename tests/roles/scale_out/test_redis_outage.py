@@ -4,6 +4,7 @@ the database, and subscribers get the output and the end from there."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from tests.support.client import GraphQLClient, registered
 from tests.support.deadlines import eventually
 from tests.support.owners import owned_name
 from tests.support.processes import ServiceProcess, cli_environment
-from tests.support.runs import GET, UPDATES
+from tests.support.runs import CANCEL, GET, UPDATES
 from tests.support.servers import free_port
 from tests.support.ws import subscription_client
 
@@ -33,6 +34,14 @@ SCRIPT = (
     "    return data['n']\n"
 )
 RUN = "mutation($input: RunScriptInput!) { runScript(input: $input) { id } }"
+# Prints for a minute: still running whatever the outage costs.
+COUNTING = (
+    "import time\n"
+    "def main(data):\n"
+    "    for i in range(600):\n"
+    "        print('line', i, flush=True)\n"
+    "        time.sleep(0.1)\n"
+)
 
 
 async def worker_health(env: dict[str, str]) -> tuple[int, str]:
@@ -141,7 +150,7 @@ async def test_redis_outage_loses_nothing(
         async with subscription_client(client.base_url, client.token) as ws:
             follower = asyncio.create_task(ws.collect(UPDATES, {"id": first}, timeout=120))
 
-            # Mid-stream: the API process reads the worker's saved output batches.
+            # Mid-stream: the API process shows what the worker published.
             async def some_lines_streamed() -> bool:
                 row = (await client.data(GET, {"id": first}))["execution"]
                 return "line 2\n" in (row["stdout"] or "")
@@ -177,3 +186,51 @@ async def test_redis_outage_loses_nothing(
             replay = [e["executionUpdates"] for e in await ws.collect(UPDATES, {"id": second})]
         assert replay[-1]["status"] == "SUCCEEDED"
         assert "".join(e["data"] or "" for e in replay if e["stream"]) == row["stdout"]
+
+
+async def test_a_running_execution_is_shown_and_cancelled_while_redis_is_away(
+    api_and_worker: ServiceProcess, redis_server: RedisServer
+) -> None:
+    """Without the bus, an API process shows what a running execution printed
+    from the batches its worker writes, and a cancel reaches that worker
+    through the row."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        client = await registered(GraphQLClient(api_and_worker.url, None, http), "away")
+        created = (
+            await client.data(
+                'mutation($c: String!) { createScript(input: {name: "count.py", content: $c}) '
+                "{ id } }",
+                {"c": COUNTING},
+            )
+        )["createScript"]
+        execution_id = (
+            await client.data(RUN, {"input": {"scriptId": created["id"], "timeoutSeconds": 120}})
+        )["runScript"]["id"]
+
+        async def shown() -> dict[str, Any]:
+            execution: dict[str, Any] = (await client.data(GET, {"id": execution_id}))["execution"]
+            return execution
+
+        async def printing() -> bool:
+            return "line 2\n" in (await shown())["stdout"]
+
+        await eventually(printing, "the run prints")
+        redis_server.stop()
+        before = await shown()
+        assert before["status"] == "RUNNING"
+        last = max(int(n) for n in re.findall(r"line (\d+)\n", before["stdout"]))
+
+        async def printed_since_redis_went_away() -> bool:
+            now = await shown()
+            assert now["status"] == "RUNNING", now["status"]
+            return f"line {last + 5}\n" in now["stdout"]
+
+        await eventually(printed_since_redis_went_away, "output printed after the outage")
+        await client.data(CANCEL, {"id": execution_id})
+
+        async def cancelled() -> dict[str, Any] | None:
+            now = await shown()
+            return now if now["status"] == "CANCELLED" else None
+
+        final = await eventually(cancelled, "the cancel reached the worker")
+        assert final["stdout"].startswith(before["stdout"])

@@ -1,4 +1,5 @@
-"""The durable queue is the executions table: claiming the oldest QUEUED row.
+"""The durable queue is the executions table: claiming the oldest QUEUED row
+(QUEUED → RUNNING, for services/executions/lifecycle.py only).
 
 PostgreSQL: one statement with `FOR UPDATE SKIP LOCKED` (as Windmill claims
 its jobs), so many workers claim different rows without waiting on each
@@ -10,18 +11,19 @@ from datetime import UTC, datetime
 
 from tortoise import connections
 
-from core.statuses import ExecutionStatus
+from core.statuses import ExecutionStatus, check_move
 from models.batches import Batch
 from models.executions import Execution
 
 CANDIDATES = 32
+QUEUED, RUNNING = ExecutionStatus.QUEUED, ExecutionStatus.RUNNING
 
 
 async def batches_at_concurrency() -> set[str]:
     """Batches whose running executions already reach their concurrency."""
-    running = await Execution.filter(
-        status=ExecutionStatus.RUNNING, batch_id__not_isnull=True
-    ).values_list("batch_id", flat=True)
+    running = await Execution.filter(status=RUNNING, batch_id__not_isnull=True).values_list(
+        "batch_id", flat=True
+    )
     if not running:
         return set()
     counts: dict[str, int] = {}
@@ -37,6 +39,7 @@ async def batches_at_concurrency() -> set[str]:
 
 
 async def claim_next_execution(worker: str) -> Execution | None:
+    check_move(QUEUED, RUNNING)
     full_batches = await batches_at_concurrency()
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
@@ -47,16 +50,16 @@ async def claim_next_execution(worker: str) -> Execution | None:
 async def _claim_skip_locked(worker: str, full_batches: set[str]) -> Execution | None:
     connection = connections.get("default")
     exclude = ""
-    params: list[object] = [worker, datetime.now(UTC)]
+    params: list[object] = [worker, datetime.now(UTC), RUNNING.value, QUEUED.value]
     if full_batches:
-        exclude = "AND (batch_id IS NULL OR NOT (batch_id = ANY($3::uuid[])))"
+        exclude = "AND (batch_id IS NULL OR NOT (batch_id = ANY($5::uuid[])))"
         params.append(sorted(full_batches))
     rows = await connection.execute_query_dict(
         f"""
-        UPDATE executions SET status = 'running', worker = $1, started_at = $2
+        UPDATE executions SET status = $3, worker = $1, started_at = $2
         WHERE id = (
             SELECT id FROM executions
-            WHERE status = 'queued' {exclude}
+            WHERE status = $4 {exclude}
             ORDER BY queued_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
@@ -72,7 +75,7 @@ async def _claim_skip_locked(worker: str, full_batches: set[str]) -> Execution |
 
 async def _claim_conditional(worker: str, full_batches: set[str]) -> Execution | None:
     candidates = (
-        await Execution.filter(status=ExecutionStatus.QUEUED)
+        await Execution.filter(status=QUEUED)
         .order_by("queued_at")
         .limit(CANDIDATES)
         .values_list("id", "batch_id")
@@ -80,8 +83,8 @@ async def _claim_conditional(worker: str, full_batches: set[str]) -> Execution |
     for execution_id, batch_id in candidates:
         if batch_id is not None and str(batch_id) in full_batches:
             continue
-        claimed = await Execution.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
-            status=ExecutionStatus.RUNNING, worker=worker, started_at=datetime.now(UTC)
+        claimed = await Execution.filter(id=execution_id, status=QUEUED).update(
+            status=RUNNING, worker=worker, started_at=datetime.now(UTC)
         )
         if claimed == 1:
             return await Execution.get(id=execution_id)

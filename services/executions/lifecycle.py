@@ -1,0 +1,251 @@
+"""The one writer of an execution's status, and of the events that tell it.
+
+A row is created QUEUED (or FAILED, when a submission nobody waits for was
+refused), claimed by a worker (RUNNING), and ended once: by its worker with
+the run's outcome, by a cancel before it started, or by the recovery of a
+worker that died. Each change is a conditional UPDATE from the status the
+writer saw, checked against core/statuses.py's moves, so two writers racing
+for one row (a cancel and a claim, a worker and a sweeper) change it once;
+only the one that changed it publishes the event.
+
+Event numbers need no shared state: QUEUED is SEQ_QUEUED, RUNNING is
+SEQ_RUNNING, output follows (numbered by the worker), the terminal event is
+last."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core.codes import ExecutionErrorCode
+from core.statuses import ExecutionStatus, check_initial, check_move
+from models.executions import Execution
+from models.tree import Script
+from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
+from services.executions.output import delete_persisted_output, output_so_far
+from services.executions.queue import claim_next_execution
+
+QUEUED = ExecutionStatus.QUEUED
+RUNNING = ExecutionStatus.RUNNING
+# The terminal event of a row that never ran: numbered as if it had been
+# queued and then ended.
+SEQ_ENDED_UNRUN = SEQ_QUEUED + 1
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a run ended, as its row records it (its output comes apart)."""
+
+    status: ExecutionStatus
+    error_code: ExecutionErrorCode | None = None
+    error_message: str | None = None
+    result_json: str | None = None
+    exit_code: int | None = None
+    output_truncated: bool = False
+    rejected_artifacts: tuple[str, ...] = ()
+    # None: from the row's start until now.
+    duration_ms: int | None = None
+
+    @classmethod
+    def failed(cls, code: ExecutionErrorCode, message: str) -> Ending:
+        return cls(ExecutionStatus.FAILED, code, message)
+
+
+def new_execution(
+    script: Script,
+    input_json: str,
+    timeout_seconds: float,
+    *,
+    input_files: Sequence[str] = (),
+    schedule_id: str | uuid.UUID | None = None,
+    batch_id: str | uuid.UUID | None = None,
+    refused: tuple[ExecutionErrorCode, str] | None = None,
+) -> Execution:
+    """A row to create: queued, or failed at once with `refused`'s code and
+    message (kept, so the refusal is seen where the run would have been)."""
+    now = datetime.now(UTC)
+    row = Execution(
+        id=uuid.uuid4(),
+        owner_id=script.owner_id,
+        script_id=script.id,
+        script_version=script.version,
+        status=QUEUED,
+        input_json=input_json,
+        timeout_seconds=timeout_seconds,
+        input_files=list(input_files),
+        schedule_id=schedule_id,
+        batch_id=batch_id,
+        queued_at=now,
+    )
+    if refused is not None:
+        row.status = ExecutionStatus.FAILED
+        row.error_code, row.error_message = refused
+        row.finished_at, row.duration_ms = now, 0
+    return row
+
+
+class ExecutionLifecycle:
+    def __init__(self, bus: ExecutionEventBus) -> None:
+        self._bus = bus
+
+    # --- created ------------------------------------------------------------------
+
+    async def create(self, rows: Sequence[Execution]) -> None:
+        """Insert rows made by `new_execution` (inside the caller's
+        transaction, if any); `announce` them once it is committed."""
+        for row in rows:
+            check_initial(row.status)
+        await Execution.bulk_create(rows)
+
+    async def announce(self, rows: Sequence[Execution]) -> None:
+        """Record each script's last run, publish each row's first event, and
+        wake the workers when something was queued."""
+        last_by_script = {str(row.script_id): row.id for row in rows}
+        for script_id, execution_id in last_by_script.items():
+            await Script.filter(id=script_id).update(last_execution_id=execution_id)
+        for row in rows:
+            self._bus.open(str(row.id))
+            seq = SEQ_QUEUED if row.status is QUEUED else SEQ_ENDED_UNRUN
+            await self._bus.publish(ExecutionEvent.of(row, seq, row.status))
+        if any(row.status is QUEUED for row in rows):
+            await self._bus.notify_queued()
+
+    # --- claimed ------------------------------------------------------------------
+
+    async def claim(self, worker: str) -> Execution | None:
+        """The oldest queued row this worker may run now, RUNNING and announced."""
+        row = await claim_next_execution(worker)
+        if row is not None:
+            await self._bus.publish(ExecutionEvent.of(row, SEQ_RUNNING, RUNNING))
+        return row
+
+    async def cancels_requested(self, execution_ids: Iterable[str]) -> set[str]:
+        """Which of these running rows were asked to stop (by any process)."""
+        flagged = await Execution.filter(
+            id__in=list(execution_ids), cancel_requested=True
+        ).values_list("id", flat=True)
+        return {str(execution_id) for execution_id in flagged}
+
+    # --- ended --------------------------------------------------------------------
+
+    async def finish(
+        self, row: Execution, ending: Ending, stdout: str, stderr: str, seq: int
+    ) -> bool:
+        """Its worker ends a RUNNING row; `seq` numbers the terminal event,
+        after every output event the worker published."""
+        now = datetime.now(UTC)
+        ended = await _move(
+            row,
+            RUNNING,
+            ending.status,
+            error_code=ending.error_code,
+            error_message=ending.error_message,
+            result_json=ending.result_json,
+            exit_code=ending.exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            output_truncated=ending.output_truncated,
+            rejected_artifacts=list(ending.rejected_artifacts),
+            finished_at=now,
+            duration_ms=(
+                _ms_between(row.started_at, now)
+                if ending.duration_ms is None
+                else ending.duration_ms
+            ),
+        )
+        # A row deleted meanwhile (with its script) gets its end published
+        # all the same, so that its followers stop.
+        if ended or not await Execution.exists(id=row.id):
+            await self._bus.publish(ExecutionEvent.of(row, seq, ending.status))
+        return ended
+
+    async def cancel_queued(self, row: Execution) -> bool:
+        """A QUEUED row ends CANCELLED; False when a worker claimed it first."""
+        cancelled = await _move(
+            row,
+            QUEUED,
+            ExecutionStatus.CANCELLED,
+            error_code=ExecutionErrorCode.CANCELLED,
+            error_message="Cancelled before it started.",
+            finished_at=datetime.now(UTC),
+            duration_ms=0,
+        )
+        if cancelled:
+            await self._bus.publish(
+                ExecutionEvent.of(row, SEQ_ENDED_UNRUN, ExecutionStatus.CANCELLED)
+            )
+        return cancelled
+
+    async def request_cancel(self, row: Execution) -> None:
+        """Ask the worker running this row to stop it: a flag on the row (its
+        worker polls it) and a signal on the bus, so it stops at once."""
+        await Execution.filter(id=row.id).update(cancel_requested=True)
+        await self._bus.notify_cancel(str(row.id))
+
+    async def running_on(self, worker: str) -> list[Execution]:
+        return await Execution.filter(status=RUNNING, worker=worker)
+
+    async def running_elsewhere(self, alive: set[str], started_before: datetime) -> list[Execution]:
+        """RUNNING rows started before `started_before` on workers not in `alive`."""
+        running = await Execution.filter(status=RUNNING, started_at__lt=started_before)
+        return [row for row in running if row.worker not in alive]
+
+    async def fail_lost(self, rows: Sequence[Execution]) -> int:
+        """RUNNING rows whose worker died end FAILED (WORKER_LOST) rather than
+        being run again: a script may have had side effects. Each keeps what
+        it printed (its batches, completed by the bus), and a late subscriber
+        replaying the bus is shown the same: what the bus lacks is published
+        before the end."""
+        failed = 0
+        for row in rows:
+            output = await output_so_far(self._bus, str(row.id))
+            now = datetime.now(UTC)
+            # Conditional on the worker too: a row another worker finished or
+            # that was re-claimed is left alone.
+            lost = await _move(
+                row,
+                RUNNING,
+                ExecutionStatus.FAILED,
+                where={"worker": row.worker},
+                error_code=ExecutionErrorCode.WORKER_LOST,
+                error_message="The worker running this execution stopped unexpectedly.",
+                stdout=output.stdout,
+                stderr=output.stderr,
+                finished_at=now,
+                duration_ms=_ms_between(row.started_at, now),
+            )
+            if not lost:
+                continue
+            failed += 1
+            await delete_persisted_output(str(row.id))
+            seq = output.last_seq
+            for stream, data in output.missing_from_bus():
+                seq += 1
+                await self._bus.publish(ExecutionEvent.of(row, seq, RUNNING, stream, data))
+            await self._bus.publish(ExecutionEvent.of(row, seq + 1, ExecutionStatus.FAILED))
+        return failed
+
+
+async def _move(
+    row: Execution,
+    old: ExecutionStatus,
+    new: ExecutionStatus,
+    where: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """The one conditional UPDATE that changes a status: from `old` (and
+    `where`) to `new`, if the lifecycle has that move. True when it did."""
+    check_move(old, new)
+    updated = await Execution.filter(id=row.id, status=old, **(where or {})).update(
+        status=new, **fields
+    )
+    return updated == 1
+
+
+def _ms_between(start: datetime | None, end: datetime) -> int | None:
+    if start is None:
+        return None
+    return max(0, int((end - start).total_seconds() * 1000))

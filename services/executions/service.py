@@ -1,0 +1,150 @@
+"""What the API side calls about executions: submit, get, list, cancel, wait
+for and follow them, and a schedule's tick submits through here too.
+
+The worker may live in this process (embedded mode) or elsewhere; this
+service never knows which: it meets the worker only in the database (the
+queue, the cancel flag, the output batches) and on the event bus (events,
+wake-ups, cancel signals)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from core.codes import ExecutionErrorCode
+from core.errors import BadUserInput, RateLimited
+from core.settings import Settings
+from core.statuses import ExecutionStatus
+from models.executions import Execution
+from models.files import Artifact
+from models.schedules import Schedule
+from models.tree import Script
+from models.users import User
+from services.access import get_visible
+from services.events import ExecutionEvent, ExecutionEventBus
+from services.executions import follow as following
+from services.executions import history
+from services.executions.lifecycle import ExecutionLifecycle, new_execution
+from services.executions.output import live_output
+from services.executions.submit import (
+    check_input_size,
+    check_queue_cap,
+    checked_files,
+    checked_timeout,
+    encode_input,
+)
+
+# How long `wait` may take beyond the execution's own timeout, for time spent
+# queued and starting.
+WAIT_GRACE_SECONDS = 30.0
+# How long a cancel of a running execution waits for its worker to stop it.
+CANCEL_WAIT_SECONDS = 10.0
+
+
+class ExecutionService:
+    def __init__(self, settings: Settings, bus: ExecutionEventBus) -> None:
+        self._settings = settings
+        self._bus = bus
+        self.lifecycle = ExecutionLifecycle(bus)
+
+    # --- reading ------------------------------------------------------------------
+
+    async def get(self, user: User, execution_id: str | uuid.UUID) -> Execution:
+        return await get_visible(Execution, user, execution_id, "Execution")
+
+    async def page(
+        self, user: User, where: history.ExecutionFilter, first: int, after: str | None
+    ) -> list[Execution]:
+        return await history.page(user, where, first, after)
+
+    async def output_of(self, row: Execution) -> tuple[str, str]:
+        """stdout and stderr: of a RUNNING row, what it printed so far (the
+        row gets its output when it ends), whichever process runs it."""
+        if row.status is not ExecutionStatus.RUNNING:
+            return row.stdout, row.stderr
+        output = await live_output(self._bus, str(row.id))
+        return output.stdout, output.stderr
+
+    async def artifacts_of(self, row: Execution) -> list[Artifact]:
+        return await Artifact.filter(execution_id=row.id).order_by("name")
+
+    # --- submitting ---------------------------------------------------------------
+
+    async def submit(
+        self,
+        user: User,
+        script: Script,
+        input_value: Any,
+        timeout_seconds: float | None,
+        files: list[str] | None = None,
+    ) -> Execution:
+        """Queue a run of the script's current version for `user`."""
+        input_json = encode_input(input_value, self._settings.max_input_bytes)
+        timeout = checked_timeout(self._settings, timeout_seconds)
+        file_keys = await checked_files(self._settings, script.owner_id, files or [])
+        await check_queue_cap(self._settings, user.id)
+        row = new_execution(script, input_json, timeout, input_files=file_keys)
+        await self.lifecycle.create([row])
+        await self.lifecycle.announce([row])
+        return row
+
+    async def submit_scheduled(self, schedule: Schedule, script: Script) -> Execution:
+        """A schedule's tick: the checks of `submit`, for the schedule's owner.
+        Nobody waits for the answer, so a refusal is recorded instead of
+        raised: a row that ended FAILED at once, with the code `runScript`
+        would have answered (RATE_LIMITED, BAD_USER_INPUT), in the
+        schedule's history. Call `announce` once the caller commits."""
+        timeout = self._settings.default_timeout_seconds
+        try:
+            check_input_size(schedule.input_json, self._settings.max_input_bytes)
+            await check_queue_cap(self._settings, schedule.owner_id)
+            refused = None
+        except RateLimited:
+            refused = (
+                ExecutionErrorCode.RATE_LIMITED,
+                f"Not run. Its owner already had {self._settings.max_queued_per_user} "
+                "executions queued or running, the most allowed at once.",
+            )
+        except BadUserInput as exc:
+            refused = (ExecutionErrorCode.BAD_USER_INPUT, f"Not run. {exc.message}")
+        row = new_execution(
+            script, schedule.input_json, timeout, schedule_id=schedule.id, refused=refused
+        )
+        await self.lifecycle.create([row])
+        return row
+
+    async def announce(self, rows: list[Execution]) -> None:
+        await self.lifecycle.announce(rows)
+
+    # --- ending -------------------------------------------------------------------
+
+    async def cancel(self, user: User, execution_id: str, wait: bool = True) -> Execution:
+        """Stop a queued or running execution; an ended one is left as it is."""
+        row = await self.get(user, execution_id)
+        if row.status is ExecutionStatus.QUEUED:
+            await self.lifecycle.cancel_queued(row)
+            await row.refresh_from_db()
+        if row.status is ExecutionStatus.RUNNING:
+            await self.lifecycle.request_cancel(row)
+            if wait:
+                await self.wait(row.id, timeout=CANCEL_WAIT_SECONDS)
+                await row.refresh_from_db()
+        return row
+
+    # --- waiting and following ----------------------------------------------------
+
+    async def wait(self, execution_id: uuid.UUID | str, timeout: float) -> Execution:
+        """The row once it is terminal, or as it is when `timeout` runs out."""
+        return await following.wait(self._bus, execution_id, timeout)
+
+    def wait_timeout(self, row: Execution) -> float:
+        return row.timeout_seconds + WAIT_GRACE_SECONDS
+
+    def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
+        """What was printed so far, then live output, then the terminal event."""
+        return following.follow(self._bus, row, self.wait_timeout(row))
+
+    async def follow_owner(self, owner_id: str | uuid.UUID) -> AsyncIterator[ExecutionEvent]:
+        """Status events of every execution of one owner, from now on."""
+        return await self._bus.subscribe_owner(str(owner_id))

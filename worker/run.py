@@ -1,0 +1,142 @@
+"""One run of one claimed execution, top to bottom:
+
+    prime    its script version, secrets, input files and Python dependencies
+    execute  in the sandbox, its output streaming through worker/output.py
+    record   its artifacts, then its end, through services/executions
+
+Every way a run can end becomes one `Ending`, recorded once: what the script
+did (the sandbox's outcome), what it lacked (a deleted script, a missing
+secret or file, a dependency that cannot be installed), or a failure of the
+sandbox or of the worker itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from core.codes import ExecutionErrorCode
+from core.errors import ClientError
+from core.settings import Settings
+from models.executions import Execution
+from models.tree import Script, ScriptVersion
+from sandbox import DockerSandbox, SandboxJob, SandboxOutcome, SandboxUnavailable
+from services.dependencies import DependencyManager
+from services.events import ExecutionEventBus
+from services.executions.lifecycle import Ending, ExecutionLifecycle
+from services.files import FileStore
+from services.secrets import MissingSecrets, SecretStore
+from storage import ObjectStore
+from worker.limits import default_limits
+from worker.output import RunOutput
+from worker.output_journal import OutputJournal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunParts:
+    """What every run of a worker uses."""
+
+    settings: Settings
+    sandbox: DockerSandbox
+    store: ObjectStore
+    bus: ExecutionEventBus
+    secrets: SecretStore
+    files: FileStore
+    deps: DependencyManager
+    lifecycle: ExecutionLifecycle
+    journal: OutputJournal
+
+
+async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) -> None:
+    """Run a claimed (RUNNING) row to its end; setting `cancel` stops it."""
+    run = _Run(parts, row, cancel, RunOutput(row, parts.bus, parts.journal))
+    try:
+        job = await run.prime()
+        outcome = job if isinstance(job, Ending) else await run.execute(job)
+        ending = outcome if isinstance(outcome, Ending) else await run.record(outcome)
+    except Exception:
+        log.exception("execution %s failed inside the worker", row.id)
+        ending = Ending.failed(ExecutionErrorCode.INTERNAL_ERROR, "The worker failed; see logs.")
+    output = run.output
+    await output.flush()
+    await parts.lifecycle.finish(
+        row, ending, output.text("stdout"), output.text("stderr"), seq=output.next_seq
+    )
+
+
+class _Run:
+    def __init__(
+        self, parts: RunParts, row: Execution, cancel: asyncio.Event, output: RunOutput
+    ) -> None:
+        self.parts = parts
+        self.row = row
+        self.cancel = cancel
+        self.output = output
+
+    async def prime(self) -> SandboxJob | Ending:
+        """The sandbox job; or the ending, when the run cannot start."""
+        parts, row = self.parts, self.row
+        script = await Script.get_or_none(id=row.script_id)
+        version = await ScriptVersion.get_or_none(
+            script_id=row.script_id, version=row.script_version
+        )
+        if script is None or version is None:
+            return Ending.failed(ExecutionErrorCode.NOT_FOUND, "The script was deleted.")
+        try:
+            secrets = await parts.secrets.values_for(str(row.owner_id), list(script.secret_names))
+        except MissingSecrets as exc:
+            return Ending.failed(
+                ExecutionErrorCode.MISSING_SECRET,
+                f"The script needs secrets that do not exist: {', '.join(exc.names)}.",
+            )
+        try:
+            files = await parts.files.read_for_run(
+                str(row.owner_id), list(row.input_files), parts.settings.max_run_files_bytes
+            )
+        except ClientError as exc:
+            return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
+        self.output.hide(secrets.values())
+        content = await parts.store.get_bytes(version.storage_key)
+        deps = await parts.deps.prepare(script, content, self.cancel)
+        if deps.error is not None:
+            code, message = deps.error
+            return Ending.failed(ExecutionErrorCode(code), message)
+        return SandboxJob(
+            execution_id=str(row.id),
+            language="python" if script.language.value == "python" else "shell",
+            script=content,
+            input_json=row.input_json.encode(),
+            files=files,
+            env={**secrets, **deps.env},
+            limits=default_limits(parts.settings, row.timeout_seconds),
+            volumes=deps.volumes,
+        )
+
+    async def execute(self, job: SandboxJob) -> SandboxOutcome | Ending:
+        """The sandbox's outcome; or the ending, when there is no sandbox."""
+        try:
+            return await self.parts.sandbox.run(job, self.output.feed, self.cancel)
+        except SandboxUnavailable as exc:
+            log.error("sandbox unavailable for execution %s: %s", self.row.id, exc)
+            return Ending.failed(
+                ExecutionErrorCode.SANDBOX_UNAVAILABLE,
+                "The sandbox is unavailable; try again later.",
+            )
+
+    async def record(self, outcome: SandboxOutcome) -> Ending:
+        """Keep what the script made, and say how it ended."""
+        await self.output.finish()
+        saved = await self.parts.files.save_artifacts(str(self.row.id), outcome.artifacts)
+        message = outcome.error_message
+        return Ending(
+            status=outcome.status,
+            error_code=outcome.error_code,
+            error_message=self.output.mask(message) if message else message,
+            result_json=outcome.result_json,
+            exit_code=outcome.exit_code,
+            output_truncated=outcome.stdout_truncated or outcome.stderr_truncated,
+            rejected_artifacts=(*outcome.rejected_artifacts, *saved.rejected),
+            duration_ms=outcome.duration_ms,
+        )
