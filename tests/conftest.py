@@ -24,7 +24,7 @@ import uvloop
 from moto.server import ThreadedMotoServer
 
 from harness.postgres import fresh_postgres_database
-from sandbox import deps as sandbox_deps
+from sandbox import env_volumes
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from services.accounts import create_user
 from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
@@ -69,7 +69,7 @@ def _volumes_left() -> list[str]:
     return [
         f"volume {name} (namespace {namespace})"
         for namespace in sorted(VOLUME_NAMESPACES)
-        for name, _hash in sandbox_deps.list_volumes(api, namespace)
+        for name, _hash in env_volumes.list_volumes(api, namespace)
     ]
 
 

@@ -9,7 +9,8 @@ the mount and variables for the run, or a DEPENDENCY_* failure.
   kept and reused by every later run.
 * An environment is built once per resolved set and engine (a ``PythonEnv``
   row keyed by the hash of the exact files and the runtime): a fresh volume
-  with a random name, filled by one sandbox job (``sandbox/deps.py``), and
+  with a random name, filled by one sandbox job
+  (``DockerSandbox.install_environment``), and
   only then recorded READY. A failed or interrupted build is never READY; its
   volume is removed.
 * One build at a time per key: in this process a shared task per key; across
@@ -44,9 +45,18 @@ from core.settings import Settings
 from core.tasks import cancel_and_wait
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.tree import Script
-from sandbox import DockerSandbox, OutputChunk, SandboxUnavailable, VolumeMount
-from sandbox import deps as sandbox_deps
-from sandbox.containers import ENGINE_ERRORS
+from sandbox import (
+    DockerSandbox,
+    EngineIdentity,
+    Installed,
+    InstallFailed,
+    Runtime,
+    SandboxUnavailable,
+    VolumeMount,
+    Wheel,
+    environment_mount,
+    environment_variables,
+)
 from services.dependencies.config import DependencyConfig
 from services.dependencies.resolver import (
     TRANSIENT_CODES,
@@ -95,7 +105,7 @@ class DependencyManager:
         self._resolver = Resolver(self.config)
         self._flights: dict[str, asyncio.Task[PythonEnv]] = {}
         self._builds: dict[str, asyncio.Task[PythonEnv]] = {}
-        self._engine: tuple[str, sandbox_deps.Runtime] | None = None
+        self._engine: EngineIdentity | None = None
         self._resolving = asyncio.Semaphore(2)
         self._background: set[asyncio.Task[Any]] = set()
         self._janitor: asyncio.Task[None] | None = None
@@ -146,7 +156,7 @@ class DependencyManager:
         except DependencyFailure as exc:
             return Prepared(error=(exc.code, exc.message))
         assert env.volume is not None
-        return Prepared(env=sandbox_deps.run_env(), volumes=(sandbox_deps.run_mount(env.volume),))
+        return Prepared(env=environment_variables(), volumes=(environment_mount(env.volume),))
 
     async def ensure(self, wanted: Declared) -> PythonEnv:
         """The ready environment for a declared set (resolved and built if need be)."""
@@ -178,13 +188,13 @@ class DependencyManager:
         return task
 
     async def _ensure(self, wanted: Declared) -> PythonEnv:
-        engine, runtime = await self._engine_info()
-        row, wheels = await self._resolved(wanted, runtime)
+        engine = await self._engine_identity()
+        row, wheels = await self._resolved(wanted, engine.runtime)
         try:
             pins = [Pin.from_json(p) for p in row.pins]
             assert row.env_hash is not None
             try:
-                env = await self._env(row.env_hash, pins, engine, runtime, wheels)
+                env = await self._env(row.env_hash, pins, engine, wheels)
             except DependencyFailure as exc:
                 if row.status is not DependencyStatus.READY:  # shown on the script
                     await self._set_failed(DependencySet, row, exc)
@@ -206,7 +216,7 @@ class DependencyManager:
     # --- resolution -------------------------------------------------------------------------
 
     async def _resolved(
-        self, wanted: Declared, runtime: sandbox_deps.Runtime
+        self, wanted: Declared, runtime: Runtime
     ) -> tuple[DependencySet, _Wheels | None]:
         """The set with its pins; resolved here (with its wheels) if no one has."""
         deadline = time.monotonic() + self.config.wait_timeout_seconds
@@ -242,7 +252,7 @@ class DependencyManager:
             if await self._claim(DependencySet, row, DependencyStatus.RESOLVING):
                 return row, await self._resolve(row, runtime)
 
-    async def _resolve(self, row: DependencySet, runtime: sandbox_deps.Runtime) -> _Wheels:
+    async def _resolve(self, row: DependencySet, runtime: Runtime) -> _Wheels:
         folder = self._work_folder("resolve")
         try:
             async with self._heartbeat(DependencySet, row), self._resolving:
@@ -274,17 +284,12 @@ class DependencyManager:
     # --- environments -------------------------------------------------------------------------
 
     async def _env(
-        self,
-        hash_: str,
-        pins: list[Pin],
-        engine: str,
-        runtime: sandbox_deps.Runtime,
-        wheels: _Wheels | None,
+        self, hash_: str, pins: list[Pin], engine: EngineIdentity, wheels: _Wheels | None
     ) -> PythonEnv:
         task = self._builds.get(hash_)
         if task is None:
             task = asyncio.create_task(
-                self._env_once(hash_, pins, engine, runtime, wheels), name=f"env {hash_[:12]}"
+                self._env_once(hash_, pins, engine, wheels), name=f"env {hash_[:12]}"
             )
             self._builds[hash_] = task
             task.add_done_callback(lambda _t: self._builds.pop(hash_, None))
@@ -292,21 +297,16 @@ class DependencyManager:
         return await asyncio.shield(task)
 
     async def _env_once(
-        self,
-        hash_: str,
-        pins: list[Pin],
-        engine: str,
-        runtime: sandbox_deps.Runtime,
-        wheels: _Wheels | None,
+        self, hash_: str, pins: list[Pin], engine: EngineIdentity, wheels: _Wheels | None
     ) -> PythonEnv:
         deadline = time.monotonic() + self.config.wait_timeout_seconds
         while True:
-            row = await PythonEnv.get_or_none(hash=hash_, engine=engine)
+            row = await PythonEnv.get_or_none(hash=hash_, engine=engine.engine_id)
             if row is None:
                 try:
                     row = await PythonEnv.create(
                         hash=hash_,
-                        engine=engine,
+                        engine=engine.engine_id,
                         status=EnvStatus.BUILDING,
                         pins=[p.as_json() for p in pins],
                         volume=_volume_name(hash_),
@@ -316,7 +316,7 @@ class DependencyManager:
                     )
                 except IntegrityError:
                     continue
-                return await self._build(row, pins, runtime, wheels)
+                return await self._build(row, pins, engine.runtime, wheels)
             if row.status is EnvStatus.READY:
                 if await self._use(row):
                     return row
@@ -335,7 +335,7 @@ class DependencyManager:
             if await self._claim(PythonEnv, row, EnvStatus.BUILDING, volume=_volume_name(hash_)):
                 if old_volume:
                     self._spawn(self._remove_volume(old_volume), "deps-remove-old")
-                return await self._build(row, pins, runtime, wheels)
+                return await self._build(row, pins, engine.runtime, wheels)
 
     async def _use(self, row: PythonEnv) -> bool:
         """Mark a READY environment used; False when it is gone."""
@@ -346,7 +346,11 @@ class DependencyManager:
             row.status = EnvStatus.EVICTED
             return False
         assert row.volume is not None
-        if await self._sandbox.engine_call(sandbox_deps.volume_ready, row.volume, row.hash):
+        try:
+            ready = await self._sandbox.environment_volume_ready(row.volume, row.hash)
+        except SandboxUnavailable as exc:
+            raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
+        if ready:
             return True
         log.warning("environment volume %s is missing; building it again", row.volume)
         return False
@@ -355,7 +359,7 @@ class DependencyManager:
         self,
         row: PythonEnv,
         pins: list[Pin],
-        runtime: sandbox_deps.Runtime,
+        runtime: Runtime,
         wheels: _Wheels | None,
     ) -> PythonEnv:
         assert row.volume is not None
@@ -406,45 +410,30 @@ class DependencyManager:
             if own is not None:
                 shutil.rmtree(own, ignore_errors=True)
 
-    async def _install(self, hash_: str, volume: str, wheels: _Wheels) -> sandbox_deps.Installed:
+    async def _install(self, hash_: str, volume: str, wheels: _Wheels) -> Installed:
         files = [
-            sandbox_deps.Wheel(p.file, p.sha256, (wheels.folder / p.file).read_bytes())
-            for p in wheels.pins
+            Wheel(p.file, p.sha256, (wheels.folder / p.file).read_bytes()) for p in wheels.pins
         ]
-        job = sandbox_deps.install_job(
-            hash_,
-            volume,
-            files,
-            self.config.max_env_bytes,
-            self.config.max_env_files,
-            self.config.install_timeout_seconds,
-        )
-        stderr: list[str] = []
-
-        async def on_output(chunk: OutputChunk) -> None:
-            if chunk.stream == "stderr":
-                stderr.append(chunk.data)
-
         try:
-            await self._sandbox.engine_call(
-                sandbox_deps.create_volume, volume, hash_, self.config.namespace
+            await self._sandbox.create_environment_volume(volume, hash_, self.config.namespace)
+            return await self._sandbox.install_environment(
+                hash_,
+                volume,
+                files,
+                self.config.max_env_bytes,
+                self.config.max_env_files,
+                self.config.install_timeout_seconds,
             )
-            outcome = await self._sandbox.run(job, on_output)
         except SandboxUnavailable as exc:
             raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
-        except ENGINE_ERRORS as exc:
-            message = f"cannot create a volume: {exc}"
-            raise DependencyFailure("SANDBOX_UNAVAILABLE", message) from None
-        try:
-            return sandbox_deps.installed(outcome, hash_, "".join(stderr))
-        except (sandbox_deps.InstallFailed, ValueError) as exc:
+        except InstallFailed as exc:
             raise DependencyFailure("DEPENDENCY_INSTALL_FAILED", str(exc)) from None
 
     # --- the cache ------------------------------------------------------------------------------
 
     async def evict(self, keep: str | None = None) -> int:
         """Remove least recently used environments while over the cap."""
-        engine, _runtime = await self._engine_info()
+        engine = (await self._engine_identity()).engine_id
         rows = await PythonEnv.filter(engine=engine, status=EnvStatus.READY).order_by(
             "last_used_at"
         )
@@ -471,8 +460,8 @@ class DependencyManager:
 
     async def clean_volumes(self) -> int:
         """Remove volumes of this namespace that no row of ours needs any more."""
-        engine, _runtime = await self._engine_info()
-        volumes = await self._sandbox.engine_call(sandbox_deps.list_volumes, self.config.namespace)
+        engine = (await self._engine_identity()).engine_id
+        volumes = await self._sandbox.environment_volumes(self.config.namespace)
         hashes = {h for _name, h in volumes if h}
         rows = {r.hash: r for r in await PythonEnv.filter(engine=engine, hash__in=list(hashes))}
         removed = 0
@@ -488,8 +477,7 @@ class DependencyManager:
         return removed
 
     async def _remove_volume(self, volume: str) -> bool:
-        await self._sandbox.release_volume(volume)
-        return await self._sandbox.engine_call(sandbox_deps.remove_volume, volume)
+        return await self._sandbox.remove_environment_volume(volume)
 
     async def _janitor_loop(self) -> None:
         while True:
@@ -571,13 +559,12 @@ class DependencyManager:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _engine_info(self) -> tuple[str, sandbox_deps.Runtime]:
+    async def _engine_identity(self) -> EngineIdentity:
         if self._engine is None:
             try:
-                engine_id, arch = await self._sandbox.engine_call(sandbox_deps.engine_identity)
-            except ENGINE_ERRORS as exc:
+                self._engine = await self._sandbox.engine_identity()
+            except SandboxUnavailable as exc:
                 raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
-            self._engine = (engine_id, sandbox_deps.runtime_for(arch))
         return self._engine
 
     def _work_folder(self, purpose: str) -> Path:

@@ -41,7 +41,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from sandbox.deps import Runtime
+from sandbox import Runtime
 from services.dependencies.config import DependencyConfig
 
 log = logging.getLogger(__name__)

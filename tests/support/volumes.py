@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import docker
 
-from sandbox import deps as sandbox_deps
+from sandbox import env_volumes
 
 NAMESPACE_VARIABLE = "SCRIPTBOX_DEPS_NAMESPACE"
 # Of every `scriptbox` process the run starts (cli_environment's default),
@@ -37,5 +37,5 @@ def volume_namespace(label: str) -> Iterator[str]:
 
 def remove_volumes(namespace: str) -> None:
     api = docker.from_env().api
-    for name, _hash in sandbox_deps.list_volumes(api, namespace):
-        sandbox_deps.remove_volume(api, name)
+    for name, _hash in env_volumes.list_volumes(api, namespace):
+        env_volumes.remove_volume(api, name)
