@@ -159,22 +159,24 @@ async def service(
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
     with volume_namespace(request.param) as namespace:
         VOLUME_NAMESPACES.add(namespace)
-        async for running in _service(request, data_dir):
+        async for running in _service(request, data_dir, namespace):
             yield running
 
 
-async def _service(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Service]:
-    overrides: dict[str, object] = {}
+async def _service(
+    request: pytest.FixtureRequest, data_dir: Path, namespace: str
+) -> AsyncIterator[Service]:
+    overrides: dict[str, object] = {"deps_namespace": namespace}
     if request.param == "postgres":
         async with (
             fresh_postgres_database() as url,
-            running_service(test_settings(data_dir, database_url=url)) as running,
+            running_service(test_settings(data_dir, database_url=url, **overrides)) as running,
         ):
             yield running
         return
     if request.param == "s3":
         s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
-        overrides = {
+        overrides |= {
             "storage_backend": "s3",
             "s3_endpoint": s3.endpoint,
             "s3_access_key": s3.access_key,

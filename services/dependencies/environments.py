@@ -100,7 +100,7 @@ class DependencyManager:
         config: DependencyConfig | None = None,
     ) -> None:
         self.name = worker_name
-        self.config = config or DependencyConfig.from_env(settings)
+        self.config = config or DependencyConfig.from_settings(settings)
         self._sandbox = sandbox
         self._resolver = Resolver(self.config)
         self._flights: dict[str, asyncio.Task[PythonEnv]] = {}
