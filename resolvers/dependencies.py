@@ -18,7 +18,7 @@ from models.dependencies import DependencySet
 from models.dependencies import DependencyStatus as StoredStatus
 from models.tree import Script
 from resolvers.context import Context
-from services.dependencies.spec import PYTHON_VERSION, DeclarationError, declared
+from services.dependencies.declarations import PYTHON_VERSION, DeclarationError, declared
 
 
 @strawberry.enum(description="Where a script's Python dependencies stand.")

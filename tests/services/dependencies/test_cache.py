@@ -16,7 +16,7 @@ from models.dependencies import EnvStatus, PythonEnv
 from sandbox import env_volumes
 from sandbox.environments import runtime_for
 from services.dependencies import DependencyManager, declared
-from services.dependencies.resolver import Resolver, env_hash
+from services.dependencies.resolution import Resolver, env_hash
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
 from tests.support.dependencies import GET, create, pep723, run
