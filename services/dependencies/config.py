@@ -38,6 +38,8 @@ class DependencyConfig:
     # A claim whose heartbeat is older than this was left by a dead process.
     stale_seconds: float = 60.0
     janitor_seconds: float = 300.0
+    # How often a worker looks for sets saved since (PENDING) to prefetch.
+    pending_poll_seconds: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DependencyConfig:

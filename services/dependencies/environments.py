@@ -2,7 +2,8 @@
 
 ``prepare`` is what the worker calls before a Python run: it turns what the
 script declares into a ready environment (a Docker named volume) and returns
-the mount and variables for the run, or a DEPENDENCY_* failure.
+the mount and variables for the run, or a DEPENDENCY_* failure. Sets saved
+since (PENDING, ``status.py``) are prepared ahead, in the background.
 
 * Resolution (pip, on the host, wheels only: ``resolution.py``) happens once
   per declared set (a ``DependencySet`` row keyed by its hash); its pins are
@@ -63,11 +64,14 @@ from services.dependencies.declarations import (
 from services.dependencies.eviction import evict_least_recently_used, remove_unneeded_volumes
 from services.dependencies.failures import DependencyFailure
 from services.dependencies.resolution import Pin, Resolver, env_hash
+from services.dependencies.status import pending_declarations
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 POLL_SECONDS = 0.3
+# Saved sets taken up per look: the rest wait for the next one.
+PREFETCH_BATCH = 8
 VOLUME_PREFIX = "scriptbox-env-"
 
 
@@ -113,7 +117,10 @@ class DependencyManager:
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._loops = [asyncio.create_task(self._janitor_loop(), name="deps-janitor")]
+        self._loops = [
+            asyncio.create_task(self._janitor_loop(), name="deps-janitor"),
+            asyncio.create_task(self._prefetch_loop(), name="deps-prefetch"),
+        ]
 
     async def close(self) -> None:
         await cancel_and_wait([*self._loops, *self._background])
@@ -121,7 +128,7 @@ class DependencyManager:
         if flights:
             await asyncio.wait(flights, timeout=10)
 
-    # --- the worker's and the API's entry points --------------------------------------
+    # --- the worker's entry points ------------------------------------------------------
 
     async def prepare(
         self, script: Script, content: bytes, cancel: asyncio.Event | None = None
@@ -158,15 +165,21 @@ class DependencyManager:
         """The ready environment for a declared set (resolved and built if need be)."""
         return await self._flight(wanted)
 
-    def prefetch(self, wanted: Declared, retry_failed: bool = False) -> None:
-        """Resolve and build in the background (a script was saved)."""
+    # --- sets saved since: prepared before any run asks -----------------------------------
 
+    async def _prefetch_loop(self) -> None:
+        while True:
+            try:
+                for wanted in await pending_declarations(PREFETCH_BATCH):
+                    if wanted.key not in self._flights:
+                        self._prefetch(wanted)
+            except Exception:
+                log.exception("looking for saved dependencies failed")
+            await asyncio.sleep(self.config.pending_poll_seconds)
+
+    def _prefetch(self, wanted: Declared) -> None:
         async def run() -> None:
-            if retry_failed:
-                await DependencySet.filter(key=wanted.key, status=DependencyStatus.FAILED).update(
-                    status=DependencyStatus.PENDING
-                )
-            with contextlib.suppress(DependencyFailure):
+            with contextlib.suppress(DependencyFailure):  # recorded on the set's row
                 await self._flight(wanted)
 
         self._spawn(run(), f"deps-prefetch {wanted.key[:12]}")
