@@ -1,6 +1,7 @@
 """Saving a script resolves and installs what it declares in the background,
 without a run: the save records the set (PENDING) and the worker picks it
-up from the database. Saving again retries a set that failed."""
+up from the database. Saving again retries a set that failed. The packages
+come from an index on disk (tests/support/package_index.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from services.dependencies import DependencyManager
 from tests.support.client import GraphQLClient
-from tests.support.dependencies import UPDATE, create, dependencies_reach, pep723
+from tests.support.dependencies import UPDATE, create, dependencies_reach
 from tests.support.package_index import index, wheel
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
@@ -20,15 +21,23 @@ pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=
 HISTORY = "query($id: ID!) { executions(scriptId: $id) { id } }"
 
 
-async def test_saving_installs_without_a_run(alice: GraphQLClient, deps: DependencyManager) -> None:
-    builds = deps.builds
-    created = await create(alice, "saved-only.py", pep723("six==1.11.0", body="import six\n"))
-    assert created["dependencies"]["requirements"] == ["six==1.11.0"]
-    shown = await dependencies_reach(alice, created["id"], "READY")
-    assert [(p["name"], p["version"]) for p in shown["pins"]] == [("six", "1.11.0")]
-    assert shown["environmentHash"]
-    assert deps.builds == builds + 1
-    assert (await alice.data(HISTORY, {"id": created["id"]}))["executions"] == []
+async def test_saving_installs_without_a_run(
+    alice: GraphQLClient, deps: DependencyManager, tmp_path: Path
+) -> None:
+    url = index(tmp_path / "index", [wheel(tmp_path, "sbx-saved", "1.0")])
+    saved = deps.config
+    deps.config = replace(saved, index_url=url)
+    try:
+        builds = deps.builds
+        created = await create(alice, "saved-only.py", "print('hi')\n", requirements="sbx-saved\n")
+        assert created["dependencies"]["requirements"] == ["sbx-saved"]
+        shown = await dependencies_reach(alice, created["id"], "READY")
+        assert [(p["name"], p["version"]) for p in shown["pins"]] == [("sbx-saved", "1.0")]
+        assert shown["environmentHash"]
+        assert deps.builds == builds + 1
+        assert (await alice.data(HISTORY, {"id": created["id"]}))["executions"] == []
+    finally:
+        deps.config = saved
 
 
 async def test_saving_again_retries_a_failed_set(
