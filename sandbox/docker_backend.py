@@ -1,4 +1,5 @@
-"""DockerSandbox: runs one job in one fresh, hardened container.
+"""DockerSandbox: runs one job in one fresh, hardened container, and offers
+the few engine operations Python dependency environments need.
 
 All Docker SDK calls run in a private thread pool (the SDK blocks); the
 container's attached stdio is a plain socket driven by the event loop.
