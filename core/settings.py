@@ -6,7 +6,11 @@ only reader of `os.environ` for service configuration.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -47,6 +51,20 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def _pip_default_index() -> str:
+    """The index pip uses when none is configured, taken from pip itself."""
+    from pip._internal.models.index import PyPI
+
+    return str(PyPI.simple_url)
+
+
+def _default_pip_command() -> tuple[str, ...]:
+    """pip beside the service (a declared dependency); else the system's."""
+    if importlib.util.find_spec("pip") is not None:
+        return (sys.executable, "-m", "pip")
+    return (shutil.which("python3") or sys.executable, "-m", "pip")
 
 
 @dataclass(frozen=True)
@@ -177,6 +195,35 @@ class Settings:
     worker_heartbeat_seconds: float = 5.0
     worker_lost_after_seconds: float = 30.0
 
+    # Python dependencies of scripts (services/dependencies/).
+    # SCRIPTBOX_DEPS_INDEX_URL: the package index (PEP 503/691 simple API)
+    # wheels come from. Default: pip's own default index.
+    deps_index_url: str = field(default_factory=_pip_default_index)
+    # SCRIPTBOX_DEPS_PIP: the command that runs pip on the host, split like a
+    # shell would. Default: pip beside the service, else the system's python3's.
+    deps_pip_command: tuple[str, ...] = field(default_factory=_default_pip_command)
+    # SCRIPTBOX_DEPS_CACHE_BYTES: installed environments kept per Docker
+    # engine; past it the least recently used ones are removed. Default 2 GiB.
+    deps_cache_bytes: int = 2048 * MiB
+    # SCRIPTBOX_DEPS_MAX_DOWNLOAD_BYTES: the wheels of one environment.
+    # Default 256 MiB.
+    deps_max_download_bytes: int = 256 * MiB
+    # SCRIPTBOX_DEPS_MAX_ENV_BYTES: one environment, installed. Default 1 GiB.
+    deps_max_env_bytes: int = 1024 * MiB
+    # SCRIPTBOX_DEPS_RESOLVE_TIMEOUT_SECONDS: pip's resolution and download of
+    # one set. Default 300.
+    deps_resolve_timeout_seconds: float = 300.0
+    # SCRIPTBOX_DEPS_INSTALL_TIMEOUT_SECONDS: the sandbox job that installs
+    # one environment. Default 300.
+    deps_install_timeout_seconds: float = 300.0
+    # SCRIPTBOX_DEPS_RETRY_FAILED_SECONDS: a failed resolution is answered
+    # from the database this long before it is tried again (saving the
+    # script retries at once). Default 300.
+    deps_retry_failed_seconds: float = 300.0
+    # SCRIPTBOX_DEPS_NAMESPACE: label of this deployment's environment volumes
+    # on the engine; the clean-up touches no other. Default: scriptbox
+    deps_namespace: str = "scriptbox"
+
     @property
     def jwt_secret_file(self) -> Path:
         return self.data_dir / "jwt-secret"
@@ -279,4 +326,22 @@ class Settings:
             worker_lost_after_seconds=_env_float(
                 "SCRIPTBOX_WORKER_LOST_AFTER_SECONDS", cls.worker_lost_after_seconds
             ),
+            deps_index_url=_env("SCRIPTBOX_DEPS_INDEX_URL", "") or _pip_default_index(),
+            deps_pip_command=tuple(shlex.split(_env("SCRIPTBOX_DEPS_PIP", "")))
+            or _default_pip_command(),
+            deps_cache_bytes=_env_int("SCRIPTBOX_DEPS_CACHE_BYTES", cls.deps_cache_bytes),
+            deps_max_download_bytes=_env_int(
+                "SCRIPTBOX_DEPS_MAX_DOWNLOAD_BYTES", cls.deps_max_download_bytes
+            ),
+            deps_max_env_bytes=_env_int("SCRIPTBOX_DEPS_MAX_ENV_BYTES", cls.deps_max_env_bytes),
+            deps_resolve_timeout_seconds=_env_float(
+                "SCRIPTBOX_DEPS_RESOLVE_TIMEOUT_SECONDS", cls.deps_resolve_timeout_seconds
+            ),
+            deps_install_timeout_seconds=_env_float(
+                "SCRIPTBOX_DEPS_INSTALL_TIMEOUT_SECONDS", cls.deps_install_timeout_seconds
+            ),
+            deps_retry_failed_seconds=_env_float(
+                "SCRIPTBOX_DEPS_RETRY_FAILED_SECONDS", cls.deps_retry_failed_seconds
+            ),
+            deps_namespace=_env("SCRIPTBOX_DEPS_NAMESPACE", cls.deps_namespace),
         )

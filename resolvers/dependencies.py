@@ -1,30 +1,27 @@
-"""GraphQL for Python dependencies: a script's dependency status and
-resolved pins, and starting the resolution when a script is saved."""
+"""GraphQL for Python dependencies: a script's dependency status and resolved
+pins, and telling the service when a script was saved. What they mean and
+how they are kept is services/dependencies/."""
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from core.languages import Language
-from models.dependencies import DependencySet
-from models.dependencies import DependencyStatus as StoredStatus
 from models.tree import Script
 from resolvers.context import Context
-from services.dependencies.spec import PYTHON_VERSION, DeclarationError, declared
+from services.dependencies import DependencyState, dependency_states, script_saved
+from services.dependencies.declarations import PYTHON_VERSION
 
 
 @strawberry.enum(description="Where a script's Python dependencies stand.")
 class DependencyStatus(Enum):
     NONE = "none"  # the script declares none
-    PENDING = "pending"  # declared; resolved by the first run (or a worker)
+    PENDING = "pending"  # declared; a worker takes it up in the background
     RESOLVING = "resolving"
     INSTALLING = "installing"
     READY = "ready"
@@ -72,80 +69,42 @@ NO_DEPENDENCIES = ScriptDependencies(
     resolved_at=None,
 )
 
-_loaders: weakref.WeakKeyDictionary[Context, DataLoader[str, DependencySet | None]] = (
+_loaders: weakref.WeakKeyDictionary[Context, DataLoader[str, DependencyState]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def _load_sets(keys: Sequence[str]) -> list[DependencySet | None]:
-    rows = {row.key: row for row in await DependencySet.filter(key__in=list(keys))}
-    return [rows.get(key) for key in keys]
-
-
-def _loader(context: Context) -> DataLoader[str, DependencySet | None]:
+def _loader(context: Context) -> DataLoader[str, DependencyState]:
+    """One per request: the scripts of a tree are answered in one query."""
     loader = _loaders.get(context)
     if loader is None:
-        loader = _loaders[context] = DataLoader(_load_sets)
+        loader = _loaders[context] = DataLoader(dependency_states)
     return loader
 
 
 async def script_dependencies(info: Info[Context, None], script: Script) -> ScriptDependencies:
     if script.dependency_key is None:
         return NO_DEPENDENCIES
-    row = await _loader(info.context).load(script.dependency_key)
-    if row is None:
-        return ScriptDependencies(
-            status=DependencyStatus.PENDING,
-            requirements=[],
-            pins=[],
-            error=None,
-            python_version=PYTHON_VERSION,
-            environment_hash=None,
-            resolved_at=None,
-        )
+    state = await _loader(info.context).load(script.dependency_key)
     error = None
-    # Every failure is recorded with its code; a FAILED row without one is
-    # an interrupted attempt that the next run makes again.
-    if row.status is StoredStatus.FAILED and row.error_code is not None:
-        error = DependencyError(code=row.error_code, message=row.error_message or "")
+    if state.error is not None:
+        code, message = state.error
+        error = DependencyError(code=code, message=message)
     return ScriptDependencies(
-        status=DependencyStatus(row.status.value),
-        requirements=list(row.requirements),
-        pins=[_pin(p) for p in row.pins],
+        status=DependencyStatus(state.status.value),
+        requirements=list(state.requirements),
+        pins=[
+            DependencyPin(name=p.name, version=p.version, file=p.file, sha256=p.sha256, size=p.size)
+            for p in state.pins
+        ],
         error=error,
-        python_version=row.python_version,
-        environment_hash=row.env_hash,
-        resolved_at=row.resolved_at,
-    )
-
-
-def _pin(value: dict[str, Any]) -> DependencyPin:
-    return DependencyPin(
-        name=str(value["name"]),
-        version=str(value["version"]),
-        file=str(value["file"]),
-        sha256=str(value["sha256"]),
-        size=int(value["size"]),
+        python_version=state.python_version,
+        environment_hash=state.environment_hash,
+        resolved_at=state.resolved_at,
     )
 
 
 async def dependencies_saved(info: Info[Context, None], script: Script) -> None:
-    """A script was saved: record what it declares (its first run resolves
-    and installs it)."""
-    if script.dependency_key is None or script.language is not Language.PYTHON:
-        return
-    content = await info.context.services.tree.read_content(script)
-    try:
-        wanted = declared(content, script.requirements)
-    except DeclarationError:
-        return  # checked when saving; nothing to start
-    if wanted is None:
-        return
-    await DependencySet.get_or_create(
-        key=wanted.key,
-        defaults={
-            "python_version": PYTHON_VERSION,
-            "requirements": list(wanted.requirements),
-            "status": StoredStatus.PENDING,
-        },
-    )
+    """A script was saved: the service records what it declares, and a worker
+    resolves and installs it in the background."""
+    await script_saved(info.context.services.tree, script)

@@ -1,4 +1,5 @@
-"""DockerSandbox: runs one job in one fresh, hardened container.
+"""DockerSandbox: runs one job in one fresh, hardened container, and offers
+the few engine operations Python dependency environments need.
 
 All Docker SDK calls run in a private thread pool (the SDK blocks); the
 container's attached stdio is a plain socket driven by the event loop.
@@ -21,7 +22,7 @@ import docker
 from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
-from sandbox import containers
+from sandbox import containers, env_volumes
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
 from sandbox.conversation import (
@@ -33,7 +34,15 @@ from sandbox.conversation import (
     bundle_frames,
 )
 from sandbox.env_pools import EnvPools
-from sandbox.job import SandboxJob, SandboxOutcome, Status, VolumeMount
+from sandbox.environments import (
+    EngineIdentity,
+    Installed,
+    Wheel,
+    install_job,
+    installed,
+    runtime_for,
+)
+from sandbox.job import OutputChunk, SandboxJob, SandboxOutcome, Status, VolumeMount
 from sandbox.job_checks import job_problem
 from sandbox.pool import WarmPool
 
@@ -375,17 +384,70 @@ class DockerSandbox:
         if not creating.cancelled() and creating.exception() is None:
             self._dispose(creating.result())
 
-    # --- volumes (dependency environments, sandbox/deps.py) ---------------------
+    # --- dependency environments (sandbox/environments.py) -----------------------
 
-    async def release_volume(self, volume: str) -> None:
-        """Remove the idle warm containers that mount ``volume``, and wait."""
-        await self._env_pools.release(volume)
+    async def engine_identity(self) -> EngineIdentity:
+        """The engine environments are kept on, and the runtime wheels must fit."""
+        engine_id, arch = await self._on_engine(
+            "cannot ask the engine who it is: ", env_volumes.engine_identity
+        )
+        return EngineIdentity(engine_id, runtime_for(arch))
+
+    async def create_environment_volume(self, name: str, env_hash: str, namespace: str) -> None:
+        """A fresh, empty volume for one environment, labelled with its namespace."""
+        await self._on_engine(
+            "cannot create a volume: ", env_volumes.create_volume, name, env_hash, namespace
+        )
+
+    async def environment_volume_ready(self, name: str, env_hash: str) -> bool:
+        """The volume exists and was made for this environment (never mount
+        one that is not there: Docker would create it, empty)."""
+        return await self._on_engine(
+            "cannot inspect a volume: ", env_volumes.volume_ready, name, env_hash
+        )
+
+    async def environment_volumes(self, namespace: str) -> list[tuple[str, str]]:
+        """(name, environment hash) of every environment volume of a namespace."""
+        return await self._on_engine("cannot list volumes: ", env_volumes.list_volumes, namespace)
+
+    async def remove_environment_volume(self, name: str) -> bool:
+        """Close the warm containers that mount it, then remove it; False
+        when it is still in use (a run has it) or the engine balks."""
+        await self._env_pools.release(name)
         await self.settle()
-
-    async def engine_call(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a blocking ``fn(api, *args)`` on this sandbox's engine client."""
         api = await self._get_api()
-        return await self._call(fn, api, *args)
+        return await self._call(env_volumes.remove_volume, api, name)
+
+    async def install_environment(
+        self,
+        env_hash: str,
+        volume: str,
+        wheels: list[Wheel],
+        max_bytes: int,
+        max_files: int,
+        timeout_seconds: float,
+    ) -> Installed:
+        """Fill a fresh volume with these wheels, in one sandbox job.
+
+        Raises InstallFailed (the installer refused or broke) or
+        SandboxUnavailable."""
+        job = install_job(env_hash, volume, wheels, max_bytes, max_files, timeout_seconds)
+        stderr: list[str] = []
+
+        async def on_output(chunk: OutputChunk) -> None:
+            if chunk.stream == "stderr":
+                stderr.append(chunk.data)
+
+        outcome = await self.run(job, on_output)
+        return installed(outcome, env_hash, "".join(stderr))
+
+    async def _on_engine(self, failure: str, fn: Callable[..., T], *args: object) -> T:
+        """A blocking ``fn(api, *args)``; an engine error is SandboxUnavailable."""
+        api = await self._get_api()
+        try:
+            return await self._call(fn, api, *args)
+        except containers.ENGINE_ERRORS as exc:
+            raise SandboxUnavailable(f"{failure}{exc}") from exc
 
     def _dispose(self, container: LiveContainer) -> None:
         """Remove a used or unwanted container in the background."""

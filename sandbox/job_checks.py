@@ -47,7 +47,7 @@ def job_problem(job: SandboxJob) -> str | None:
     return None
 
 
-# Volumes are dependency environments, mounted at one place (sandbox/deps.py).
+# Volumes are dependency environments, mounted at one place (sandbox/environments.py).
 VOLUME_TARGET = "/opt/scriptbox/env"
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 

@@ -55,8 +55,8 @@ def check_secret_names(names: list[str] | None) -> list[str] | None:
 
 
 def dependency_key(language: Language, content: str, requirements: str | None) -> str | None:
-    """Checks what a script declares it needs (engine/deps) and keys it."""
-    from services.dependencies.spec import DeclarationError, key_for_save
+    """Checks what a script declares it needs (services/dependencies/) and keys it."""
+    from services.dependencies.declarations import DeclarationError, key_for_save
 
     try:
         return key_for_save(language is Language.PYTHON, content, requirements)

@@ -24,7 +24,7 @@ import uvloop
 from moto.server import ThreadedMotoServer
 
 from harness.postgres import fresh_postgres_database
-from sandbox import deps as sandbox_deps
+from sandbox import env_volumes
 from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from services.accounts import create_user
 from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
@@ -69,7 +69,7 @@ def _volumes_left() -> list[str]:
     return [
         f"volume {name} (namespace {namespace})"
         for namespace in sorted(VOLUME_NAMESPACES)
-        for name, _hash in sandbox_deps.list_volumes(api, namespace)
+        for name, _hash in env_volumes.list_volumes(api, namespace)
     ]
 
 
@@ -159,22 +159,24 @@ async def service(
     data_dir = tmp_path_factory.mktemp(f"service-{request.param}")
     with volume_namespace(request.param) as namespace:
         VOLUME_NAMESPACES.add(namespace)
-        async for running in _service(request, data_dir):
+        async for running in _service(request, data_dir, namespace):
             yield running
 
 
-async def _service(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Service]:
-    overrides: dict[str, object] = {}
+async def _service(
+    request: pytest.FixtureRequest, data_dir: Path, namespace: str
+) -> AsyncIterator[Service]:
+    overrides: dict[str, object] = {"deps_namespace": namespace}
     if request.param == "postgres":
         async with (
             fresh_postgres_database() as url,
-            running_service(test_settings(data_dir, database_url=url)) as running,
+            running_service(test_settings(data_dir, database_url=url, **overrides)) as running,
         ):
             yield running
         return
     if request.param == "s3":
         s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
-        overrides = {
+        overrides |= {
             "storage_backend": "s3",
             "s3_endpoint": s3.endpoint,
             "s3_access_key": s3.access_key,

@@ -2,23 +2,21 @@
 
 ``prepare`` is what the worker calls before a Python run: it turns what the
 script declares into a ready environment (a Docker named volume) and returns
-the mount and variables for the run, or a DEPENDENCY_* failure.
+the mount and variables for the run, or a DEPENDENCY_* failure. Sets saved
+since (PENDING, ``status.py``) are prepared ahead, in the background.
 
-* Resolution (pip, on the host, wheels only: ``resolver.py``) happens once
+* Resolution (pip, on the host, wheels only: ``resolution.py``) happens once
   per declared set (a ``DependencySet`` row keyed by its hash); its pins are
   kept and reused by every later run.
 * An environment is built once per resolved set and engine (a ``PythonEnv``
   row keyed by the hash of the exact files and the runtime): a fresh volume
-  with a random name, filled by one sandbox job (``sandbox/deps.py``), and
-  only then recorded READY. A failed or interrupted build is never READY; its
-  volume is removed.
+  with a random name, filled by one sandbox job
+  (``DockerSandbox.install_environment``), and only then recorded READY. A
+  failed or interrupted build is never READY; its volume is removed.
 * One build at a time per key: in this process a shared task per key; across
-  processes the row is claimed with a conditional UPDATE (``claim_seq``) and
-  kept alive by a heartbeat; the others wait, and take over a stale claim.
-* The cache is capped (``cache_bytes`` per engine): past the cap the least
-  recently used environments not used within ``evict_protect_seconds`` are
-  marked EVICTED (conditionally, so a run marking one used at that moment
-  wins) and their volumes removed.
+  processes the row is claimed (``claims.py``); the others wait, and take
+  over a stale claim.
+* The cache is capped per engine (``eviction.py``).
 """
 
 from __future__ import annotations
@@ -30,37 +28,50 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 
 from core.languages import Language
 from core.settings import Settings
 from core.tasks import cancel_and_wait
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.tree import Script
-from sandbox import DockerSandbox, OutputChunk, SandboxUnavailable, VolumeMount
-from sandbox import deps as sandbox_deps
-from sandbox.containers import ENGINE_ERRORS
-from services.dependencies.config import DependencyConfig
-from services.dependencies.resolver import (
-    TRANSIENT_CODES,
-    DependencyFailure,
-    Pin,
-    Resolver,
-    env_hash,
+from sandbox import (
+    DockerSandbox,
+    EngineIdentity,
+    Installed,
+    InstallFailed,
+    Runtime,
+    SandboxUnavailable,
+    VolumeMount,
+    Wheel,
+    environment_mount,
+    environment_variables,
 )
-from services.dependencies.spec import PYTHON_VERSION, DeclarationError, Declared, declared
+from services.dependencies import claims
+from services.dependencies.claims import now
+from services.dependencies.config import DependencyConfig
+from services.dependencies.declarations import (
+    PYTHON_VERSION,
+    DeclarationError,
+    Declared,
+    declared,
+)
+from services.dependencies.eviction import evict_least_recently_used, remove_unneeded_volumes
+from services.dependencies.failures import DependencyFailure
+from services.dependencies.resolution import Pin, Resolver, env_hash
+from services.dependencies.status import pending_declarations
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 POLL_SECONDS = 0.3
+# Saved sets taken up per look: the rest wait for the next one.
+PREFETCH_BATCH = 8
 VOLUME_PREFIX = "scriptbox-env-"
 
 
@@ -90,15 +101,14 @@ class DependencyManager:
         config: DependencyConfig | None = None,
     ) -> None:
         self.name = worker_name
-        self.config = config or DependencyConfig.from_env(settings)
+        self.config = config or DependencyConfig.from_settings(settings)
         self._sandbox = sandbox
-        self._resolver = Resolver(self.config)
         self._flights: dict[str, asyncio.Task[PythonEnv]] = {}
         self._builds: dict[str, asyncio.Task[PythonEnv]] = {}
-        self._engine: tuple[str, sandbox_deps.Runtime] | None = None
+        self._engine: EngineIdentity | None = None
         self._resolving = asyncio.Semaphore(2)
         self._background: set[asyncio.Task[Any]] = set()
-        self._janitor: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
         # Diagnostics (tests, logs): what this process did.
         self.resolutions = 0
         self.builds = 0
@@ -107,15 +117,18 @@ class DependencyManager:
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._janitor = asyncio.create_task(self._janitor_loop(), name="deps-janitor")
+        self._loops = [
+            asyncio.create_task(self._janitor_loop(), name="deps-janitor"),
+            asyncio.create_task(self._prefetch_loop(), name="deps-prefetch"),
+        ]
 
     async def close(self) -> None:
-        await cancel_and_wait(t for t in (self._janitor, *self._background) if t is not None)
+        await cancel_and_wait([*self._loops, *self._background])
         flights = [*self._flights.values(), *self._builds.values()]
         if flights:
             await asyncio.wait(flights, timeout=10)
 
-    # --- the worker's and the API's entry points --------------------------------------
+    # --- the worker's entry points ------------------------------------------------------
 
     async def prepare(
         self, script: Script, content: bytes, cancel: asyncio.Event | None = None
@@ -146,21 +159,27 @@ class DependencyManager:
         except DependencyFailure as exc:
             return Prepared(error=(exc.code, exc.message))
         assert env.volume is not None
-        return Prepared(env=sandbox_deps.run_env(), volumes=(sandbox_deps.run_mount(env.volume),))
+        return Prepared(env=environment_variables(), volumes=(environment_mount(env.volume),))
 
     async def ensure(self, wanted: Declared) -> PythonEnv:
         """The ready environment for a declared set (resolved and built if need be)."""
         return await self._flight(wanted)
 
-    def prefetch(self, wanted: Declared, retry_failed: bool = False) -> None:
-        """Resolve and build in the background (a script was saved)."""
+    # --- sets saved since: prepared before any run asks -----------------------------------
 
+    async def _prefetch_loop(self) -> None:
+        while True:
+            try:
+                for wanted in await pending_declarations(PREFETCH_BATCH):
+                    if wanted.key not in self._flights:
+                        self._prefetch(wanted)
+            except Exception:
+                log.exception("looking for saved dependencies failed")
+            await asyncio.sleep(self.config.pending_poll_seconds)
+
+    def _prefetch(self, wanted: Declared) -> None:
         async def run() -> None:
-            if retry_failed:
-                await DependencySet.filter(key=wanted.key, status=DependencyStatus.FAILED).update(
-                    status=DependencyStatus.PENDING
-                )
-            with contextlib.suppress(DependencyFailure):
+            with contextlib.suppress(DependencyFailure):  # recorded on the set's row
                 await self._flight(wanted)
 
         self._spawn(run(), f"deps-prefetch {wanted.key[:12]}")
@@ -178,16 +197,16 @@ class DependencyManager:
         return task
 
     async def _ensure(self, wanted: Declared) -> PythonEnv:
-        engine, runtime = await self._engine_info()
-        row, wheels = await self._resolved(wanted, runtime)
+        engine = await self._engine_identity()
+        row, wheels = await self._resolved(wanted, engine.runtime)
         try:
             pins = [Pin.from_json(p) for p in row.pins]
             assert row.env_hash is not None
             try:
-                env = await self._env(row.env_hash, pins, engine, runtime, wheels)
+                env = await self._env(row.env_hash, pins, engine, wheels)
             except DependencyFailure as exc:
                 if row.status is not DependencyStatus.READY:  # shown on the script
-                    await self._set_failed(DependencySet, row, exc)
+                    await claims.record_failure(row, exc)
                 raise
             if row.status is not DependencyStatus.READY:
                 await DependencySet.filter(id=row.id).update(
@@ -196,7 +215,7 @@ class DependencyManager:
                     error_message=None,
                     claimed_by=None,
                     heartbeat_at=None,
-                    updated_at=_now(),
+                    updated_at=now(),
                 )
             return env
         finally:
@@ -206,7 +225,7 @@ class DependencyManager:
     # --- resolution -------------------------------------------------------------------------
 
     async def _resolved(
-        self, wanted: Declared, runtime: sandbox_deps.Runtime
+        self, wanted: Declared, runtime: Runtime
     ) -> tuple[DependencySet, _Wheels | None]:
         """The set with its pins; resolved here (with its wheels) if no one has."""
         deadline = time.monotonic() + self.config.wait_timeout_seconds
@@ -220,7 +239,7 @@ class DependencyManager:
                         requirements=list(wanted.requirements),
                         status=DependencyStatus.RESOLVING,
                         claimed_by=self.name,
-                        heartbeat_at=_now(),
+                        heartbeat_at=now(),
                         claim_seq=1,
                     )
                 except IntegrityError:
@@ -229,7 +248,7 @@ class DependencyManager:
             if row.status in (DependencyStatus.READY, DependencyStatus.INSTALLING) and row.pins:
                 return row, None
             if row.status is DependencyStatus.FAILED:
-                failure = self._standing_failure(row)
+                failure = claims.standing_failure(row, self.config.retry_failed_seconds)
                 if failure is not None:
                     raise failure
                 if row.pins and row.env_hash:
@@ -239,14 +258,14 @@ class DependencyManager:
                     raise DependencyFailure("DEPENDENCY_TIMEOUT", "waited too long for resolution")
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            if await self._claim(DependencySet, row, DependencyStatus.RESOLVING):
+            if await claims.claim(row, DependencyStatus.RESOLVING, self.name):
                 return row, await self._resolve(row, runtime)
 
-    async def _resolve(self, row: DependencySet, runtime: sandbox_deps.Runtime) -> _Wheels:
+    async def _resolve(self, row: DependencySet, runtime: Runtime) -> _Wheels:
         folder = self._work_folder("resolve")
         try:
-            async with self._heartbeat(DependencySet, row), self._resolving:
-                pins = await self._resolver.resolve(list(row.requirements), runtime, folder)
+            async with claims.heartbeat(row, self.config.stale_seconds), self._resolving:
+                pins = await Resolver(self.config).resolve(list(row.requirements), runtime, folder)
             self.resolutions += 1
             row.pins = [p.as_json() for p in pins]
             row.env_hash = env_hash(pins, runtime)
@@ -257,34 +276,29 @@ class DependencyManager:
                 env_hash=row.env_hash,
                 error_code=None,
                 error_message=None,
-                resolved_at=_now(),
-                heartbeat_at=_now(),
-                updated_at=_now(),
+                resolved_at=now(),
+                heartbeat_at=now(),
+                updated_at=now(),
             )
             return _Wheels(folder / "wheels", pins)
         except DependencyFailure as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            await self._set_failed(DependencySet, row, exc)
+            await claims.record_failure(row, exc)
             raise
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
-            await self._release(DependencySet, row, DependencyStatus.PENDING)
+            await claims.release(row, DependencyStatus.PENDING)
             raise
 
     # --- environments -------------------------------------------------------------------------
 
     async def _env(
-        self,
-        hash_: str,
-        pins: list[Pin],
-        engine: str,
-        runtime: sandbox_deps.Runtime,
-        wheels: _Wheels | None,
+        self, hash_: str, pins: list[Pin], engine: EngineIdentity, wheels: _Wheels | None
     ) -> PythonEnv:
         task = self._builds.get(hash_)
         if task is None:
             task = asyncio.create_task(
-                self._env_once(hash_, pins, engine, runtime, wheels), name=f"env {hash_[:12]}"
+                self._env_once(hash_, pins, engine, wheels), name=f"env {hash_[:12]}"
             )
             self._builds[hash_] = task
             task.add_done_callback(lambda _t: self._builds.pop(hash_, None))
@@ -292,37 +306,34 @@ class DependencyManager:
         return await asyncio.shield(task)
 
     async def _env_once(
-        self,
-        hash_: str,
-        pins: list[Pin],
-        engine: str,
-        runtime: sandbox_deps.Runtime,
-        wheels: _Wheels | None,
+        self, hash_: str, pins: list[Pin], engine: EngineIdentity, wheels: _Wheels | None
     ) -> PythonEnv:
         deadline = time.monotonic() + self.config.wait_timeout_seconds
         while True:
-            row = await PythonEnv.get_or_none(hash=hash_, engine=engine)
+            row = await PythonEnv.get_or_none(hash=hash_, engine=engine.engine_id)
             if row is None:
                 try:
                     row = await PythonEnv.create(
                         hash=hash_,
-                        engine=engine,
+                        engine=engine.engine_id,
                         status=EnvStatus.BUILDING,
                         pins=[p.as_json() for p in pins],
                         volume=_volume_name(hash_),
                         claimed_by=self.name,
-                        heartbeat_at=_now(),
+                        heartbeat_at=now(),
                         claim_seq=1,
                     )
                 except IntegrityError:
                     continue
-                return await self._build(row, pins, runtime, wheels)
+                return await self._build(row, pins, engine.runtime, wheels)
             if row.status is EnvStatus.READY:
                 if await self._use(row):
                     return row
                 if row.status is not EnvStatus.READY:
                     continue  # evicted meanwhile: look again
-            elif row.status is EnvStatus.FAILED and (failure := self._standing_failure(row)):
+            elif row.status is EnvStatus.FAILED and (
+                failure := claims.standing_failure(row, self.config.retry_failed_seconds)
+            ):
                 raise failure
             elif row.status is EnvStatus.BUILDING and not self._stale(row):
                 if time.monotonic() > deadline:
@@ -332,54 +343,54 @@ class DependencyManager:
                 await asyncio.sleep(POLL_SECONDS)
                 continue
             old_volume = row.volume
-            if await self._claim(PythonEnv, row, EnvStatus.BUILDING, volume=_volume_name(hash_)):
+            if await claims.claim(row, EnvStatus.BUILDING, self.name, volume=_volume_name(hash_)):
                 if old_volume:
                     self._spawn(self._remove_volume(old_volume), "deps-remove-old")
-                return await self._build(row, pins, runtime, wheels)
+                return await self._build(row, pins, engine.runtime, wheels)
 
     async def _use(self, row: PythonEnv) -> bool:
         """Mark a READY environment used; False when it is gone."""
         marked = await PythonEnv.filter(id=row.id, status=EnvStatus.READY).update(
-            last_used_at=_now()
+            last_used_at=now()
         )
         if not marked:
             row.status = EnvStatus.EVICTED
             return False
         assert row.volume is not None
-        if await self._sandbox.engine_call(sandbox_deps.volume_ready, row.volume, row.hash):
+        try:
+            ready = await self._sandbox.environment_volume_ready(row.volume, row.hash)
+        except SandboxUnavailable as exc:
+            raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
+        if ready:
             return True
         log.warning("environment volume %s is missing; building it again", row.volume)
         return False
 
     async def _build(
-        self,
-        row: PythonEnv,
-        pins: list[Pin],
-        runtime: sandbox_deps.Runtime,
-        wheels: _Wheels | None,
+        self, row: PythonEnv, pins: list[Pin], runtime: Runtime, wheels: _Wheels | None
     ) -> PythonEnv:
         assert row.volume is not None
         volume = row.volume
         own: Path | None = None
         try:
-            async with self._heartbeat(PythonEnv, row):
+            async with claims.heartbeat(row, self.config.stale_seconds):
                 if wheels is None:
                     own = self._work_folder("download")
                     async with self._resolving:
-                        await self._resolver.download(pins, runtime, own)
+                        await Resolver(self.config).download(pins, runtime, own)
                     wheels = _Wheels(own / "wheels", pins)
                 installed = await self._install(row.hash, volume, wheels)
-            now = _now()
+            at = now()
             updated = await PythonEnv.filter(id=row.id, claim_seq=row.claim_seq).update(
                 status=EnvStatus.READY,
                 size_bytes=installed.bytes,
-                ready_at=now,
-                last_used_at=now,
+                ready_at=at,
+                last_used_at=at,
                 error_code=None,
                 error_message=None,
                 claimed_by=None,
                 heartbeat_at=None,
-                updated_at=now,
+                updated_at=at,
             )
             if not updated:
                 raise DependencyFailure("DEPENDENCY_TIMEOUT", "another worker took over the build")
@@ -391,105 +402,58 @@ class DependencyManager:
                 installed.bytes,
                 volume,
             )
-            row.status, row.size_bytes, row.last_used_at = EnvStatus.READY, installed.bytes, now
+            row.status, row.size_bytes, row.last_used_at = EnvStatus.READY, installed.bytes, at
             self._spawn(self.evict(keep=row.hash), "deps-evict")
             return row
         except DependencyFailure as exc:
             await self._remove_volume(volume)
-            await self._set_failed(PythonEnv, row, exc)
+            await claims.record_failure(row, exc)
             raise
         except BaseException:
             await self._remove_volume(volume)
-            await self._release(PythonEnv, row, EnvStatus.FAILED)
+            await claims.release(row, EnvStatus.FAILED)
             raise
         finally:
             if own is not None:
                 shutil.rmtree(own, ignore_errors=True)
 
-    async def _install(self, hash_: str, volume: str, wheels: _Wheels) -> sandbox_deps.Installed:
+    async def _install(self, hash_: str, volume: str, wheels: _Wheels) -> Installed:
         files = [
-            sandbox_deps.Wheel(p.file, p.sha256, (wheels.folder / p.file).read_bytes())
-            for p in wheels.pins
+            Wheel(p.file, p.sha256, (wheels.folder / p.file).read_bytes()) for p in wheels.pins
         ]
-        job = sandbox_deps.install_job(
-            hash_,
-            volume,
-            files,
-            self.config.max_env_bytes,
-            self.config.max_env_files,
-            self.config.install_timeout_seconds,
-        )
-        stderr: list[str] = []
-
-        async def on_output(chunk: OutputChunk) -> None:
-            if chunk.stream == "stderr":
-                stderr.append(chunk.data)
-
         try:
-            await self._sandbox.engine_call(
-                sandbox_deps.create_volume, volume, hash_, self.config.namespace
+            await self._sandbox.create_environment_volume(volume, hash_, self.config.namespace)
+            return await self._sandbox.install_environment(
+                hash_,
+                volume,
+                files,
+                self.config.max_env_bytes,
+                self.config.max_env_files,
+                self.config.install_timeout_seconds,
             )
-            outcome = await self._sandbox.run(job, on_output)
         except SandboxUnavailable as exc:
             raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
-        except ENGINE_ERRORS as exc:
-            message = f"cannot create a volume: {exc}"
-            raise DependencyFailure("SANDBOX_UNAVAILABLE", message) from None
-        try:
-            return sandbox_deps.installed(outcome, hash_, "".join(stderr))
-        except (sandbox_deps.InstallFailed, ValueError) as exc:
+        except InstallFailed as exc:
             raise DependencyFailure("DEPENDENCY_INSTALL_FAILED", str(exc)) from None
 
     # --- the cache ------------------------------------------------------------------------------
 
     async def evict(self, keep: str | None = None) -> int:
         """Remove least recently used environments while over the cap."""
-        engine, _runtime = await self._engine_info()
-        rows = await PythonEnv.filter(engine=engine, status=EnvStatus.READY).order_by(
-            "last_used_at"
+        engine = await self._engine_identity()
+        evicted = await evict_least_recently_used(
+            self._sandbox, engine.engine_id, self.config, keep
         )
-        total = sum(r.size_bytes for r in rows)
-        cutoff = _now() - timedelta(seconds=self.config.evict_protect_seconds)
-        evicted = 0
-        for row in rows:
-            if total <= self.config.cache_bytes:
-                break
-            if row.hash == keep or row.last_used_at is None or row.last_used_at >= cutoff:
-                continue
-            marked = await PythonEnv.filter(
-                id=row.id, status=EnvStatus.READY, last_used_at__lt=cutoff
-            ).update(status=EnvStatus.EVICTED, claim_seq=F("claim_seq") + 1, updated_at=_now())
-            if not marked:
-                continue  # used meanwhile
-            total -= row.size_bytes
-            evicted += 1
-            self.evictions += 1
-            log.info("evicting environment %s (%d bytes)", row.hash[:12], row.size_bytes)
-            if row.volume and await self._remove_volume(row.volume):
-                await PythonEnv.filter(id=row.id, status=EnvStatus.EVICTED).update(volume=None)
+        self.evictions += evicted
         return evicted
 
     async def clean_volumes(self) -> int:
         """Remove volumes of this namespace that no row of ours needs any more."""
-        engine, _runtime = await self._engine_info()
-        volumes = await self._sandbox.engine_call(sandbox_deps.list_volumes, self.config.namespace)
-        hashes = {h for _name, h in volumes if h}
-        rows = {r.hash: r for r in await PythonEnv.filter(engine=engine, hash__in=list(hashes))}
-        removed = 0
-        for name, hash_ in volumes:
-            row = rows.get(hash_)
-            if row is None:
-                continue  # another deployment's (another database) or not ours to judge
-            wanted = row.volume == name and row.status in (EnvStatus.READY, EnvStatus.BUILDING)
-            if not wanted and await self._remove_volume(name):
-                removed += 1
-                if row.volume == name:
-                    await PythonEnv.filter(id=row.id, volume=name).update(volume=None)
-        return removed
+        engine = await self._engine_identity()
+        return await remove_unneeded_volumes(self._sandbox, engine.engine_id, self.config.namespace)
 
     async def _remove_volume(self, volume: str) -> bool:
-        await self._sandbox.release_volume(volume)
-        return await self._sandbox.engine_call(sandbox_deps.remove_volume, volume)
+        return await self._sandbox.remove_environment_volume(volume)
 
     async def _janitor_loop(self) -> None:
         while True:
@@ -500,84 +464,17 @@ class DependencyManager:
                 log.exception("dependency cache clean-up failed")
             await asyncio.sleep(self.config.janitor_seconds)
 
-    # --- claims ----------------------------------------------------------------------------------
-
-    async def _claim(self, model: type[Any], row: Any, status: Any, **values: Any) -> bool:
-        """Take a row for work, if no one changed it since it was read."""
-        now = _now()
-        claimed = await model.filter(id=row.id, claim_seq=row.claim_seq).update(
-            status=status,
-            claimed_by=self.name,
-            heartbeat_at=now,
-            claim_seq=row.claim_seq + 1,
-            updated_at=now,
-            **values,
-        )
-        if claimed:
-            row.status, row.claimed_by, row.heartbeat_at = status, self.name, now
-            row.claim_seq += 1
-            for key, value in values.items():
-                setattr(row, key, value)
-        return bool(claimed)
-
-    async def _release(self, model: type[Any], row: Any, status: Any) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(
-                model.filter(id=row.id, claim_seq=row.claim_seq).update(
-                    status=status, claimed_by=None, heartbeat_at=None, updated_at=_now()
-                )
-            )
-
-    async def _set_failed(self, model: type[Any], row: Any, failure: DependencyFailure) -> None:
-        status = DependencyStatus.FAILED if model is DependencySet else EnvStatus.FAILED
-        await model.filter(id=row.id, claim_seq=row.claim_seq).update(
-            status=status,
-            error_code=failure.code,
-            error_message=failure.message[:4000],
-            claimed_by=None,
-            heartbeat_at=None,
-            updated_at=_now(),
-        )
-
-    @contextlib.asynccontextmanager
-    async def _heartbeat(self, model: type[Any], row: Any) -> AsyncIterator[None]:
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.config.stale_seconds / 4)
-                await model.filter(id=row.id, claim_seq=row.claim_seq).update(heartbeat_at=_now())
-
-        task = asyncio.create_task(beat(), name="deps-heartbeat")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    def _stale(self, row: Any) -> bool:
-        beat = row.heartbeat_at or row.updated_at
-        return bool(_now() - beat > timedelta(seconds=self.config.stale_seconds))
-
-    def _standing_failure(self, row: Any) -> DependencyFailure | None:
-        """The failure a FAILED row still answers with; None when it is to be
-        tried again: it has no code (a build was interrupted), a code that
-        says nothing about the requirements, or it is old enough."""
-        code = row.error_code
-        if code is None or code in TRANSIENT_CODES:
-            return None
-        if _now() - row.updated_at > timedelta(seconds=self.config.retry_failed_seconds):
-            return None
-        return DependencyFailure(code, row.error_message or "")
-
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _engine_info(self) -> tuple[str, sandbox_deps.Runtime]:
+    def _stale(self, row: claims.ClaimedRow) -> bool:
+        return claims.is_stale(row, self.config.stale_seconds)
+
+    async def _engine_identity(self) -> EngineIdentity:
         if self._engine is None:
             try:
-                engine_id, arch = await self._sandbox.engine_call(sandbox_deps.engine_identity)
-            except ENGINE_ERRORS as exc:
+                self._engine = await self._sandbox.engine_identity()
+            except SandboxUnavailable as exc:
                 raise DependencyFailure("SANDBOX_UNAVAILABLE", str(exc)) from None
-            self._engine = (engine_id, sandbox_deps.runtime_for(arch))
         return self._engine
 
     def _work_folder(self, purpose: str) -> Path:
@@ -602,10 +499,6 @@ def _volume_name(hash_: str) -> str:
     # Random per build: a half-built volume never carries a name a READY row
     # could point at; the row names its volume only once it is READY.
     return f"{VOLUME_PREFIX}{hash_[:16]}-{secrets.token_hex(4)}"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.client import GraphQLClient
+from tests.support.deadlines import eventually
 
 DEPENDENCIES = """
   requirements
@@ -40,3 +41,18 @@ async def run(client: GraphQLClient, script_id: str, wait: bool = True) -> dict[
     data = await client.data(RUN, {"input": {"scriptId": script_id, "wait": wait}})
     result: dict[str, Any] = data["runScript"]
     return result
+
+
+async def dependencies_reach(client: GraphQLClient, script_id: str, status: str) -> dict[str, Any]:
+    """The script's dependencies once their status is `status` (READY or
+    FAILED), polled through GraphQL; the other final status fails at once."""
+
+    async def probe() -> dict[str, Any] | None:
+        shown: dict[str, Any] = (await client.data(GET, {"id": script_id}))["script"][
+            "dependencies"
+        ]
+        if shown["status"] in ("READY", "FAILED") and shown["status"] != status:
+            raise AssertionError(f"dependencies ended {shown['status']}, not {status}: {shown}")
+        return shown if shown["status"] == status else None
+
+    return await eventually(probe, f"the script's dependencies are {status}", every=0.25)

@@ -19,6 +19,7 @@ from graphql_api.serving import uvicorn_config
 from harness.sql_counter import TagRequests
 from roles.api import ApiProcess, build_api_app
 from tests.support.owners import owned_name
+from tests.support.volumes import PROCESSES_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         # Unique per service: recovery reaps containers by worker name.
         worker_name=owned_name(f"test-{data_dir.name}"),
         warm_pool_size=2,
+        # Never the product's namespace: the run's leftovers check covers this one.
+        deps_namespace=PROCESSES_NAMESPACE,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import docker
 
-from sandbox import deps as sandbox_deps
+from sandbox import env_volumes
 
-NAMESPACE_VARIABLE = "SCRIPTBOX_DEPS_NAMESPACE"
 # Of every `scriptbox` process the run starts (cli_environment's default),
 # not the product's default namespace, which a real deployment may use.
 PROCESSES_NAMESPACE = f"pytest-deps-processes-{os.getpid()}"
@@ -21,21 +20,16 @@ PROCESSES_NAMESPACE = f"pytest-deps-processes-{os.getpid()}"
 
 @contextlib.contextmanager
 def volume_namespace(label: str) -> Iterator[str]:
-    """A namespace for the volumes of what starts inside; removed at the end."""
+    """A namespace for the volumes of what starts inside (give it to the
+    service as `deps_namespace`); its volumes are removed at the end."""
     namespace = f"pytest-deps-{label}-{uuid.uuid4().hex[:8]}"
-    before = os.environ.get(NAMESPACE_VARIABLE)
-    os.environ[NAMESPACE_VARIABLE] = namespace
     try:
         yield namespace
     finally:
-        if before is None:
-            os.environ.pop(NAMESPACE_VARIABLE, None)
-        else:
-            os.environ[NAMESPACE_VARIABLE] = before
         remove_volumes(namespace)
 
 
 def remove_volumes(namespace: str) -> None:
     api = docker.from_env().api
-    for name, _hash in sandbox_deps.list_volumes(api, namespace):
-        sandbox_deps.remove_volume(api, name)
+    for name, _hash in env_volumes.list_volumes(api, namespace):
+        env_volumes.remove_volume(api, name)

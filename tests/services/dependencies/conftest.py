@@ -2,24 +2,16 @@
 environment volumes carry a namespace of their own, removed afterwards), on
 SQLite and on PostgreSQL.
 
-These tests reach the real package index (PyPI) from the host, as the
-service does; the sandbox containers never have a network."""
+These tests reach the package index the service is configured with from the
+host, as the service does (pip's default index unless a test serves its own,
+tests/support/package_index.py); the sandbox containers never have a network."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from services.dependencies import DependencyManager
 from tests.support.servers import Service
-from tests.support.volumes import volume_namespace
-
-
-@pytest.fixture(scope="session")
-def deps_namespace() -> Iterator[str]:
-    with volume_namespace("installer") as namespace:
-        yield namespace
 
 
 @pytest.fixture

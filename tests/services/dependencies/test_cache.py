@@ -13,9 +13,10 @@ import docker
 import pytest
 
 from models.dependencies import EnvStatus, PythonEnv
-from sandbox import deps as sandbox_deps
+from sandbox import env_volumes
+from sandbox.environments import runtime_for
 from services.dependencies import DependencyManager, declared
-from services.dependencies.resolver import Resolver, env_hash
+from services.dependencies.resolution import Resolver, env_hash
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
 from tests.support.dependencies import GET, create, pep723, run
@@ -35,7 +36,7 @@ async def environment_hash(client: GraphQLClient, script_id: str) -> str:
 
 def volumes_of(namespace: str, hash_: str) -> list[str]:
     api = docker.from_env().api
-    return [name for name, h in sandbox_deps.list_volumes(api, namespace) if h == hash_]
+    return [name for name, h in env_volumes.list_volumes(api, namespace) if h == hash_]
 
 
 async def test_two_runs_at_once_build_once(alice: GraphQLClient, deps: DependencyManager) -> None:
@@ -78,15 +79,15 @@ async def test_a_half_built_environment_is_never_used(
     wanted = declared(pep723("six==1.14.0"), None)
     assert wanted is not None
     api = docker.from_env().api
-    engine, arch = sandbox_deps.engine_identity(api)
-    runtime = sandbox_deps.runtime_for(arch)
+    engine, arch = env_volumes.engine_identity(api)
+    runtime = runtime_for(arch)
     with tempfile.TemporaryDirectory() as folder:
         pins = await Resolver(deps.config).resolve(list(wanted.requirements), runtime, Path(folder))
     hash_ = env_hash(pins, runtime)
     # A worker died while building: its volume exists but holds nothing, and
     # its claim has not been refreshed for an hour.
     half = f"scriptbox-env-{hash_[:16]}-deadbeef"
-    sandbox_deps.create_volume(api, half, hash_, deps.config.namespace)
+    env_volumes.create_volume(api, half, hash_, deps.config.namespace)
     await PythonEnv.create(
         hash=hash_,
         engine=engine,

@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from services.dependencies.config import pip_default_index
 from tests.support.client import GraphQLClient
 from tests.support.dependencies import CREATE, GET, create, pep723, run
+from tests.support.servers import clean_settings
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
@@ -22,7 +22,7 @@ MISSING = "scriptbox-no-such-package-7f3c9e"
 
 def published_files(project: str) -> list[str]:
     request = urllib.request.Request(
-        f"{pip_default_index()}/{project}/",
+        f"{clean_settings().deps_index_url}/{project}/",
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:

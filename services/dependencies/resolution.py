@@ -1,4 +1,5 @@
-"""Resolving and downloading wheels on the host, with pip.
+"""Resolving and downloading wheels on the host, with pip: a declared set
+becomes exact pins (one wheel file each), and pins become files again.
 
 ``pip download --only-binary=:all:`` with the sandbox's interpreter and
 platform (``--python-version 3.11 --implementation cp --abi cp311 --abi abi3
@@ -41,8 +42,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from sandbox.deps import Runtime
+from sandbox import Runtime
 from services.dependencies.config import DependencyConfig
+from services.dependencies.failures import DependencyFailure
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +73,6 @@ _UNREACHABLE = (
     "Temporary failure in name resolution",
     "Network is unreachable",
 )
-# Failures that say nothing about the requirements: tried again at once.
-TRANSIENT_CODES = frozenset(
-    {"DEPENDENCY_INDEX_UNAVAILABLE", "DEPENDENCY_TIMEOUT", "SANDBOX_UNAVAILABLE"}
-)
-
-
-class DependencyFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-# The sandbox image's interpreter (sandbox.deps.Runtime): part of every key.
+# The sandbox image's interpreter (sandbox.Runtime): part of every key.
 PYTHON_VERSION = "3.11"
 MAX_REQUIREMENTS = 64
 MAX_REQUIREMENT_LENGTH = 512

@@ -1,16 +1,17 @@
-"""Python dependency environments on the sandbox side.
+"""Python dependency environments on the sandbox side: what one is, and the
+job that fills one.
 
 An environment is a Docker named volume holding ``site/`` (the installed
 wheels, byte-compiled) and ``manifest.json`` (written last). It is built by
-one sandbox job: the installer (``deps_installer.py``, stdlib only) as the
+one sandbox job: the installer (``env_installer.py``, stdlib only) as the
 script, the wheels as the job's input files over the framed stdio stream,
 the volume mounted read-write at ``ENV_DIR``. Runs mount it read-only there
 and get ``PYTHONPATH=<ENV_DIR>/site``. Nothing here touches the network or a
-host path: the host downloads wheels elsewhere (engine/deps) and never reads
-the volume back.
+host path: the host downloads wheels elsewhere (services/dependencies/) and
+never reads the volume back.
 
-The blocking helpers below take a ``docker.APIClient``; call them through
-``DockerSandbox.engine_call``.
+The engine operations on environments (their volumes, the engine's identity,
+running the install job) are methods of ``DockerSandbox``.
 """
 
 from __future__ import annotations
@@ -18,13 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import docker
-import docker.errors
 
 from core.limits import SandboxLimits
-from sandbox.containers import ENGINE_ERRORS
 from sandbox.job import SandboxJob, SandboxOutcome, VolumeMount
 from sandbox.job_checks import VOLUME_TARGET
 
@@ -32,11 +28,7 @@ ENV_DIR = VOLUME_TARGET
 SITE_DIR = f"{ENV_DIR}/site"
 # Bump when the installer's output changes: environments are keyed by it.
 INSTALLER_VERSION = 1
-INSTALLER_SOURCE = Path(__file__).with_name("deps_installer.py")
-
-LABEL_ENV = "scriptbox.env"
-LABEL_ENV_HASH = "scriptbox.env.hash"
-LABEL_NAMESPACE = "scriptbox.env.namespace"
+INSTALLER_SOURCE = Path(__file__).with_name("env_installer.py")
 
 
 @dataclass(frozen=True)
@@ -87,6 +79,15 @@ def runtime_for(arch: str) -> Runtime:
 
 
 @dataclass(frozen=True)
+class EngineIdentity:
+    """The engine that holds environments (they live on one engine only) and
+    the runtime its sandbox containers offer."""
+
+    engine_id: str
+    runtime: Runtime
+
+
+@dataclass(frozen=True)
 class Wheel:
     file: str
     sha256: str
@@ -100,14 +101,15 @@ class Installed:
 
 
 class InstallFailed(Exception):
-    pass
+    """The installer refused the wheels or broke: nothing to retry as is."""
 
 
-def run_mount(volume: str) -> VolumeMount:
+def environment_mount(volume: str) -> VolumeMount:
+    """How a run mounts a ready environment: read-only."""
     return VolumeMount(volume, ENV_DIR, read_only=True)
 
 
-def run_env() -> dict[str, str]:
+def environment_variables() -> dict[str, str]:
     """Variables for a run that uses an environment."""
     return {"PYTHONPATH": SITE_DIR}
 
@@ -157,57 +159,10 @@ def installed(outcome: SandboxOutcome, env_hash: str, stderr: str) -> Installed:
     if outcome.status != "succeeded" or outcome.result_json is None:
         detail = stderr.strip()[-2000:] or outcome.error_message or outcome.status
         raise InstallFailed(f"installing the wheels failed: {detail}")
-    result = json.loads(outcome.result_json)
-    if not isinstance(result, dict) or result.get("hash") != env_hash:
-        raise InstallFailed("the installer reported another environment")
-    return Installed(bytes=int(result["bytes"]), files=int(result["files"]))
-
-
-# --- blocking engine calls (through DockerSandbox.engine_call) -------------------
-
-
-def engine_identity(api: docker.APIClient) -> tuple[str, str]:
-    """(engine id, architecture): environments live on one engine."""
-    info: dict[str, Any] = api.info()
-    return str(info.get("ID") or info.get("Name") or "engine"), str(info["Architecture"])
-
-
-def create_volume(api: docker.APIClient, name: str, env_hash: str, namespace: str) -> None:
-    api.create_volume(
-        name=name,
-        driver="local",
-        labels={LABEL_ENV: "1", LABEL_ENV_HASH: env_hash, LABEL_NAMESPACE: namespace},
-    )
-
-
-def volume_ready(api: docker.APIClient, name: str, env_hash: str) -> bool:
-    """The volume exists and was made by us for this environment.
-
-    Docker creates a missing named volume, empty, when a container mounts
-    it: never mount one that is not there.
-    """
     try:
-        labels = api.inspect_volume(name).get("Labels") or {}
-    except docker.errors.NotFound:
-        return False
-    return bool(labels.get(LABEL_ENV_HASH) == env_hash)
-
-
-def remove_volume(api: docker.APIClient, name: str) -> bool:
-    """True when the volume is gone; False when it is in use (or the engine balks)."""
-    try:
-        api.remove_volume(name, force=True)
-        return True
-    except docker.errors.NotFound:
-        return True
-    except ENGINE_ERRORS:
-        return False
-
-
-def list_volumes(api: docker.APIClient, namespace: str) -> list[tuple[str, str]]:
-    """(name, env hash) of every environment volume of a namespace."""
-    found = api.volumes(filters={"label": [f"{LABEL_ENV}=1", f"{LABEL_NAMESPACE}={namespace}"]})
-    return [
-        (v["Name"], (v.get("Labels") or {}).get(LABEL_ENV_HASH, ""))
-        for v in (found or {}).get("Volumes") or []
-    ]
+        result = json.loads(outcome.result_json)
+        if not isinstance(result, dict) or result.get("hash") != env_hash:
+            raise InstallFailed("the installer reported another environment")
+        return Installed(bytes=int(result["bytes"]), files=int(result["files"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InstallFailed(f"the installer's report is unreadable: {exc}") from None
