@@ -22,6 +22,8 @@ from sandbox.runner_child import ScriptShape, inspect_python
         (b"async def main(data):\n    return 1\n", ScriptShape(function_mode=True)),
         (b"main = 1\nprint(main)\n", ScriptShape(function_mode=False)),
         (b"def other():\n    def main():\n        pass\n", ScriptShape(function_mode=False)),
+        # Only the name main counts, not one that sorts before it.
+        (b"def helper(data):\n    return 1\n", ScriptShape(function_mode=False)),
         (b"class main:\n    pass\n", ScriptShape(function_mode=False)),
         (
             b"def main(:\n",
