@@ -99,6 +99,13 @@ def test_a_cap_of_zero_sends_nothing(tmp_path: Path) -> None:
     assert pumped.pump.truncated == {OUT: False, ERR: True}
 
 
+def test_a_negative_cap_sends_nothing_as_a_cap_of_zero(tmp_path: Path) -> None:
+    pumped = Pumped(tmp_path / "stream", cap=-2)
+    pumped.pump.add(OUT, b"abc")
+    assert pumped.close() == []
+    assert pumped.pump.truncated == {OUT: True, ERR: False}
+
+
 def test_the_interleaving_of_the_streams_is_kept(pumped: Pumped) -> None:
     for kind, data in [(OUT, b"1"), (OUT, b"2"), (ERR, b"3"), (OUT, b"4"), (ERR, b"5")]:
         pumped.pump.add(kind, data)
