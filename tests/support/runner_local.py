@@ -88,6 +88,7 @@ class RunnerReply:
     diagnostics: str  # the runner's own stderr
     stdout: bytes = b""
     stderr: bytes = b""
+    output: list[tuple[int, bytes]] = field(default_factory=list)  # (kind, payload) in order
     result: bytes | None = None
     artifacts: dict[str, bytes] = field(default_factory=dict)
     exit: dict[str, Any] | None = None
@@ -284,6 +285,8 @@ def _decode_reply(frames: list[p.Frame], reply: RunnerReply) -> None:
     mac = p.StreamMac(KEY)
     blob: tuple[dict[str, Any], bytearray] | None = None
     for frame in frames:
+        if frame.kind in (p.KIND_STDOUT, p.KIND_STDERR):
+            reply.output.append((frame.kind, frame.payload))
         if frame.kind == p.KIND_STDOUT:
             reply.stdout += frame.payload
         elif frame.kind == p.KIND_STDERR:

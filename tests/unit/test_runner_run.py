@@ -12,6 +12,7 @@ versions, and how the runner refuses to run where it should not.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import textwrap
@@ -131,6 +132,32 @@ def test_output_still_in_the_pipes_when_the_script_ends_is_sent(
     reply = run_runner(runner_workspace, the_job, HostConduct(read_after="written"))
     assert outcome(reply) == ("succeeded", 0, None, None)
     assert (len(reply.stdout), reply.stderr) == (size, b"end")
+
+
+def test_what_waits_in_a_pipe_is_read_at_once_and_not_cut_up_by_the_other_stream(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner reads the first pipeful of stdout, then blocks sending it
+    # (the host reads nothing yet); meanwhile a second pipeful of stdout and
+    # all of stderr wait in the script's pipes. Both are ready at once when
+    # the runner reads on: each read takes what waits in a pipe (up to 64
+    # KiB), so stderr's bytes arrive as one run of frames, whichever pipe
+    # the runner reads first.
+    script = f"""
+        import os, sys
+        sys.stdout.write("o" * 131072)
+        sys.stdout.flush()
+        sys.stderr.write("e" * 20000)
+        sys.stderr.flush()
+        open("{runner_workspace.signals}/written", "w").close()
+        os._exit(0)
+    """
+    the_job = job(script, output_bytes_per_stream=200_000)
+    reply = run_runner(runner_workspace, the_job, HostConduct(read_after="written"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.stderr) == (b"o" * 131072, b"e" * 20000)
+    runs = [kind for kind, _ in itertools.groupby(kind for kind, _ in reply.output)]
+    assert runs.count(p.KIND_STDERR) == 1
 
 
 # -- function mode's report cap -------------------------------------------
