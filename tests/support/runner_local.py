@@ -151,6 +151,7 @@ class HostConduct:
     # Read nothing of the runner's stdout until the script has created this
     # file in ``RunnerWorkspace.signals`` (so the runner blocks on a write).
     read_after: str | None = None
+    frozen_clock: bool = False  # the runner's clock (runner_child's) stands still
 
 
 def run_runner(
@@ -189,6 +190,8 @@ def run_runner(
         env["SCRIPTBOX_IN_SANDBOX"] = "1"
     if conduct.stray_print:
         env["SCRIPTBOX_TEST_STRAY_PRINT"] = "1"
+    if conduct.frozen_clock:
+        env["SCRIPTBOX_TEST_FROZEN_CLOCK"] = "1"
     with tempfile.TemporaryFile() as diagnostics:
         proc = subprocess.Popen(
             [*NAMESPACES, "sh", "-c", command, "sh", *arguments],

@@ -160,6 +160,28 @@ def test_what_waits_in_a_pipe_is_read_at_once_and_not_cut_up_by_the_other_stream
     assert runs.count(p.KIND_STDERR) == 1
 
 
+def test_a_partial_chunk_waits_until_its_flush_is_due_by_the_runners_clock(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner's clock stands still, so no flush ever falls due: "a" is
+    # still held back when "b" comes (the script writes it only once the
+    # runner has read "a" from the pipe), and both leave in one frame at the end.
+    script = """
+        import fcntl, os, struct, termios, time
+
+        def unread():
+            return struct.unpack("i", fcntl.ioctl(1, termios.FIONREAD, bytes(4)))[0]
+
+        os.write(1, b"a")
+        while unread():
+            time.sleep(0.001)
+        os.write(1, b"b")
+    """
+    reply = run_runner(runner_workspace, job(script), HostConduct(frozen_clock=True))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.output == [(p.KIND_STDOUT, b"ab")]
+
+
 # -- function mode's report cap -------------------------------------------
 
 
