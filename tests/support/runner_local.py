@@ -11,11 +11,14 @@ which is what mutation testing of the runner needs.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import shutil
+import struct
 import subprocess
 import tempfile
+import termios
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +47,8 @@ ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 open(sys.argv[2], "w").close()
 time.sleep(600)
 """
+# What a host that ``send_on`` sends on the runner's stdin while the job runs.
+LATE_BYTES = b"bytes the host sends after start"
 
 
 def point_runner_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,6 +156,9 @@ class HostConduct:
     # Read nothing of the runner's stdout until the script has created this
     # file in ``RunnerWorkspace.signals`` (so the runner blocks on a write).
     read_after: str | None = None
+    # Once this text appears on its stdout, send LATE_BYTES on its stdin and,
+    # once the runner has read them, create ``sent`` in the signals folder.
+    send_on: bytes | None = None
     frozen_clock: bool = False  # the runner's clock (runner_child's) stands still
 
 
@@ -232,7 +240,7 @@ def _converse(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the script never created {signal}")
                 time.sleep(0.01)
-        reply_frames = _read_frames(proc, conduct, deadline)
+        reply_frames = _read_frames(proc, workspace, conduct, deadline)
         if conduct.stop_reading_on is not None:
             # Stdin stays open: the runner must notice the closed stdout itself.
             proc.stdout.close()
@@ -250,13 +258,17 @@ def _converse(
 
 
 def _read_frames(
-    proc: subprocess.Popen[bytes], conduct: HostConduct, deadline: float
+    proc: subprocess.Popen[bytes],
+    workspace: RunnerWorkspace,
+    conduct: HostConduct,
+    deadline: float,
 ) -> list[p.Frame]:
     """Every frame up to the exit message or the end of the runner's stdout."""
     assert proc.stdin is not None and proc.stdout is not None
     decoder = p.FrameDecoder()
     frames: list[p.Frame] = []
     stdout = b""
+    sent = False
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout.fileno(), selectors.EVENT_READ)
         while not any(_is_exit(frame) for frame in frames):
@@ -272,12 +284,36 @@ def _read_frames(
                 frames.append(frame)
                 if frame.kind == p.KIND_STDOUT:
                     stdout += frame.payload
+            if conduct.send_on is not None and conduct.send_on in stdout and not sent:
+                _send_late_bytes(proc, workspace, deadline)
+                sent = True
             hang_up = conduct.hang_up_on is not None and conduct.hang_up_on in stdout
             if hang_up and not proc.stdin.closed:
                 proc.stdin.close()
             if conduct.stop_reading_on is not None and conduct.stop_reading_on in stdout:
                 break
     return frames
+
+
+def _send_late_bytes(
+    proc: subprocess.Popen[bytes], workspace: RunnerWorkspace, deadline: float
+) -> None:
+    """Send LATE_BYTES on the runner's stdin, wait until the runner has read
+    them all (none is left in the pipe), then say so in ``signals/sent``."""
+    assert proc.stdin is not None
+    proc.stdin.write(LATE_BYTES)
+    proc.stdin.flush()
+    while _unread(proc.stdin.fileno()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the runner never read what the host sent")
+        time.sleep(0.01)
+    (workspace.signals / "sent").touch()
+
+
+def _unread(fd: int) -> int:
+    """How many bytes wait in the pipe of ``fd`` (either end)."""
+    count: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))[0]
+    return count
 
 
 def _is_exit(frame: p.Frame) -> bool:

@@ -325,6 +325,23 @@ def test_a_host_that_hangs_up_mid_run_ends_the_run_without_a_report(
     assert (reply.returncode, reply.exit, reply.diagnostics) == (3, None, "")
 
 
+def test_bytes_the_host_sends_during_a_run_are_ignored(runner_workspace: RunnerWorkspace) -> None:
+    # The runner watches its stdin during a run only for the host hanging up.
+    # main() returns only once the runner has read the host's bytes.
+    script = f"""
+        import os, time
+
+        def main(data):
+            print("ready", flush=True)
+            while not os.path.exists("{runner_workspace.signals}/sent"):
+                time.sleep(0.01)
+            return data
+    """
+    reply = run_runner(runner_workspace, job(script), HostConduct(send_on=b"ready"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.stderr, reply.result) == (b"ready\n", b"", b'{"n":1}')
+
+
 # -- the child's own limits and identity ----------------------------------
 
 
