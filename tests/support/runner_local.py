@@ -151,6 +151,8 @@ class HostConduct:
     privileged: bool = False  # with every capability of root, not only SETUID/SETGID
     stray_print: bool = False  # a print on the runner's stdout (runner_in_namespace)
     proc_read_only: bool = False  # /proc mounted read-only
+    # /proc mounted hidepid=1: another user's /proc/<pid>/ is listed but closed.
+    proc_hides_others: bool = False
     # A process of another uid, which the runner cannot signal, named so.
     foreign_process: str | None = None
     # Read nothing of the runner's stdout until the script has created this
@@ -177,15 +179,23 @@ def run_runner(
         '[ -z "$3" ] || { setpriv --reuid=10002 --regid=10002 --clear-groups '
         f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" & '
         'until [ -e "$5/foreign-ready" ]; do sleep 0.01; done; }; '
-        '[ -z "$4" ] || mount -o remount,ro /proc || exit 97; '
+        '[ -z "$4" ] || mount -o "remount,$4" /proc || exit 97; '
         f"{capabilities}{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "
         '"$2"; exit $?'
+    )
+    proc_options = ",".join(
+        option
+        for option, wanted in [
+            ("ro", conduct.proc_read_only),
+            ("hidepid=1", conduct.proc_hides_others),
+        ]
+        if wanted
     )
     arguments = [
         str(workspace.cgroup),
         str(workspace.job),
         conduct.foreign_process or "",
-        "ro" if conduct.proc_read_only else "",
+        proc_options,
         str(workspace.signals),
     ]
     env = {

@@ -642,6 +642,18 @@ def test_the_script_runs_where_its_oom_score_cannot_be_raised(
     assert reply.stdout == b"0\n"
 
 
+def test_a_process_the_runner_may_not_inspect_is_skipped_and_the_run_ends(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # /proc mounted hidepid=1: the other user's process is listed, but the
+    # runner may not open its /proc/<pid>/stat (as for a process that ended
+    # between the listing and the open).
+    conduct = HostConduct(foreign_process="sleeper", proc_hides_others=True)
+    reply = run_runner(runner_workspace, job("print(1)"), conduct)
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"1\n"
+
+
 @pytest.mark.parametrize("name", ["sleeper", "x) Z (y"])
 def test_a_process_the_runner_cannot_kill_is_reported_and_the_run_still_ends(
     runner_workspace: RunnerWorkspace, name: str
