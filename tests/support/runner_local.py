@@ -39,13 +39,21 @@ KEY = bytes(range(32))
 # Its own PID namespace (kill(-1) reaches only its processes) and mount
 # namespace (its own /proc, and the test's folder on /sys/fs/cgroup).
 NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-# Names itself argv[1] (what /proc/<pid>/stat shows), says so by creating
-# argv[2], and waits to be killed with the namespace.
+# Names itself argv[1] (what /proc/<pid>/stat shows), listens on the socket
+# argv[3] (open to every uid), says so by creating argv[2], and keeps every
+# descriptor sent to it there until it is killed with the namespace.
 FOREIGN_PROCESS = """
-import ctypes, sys, time
+import ctypes, os, socket, sys
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[3])
+os.chmod(sys.argv[3], 0o777)
+server.listen()
 open(sys.argv[2], "w").close()
-time.sleep(600)
+kept = []
+while True:
+    connection, _ = server.accept()
+    kept.append((connection, socket.recv_fds(connection, 16, 16)))
 """
 # What a host that ``send_on`` sends on the runner's stdin while the job runs.
 LATE_BYTES = b"bytes the host sends after start"
@@ -153,7 +161,8 @@ class HostConduct:
     proc_read_only: bool = False  # /proc mounted read-only
     # /proc mounted hidepid=1: another user's /proc/<pid>/ is listed but closed.
     proc_hides_others: bool = False
-    # A process of another uid, which the runner cannot signal, named so.
+    # A process of another uid, which the runner cannot signal, named so. It
+    # keeps the descriptors a script sends it on signals/foreign.sock.
     foreign_process: str | None = None
     # Read nothing of the runner's stdout until the script has created this
     # file in ``RunnerWorkspace.signals`` (so the runner blocks on a write).
@@ -177,7 +186,7 @@ def run_runner(
     command = (
         'mount --bind "$1" /sys/fs/cgroup || exit 98; '
         '[ -z "$3" ] || { setpriv --reuid=10002 --regid=10002 --clear-groups '
-        f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" & '
+        f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" "$5/foreign.sock" & '
         'until [ -e "$5/foreign-ready" ]; do sleep 0.01; done; }; '
         '[ -z "$4" ] || mount -o "remount,$4" /proc || exit 97; '
         f"{capabilities}{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "

@@ -633,6 +633,27 @@ def test_a_stray_print_in_the_runner_never_reaches_the_frame_stream(
     assert reply.stdout == b"1\n"
 
 
+def test_the_drain_ends_though_a_process_the_runner_cannot_kill_holds_the_output_pipes(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The script hands its stdout and stderr to the other user's process,
+    # which outlives it: the pipes never reach EOF, and the runner's drain
+    # must end by its own bound (2 s) for the run to report at all.
+    script = f"""
+        import socket
+        with socket.socket(socket.AF_UNIX) as holder:
+            holder.connect("{runner_workspace.signals}/foreign.sock")
+            socket.send_fds(holder, [b"pipes"], [1, 2])
+        print("handed over", flush=True)
+    """
+    conduct = HostConduct(foreign_process="holder")
+    reply = run_runner(runner_workspace, job(script), conduct)
+    assert reply.returncode == 0
+    assert reply.diagnostics == "scriptbox-runner: some processes survived SIGKILL\n"
+    assert reply.exit is not None
+    assert (reply.exit["status"], reply.stdout) == ("succeeded", b"handed over\n")
+
+
 def test_the_script_runs_where_its_oom_score_cannot_be_raised(
     runner_workspace: RunnerWorkspace,
 ) -> None:
