@@ -15,6 +15,8 @@ import dataclasses
 import itertools
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from typing import Any
 
@@ -23,6 +25,7 @@ import pytest
 from sandbox import protocol as p
 from sandbox.conversation import bundle_frames
 from sandbox.job import SandboxJob, SandboxLimits
+from tests.support.runner_in_namespace import REPO
 from tests.support.runner_local import (
     KEY,
     SANDBOX_UID,
@@ -560,6 +563,20 @@ def test_the_runner_refuses_to_run_outside_the_sandbox_image(
     reply = run_runner(runner_workspace, job("print(1)"), HostConduct(sandboxed=False))
     assert (reply.returncode, reply.exit) == (2, None)
     assert reply.diagnostics == "scriptbox-runner: refusing to run outside the sandbox image\n"
+
+
+def test_importing_the_runner_module_starts_nothing() -> None:
+    # Only running it as __main__ (python3 -m sandbox.runner) starts the runner.
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sandbox.runner; print('imported')"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (imported.returncode, imported.stdout, imported.stderr) == (0, "imported\n", "")
 
 
 def test_a_bad_bundle_ends_the_runner(runner_workspace: RunnerWorkspace) -> None:
