@@ -230,6 +230,7 @@ def test_a_host_that_hangs_up_while_idle_sends_no_job(root: Path, tmp_path: Path
             for kind in (p.KIND_STDOUT, p.KIND_STDERR)
         ),
         (bundle(SCRIPT[0]), "expected 'job', got 'script'"),
+        (bundle(INPUT[0]), "expected 'job', got 'input'"),  # a type sorting before job
         (
             bundle(header(), p.encode_json({"type": p.Msg.SCRIPT, "size": 1}), START),
             "blob for {root}/script.py is malformed",
