@@ -554,6 +554,24 @@ def test_the_report_says_how_long_the_run_took(runner_workspace: RunnerWorkspace
     assert ended(reply)["duration_ms"] >= 1200
 
 
+def test_an_artifact_over_the_byte_cap_is_refused_by_its_size_without_being_opened(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner may not open the file (mode 000, and it has no capability
+    # to override that); it refuses it by its size alone.
+    script = """
+        import os
+        path = os.path.join(os.environ["SCRIPTBOX_OUTPUT_DIR"], "big")
+        with open(path, "w") as f:
+            f.write("b" * 21)
+        os.chmod(path, 0)
+    """
+    reply = run_runner(runner_workspace, job(script, artifact_max_total_bytes=20))
+    message = ended(reply)
+    assert reply.artifacts == {}
+    assert message["rejected_artifacts"] == ["big (artifacts over 20 bytes in total)"]
+
+
 # -- where the runner refuses to run ---------------------------------------
 
 
