@@ -13,6 +13,8 @@ processes of the namespace, and ``/sys/fs/cgroup`` is a test's folder there.
 What moves is the job folder: the image's ``/job`` tmpfs becomes the folder
 named by argv[1]. With SCRIPTBOX_TEST_STRAY_PRINT set, the runner prints a
 line on its stdout before its verdict, as a careless change to it would.
+With SCRIPTBOX_TEST_FROZEN_CLOCK set, runner_child's clock (time.monotonic)
+stands still: no flush of a partial chunk ever falls due, nor the timeout.
 Stdlib only (the system python has no project packages).
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import time
 import types
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -67,6 +70,10 @@ def main() -> int:
             return judge(*args)  # type: ignore[arg-type]
 
         runner_verdict.judge = judge_and_print  # type: ignore[assignment]
+    if os.environ.pop("SCRIPTBOX_TEST_FROZEN_CLOCK", ""):
+        stopped = time.monotonic()
+        clock = types.SimpleNamespace(monotonic=lambda: stopped, sleep=time.sleep)
+        vars(runner_child)["time"] = clock
     # As ``python3 -m sandbox.runner`` (the image's command) runs it.
     runpy.run_module("sandbox.runner", run_name="__main__", alter_sys=True)
     return 0  # not reached: the runner ends with sys.exit

@@ -11,11 +11,14 @@ which is what mutation testing of the runner needs.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import shutil
+import struct
 import subprocess
 import tempfile
+import termios
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,14 +42,24 @@ KEY = bytes(range(32))
 # Its own PID namespace (kill(-1) reaches only its processes) and mount
 # namespace (its own /proc, and the test's folder on /sys/fs/cgroup).
 NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-# Names itself argv[1] (what /proc/<pid>/stat shows), says so by creating
-# argv[2], and waits to be killed with the namespace.
+# Names itself argv[1] (what /proc/<pid>/stat shows), listens on the socket
+# argv[3] (open to every uid), says so by creating argv[2], and keeps every
+# descriptor sent to it there until it is killed with the namespace.
 FOREIGN_PROCESS = """
-import ctypes, sys, time
+import ctypes, os, socket, sys
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[3])
+os.chmod(sys.argv[3], 0o777)
+server.listen()
 open(sys.argv[2], "w").close()
-time.sleep(600)
+kept = []
+while True:
+    connection, _ = server.accept()
+    kept.append((connection, socket.recv_fds(connection, 16, 16)))
 """
+# What a host that ``send_on`` sends on the runner's stdin while the job runs.
+LATE_BYTES = b"bytes the host sends after start"
 
 
 def point_runner_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,6 +104,7 @@ class RunnerReply:
     diagnostics: str  # the runner's own stderr
     stdout: bytes = b""
     stderr: bytes = b""
+    output: list[tuple[int, bytes]] = field(default_factory=list)  # (kind, payload) in order
     result: bytes | None = None
     artifacts: dict[str, bytes] = field(default_factory=dict)
     exit: dict[str, Any] | None = None
@@ -148,11 +162,18 @@ class HostConduct:
     privileged: bool = False  # with every capability of root, not only SETUID/SETGID
     stray_print: bool = False  # a print on the runner's stdout (runner_in_namespace)
     proc_read_only: bool = False  # /proc mounted read-only
-    # A process of another uid, which the runner cannot signal, named so.
+    # /proc mounted hidepid=1: another user's /proc/<pid>/ is listed but closed.
+    proc_hides_others: bool = False
+    # A process of another uid, which the runner cannot signal, named so. It
+    # keeps the descriptors a script sends it on signals/foreign.sock.
     foreign_process: str | None = None
     # Read nothing of the runner's stdout until the script has created this
     # file in ``RunnerWorkspace.signals`` (so the runner blocks on a write).
     read_after: str | None = None
+    # Once this text appears on its stdout, send LATE_BYTES on its stdin and,
+    # once the runner has read them, create ``sent`` in the signals folder.
+    send_on: bytes | None = None
+    frozen_clock: bool = False  # the runner's clock (runner_child's) stands still
 
 
 def run_runner(
@@ -168,17 +189,25 @@ def run_runner(
     command = (
         'mount --bind "$1" /sys/fs/cgroup || exit 98; '
         '[ -z "$3" ] || { setpriv --reuid=10002 --regid=10002 --clear-groups '
-        f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" & '
+        f'{SYSTEM_PYTHON} -c "$FOREIGN" "$3" "$5/foreign-ready" "$5/foreign.sock" & '
         'until [ -e "$5/foreign-ready" ]; do sleep 0.01; done; }; '
-        '[ -z "$4" ] || mount -o remount,ro /proc || exit 97; '
+        '[ -z "$4" ] || mount -o "remount,$4" /proc || exit 97; '
         f"{capabilities}{SYSTEM_PYTHON} -E -s -B -m tests.support.runner_in_namespace "
         '"$2"; exit $?'
+    )
+    proc_options = ",".join(
+        option
+        for option, wanted in [
+            ("ro", conduct.proc_read_only),
+            ("hidepid=1", conduct.proc_hides_others),
+        ]
+        if wanted
     )
     arguments = [
         str(workspace.cgroup),
         str(workspace.job),
         conduct.foreign_process or "",
-        "ro" if conduct.proc_read_only else "",
+        proc_options,
         str(workspace.signals),
     ]
     env = {
@@ -191,6 +220,8 @@ def run_runner(
         env["SCRIPTBOX_IN_SANDBOX"] = "1"
     if conduct.stray_print:
         env["SCRIPTBOX_TEST_STRAY_PRINT"] = "1"
+    if conduct.frozen_clock:
+        env["SCRIPTBOX_TEST_FROZEN_CLOCK"] = "1"
     with tempfile.TemporaryFile() as diagnostics:
         proc = subprocess.Popen(
             [*NAMESPACES, "sh", "-c", command, "sh", *arguments],
@@ -231,7 +262,7 @@ def _converse(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the script never created {signal}")
                 time.sleep(0.01)
-        reply_frames = _read_frames(proc, conduct, deadline)
+        reply_frames = _read_frames(proc, workspace, conduct, deadline)
         if conduct.stop_reading_on is not None:
             # Stdin stays open: the runner must notice the closed stdout itself.
             proc.stdout.close()
@@ -249,13 +280,17 @@ def _converse(
 
 
 def _read_frames(
-    proc: subprocess.Popen[bytes], conduct: HostConduct, deadline: float
+    proc: subprocess.Popen[bytes],
+    workspace: RunnerWorkspace,
+    conduct: HostConduct,
+    deadline: float,
 ) -> list[p.Frame]:
     """Every frame up to the exit message or the end of the runner's stdout."""
     assert proc.stdin is not None and proc.stdout is not None
     decoder = p.FrameDecoder()
     frames: list[p.Frame] = []
     stdout = b""
+    sent = False
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout.fileno(), selectors.EVENT_READ)
         while not any(_is_exit(frame) for frame in frames):
@@ -271,12 +306,36 @@ def _read_frames(
                 frames.append(frame)
                 if frame.kind == p.KIND_STDOUT:
                     stdout += frame.payload
+            if conduct.send_on is not None and conduct.send_on in stdout and not sent:
+                _send_late_bytes(proc, workspace, deadline)
+                sent = True
             hang_up = conduct.hang_up_on is not None and conduct.hang_up_on in stdout
             if hang_up and not proc.stdin.closed:
                 proc.stdin.close()
             if conduct.stop_reading_on is not None and conduct.stop_reading_on in stdout:
                 break
     return frames
+
+
+def _send_late_bytes(
+    proc: subprocess.Popen[bytes], workspace: RunnerWorkspace, deadline: float
+) -> None:
+    """Send LATE_BYTES on the runner's stdin, wait until the runner has read
+    them all (none is left in the pipe), then say so in ``signals/sent``."""
+    assert proc.stdin is not None
+    proc.stdin.write(LATE_BYTES)
+    proc.stdin.flush()
+    while _unread(proc.stdin.fileno()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the runner never read what the host sent")
+        time.sleep(0.01)
+    (workspace.signals / "sent").touch()
+
+
+def _unread(fd: int) -> int:
+    """How many bytes wait in the pipe of ``fd`` (either end)."""
+    count: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))[0]
+    return count
 
 
 def _is_exit(frame: p.Frame) -> bool:
@@ -287,6 +346,8 @@ def _decode_reply(frames: list[p.Frame], reply: RunnerReply) -> None:
     mac = p.StreamMac(KEY)
     blob: tuple[dict[str, Any], bytearray] | None = None
     for frame in frames:
+        if frame.kind in (p.KIND_STDOUT, p.KIND_STDERR):
+            reply.output.append((frame.kind, frame.payload))
         if frame.kind == p.KIND_STDOUT:
             reply.stdout += frame.payload
         elif frame.kind == p.KIND_STDERR:

@@ -1,4 +1,4 @@
-"""The runner's artifact budget (sandbox/runner_artifacts.py).
+"""The runner's artifact budget (sandbox/runner/artifacts.py).
 
 What a script leaves in its output folder goes back to the host only within
 the job's artifact count and total byte caps, only as regular files, and only
@@ -79,9 +79,10 @@ def test_the_artifact_over_the_count_cap_is_refused_by_name(out: Path, stream: P
     assert rejected == [f"f{MAX_COUNT} (more than {MAX_COUNT} artifacts)"]
 
 
-def test_a_count_cap_of_zero_sends_nothing(out: Path, stream: Path) -> None:
+@pytest.mark.parametrize("cap", [0, -1])
+def test_a_count_cap_of_zero_or_less_sends_nothing(out: Path, stream: Path, cap: int) -> None:
     files(out, {"a": 1})
-    assert send(stream, max_count=0) == ({}, ["a (more than 0 artifacts)"])
+    assert send(stream, max_count=cap) == ({}, [f"a (more than {cap} artifacts)"])
 
 
 # -- the total byte cap ----------------------------------------------------

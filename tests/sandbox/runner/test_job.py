@@ -1,4 +1,4 @@
-"""The job bundle as the runner receives it (sandbox/runner_job.py).
+"""The job bundle as the runner receives it (sandbox/runner/job.py).
 
 The runner merges the host's limits over its defaults (which must be the
 host's own defaults), refuses a bundle over its byte cap before reading it,
@@ -230,6 +230,7 @@ def test_a_host_that_hangs_up_while_idle_sends_no_job(root: Path, tmp_path: Path
             for kind in (p.KIND_STDOUT, p.KIND_STDERR)
         ),
         (bundle(SCRIPT[0]), "expected 'job', got 'script'"),
+        (bundle(INPUT[0]), "expected 'job', got 'input'"),  # a type sorting before job
         (
             bundle(header(), p.encode_json({"type": p.Msg.SCRIPT, "size": 1}), START),
             "blob for {root}/script.py is malformed",

@@ -1,4 +1,4 @@
-"""The whole runner, started as the image starts it (sandbox/runner.py, runner_child.py).
+"""The whole runner, started as the image starts it (sandbox/runner/__main__.py, child.py).
 
 Each test sends a job bundle built by the host's own encoder to the runner's
 real ``main()``, running in PID and mount namespaces of its own as root with
@@ -12,9 +12,13 @@ versions, and how the runner refuses to run where it should not.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
+import subprocess
+import sys
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -23,6 +27,7 @@ from core.limits import SandboxLimits
 from sandbox.conversation import bundle_frames
 from sandbox.job import SandboxJob
 from sandbox.runner import protocol as p
+from tests.support.runner_in_namespace import REPO
 from tests.support.runner_local import (
     KEY,
     SANDBOX_UID,
@@ -132,6 +137,54 @@ def test_output_still_in_the_pipes_when_the_script_ends_is_sent(
     reply = run_runner(runner_workspace, the_job, HostConduct(read_after="written"))
     assert outcome(reply) == ("succeeded", 0, None, None)
     assert (len(reply.stdout), reply.stderr) == (size, b"end")
+
+
+def test_what_waits_in_a_pipe_is_read_at_once_and_not_cut_up_by_the_other_stream(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner reads the first pipeful of stdout, then blocks sending it
+    # (the host reads nothing yet); meanwhile a second pipeful of stdout and
+    # all of stderr wait in the script's pipes. Both are ready at once when
+    # the runner reads on: each read takes what waits in a pipe (up to 64
+    # KiB), so stderr's bytes arrive as one run of frames, whichever pipe
+    # the runner reads first.
+    script = f"""
+        import os, sys
+        sys.stdout.write("o" * 131072)
+        sys.stdout.flush()
+        sys.stderr.write("e" * 20000)
+        sys.stderr.flush()
+        open("{runner_workspace.signals}/written", "w").close()
+        os._exit(0)
+    """
+    the_job = job(script, output_bytes_per_stream=200_000)
+    reply = run_runner(runner_workspace, the_job, HostConduct(read_after="written"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.stderr) == (b"o" * 131072, b"e" * 20000)
+    runs = [kind for kind, _ in itertools.groupby(kind for kind, _ in reply.output)]
+    assert runs.count(p.KIND_STDERR) == 1
+
+
+def test_a_partial_chunk_waits_until_its_flush_is_due_by_the_runners_clock(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner's clock stands still, so no flush ever falls due: "a" is
+    # still held back when "b" comes (the script writes it only once the
+    # runner has read "a" from the pipe), and both leave in one frame at the end.
+    script = """
+        import fcntl, os, struct, termios, time
+
+        def unread():
+            return struct.unpack("i", fcntl.ioctl(1, termios.FIONREAD, bytes(4)))[0]
+
+        os.write(1, b"a")
+        while unread():
+            time.sleep(0.001)
+        os.write(1, b"b")
+    """
+    reply = run_runner(runner_workspace, job(script), HostConduct(frozen_clock=True))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.output == [(p.KIND_STDOUT, b"ab")]
 
 
 # -- function mode's report cap -------------------------------------------
@@ -275,6 +328,23 @@ def test_a_host_that_hangs_up_mid_run_ends_the_run_without_a_report(
     """
     reply = run_runner(runner_workspace, job(script), HostConduct(hang_up_on=b"ready"))
     assert (reply.returncode, reply.exit, reply.diagnostics) == (3, None, "")
+
+
+def test_bytes_the_host_sends_during_a_run_are_ignored(runner_workspace: RunnerWorkspace) -> None:
+    # The runner watches its stdin during a run only for the host hanging up.
+    # main() returns only once the runner has read the host's bytes.
+    script = f"""
+        import os, time
+
+        def main(data):
+            print("ready", flush=True)
+            while not os.path.exists("{runner_workspace.signals}/sent"):
+                time.sleep(0.01)
+            return data
+    """
+    reply = run_runner(runner_workspace, job(script), HostConduct(send_on=b"ready"))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert (reply.stdout, reply.stderr, reply.result) == (b"ready\n", b"", b'{"n":1}')
 
 
 # -- the child's own limits and identity ----------------------------------
@@ -481,9 +551,30 @@ def test_the_artifact_caps_come_from_the_job(runner_workspace: RunnerWorkspace, 
 
 
 def test_the_report_says_how_long_the_run_took(runner_workspace: RunnerWorkspace) -> None:
-    # Lower bounds only: the sleep is the least the run can have taken.
+    # Bounds only: the sleep is the least the run can have taken, and the
+    # time the host spent waiting for the whole reply the most.
+    before = time.monotonic()
     reply = run_runner(runner_workspace, job("import time; time.sleep(1.2)"))
-    assert ended(reply)["duration_ms"] >= 1200
+    waited_ms = (time.monotonic() - before) * 1000
+    assert 1200 <= ended(reply)["duration_ms"] <= waited_ms
+
+
+def test_an_artifact_over_the_byte_cap_is_refused_by_its_size_without_being_opened(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The runner may not open the file (mode 000, and it has no capability
+    # to override that); it refuses it by its size alone.
+    script = """
+        import os
+        path = os.path.join(os.environ["SCRIPTBOX_OUTPUT_DIR"], "big")
+        with open(path, "w") as f:
+            f.write("b" * 21)
+        os.chmod(path, 0)
+    """
+    reply = run_runner(runner_workspace, job(script, artifact_max_total_bytes=20))
+    message = ended(reply)
+    assert reply.artifacts == {}
+    assert message["rejected_artifacts"] == ["big (artifacts over 20 bytes in total)"]
 
 
 # -- where the runner refuses to run ---------------------------------------
@@ -495,6 +586,20 @@ def test_the_runner_refuses_to_run_outside_the_sandbox_image(
     reply = run_runner(runner_workspace, job("print(1)"), HostConduct(sandboxed=False))
     assert (reply.returncode, reply.exit) == (2, None)
     assert reply.diagnostics == "scriptbox-runner: refusing to run outside the sandbox image\n"
+
+
+def test_importing_the_runner_module_starts_nothing() -> None:
+    # Only running it as __main__ (python3 -m sandbox.runner) starts the runner.
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sandbox.runner; print('imported')"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (imported.returncode, imported.stdout, imported.stderr) == (0, "imported\n", "")
 
 
 def test_a_bad_bundle_ends_the_runner(runner_workspace: RunnerWorkspace) -> None:
@@ -568,6 +673,27 @@ def test_a_stray_print_in_the_runner_never_reaches_the_frame_stream(
     assert reply.stdout == b"1\n"
 
 
+def test_the_drain_ends_though_a_process_the_runner_cannot_kill_holds_the_output_pipes(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The script hands its stdout and stderr to the other user's process,
+    # which outlives it: the pipes never reach EOF, and the runner's drain
+    # must end by its own bound (2 s) for the run to report at all.
+    script = f"""
+        import socket
+        with socket.socket(socket.AF_UNIX) as holder:
+            holder.connect("{runner_workspace.signals}/foreign.sock")
+            socket.send_fds(holder, [b"pipes"], [1, 2])
+        print("handed over", flush=True)
+    """
+    conduct = HostConduct(foreign_process="holder")
+    reply = run_runner(runner_workspace, job(script), conduct)
+    assert reply.returncode == 0
+    assert reply.diagnostics == "scriptbox-runner: some processes survived SIGKILL\n"
+    assert reply.exit is not None
+    assert (reply.exit["status"], reply.stdout) == ("succeeded", b"handed over\n")
+
+
 def test_the_script_runs_where_its_oom_score_cannot_be_raised(
     runner_workspace: RunnerWorkspace,
 ) -> None:
@@ -575,6 +701,18 @@ def test_the_script_runs_where_its_oom_score_cannot_be_raised(
     reply = run_runner(runner_workspace, job(script), HostConduct(proc_read_only=True))
     assert outcome(reply) == ("succeeded", 0, None, None)
     assert reply.stdout == b"0\n"
+
+
+def test_a_process_the_runner_may_not_inspect_is_skipped_and_the_run_ends(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # /proc mounted hidepid=1: the other user's process is listed, but the
+    # runner may not open its /proc/<pid>/stat (as for a process that ended
+    # between the listing and the open).
+    conduct = HostConduct(foreign_process="sleeper", proc_hides_others=True)
+    reply = run_runner(runner_workspace, job("print(1)"), conduct)
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert reply.stdout == b"1\n"
 
 
 @pytest.mark.parametrize("name", ["sleeper", "x) Z (y"])

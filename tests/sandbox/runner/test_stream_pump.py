@@ -1,4 +1,4 @@
-"""The runner's stream pump (sandbox/runner_child.py: StreamPump).
+"""The runner's stream pump (sandbox/runner/child.py: StreamPump).
 
 Each of stdout and stderr is capped on its own: what fits is framed in
 arrival order, the rest is dropped and the stream flagged truncated. Checked
@@ -97,6 +97,13 @@ def test_a_cap_of_zero_sends_nothing(tmp_path: Path) -> None:
     pumped.pump.add(ERR, b"e")
     assert pumped.close() == []
     assert pumped.pump.truncated == {OUT: False, ERR: True}
+
+
+def test_a_negative_cap_sends_nothing_as_a_cap_of_zero(tmp_path: Path) -> None:
+    pumped = Pumped(tmp_path / "stream", cap=-2)
+    pumped.pump.add(OUT, b"abc")
+    assert pumped.close() == []
+    assert pumped.pump.truncated == {OUT: True, ERR: False}
 
 
 def test_the_interleaving_of_the_streams_is_kept(pumped: Pumped) -> None:

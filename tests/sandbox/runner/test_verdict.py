@@ -1,4 +1,4 @@
-"""The runner's verdict (sandbox/runner_verdict.py): result cap, timeout, causes.
+"""The runner's verdict (sandbox/runner/verdict.py): result cap, timeout, causes.
 
 The verdict is where the result byte cap holds for both ways a script returns
 a value (main()'s report and the SCRIPTBOX_RESULT file) and where a timeout
@@ -268,13 +268,18 @@ def test_a_non_zero_exit_fails_with_its_code(root: Path) -> None:
     )
 
 
-def test_a_kill_by_signal_is_reported_by_name_and_shell_exit_code(root: Path) -> None:
-    verdict = judge(job(), PROGRAM, run(-9), 0)
+@pytest.mark.parametrize(
+    ("returncode", "exit_code", "name"), [(-9, 137, "SIGKILL"), (-1, 129, "SIGHUP")]
+)
+def test_a_kill_by_signal_is_reported_by_name_and_shell_exit_code(
+    root: Path, returncode: int, exit_code: int, name: str
+) -> None:
+    verdict = judge(job(), PROGRAM, run(returncode), 0)
     assert verdict_tuple(verdict) == (
         "failed",
-        137,
+        exit_code,
         "NON_ZERO_EXIT",
-        "the script was killed by SIGKILL",
+        f"the script was killed by {name}",
         None,
     )
 
