@@ -15,9 +15,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import BadUserInput, ClientError, NotFound, Unauthenticated
+from core.errors import (
+    BadUserInput,
+    ClientError,
+    ClientErrorCode,
+    MalformedRequest,
+    NotFound,
+    Unauthenticated,
+)
 from core.statuses import ExecutionStatus
-from graphql_api.client_input import MalformedRequest, load_client_json_async
+from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
 from models.tree import Script
 from resolvers.context import ApiServices
@@ -35,6 +42,7 @@ STATUS_FOR_OUTCOME = {
 
 
 def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONResponse:
+    """`code` is a client error code, or the code an execution ended with."""
     return JSONResponse(
         {"success": False, "error": {"code": code, "message": message}, **extra},
         status_code=http_status,
@@ -70,9 +78,9 @@ def _outcome_response(row: Execution) -> JSONResponse:
         return JSONResponse({"success": True, "result": result, **common})
     if not row.status.is_terminal:
         return _failure(
-            "STILL_RUNNING",
+            ClientErrorCode.STILL_RUNNING.value,
             "The execution has not finished; follow it by its execution_id.",
-            202,
+            ClientErrorCode.STILL_RUNNING.http_status,
             **common,
         )
     return _failure(
@@ -99,7 +107,8 @@ async def run_script_by_path(request: Request) -> JSONResponse:
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
         return _outcome_response(row)
     except ClientError as exc:
-        return _failure(exc.code, exc.message, exc.http_status)
+        return _failure(exc.code.value, exc.message, exc.http_status)
     except Exception:
         log.exception("unexpected error in POST %s", request.url.path)
-        return _failure("INTERNAL_SERVER_ERROR", "Internal error.", 500)
+        internal = ClientErrorCode.INTERNAL_SERVER_ERROR
+        return _failure(internal.value, "Internal error.", internal.http_status)

@@ -60,12 +60,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.errors import BadUserInput, ClientError, Unauthenticated
+from core.errors import BadUserInput, ClientError, MalformedRequest, Unauthenticated
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_VALUES,
-    MalformedRequest,
     check_client_value_async,
 )
 from graphql_api.document_checks import DocumentLimits, check_document
@@ -101,7 +100,7 @@ def with_code(error: dict[str, Any]) -> dict[str, Any]:
     if "code" in extensions:
         return error
     code = code_of_uncoded_message(str(error.get("message", "")))
-    return {**error, "extensions": {**extensions, "code": code}}
+    return {**error, "extensions": {**extensions, "code": code.value}}
 
 
 def operation_shape_problem(message: dict[str, Any]) -> str | None:
