@@ -8,21 +8,17 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from core.errors import ClientError, NotFound, Unauthenticated
+from core.errors import ClientError, NotFound
 from core.ids import parse_id
 from models.files import Artifact, StoredFile
 from models.users import User
 from resolvers.context import ApiServices
 from services.access import visible_to
-from services.credentials import bearer_token
 from storage import ObjectNotFound
 
 
 async def _caller(request: Request, services: ApiServices) -> User:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
-    return await services.accounts.user_from_access_token(token)
+    return (await services.accounts.session_for(request.headers.get("authorization"))).user
 
 
 def _error(exc: ClientError) -> JSONResponse:

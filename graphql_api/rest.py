@@ -21,14 +21,12 @@ from core.errors import (
     ClientErrorCode,
     MalformedRequest,
     NotFound,
-    Unauthenticated,
 )
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
 from models.tree import Script
 from resolvers.context import ApiServices
-from services.credentials import bearer_token
 from services.tree import script_at_path
 
 log = logging.getLogger(__name__)
@@ -97,10 +95,7 @@ def _outcome_response(row: Execution) -> JSONResponse:
 async def run_script_by_path(request: Request) -> JSONResponse:
     services: ApiServices = request.app.state.services
     try:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
-        user = await services.accounts.user_from_access_token(token)
+        user = (await services.accounts.session_for(request.headers.get("authorization"))).user
         script = await _script_at(str(user.id), request.path_params["path"])
         data = await _data_of(request)
         row = await services.executions.submit(user, script, data, None)

@@ -77,14 +77,12 @@ TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DE
 
 async def accept_connection(context: Context) -> None:
     """connection_init: the socket is accepted only with a valid token."""
-    context.forget_user()
+    context.forget_session()
     try:
-        user = await context.user()
-    except ClientError:
-        user = None
-    if user is None:
+        await context.session()
+    except Unauthenticated:
         # Both protocols close the socket with 4403 on this error.
-        raise ConnectionRejectionError({"message": "Authentication required"})
+        raise ConnectionRejectionError({"message": "Authentication required"}) from None
 
 
 def error_payload(error: ClientError) -> dict[str, Any]:
@@ -228,12 +226,12 @@ class TokenWatch:
         """Why no operation may run now (token expired, account gone), or None."""
         # Read again, not from the cache: resolvers then see the account as
         # it is now, and an expired token fails to decode.
-        self._context.forget_user()
+        self._context.forget_session()
         try:
-            user = await self._context.user()
-        except ClientError as exc:
+            await self._context.session()
+        except Unauthenticated as exc:
             return exc
-        return None if user is not None else Unauthenticated("Authentication required")
+        return None
 
     async def stop(self) -> None:
         timer = self._timer
