@@ -1,5 +1,6 @@
 """Streamed downloads of files and artifacts over HTTP, with a Bearer token:
-GET /files/{key} and GET /artifacts/{executionId}/{name}."""
+GET /files/{key} and GET /artifacts/{executionId}/{name}. Errors answer in
+the GraphQL shape (`{"errors": [{"message", "extensions": {"code"}}]}`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from core.errors import ClientError, NotFound
-from core.ids import parse_id
-from models.files import Artifact, StoredFile
 from models.users import User
 from resolvers.context import ApiServices
-from services.access import visible_to
 from storage import ObjectNotFound
 
 
@@ -59,12 +57,9 @@ async def download_file(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
-        key = request.path_params["key"]
-        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
-        if row is None:
-            raise NotFound(f"No file with key '{key}'.")
+        row = await services.files.get(user, request.path_params["key"])
         return await _stream(
-            services, row.storage_key, key.rsplit("/", 1)[-1], row.content_type, row.size
+            services, row.storage_key, row.key.rsplit("/", 1)[-1], row.content_type, row.size
         )
     except ClientError as exc:
         return _error(exc)
@@ -74,14 +69,9 @@ async def download_artifact(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
-        execution_id = parse_id(request.path_params["execution_id"], "Artifact")
-        row = await Artifact.get_or_none(
-            execution_id=execution_id,
-            name=request.path_params["name"],
-            **{f"execution__{k}": v for k, v in visible_to(user).items()},
+        row = await services.files.get_artifact(
+            user, request.path_params["execution_id"], request.path_params["name"]
         )
-        if row is None:
-            raise NotFound("Artifact not found.")
         return await _stream(services, row.storage_key, row.name, row.content_type, row.size)
     except ClientError as exc:
         return _error(exc)
