@@ -15,17 +15,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import (
-    BadUserInput,
-    ClientError,
-    ClientErrorCode,
-    MalformedRequest,
-    NotFound,
-)
+from core.errors import BadUserInput, ClientError, ClientErrorCode, MalformedRequest
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
-from models.tree import Script
 from resolvers.context import ApiServices
 from services.tree import script_at_path
 
@@ -45,13 +38,6 @@ def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONRes
         {"success": False, "error": {"code": code, "message": message}, **extra},
         status_code=http_status,
     )
-
-
-async def _script_at(owner_id: str, path: str) -> Script:
-    script = await script_at_path(owner_id, path)
-    if script is None:
-        raise NotFound(f"No script at '{path}'.")
-    return script
 
 
 async def _data_of(request: Request) -> Any:
@@ -96,7 +82,7 @@ async def run_script_by_path(request: Request) -> JSONResponse:
     services: ApiServices = request.app.state.services
     try:
         user = (await services.accounts.session_for(request.headers.get("authorization"))).user
-        script = await _script_at(str(user.id), request.path_params["path"])
+        script = await script_at_path(user, request.path_params["path"])
         data = await _data_of(request)
         row = await services.executions.submit(user, script, data, None)
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))

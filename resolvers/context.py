@@ -66,7 +66,7 @@ class Context:
     def loaders(self) -> Loaders:
         """Made on first use: most requests (e.g. `me`) never need them."""
         if self._loaders is None:
-            self._loaders = Loaders(self.services.store)
+            self._loaders = Loaders(self.services)
         return self._loaders
 
     def authorization(self) -> str | None:
