@@ -1,7 +1,8 @@
-"""Who sees which rows (models/access.py): a user their own, an admin every
-user's. Another user's folder, script, tree, execution or schedule behaves as
-if it did not exist, and rows an admin makes or moves stay in their owner's
-tree."""
+"""Who sees which rows (services/access.py): a user their own, an admin every
+user's, but files and secrets only ever their owner's, and an artifact
+whoever sees its execution. Another user's folder, script, tree, execution,
+schedule, file or artifact behaves as if it did not exist, and rows an admin
+makes or moves stay in their owner's tree."""
 
 from __future__ import annotations
 
