@@ -1,17 +1,84 @@
-"""Errors a client can cause, each with a stable `extensions.code`.
+"""Errors a client can cause, and the one vocabulary of codes they are shown.
 
-Resolvers and services raise these; the error extension in `graphql_api/schema.py` lets
-them through unmasked and masks everything else.
+Every code a client can read (GraphQL `extensions.code`, the REST path's
+`error.code`, the downloads' and the HTTP-level refusals' bodies) is a
+member of `ClientErrorCode`, with the HTTP status it answers with. Services
+and the HTTP face raise a `ClientError` subclass, one per code something
+raises; codes only ever written into a response (a parse failure, a CSRF
+refusal) have no class. The error extension in `graphql_api/error_handling.py`
+lets client errors through unmasked and masks everything else.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ClientErrorCode(StrEnum):
+    """What went wrong, as a client's code can branch on it. The values are
+    a contract: clients compare them as strings."""
+
+    # The caller and what it may reach.
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+    # What the caller sent.
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_SCRIPT = "INVALID_SCRIPT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    SCRIPT_EXISTS_REPLACE_REQUIRED = "SCRIPT_EXISTS_REPLACE_REQUIRED"
+    CONFLICT = "CONFLICT"
+    # The request itself, before any GraphQL runs.
+    BAD_REQUEST = "BAD_REQUEST"
+    MALFORMED_MULTIPART = "MALFORMED_MULTIPART"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CSRF_PREVENTED = "CSRF_PREVENTED"
+    SUBSCRIPTION_NEEDS_WEBSOCKET = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+    # The GraphQL document.
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    OPERATION_NAME_REQUIRED = "OPERATION_NAME_REQUIRED"
+    OPERATION_NOT_FOUND = "OPERATION_NOT_FOUND"
+    # A subscription that stopped reading while events kept coming.
+    SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
+    # The REST path only: the run outlived the request's wait. Not a failure
+    # of the request (202): the client follows the run by its id.
+    STILL_RUNNING = "STILL_RUNNING"
+    # Not the client's doing, but told plainly.
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+    @property
+    def http_status(self) -> int:
+        """The status a plain HTTP answer with this code has (400 unless listed)."""
+        return _HTTP_STATUS.get(self, 400)
+
+
+_HTTP_STATUS: dict[ClientErrorCode, int] = {
+    ClientErrorCode.STILL_RUNNING: 202,
+    ClientErrorCode.UNAUTHENTICATED: 401,
+    ClientErrorCode.NOT_FOUND: 404,
+    ClientErrorCode.METHOD_NOT_ALLOWED: 405,
+    ClientErrorCode.ALREADY_EXISTS: 409,
+    ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED: 409,
+    ClientErrorCode.CONFLICT: 409,
+    ClientErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ClientErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ClientErrorCode.RATE_LIMITED: 429,
+    ClientErrorCode.INTERNAL_SERVER_ERROR: 500,
+    ClientErrorCode.SERVICE_UNAVAILABLE: 503,
+}
 
 
 class ClientError(Exception):
-    code = "BAD_USER_INPUT"
-    http_status = 400
+    """An error the client can act on: a message a person understands, a
+    code a program branches on, and any further extensions (keyword args)."""
+
+    code: ClassVar[ClientErrorCode] = ClientErrorCode.BAD_USER_INPUT
 
     def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message)
@@ -19,64 +86,90 @@ class ClientError(Exception):
         self.extra = extensions
 
     @property
+    def http_status(self) -> int:
+        return self.code.http_status
+
+    @property
     def extensions(self) -> dict[str, Any]:
-        return {"code": self.code, **self.extra}
+        return {"code": self.code.value, **self.extra}
 
 
 class BadUserInput(ClientError):
-    code = "BAD_USER_INPUT"
+    code = ClientErrorCode.BAD_USER_INPUT
 
 
 class Unauthenticated(ClientError):
-    code = "UNAUTHENTICATED"
-    http_status = 401
+    code = ClientErrorCode.UNAUTHENTICATED
 
 
 class NotFound(ClientError):
-    code = "NOT_FOUND"
-    http_status = 404
+    code = ClientErrorCode.NOT_FOUND
 
 
 class AlreadyExists(ClientError):
-    code = "ALREADY_EXISTS"
-    http_status = 409
+    code = ClientErrorCode.ALREADY_EXISTS
 
 
 class ScriptExistsReplaceRequired(ClientError):
-    code = "SCRIPT_EXISTS_REPLACE_REQUIRED"
-    http_status = 409
+    code = ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED
 
 
 class InvalidScript(ClientError):
-    code = "INVALID_SCRIPT"
+    code = ClientErrorCode.INVALID_SCRIPT
 
 
 class PayloadTooLarge(ClientError):
-    code = "PAYLOAD_TOO_LARGE"
-    http_status = 413
+    code = ClientErrorCode.PAYLOAD_TOO_LARGE
 
 
 class RateLimited(ClientError):
-    code = "RATE_LIMITED"
-    http_status = 429
+    code = ClientErrorCode.RATE_LIMITED
 
 
 class ServiceUnavailable(ClientError):
     """Not the client's fault, but worth telling them plainly (e.g. storage down)."""
 
-    code = "SERVICE_UNAVAILABLE"
-    http_status = 503
+    code = ClientErrorCode.SERVICE_UNAVAILABLE
 
 
 class FellBehind(ClientError):
     """A subscriber that stopped reading while events kept coming: its buffer
     is full, so the stream ends rather than silently skipping events."""
 
-    code = "SUBSCRIBER_TOO_SLOW"
+    code = ClientErrorCode.SUBSCRIBER_TOO_SLOW
 
 
 class Conflict(ClientError):
     """Someone else changed the same thing at the same moment; try again."""
 
-    code = "CONFLICT"
-    http_status = 409
+    code = ClientErrorCode.CONFLICT
+
+
+class MalformedRequest(ClientError):
+    """The request itself cannot be read (not JSON, not UTF-8, wrong shape)."""
+
+    code = ClientErrorCode.BAD_REQUEST
+
+
+class MalformedMultipart(MalformedRequest):
+    """A GraphQL multipart request whose parts cannot be read or put together."""
+
+    code = ClientErrorCode.MALFORMED_MULTIPART
+
+
+class UnsupportedMediaType(ClientError):
+    code = ClientErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class MethodNotAllowed(ClientError):
+    """A mutation over GET: GET must be safe to repeat (and to prefetch)."""
+
+    code = ClientErrorCode.METHOD_NOT_ALLOWED
+
+
+class OperationNameRequired(ClientError):
+    code = ClientErrorCode.OPERATION_NAME_REQUIRED
+
+
+class OperationNotFound(ClientError):
+    code = ClientErrorCode.OPERATION_NOT_FOUND

@@ -7,6 +7,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.errors import ClientErrorCode
 from graphql_api.http_errors import error_body, response_media_type
 
 
@@ -16,7 +17,7 @@ class BodyTooLarge(Exception):
 
 def _payload(limit: int) -> bytes:
     message = f"The request body is larger than {limit} bytes."
-    return json.dumps(error_body("PAYLOAD_TOO_LARGE", message)).encode()
+    return json.dumps(error_body(ClientErrorCode.PAYLOAD_TOO_LARGE, message)).encode()
 
 
 class BodySizeLimit:
@@ -72,7 +73,7 @@ async def _refuse(send: Send, limit: int, media_type: str) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": ClientErrorCode.PAYLOAD_TOO_LARGE.http_status,
             "headers": [
                 (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),

@@ -23,18 +23,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from core.errors import BadUserInput, ClientError, PayloadTooLarge
+from core.errors import BadUserInput, MalformedRequest, PayloadTooLarge
 
 MAX_JSON_DEPTH = 64
 # About 50 ms of parsing on a quiet machine; script content of 1 MiB holds far
 # fewer commas than this.
 MAX_JSON_VALUES = 200_000
-
-
-class MalformedRequest(ClientError):
-    """The request itself cannot be read (not JSON, not UTF-8, wrong shape)."""
-
-    code = "BAD_REQUEST"
 
 
 # Larger bodies are parsed and checked in a thread: a 4 MiB array of small

@@ -21,16 +21,13 @@ from functools import lru_cache
 from graphql import GraphQLError, Node, OperationDefinitionNode, StringValueNode, parse
 from graphql.language import OperationType
 
-from core.errors import BadUserInput, ClientError
-from graphql_api.http_errors import MethodNotAllowed
-
-
-class OperationNameRequired(ClientError):
-    code = "OPERATION_NAME_REQUIRED"
-
-
-class OperationNotFound(ClientError):
-    code = "OPERATION_NOT_FOUND"
+from core.errors import (
+    BadUserInput,
+    ClientError,
+    MethodNotAllowed,
+    OperationNameRequired,
+    OperationNotFound,
+)
 
 
 @dataclass(frozen=True)

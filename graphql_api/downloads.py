@@ -1,5 +1,6 @@
 """Streamed downloads of files and artifacts over HTTP, with a Bearer token:
-GET /files/{key} and GET /artifacts/{executionId}/{name}."""
+GET /files/{key} and GET /artifacts/{executionId}/{name}. Errors answer in
+the GraphQL shape (`{"errors": [{"message", "extensions": {"code"}}]}`)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,14 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from core.errors import ClientError, NotFound, Unauthenticated
-from core.ids import parse_id
-from models.files import Artifact, StoredFile
+from core.errors import ClientError, NotFound
 from models.users import User
 from resolvers.context import ApiServices
-from services.access import visible_to
-from services.credentials import bearer_token
 from storage import ObjectNotFound
 
 
 async def _caller(request: Request, services: ApiServices) -> User:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
-    return await services.accounts.user_from_access_token(token)
+    return (await services.accounts.session_for(request.headers.get("authorization"))).user
 
 
 def _error(exc: ClientError) -> JSONResponse:
@@ -63,12 +57,9 @@ async def download_file(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
-        key = request.path_params["key"]
-        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
-        if row is None:
-            raise NotFound(f"No file with key '{key}'.")
+        row = await services.files.get(user, request.path_params["key"])
         return await _stream(
-            services, row.storage_key, key.rsplit("/", 1)[-1], row.content_type, row.size
+            services, row.storage_key, row.key.rsplit("/", 1)[-1], row.content_type, row.size
         )
     except ClientError as exc:
         return _error(exc)
@@ -78,14 +69,9 @@ async def download_artifact(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
         user = await _caller(request, services)
-        execution_id = parse_id(request.path_params["execution_id"], "Artifact")
-        row = await Artifact.get_or_none(
-            execution_id=execution_id,
-            name=request.path_params["name"],
-            **{f"execution__{k}": v for k, v in visible_to(user).items()},
+        row = await services.files.get_artifact(
+            user, request.path_params["execution_id"], request.path_params["name"]
         )
-        if row is None:
-            raise NotFound("Artifact not found.")
         return await _stream(services, row.storage_key, row.name, row.content_type, row.size)
     except ClientError as exc:
         return _error(exc)

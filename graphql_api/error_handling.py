@@ -18,13 +18,15 @@ from strawberry.types import StreamExecutionResult
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
-from core.errors import ClientError, FellBehind, ServiceUnavailable
+from core.errors import ClientError, ClientErrorCode, FellBehind, ServiceUnavailable
 from services.events import SubscriberTooSlow
 from storage import StorageUnavailable
 
 log = logging.getLogger("scriptbox.errors")
 
 INTERNAL_MESSAGE = "Internal error. Quote reference {request_id} when reporting it."
+# graphql-core's refusals of variable values: the client's input, not its document.
+VARIABLE_MESSAGES = ("Variable '$", 'Variable "$')
 
 
 def request_id_of(execution_context: ExecutionContext | None) -> str:
@@ -72,21 +74,23 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             )
 
 
-def code_of_uncoded_message(message: str) -> str:
+def code_of_uncoded_message(message: str) -> ClientErrorCode:
     """The code of a formatted error that arrived without one: errors raised
     before execution (by a parsing extension, say) skip the schema's error
     formatting, so HTTP and WebSocket answers give them their code from this."""
     if message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
-    if message.startswith(("Variable '$", 'Variable "$')):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+        return ClientErrorCode.GRAPHQL_PARSE_FAILED
+    if message.startswith(VARIABLE_MESSAGES):
+        return ClientErrorCode.BAD_USER_INPUT
+    return ClientErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
-def _code_for_graphql_error(error: GraphQLError, stage: str) -> str:
-    if error.message.startswith("Variable '$") or error.message.startswith('Variable "$'):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_PARSE_FAILED" if stage == "parse" else "GRAPHQL_VALIDATION_FAILED"
+def _code_for_graphql_error(error: GraphQLError, stage: str) -> ClientErrorCode:
+    if error.message.startswith(VARIABLE_MESSAGES):
+        return ClientErrorCode.BAD_USER_INPUT
+    if stage == "parse":
+        return ClientErrorCode.GRAPHQL_PARSE_FAILED
+    return ClientErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
 class ClientErrorFormatter(SchemaExtension):
@@ -115,10 +119,15 @@ class ClientErrorFormatter(SchemaExtension):
         elif is_unexpected(error):
             request_id = request_id_of(self.execution_context)
             message = INTERNAL_MESSAGE.format(request_id=request_id)
-            extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            extensions = {
+                "code": ClientErrorCode.INTERNAL_SERVER_ERROR.value,
+                "requestId": request_id,
+            }
         else:
             stage = "parse" if self.execution_context.graphql_document is None else "validate"
-            code = (error.extensions or {}).get("code") or _code_for_graphql_error(error, stage)
+            code = (error.extensions or {}).get("code") or _code_for_graphql_error(
+                error, stage
+            ).value
             extensions = {**(error.extensions or {}), "code": code}
         return GraphQLError(
             message,

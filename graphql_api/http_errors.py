@@ -19,29 +19,17 @@ from collections.abc import Mapping
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
-from core.errors import ClientError, NotFound
-from graphql_api.client_input import MalformedRequest
+from core.errors import (
+    ClientError,
+    ClientErrorCode,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotFound,
+    UnsupportedMediaType,
+)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
-
-
-class UnsupportedMediaType(ClientError):
-    code = "UNSUPPORTED_MEDIA_TYPE"
-    http_status = 415
-
-
-class MethodNotAllowed(ClientError):
-    """A mutation over GET: GET must be safe to repeat (and to prefetch)."""
-
-    code = "METHOD_NOT_ALLOWED"
-    http_status = 405
-
-
-class MalformedMultipart(MalformedRequest):
-    """A GraphQL multipart request whose parts cannot be read or put together."""
-
-    code = "MALFORMED_MULTIPART"
 
 
 def response_media_type(accept: str | None) -> str:
@@ -69,26 +57,29 @@ def response_media_type(accept: str | None) -> str:
     return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= legacy else LEGACY_JSON
 
 
-def error_body(code: str, message: str) -> dict[str, object]:
+def error_body(code: ClientErrorCode, message: str) -> dict[str, object]:
     # No "data" entry: nothing was executed (a request error, in the spec's words).
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return {"errors": [{"message": message, "extensions": {"code": code.value}}]}
 
 
 def error_response(
-    code: str,
+    code: ClientErrorCode,
     message: str,
-    status: int,
     media_type: str = LEGACY_JSON,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    """A request error with the code's HTTP status."""
     return JSONResponse(
-        error_body(code, message), status_code=status, media_type=media_type, headers=headers
+        error_body(code, message),
+        status_code=code.http_status,
+        media_type=media_type,
+        headers=headers,
     )
 
 
 def client_error_response(error: ClientError, media_type: str) -> JSONResponse:
     headers = {"Allow": "POST"} if isinstance(error, MethodNotAllowed) else None
-    return error_response(error.code, error.message, error.http_status, media_type, headers)
+    return error_response(error.code, error.message, media_type, headers)
 
 
 def client_error_of(exc: HTTPException) -> ClientError:

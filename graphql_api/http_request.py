@@ -15,8 +15,8 @@ from starlette.datastructures import UploadFile
 from strawberry.http import GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 
-from graphql_api.client_input import MalformedRequest, check_client_value, load_client_json
-from graphql_api.http_errors import MalformedMultipart, UnsupportedMediaType
+from core.errors import MalformedMultipart, MalformedRequest, UnsupportedMediaType
+from graphql_api.client_input import check_client_value, load_client_json
 
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"

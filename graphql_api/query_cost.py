@@ -35,6 +35,8 @@ from graphql import (
     ValueNode,
 )
 
+from core.errors import ClientErrorCode
+
 # Sums are capped so a fragment that expands a trillion times stays a small int.
 _CAP = 10**12
 
@@ -67,8 +69,10 @@ class Expansion:
 
 
 class QueryTooComplex(GraphQLError):
-    def __init__(self, message: str, code: str, limit: str, maximum: int) -> None:
-        super().__init__(message, extensions={"code": code, "limit": limit, "maximum": maximum})
+    def __init__(self, message: str, code: ClientErrorCode, limit: str, maximum: int) -> None:
+        super().__init__(
+            message, extensions={"code": code.value, "limit": limit, "maximum": maximum}
+        )
 
 
 def _add(a: int, b: int) -> int:
@@ -171,7 +175,7 @@ def _dependency_order(bodies: dict[str, FragmentDefinitionNode]) -> list[str]:
             if child in on_path:
                 raise QueryTooComplex(
                     f"Cannot spread fragment '{child}' within itself.",
-                    code="GRAPHQL_VALIDATION_FAILED",
+                    code=ClientErrorCode.GRAPHQL_VALIDATION_FAILED,
                     limit="fragmentCycle",
                     maximum=0,
                 )
@@ -229,7 +233,7 @@ def check(document: DocumentNode, limits: QueryLimits) -> GraphQLError | None:
         # Same wording and code as the depth limit this replaces.
         return QueryTooComplex(
             f"The query exceeds maximum operation depth of {limits.max_depth}.",
-            code="GRAPHQL_VALIDATION_FAILED",
+            code=ClientErrorCode.GRAPHQL_VALIDATION_FAILED,
             limit="depth",
             maximum=limits.max_depth,
         )
@@ -242,7 +246,7 @@ def check(document: DocumentNode, limits: QueryLimits) -> GraphQLError | None:
             return QueryTooComplex(
                 f"The query is too complex: {value if value < _CAP else 'too many'} {what} "
                 f"once fragments are expanded, at most {maximum} allowed.",
-                code="QUERY_TOO_COMPLEX",
+                code=ClientErrorCode.QUERY_TOO_COMPLEX,
                 limit=limit,
                 maximum=maximum,
             )

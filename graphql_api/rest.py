@@ -15,13 +15,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import BadUserInput, ClientError, NotFound, Unauthenticated
+from core.errors import BadUserInput, ClientError, ClientErrorCode, MalformedRequest
 from core.statuses import ExecutionStatus
-from graphql_api.client_input import MalformedRequest, load_client_json_async
+from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
-from models.tree import Script
 from resolvers.context import ApiServices
-from services.credentials import bearer_token
 from services.tree import script_at_path
 
 log = logging.getLogger(__name__)
@@ -35,17 +33,11 @@ STATUS_FOR_OUTCOME = {
 
 
 def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONResponse:
+    """`code` is a client error code, or the code an execution ended with."""
     return JSONResponse(
         {"success": False, "error": {"code": code, "message": message}, **extra},
         status_code=http_status,
     )
-
-
-async def _script_at(owner_id: str, path: str) -> Script:
-    script = await script_at_path(owner_id, path)
-    if script is None:
-        raise NotFound(f"No script at '{path}'.")
-    return script
 
 
 async def _data_of(request: Request) -> Any:
@@ -70,9 +62,9 @@ def _outcome_response(row: Execution) -> JSONResponse:
         return JSONResponse({"success": True, "result": result, **common})
     if not row.status.is_terminal:
         return _failure(
-            "STILL_RUNNING",
+            ClientErrorCode.STILL_RUNNING.value,
             "The execution has not finished; follow it by its execution_id.",
-            202,
+            ClientErrorCode.STILL_RUNNING.http_status,
             **common,
         )
     return _failure(
@@ -89,17 +81,15 @@ def _outcome_response(row: Execution) -> JSONResponse:
 async def run_script_by_path(request: Request) -> JSONResponse:
     services: ApiServices = request.app.state.services
     try:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise Unauthenticated("Send 'Authorization: Bearer <accessToken>'.")
-        user = await services.accounts.user_from_access_token(token)
-        script = await _script_at(str(user.id), request.path_params["path"])
+        user = (await services.accounts.session_for(request.headers.get("authorization"))).user
+        script = await script_at_path(user, request.path_params["path"])
         data = await _data_of(request)
         row = await services.executions.submit(user, script, data, None)
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
         return _outcome_response(row)
     except ClientError as exc:
-        return _failure(exc.code, exc.message, exc.http_status)
+        return _failure(exc.code.value, exc.message, exc.http_status)
     except Exception:
         log.exception("unexpected error in POST %s", request.url.path)
-        return _failure("INTERNAL_SERVER_ERROR", "Internal error.", 500)
+        internal = ClientErrorCode.INTERNAL_SERVER_ERROR
+        return _failure(internal.value, "Internal error.", internal.http_status)

@@ -19,19 +19,19 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from core.errors import ClientError
-from graphql_api.client_input import (
-    INLINE_LIMIT_BYTES,
+from core.errors import (
+    ClientError,
+    ClientErrorCode,
+    MalformedMultipart,
     MalformedRequest,
-    load_client_json_async,
+    MethodNotAllowed,
 )
+from graphql_api.client_input import INLINE_LIMIT_BYTES, load_client_json_async
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
 from graphql_api.error_handling import code_of_uncoded_message
 from graphql_api.http_errors import (
     GRAPHQL_RESPONSE_JSON,
     LEGACY_JSON,
-    MalformedMultipart,
-    MethodNotAllowed,
     client_error_of,
     client_error_response,
     error_response,
@@ -77,10 +77,9 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in ("GET", "POST"):
             response = error_response(
-                "METHOD_NOT_ALLOWED",
+                ClientErrorCode.METHOD_NOT_ALLOWED,
                 f"{scope['method']} is not supported here; send GraphQL with POST (or GET "
                 "for queries).",
-                405,
                 _media_type(scope),
                 headers={"Allow": "GET, POST"},
             )
@@ -91,10 +90,9 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             wants_multipart = "multipart/mixed" in _headers(scope).get("accept", "")
             if not wants_multipart and await _is_subscription(body, self.document_limits):
                 response = error_response(
-                    "SUBSCRIPTION_NEEDS_WEBSOCKET",
+                    ClientErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET,
                     "Subscriptions run over a WebSocket (graphql-transport-ws or graphql-ws) "
                     "at this URL, not over a plain HTTP request.",
-                    400,
                     _media_type(scope),
                 )
                 await response(scope, receive, send)
@@ -102,10 +100,9 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             receive = _replay(body, receive)
         if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
             response = error_response(
-                "CSRF_PREVENTED",
+                ClientErrorCode.CSRF_PREVENTED,
                 "Multipart requests need an Authorization header (or "
                 "'Apollo-Require-Preflight: true').",
-                400,
                 _media_type(scope),
             )
             await response(scope, receive, send)
@@ -202,7 +199,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         for error in errors:
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
-                extensions["code"] = code_of_uncoded_message(str(error.get("message", "")))
+                extensions["code"] = code_of_uncoded_message(str(error.get("message", ""))).value
         return response
 
     async def get_context(

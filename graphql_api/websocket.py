@@ -60,12 +60,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.errors import BadUserInput, ClientError, Unauthenticated
+from core.errors import BadUserInput, ClientError, MalformedRequest, Unauthenticated
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_VALUES,
-    MalformedRequest,
     check_client_value_async,
 )
 from graphql_api.document_checks import DocumentLimits, check_document
@@ -78,14 +77,12 @@ TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DE
 
 async def accept_connection(context: Context) -> None:
     """connection_init: the socket is accepted only with a valid token."""
-    context.forget_user()
+    context.forget_session()
     try:
-        user = await context.user()
-    except ClientError:
-        user = None
-    if user is None:
+        await context.session()
+    except Unauthenticated:
         # Both protocols close the socket with 4403 on this error.
-        raise ConnectionRejectionError({"message": "Authentication required"})
+        raise ConnectionRejectionError({"message": "Authentication required"}) from None
 
 
 def error_payload(error: ClientError) -> dict[str, Any]:
@@ -101,7 +98,7 @@ def with_code(error: dict[str, Any]) -> dict[str, Any]:
     if "code" in extensions:
         return error
     code = code_of_uncoded_message(str(error.get("message", "")))
-    return {**error, "extensions": {**extensions, "code": code}}
+    return {**error, "extensions": {**extensions, "code": code.value}}
 
 
 def operation_shape_problem(message: dict[str, Any]) -> str | None:
@@ -229,12 +226,12 @@ class TokenWatch:
         """Why no operation may run now (token expired, account gone), or None."""
         # Read again, not from the cache: resolvers then see the account as
         # it is now, and an expired token fails to decode.
-        self._context.forget_user()
+        self._context.forget_session()
         try:
-            user = await self._context.user()
-        except ClientError as exc:
+            await self._context.session()
+        except Unauthenticated as exc:
             return exc
-        return None if user is not None else Unauthenticated("Authentication required")
+        return None
 
     async def stop(self) -> None:
         timer = self._timer

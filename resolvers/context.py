@@ -15,12 +15,11 @@ from starlette.websockets import WebSocket
 from core.errors import Unauthenticated
 from models.users import User
 from resolvers.loaders import Loaders
-from services.credentials import bearer_token
 
 if TYPE_CHECKING:
     # Named in annotations only: importing the context loads no service.
     from core.settings import Settings
-    from services.accounts import Accounts
+    from services.accounts import AccessSession, Accounts
     from services.batches import BatchService
     from services.executions.service import ExecutionService
     from services.files import FileStore
@@ -60,20 +59,20 @@ class Context:
         self._loaders: Loaders | None = None
         # Set by the WebSocket protocols from the connection_init payload.
         self.connection_params: dict[str, Any] | None = None
-        self._user: User | None = None
-        # When the caller's access token stops being valid (None: no token).
-        self.token_expires_at: datetime | None = None
-        self._user_error: Unauthenticated | None = None
-        self._resolved = False
+        self._session: AccessSession | None = None
+        self._refusal: Unauthenticated | None = None
 
     @property
     def loaders(self) -> Loaders:
         """Made on first use: most requests (e.g. `me`) never need them."""
         if self._loaders is None:
-            self._loaders = Loaders(self.services.store)
+            self._loaders = Loaders(self.services)
         return self._loaders
 
-    def _authorization(self) -> str | None:
+    def authorization(self) -> str | None:
+        """The caller's Authorization value: from a WebSocket's connection_params
+        when it sent some (any letter case), else from the request's headers
+        (over a WebSocket: those of its handshake)."""
         if self.connection_params is not None:
             for key, value in self.connection_params.items():
                 if key.lower() == "authorization" and isinstance(value, str):
@@ -81,31 +80,28 @@ class Context:
             return None
         return self.request.headers.get("authorization")
 
-    async def user(self) -> User | None:
-        """The caller, or None when no token was sent; a bad token raises."""
-        if not self._resolved:
-            token = bearer_token(self._authorization())
-            if token is not None:
-                try:
-                    session = await self.services.accounts.session_from_access_token(token)
-                    self._user = session.user
-                    self.token_expires_at = session.expires_at
-                except Unauthenticated as exc:
-                    self._user_error = exc
-            self._resolved = True
-        if self._user_error is not None:
-            raise self._user_error
-        return self._user
+    async def session(self) -> AccessSession:
+        """Who is asking, and until when; UNAUTHENTICATED without a valid
+        token. Asked once per request (per socket, until `forget_session`)."""
+        if self._session is None and self._refusal is None:
+            try:
+                self._session = await self.services.accounts.session_for(self.authorization())
+            except Unauthenticated as exc:
+                self._refusal = exc
+        if self._refusal is not None:
+            raise self._refusal
+        assert self._session is not None
+        return self._session
 
     async def require_user(self) -> User:
-        user = await self.user()
-        if user is None:
-            raise Unauthenticated("Log in first: send 'Authorization: Bearer <accessToken>'.")
-        return user
+        return (await self.session()).user
 
-    def forget_user(self) -> None:
-        """Re-read the token on next use (a WebSocket may re-authenticate)."""
-        self._resolved = False
-        self._user = None
-        self._user_error = None
-        self.token_expires_at = None
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """When the session read last stops being valid (None: none read)."""
+        return self._session.expires_at if self._session is not None else None
+
+    def forget_session(self) -> None:
+        """Read the token again on next use (a WebSocket re-checks it)."""
+        self._session = None
+        self._refusal = None

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from core.errors import NotFound
 from models.files import Artifact as ArtifactRow
 from models.files import StoredFile
 from resolvers.context import Context
@@ -102,8 +103,10 @@ class FileQuery:
     @strawberry.field
     async def file(self, info: Info[Context, None], key: str) -> FileType | None:
         user = await info.context.require_user()
-        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
-        return FileType(row=row) if row else None
+        try:
+            return FileType(row=await info.context.services.files.get(user, key))
+        except NotFound:
+            return None
 
 
 @strawberry.type

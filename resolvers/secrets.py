@@ -27,7 +27,7 @@ class SecretQuery:
     @strawberry.field(description="Names of your secrets (values are never shown).")
     async def secrets(self, info: Info[Context, None]) -> list[Secret]:
         user = await info.context.require_user()
-        rows = await SecretRow.filter(owner_id=user.id).order_by("name")
+        rows = await info.context.services.secrets.list_secrets(user)
         return [Secret.from_row(row) for row in rows]
 
 

@@ -67,14 +67,18 @@ class TreeQuery:
             except NotFound:
                 return None
         assert path is not None
-        row = await find_script_by_path(info, str(user.id), path)
-        return ScriptType(row=row) if row else None
+        try:
+            return ScriptType(row=await find_script_by_path(info, user, path))
+        except NotFound:
+            return None
 
 
-async def find_script_by_path(info: Info[Context, None], owner_id: str, path: str) -> Script | None:
-    # Only walks the folder index when the path has folders in it.
-    index = await info.context.loaders.folders.get(owner_id) if "/" in path.strip("/") else None
-    return await script_at_path(owner_id, path, index)
+async def find_script_by_path(info: Info[Context, None], user: User, path: str) -> Script:
+    """The script at `path` in the caller's tree, or NOT_FOUND."""
+    # The request's folder index, shared with the rest of the query; loaded
+    # only when the path has folders in it.
+    index = await info.context.loaders.folders.get(user.id) if "/" in path.strip("/") else None
+    return await script_at_path(user, path, index)
 
 
 async def script_argument(
@@ -86,10 +90,7 @@ async def script_argument(
     if script_id is not None:
         return await get_script(user, script_id)
     assert path is not None
-    script = await find_script_by_path(info, str(user.id), path)
-    if script is None:
-        raise NotFound(f"No script at '{path}'.")
-    return script
+    return await find_script_by_path(info, user, path)
 
 
 @strawberry.input

@@ -1,4 +1,8 @@
-"""Registration, login and token refresh."""
+"""Accounts: registration, login, token refresh, and who a request speaks for.
+
+`Accounts.session_for` is the one way from an `Authorization` value (an HTTP
+header, or a WebSocket's `connection_params`) to the caller: GraphQL, REST,
+the downloads and every WebSocket re-check ask it, so they refuse alike."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from core.errors import AlreadyExists, RateLimited, Unauthenticated
 from models.users import RefreshToken, User
 from services.credentials import (
     TokenCodec,
+    bearer_token,
     check_password_strength,
     hash_password,
     normalize_username,
@@ -21,6 +26,7 @@ from services.credentials import (
 from services.login_throttle import LoginThrottle, client_key, username_key
 
 BAD_CREDENTIALS = "Wrong username or password."
+LOG_IN_FIRST = "Log in first: send 'Authorization: Bearer <accessToken>'."
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,13 @@ class Accounts:
             raise Unauthenticated("The account no longer exists.")
         return await self._issue(user, family=claims.family or secrets.token_hex(16))
 
-    async def user_from_access_token(self, token: str) -> User:
-        return (await self.session_from_access_token(token)).user
-
-    async def session_from_access_token(self, token: str) -> AccessSession:
+    async def session_for(self, authorization: str | None) -> AccessSession:
+        """Who an `Authorization` value speaks for, read afresh: UNAUTHENTICATED
+        when it holds no bearer token, or one that is expired, forged, not an
+        access token, or of an account that no longer exists."""
+        token = bearer_token(authorization)
+        if token is None:
+            raise Unauthenticated(LOG_IN_FIRST)
         claims = self._tokens.decode(token, "access")
         user = await User.get_or_none(id=claims.user_id)
         if user is None:

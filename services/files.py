@@ -14,6 +14,7 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -21,8 +22,12 @@ from tortoise.transactions import in_transaction
 from core.errors import AlreadyExists, BadUserInput, NotFound, PayloadTooLarge
 from models.files import Artifact, StoredFile
 from models.users import User
-from sandbox import Artifact as SandboxArtifact
+from services.access import get_artifact, get_file, visible
 from storage import ObjectStore, ObjectTooLarge
+
+if TYPE_CHECKING:
+    # Named in one annotation: the files service needs no sandbox to load.
+    from sandbox import Artifact as SandboxArtifact
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_SEGMENT = 128
@@ -124,13 +129,13 @@ class FileStore:
         return row
 
     async def get(self, user: User, key: str) -> StoredFile:
-        row = await StoredFile.get_or_none(owner_id=user.id, key=key)
-        if row is None:
-            raise NotFound(f"No file with key '{key}'.")
-        return row
+        return await get_file(user, key)
+
+    async def get_artifact(self, user: User, execution_id: str, name: str) -> Artifact:
+        return await get_artifact(user, execution_id, name)
 
     async def list_files(self, user: User, prefix: str | None) -> list[StoredFile]:
-        query = StoredFile.filter(owner_id=user.id)
+        query = visible(StoredFile.all(), user)
         if prefix:
             query = query.filter(key__startswith=prefix)
         return await query.order_by("key")

@@ -15,6 +15,7 @@ from core.errors import BadUserInput
 from core.secret_files import load_or_create_secret
 from models.secrets import Secret
 from models.users import User
+from services.access import visible
 
 SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 MAX_SECRET_BYTES = 64 * 1024
@@ -62,6 +63,10 @@ class SecretStore:
             # Set at the same moment by another request: the last write wins.
             await Secret.filter(owner_id=user.id, name=name).update(ciphertext=ciphertext)
             return await Secret.get(owner_id=user.id, name=name)
+
+    async def list_secrets(self, user: User) -> list[Secret]:
+        """The user's secrets by name (rows: the values stay encrypted)."""
+        return await visible(Secret.all(), user).order_by("name")
 
     async def delete(self, user: User, name: str) -> bool:
         return bool(await Secret.filter(owner_id=user.id, name=name).delete())

@@ -1,14 +1,18 @@
-"""Changes to the folder/script tree.
+"""The folder/script tree: one owner's whole tree read in one query per
+table, a script found by its path, and every change.
 
-Each operation either completes or leaves nothing behind: storage objects
+Each change either completes or leaves nothing behind: storage objects
 are written under a fresh key before the rows that point at them, and are
 deleted again when the rows cannot be written."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -30,9 +34,15 @@ from core.names import infer_language, split_path, validate_name
 from models.base import ROOT_KEY
 from models.tree import Folder, Script, ScriptVersion
 from models.users import User
-from services.access import check_same_tree, get_folder, get_script, owner_of_new_row
+from services.access import (
+    check_same_tree,
+    get_folder,
+    get_script,
+    get_visible_where,
+    owner_of_new_row,
+)
 from services.script_check import check_script
-from services.tree_index import FolderIndex
+from services.tree_index import FolderIndex, ScriptIndex
 
 if TYPE_CHECKING:
     # The store is handed in; only its type is named here.
@@ -41,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCRIPT_CONTENT_TYPE = "text/plain; charset=utf-8"
+# Reading many script contents at once is I/O bound; bound the fan-out so one
+# request cannot open thousands of storage connections.
+CONTENT_READ_CONCURRENCY = 16
 
 
 def check_secret_names(names: list[str] | None) -> list[str] | None:
@@ -78,19 +91,41 @@ def script_prefix(script_id: uuid.UUID | str) -> str:
     return f"scripts/{script_id}/"
 
 
-async def script_at_path(
-    owner_id: uuid.UUID | str, path: str, index: FolderIndex | None = None
-) -> Script | None:
-    """The owner's script at a logical path such as 'geology/analysis.py'."""
+# ---- one owner's whole tree, one query per table -------------------------
+
+
+async def folder_index(owner_id: uuid.UUID | str) -> FolderIndex:
+    return FolderIndex(await Folder.filter(owner_id=owner_id))
+
+
+async def script_index(owner_id: uuid.UUID | str) -> ScriptIndex:
+    return ScriptIndex(await Script.filter(owner_id=owner_id))
+
+
+async def versions_by_script(owner_id: uuid.UUID | str) -> dict[str, list[ScriptVersion]]:
+    """Every version of every script of the owner, by script id, oldest first."""
+    rows = await ScriptVersion.filter(script__owner_id=owner_id).order_by("version")
+    by_script: dict[str, list[ScriptVersion]] = defaultdict(list)
+    for row in rows:
+        by_script[str(row.script_id)].append(row)
+    return by_script
+
+
+async def script_at_path(user: User, path: str, index: FolderIndex | None = None) -> Script:
+    """The script at a path such as 'geology/analysis.py' in the caller's own
+    tree (`index`: that tree's folders, when already loaded); else NOT_FOUND."""
+    not_found = f"No script at '{path}'."
     *folder_names, name = split_path(path)
     folder_id = None
     if folder_names:
-        index = index or await FolderIndex.load(owner_id)
+        index = index or await folder_index(user.id)
         folder = index.resolve(folder_names)
         if folder is None:
-            return None
+            raise NotFound(not_found)
         folder_id = folder.id
-    return await Script.get_or_none(owner_id=owner_id, parent_key=parent_key(folder_id), name=name)
+    return await get_visible_where(
+        Script, user, not_found, owner_id=user.id, parent_key=parent_key(folder_id), name=name
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +153,7 @@ class TreeService:
         name = validate_name(name, "Folder name")
         parent = await get_folder(user, parent_id) if parent_id is not None else None
         owner_id = owner_of_new_row(user, parent)
-        index = await FolderIndex.load(owner_id)
+        index = await folder_index(owner_id)
         if index.depth(parent.id if parent else None) + 1 > self._max_folder_depth:
             raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
         await self._check_name_free(owner_id, parent.id if parent else None, name)
@@ -146,7 +181,7 @@ class TreeService:
         folder = await get_folder(user, folder_id)
         target = await get_folder(user, new_parent_id) if new_parent_id is not None else None
         check_same_tree(target, folder)
-        index = await FolderIndex.load(folder.owner_id)
+        index = await folder_index(folder.owner_id)
         target_id = target.id if target else None
         if target_id is not None and str(target_id) in index.subtree_ids(folder.id):
             raise BadUserInput("A folder cannot move into itself or into a folder inside it.")
@@ -162,7 +197,7 @@ class TreeService:
 
     async def delete_folder(self, user: User, folder_id: str) -> None:
         folder = await get_folder(user, folder_id)
-        index = await FolderIndex.load(folder.owner_id)
+        index = await folder_index(folder.owner_id)
         folder_ids = index.subtree_ids(folder.id)
         async with in_transaction():
             script_ids: list[uuid.UUID] = await Script.filter(  # type: ignore[assignment]
@@ -342,6 +377,16 @@ class TreeService:
         if row is None:
             raise NotFound("That version does not exist.")
         return (await self._store.get_bytes(row.storage_key)).decode()
+
+    async def read_contents(self, storage_keys: Sequence[str]) -> list[str]:
+        """The text of each stored version, in the order of `storage_keys`."""
+        semaphore = asyncio.Semaphore(CONTENT_READ_CONCURRENCY)
+
+        async def read(key: str) -> str:
+            async with semaphore:
+                return (await self._store.get_bytes(key)).decode()
+
+        return list(await asyncio.gather(*(read(key) for key in storage_keys)))
 
     # ---- helpers -------------------------------------------------------
 

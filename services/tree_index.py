@@ -1,7 +1,7 @@
-"""An in-memory view of one owner's tree, loaded with one query per table.
-
-Paths, children and depth come from here, so loading a tree of any size costs
-the same number of SQL statements."""
+"""An in-memory view of one owner's tree: paths, children, depth and lookups
+by path answered from rows already loaded (services/tree.py loads them, one
+query per table), so a tree of any size costs the same number of SQL
+statements. Pure: it reads the rows it is given and nothing else."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ class FolderIndex:
         for siblings in self._children.values():
             siblings.sort(key=lambda f: f.name)
         self._paths: dict[str, str] = {}
-
-    @classmethod
-    async def load(cls, owner_id: uuid.UUID | str) -> FolderIndex:
-        return cls(await Folder.filter(owner_id=owner_id))
 
     def get(self, folder_id: uuid.UUID | str | None) -> Folder | None:
         if folder_id is None:
@@ -97,10 +93,6 @@ class ScriptIndex:
             self._by_folder[_key(script.folder_id)].append(script)
         for siblings in self._by_folder.values():
             siblings.sort(key=lambda s: s.name)
-
-    @classmethod
-    async def load(cls, owner_id: uuid.UUID | str) -> ScriptIndex:
-        return cls(await Script.filter(owner_id=owner_id))
 
     def in_folder(self, folder_id: uuid.UUID | str | None) -> list[Script]:
         return self._by_folder.get(_key(folder_id), [])

@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from core.errors import BadUserInput
-from graphql_api.client_input import (
-    MAX_JSON_DEPTH,
-    MalformedRequest,
-    check_client_value,
-    load_client_json,
-)
+from core.errors import BadUserInput, MalformedRequest
+from graphql_api.client_input import MAX_JSON_DEPTH, check_client_value, load_client_json
 
 
 def nested(depth: int) -> str:

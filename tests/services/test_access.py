@@ -1,7 +1,8 @@
-"""Who sees which rows (models/access.py): a user their own, an admin every
-user's. Another user's folder, script, tree, execution or schedule behaves as
-if it did not exist, and rows an admin makes or moves stay in their owner's
-tree."""
+"""Who sees which rows (services/access.py): a user their own, an admin every
+user's, but files and secrets only ever their owner's, and an artifact
+whoever sees its execution. Another user's folder, script, tree, execution,
+schedule, file or artifact behaves as if it did not exist, and rows an admin
+makes or moves stay in their owner's tree."""
 
 from __future__ import annotations
 
@@ -140,3 +141,70 @@ async def test_an_id_that_is_not_one_names_nothing(alice: GraphQLClient) -> None
     assert (error["extensions"]["code"], error["message"]) == ("NOT_FOUND", "Script not found.")
     error = await alice.error(CREATE_FOLDER, {"n": "x", "p": "not-an-id"})
     assert (error["extensions"]["code"], error["message"]) == ("NOT_FOUND", "Folder not found.")
+
+
+UPLOAD = "mutation($file: Upload!) { uploadFile(file: $file) { key } }"
+FILES = "{ files { key } }"
+FILE = "query($k: String!) { file(key: $k) { key } }"
+DELETE_FILE = "mutation($k: String!) { deleteFile(key: $k) }"
+SET_SECRET = 'mutation { setSecret(name: "ALICE_ONLY", value: "v") { name } }'
+SECRETS = "{ secrets { name } }"
+RUN_WRITING_AN_ARTIFACT = """
+mutation($id: ID!) { runScript(input: {scriptId: $id, wait: true}) {
+  id status artifacts { name } } }
+"""
+
+
+async def test_files_and_secrets_are_their_owners_even_to_an_admin(
+    alice: GraphQLClient, admin: GraphQLClient
+) -> None:
+    uploaded = await alice.upload(
+        UPLOAD, {"file": None}, {"variables.file": ("notes.txt", b"mine", "text/plain")}
+    )
+    key = uploaded.json()["data"]["uploadFile"]["key"]
+    await alice.data(SET_SECRET)
+
+    assert (await admin.data(FILES))["files"] == []
+    assert (await admin.data(FILE, {"k": key}))["file"] is None
+    download = await admin.http.get(f"{admin.base_url}/files/{key}", headers=admin.headers())
+    assert download.status_code == 404
+    assert download.json()["errors"][0] == {
+        "message": f"No file with key '{key}'.",
+        "extensions": {"code": "NOT_FOUND"},
+    }
+    error = await admin.error(DELETE_FILE, {"k": key})
+    assert (error["extensions"]["code"], error["message"]) == (
+        "NOT_FOUND",
+        f"No file with key '{key}'.",
+    )
+    assert (await admin.data(SECRETS))["secrets"] == []
+
+    # The owner's, untouched.
+    assert (await alice.data(FILE, {"k": key}))["file"] == {"key": key}
+    assert (await alice.data(SECRETS))["secrets"] == [{"name": "ALICE_ONLY"}]
+
+
+async def test_an_artifact_is_seen_by_whoever_sees_its_execution(
+    alice: GraphQLClient, bob: GraphQLClient, admin: GraphQLClient
+) -> None:
+    content = (
+        "import os\ndef main(data):\n    os.makedirs('/job/out', exist_ok=True)\n"
+        "    open('/job/out/a.txt', 'w').write('made')\n"
+    )
+    made = (await script(alice, "art.py", content))["id"]
+    done = (await alice.data(RUN_WRITING_AN_ARTIFACT, {"id": made}))["runScript"]
+    assert (done["status"], done["artifacts"]) == ("SUCCEEDED", [{"name": "a.txt"}]), done
+
+    async def fetch(client: GraphQLClient, execution_id: str, name: str) -> tuple[int, Any]:
+        url = f"{client.base_url}/artifacts/{execution_id}/{name}"
+        response = await client.http.get(url, headers=client.headers())
+        if response.status_code == 200:
+            return 200, response.content
+        return response.status_code, response.json()["errors"][0]
+
+    not_found = {"message": "Artifact not found.", "extensions": {"code": "NOT_FOUND"}}
+    assert await fetch(alice, done["id"], "a.txt") == (200, b"made")
+    assert await fetch(admin, done["id"], "a.txt") == (200, b"made")
+    assert await fetch(bob, done["id"], "a.txt") == (404, not_found)
+    assert await fetch(alice, done["id"], "b.txt") == (404, not_found)
+    assert await fetch(alice, "not-an-id", "a.txt") == (404, not_found)

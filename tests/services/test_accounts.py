@@ -1,11 +1,19 @@
-"""Accounts through GraphQL over HTTP: register, login, refresh, me."""
+"""Accounts through GraphQL over HTTP: register, login, refresh, me; and
+who a request speaks for, asked alike at every door (GraphQL, REST, the
+downloads, WebSocket)."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
+import httpx
 import pytest
+import websockets
 
 from tests.support.client import PASSWORD, REGISTER, GraphQLClient, unique_username
 from tests.support.servers import Service
+from tests.support.ws import TRANSPORT_WS, RawSocket
 
 LOGIN = """
 mutation($u: String!, $p: String!) {
@@ -174,3 +182,76 @@ async def test_signing_key_is_generated_once_and_private(service: Service) -> No
     assert secret_file.exists()
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     assert len(secret_file.read_text().strip()) >= 32
+
+
+LOG_IN_FIRST = "Log in first: send 'Authorization: Bearer <accessToken>'."
+
+
+async def refusals_at_every_http_door(
+    anon: GraphQLClient, authorization: str | None
+) -> dict[str, tuple[int, str, str]]:
+    """(status, code, message) of a request with this Authorization value at
+    the GraphQL endpoint, the REST path and both downloads."""
+    headers = {"Authorization": authorization} if authorization is not None else {}
+
+    async def send(method: str, path: str, **body: object) -> httpx.Response:
+        return await anon.http.request(method, anon.base_url + path, headers=headers, **body)
+
+    graphql = (await send("POST", "/graphql", json={"query": ME})).json()["errors"][0]
+    rest = await send("POST", "/api/v1/scripts/job.py", json={"data": {}})
+    refused = {
+        "graphql": (200, graphql["extensions"]["code"], graphql["message"]),
+        "rest": (rest.status_code, rest.json()["error"]["code"], rest.json()["error"]["message"]),
+    }
+    for door, path in (("file", "/files/a.txt"), ("artifact", f"/artifacts/{uuid.uuid4()}/a")):
+        response = await send("GET", path)
+        error = response.json()["errors"][0]
+        refused[door] = (response.status_code, error["extensions"]["code"], error["message"])
+    return refused
+
+
+async def websocket_close_code(anon: GraphQLClient, authorization: str | None) -> int | None:
+    url = anon.base_url.replace("http://", "ws://") + "/graphql"
+    payload = {"Authorization": authorization} if authorization is not None else {}
+    async with websockets.connect(url, subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        code, before = await RawSocket(ws, TRANSPORT_WS).closed_with()
+    assert before == [], before
+    return code
+
+
+@pytest.mark.parametrize(
+    ("authorization", "message"),
+    [
+        (None, LOG_IN_FIRST),
+        ("Basic YWxpY2U6c2VjcmV0", LOG_IN_FIRST),
+        ("Bearer", LOG_IN_FIRST),
+        ("Bearer garbage", "The token is not valid."),
+    ],
+)
+async def test_every_door_refuses_a_missing_or_bad_token_alike(
+    anon: GraphQLClient, authorization: str | None, message: str
+) -> None:
+    refused = await refusals_at_every_http_door(anon, authorization)
+    assert refused == {
+        "graphql": (200, "UNAUTHENTICATED", message),
+        "rest": (401, "UNAUTHENTICATED", message),
+        "file": (401, "UNAUTHENTICATED", message),
+        "artifact": (401, "UNAUTHENTICATED", message),
+    }
+    assert await websocket_close_code(anon, authorization) == 4403
+
+
+async def test_a_deleted_account_is_refused_at_every_door(
+    anon: GraphQLClient, service: Service
+) -> None:
+    from models.users import User
+
+    body = await anon.data(REGISTER, {"u": unique_username(), "p": PASSWORD})
+    authorization = f"Bearer {body['register']['accessToken']}"
+    # As an operator deletes an account: its row goes (there is no API for it).
+    await User.filter(id=body["register"]["user"]["id"]).delete()
+    gone = (401, "UNAUTHENTICATED", "The account no longer exists.")
+    refused = await refusals_at_every_http_door(anon, authorization)
+    assert refused == {"graphql": (200, *gone[1:]), "rest": gone, "file": gone, "artifact": gone}
+    assert await websocket_close_code(anon, authorization) == 4403

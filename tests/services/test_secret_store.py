@@ -1,4 +1,4 @@
-"""Secret names, values and ownership (engine/secrets.py) on a real SQLite.
+"""Secret names, values and ownership (services/secrets.py) on a real SQLite.
 
 A secret is handed to a run as an environment variable, so its name must not
 shadow what the sandbox sets, its value is stored encrypted, and a run only
@@ -99,6 +99,18 @@ def test_a_run_gets_only_its_owners_secrets(tmp_path: Path) -> None:
         assert await store.delete(alice, "A_ONLY") is True
         assert await store.delete(alice, "A_ONLY") is False
         assert await store.values_for(str(alice.id), ["SHARED"]) == {"SHARED": "alice's shared"}
+
+    run(tmp_path, body)
+
+
+def test_a_users_secrets_are_listed_by_name_and_only_theirs(tmp_path: Path) -> None:
+    async def body(store: SecretStore, alice: User, bob: User) -> None:
+        for name in ("ZULU", "ALPHA", "MIKE"):
+            await store.set(alice, name, "v")
+        await store.set(bob, "BRAVO", "v")
+        alice.is_admin = True  # an admin too sees only their own
+        assert [row.name for row in await store.list_secrets(alice)] == ["ALPHA", "MIKE", "ZULU"]
+        assert [row.name for row in await store.list_secrets(bob)] == ["BRAVO"]
 
     run(tmp_path, body)
 
