@@ -216,8 +216,14 @@ async def test_a_running_execution_is_shown_and_cancelled_while_redis_is_away(
 
         await eventually(printing, "the run prints")
         redis_server.stop()
-        before = await shown()
-        assert before["status"] == "RUNNING"
+
+        async def shown_from_batches() -> dict[str, Any] | None:
+            # The batches are written every half second: the first may not be there yet.
+            now = await shown()
+            assert now["status"] == "RUNNING", now["status"]
+            return now if re.search(r"line \d+\n", now["stdout"]) else None
+
+        before = await eventually(shown_from_batches, "the output from the worker's batches")
         last = max(int(n) for n in re.findall(r"line (\d+)\n", before["stdout"]))
 
         async def printed_since_redis_went_away() -> bool:
