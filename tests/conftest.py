@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: real servers on 127.0.0.1.
+"""Fixtures shared by the whole suite: real servers on 127.0.0.1, and the
+package index every service and `scriptbox` process of the suite uses.
 
 The session also ends by failing when something it started is still there:
 a sandbox container, a dependency-environment volume or a child process.
@@ -29,6 +30,7 @@ from sandbox.container_spec import LABEL_OWNER, LABEL_SANDBOX
 from services.accounts import create_user
 from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
 from tests.support.owners import is_owned
+from tests.support.package_index import SuiteIndex, suite_index_served
 from tests.support.servers import Service, free_port, running_service, test_settings
 from tests.support.volumes import PROCESSES_NAMESPACE, remove_volumes, volume_namespace
 
@@ -111,6 +113,16 @@ def processes_volumes() -> Iterator[None]:
     yield
     with contextlib.suppress(docker.errors.DockerException):
         remove_volumes(PROCESSES_NAMESPACE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteIndex]:
+    """The suite's package index, served on 127.0.0.1 for the whole session:
+    test_settings and cli_environment point every service at it, so no
+    dependency is ever fetched from the internet. Set up before, and so
+    stopped after, every other session fixture that could use it."""
+    with suite_index_served(tmp_path_factory.mktemp("package-index")) as served:
+        yield served
 
 
 def pytest_asyncio_loop_factories(

@@ -18,6 +18,7 @@ from types import TracebackType
 import httpx
 
 from tests.support.owners import fresh_owned_name, is_owned
+from tests.support.package_index import refuse_remote_index, suite_index
 from tests.support.paths import REPO
 from tests.support.servers import free_port
 from tests.support.volumes import PROCESSES_NAMESPACE
@@ -25,14 +26,16 @@ from tests.support.volumes import PROCESSES_NAMESPACE
 
 def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `scriptbox` command: none of the shell's
-    SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py)
-    and the run's namespace for dependency volumes unless `extra` gives
-    them, then `extra`."""
+    SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py),
+    the run's namespace for dependency volumes and the suite's package index
+    unless `extra` gives them, then `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
     env["SCRIPTBOX_WORKER_NAME"] = fresh_owned_name("cli")
     env["SCRIPTBOX_DEPS_NAMESPACE"] = PROCESSES_NAMESPACE
+    env["SCRIPTBOX_DEPS_INDEX_URL"] = suite_index().url
     env.update(extra)
+    refuse_remote_index(env["SCRIPTBOX_DEPS_INDEX_URL"])
     return env
 
 
@@ -47,6 +50,8 @@ class ServiceProcess:
         if not is_owned(worker_name):
             # Its containers would escape the session's leftovers check.
             raise ValueError(f"worker name {worker_name!r} is not of this test run: use owned_name")
+        # Unset, the process would use pip's default index: the internet.
+        refuse_remote_index(env.get("SCRIPTBOX_DEPS_INDEX_URL", ""))
         self.env = env
         self.command = command
         # The installed `scriptbox` command, as `make run` starts it, rather

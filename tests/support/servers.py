@@ -19,6 +19,7 @@ from graphql_api.serving import uvicorn_config
 from harness.sql_counter import TagRequests
 from roles.api import ApiProcess, build_api_app
 from tests.support.owners import owned_name
+from tests.support.package_index import refuse_remote_index, suite_index
 from tests.support.volumes import PROCESSES_NAMESPACE
 
 
@@ -46,6 +47,8 @@ def clean_settings() -> Settings:
 
 
 def test_settings(data_dir: Path, **overrides: object) -> Settings:
+    """A service's settings in `data_dir`: the documented defaults, but
+    nothing leaves the machine (the suite's package index, not pip's)."""
     base = clean_settings()
     settings = replace(
         base,
@@ -60,8 +63,11 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         warm_pool_size=2,
         # Never the product's namespace: the run's leftovers check covers this one.
         deps_namespace=PROCESSES_NAMESPACE,
+        deps_index_url=suite_index().url,
     )
-    return replace(settings, **overrides)  # type: ignore[arg-type]
+    settings = replace(settings, **overrides)  # type: ignore[arg-type]
+    refuse_remote_index(settings.deps_index_url)
+    return settings
 
 
 @asynccontextmanager

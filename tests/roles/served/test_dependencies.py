@@ -1,7 +1,8 @@
 """A script with one small pure-Python dependency (six, a wheel from the
-package index the host reaches, as tests/services/dependencies/ does) runs in the served
-process in both shapes; and saving one prepares its dependencies without a
-run, also when the worker is a process of its own."""
+suite's package index on 127.0.0.1, which cli_environment points the
+processes at) runs in the served process in both shapes; and saving one
+prepares its dependencies without a run, also when the worker is a process
+of its own."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ environment volumes carry a namespace of their own, removed afterwards), on
 SQLite and on PostgreSQL.
 
 These tests reach the package index the service is configured with from the
-host, as the service does (pip's default index unless a test serves its own,
-tests/support/package_index.py); the sandbox containers never have a network."""
+host, as the service does: the suite's index on 127.0.0.1 unless a test
+makes its own (tests/support/package_index.py), never the internet; the
+sandbox containers never have a network."""
 
 from __future__ import annotations
 

@@ -3,37 +3,34 @@ and on the script; declarations that are not allowed are refused on save."""
 
 from __future__ import annotations
 
-import json
+import re
 import urllib.request
 
 import pytest
 
 from tests.support.client import GraphQLClient
 from tests.support.dependencies import CREATE, GET, create, pep723, run
-from tests.support.servers import clean_settings
+from tests.support.package_index import SDIST_ONLY, suite_index
 
 # The suite's service, on SQLite and PostgreSQL (local storage).
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
-# docopt has only ever published source distributions (checked below).
-SDIST_ONLY = "docopt"
 MISSING = "scriptbox-no-such-package-7f3c9e"
 
 
 def published_files(project: str) -> list[str]:
-    request = urllib.request.Request(
-        f"{clean_settings().deps_index_url}/{project}/",
-        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [f["filename"] for f in json.load(response)["files"]]
+    """The files the service's index lists for a project (its PEP 503 page)."""
+    with urllib.request.urlopen(f"{suite_index().url}/{project}/", timeout=30) as response:
+        return re.findall(r"<a[^>]*>([^<]+)</a>", response.read().decode())
 
 
 async def test_a_package_without_a_wheel_is_refused(alice: GraphQLClient) -> None:
-    files = published_files(SDIST_ONLY)
+    # docopt, as on PyPI, has only a source distribution.
+    project, _version = SDIST_ONLY
+    files = published_files(project)
     assert files and not [f for f in files if f.endswith(".whl")], files
 
-    created = await create(alice, "nowheel.py", pep723(SDIST_ONLY, body="import docopt\n"))
+    created = await create(alice, "nowheel.py", pep723(project, body="import docopt\n"))
     execution = await run(alice, created["id"])
     assert execution["status"] == "FAILED"
     assert execution["error"]["code"] == "DEPENDENCY_NO_WHEEL", execution
