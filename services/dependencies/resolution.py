@@ -330,6 +330,10 @@ class Resolver:
     def _index_files(self, name: str) -> list[tuple[str, bool]] | None:
         """(filename, yanked) of every file of a project; None when there is none."""
         url = f"{self.config.index_url.rstrip('/')}/{name}/"
+        if url.startswith("file:"):
+            # An index on disk serves a project's page as its folder's
+            # index.html, as pip reads it; urllib cannot open the folder.
+            url += "index.html"
         request = urllib.request.Request(
             url,
             headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"},
@@ -342,6 +346,10 @@ class Resolver:
             if exc.code == 404:
                 return None
             raise OSError(f"the index answered {exc.code}") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, FileNotFoundError):
+                return None  # no such project on an index on disk
+            raise
         if "json" in content_type:
             data = json.loads(body)
             return [(str(f["filename"]), bool(f.get("yanked"))) for f in data.get("files", [])]

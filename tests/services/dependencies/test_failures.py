@@ -19,7 +19,7 @@ import httpx
 from tests.support.busy_worker import busy_worker, queue, reaches
 from tests.support.client import GraphQLClient, registered
 from tests.support.dependencies import GET, UPDATE, create, pep723, run
-from tests.support.package_index import index, wheel
+from tests.support.package_index import index, sdist, wheel
 from tests.support.processes import own_service
 from tests.support.servers import free_port
 
@@ -121,3 +121,15 @@ async def test_requirements_changed_while_a_run_waits(tmp_path: Path) -> None:
         execution = (await client.data(GET_EXECUTION, {"id": queued}))["execution"]
     assert execution["error"]["code"] == "DEPENDENCY_INVALID", execution
     assert "at most 64 requirements" in execution["error"]["message"]
+
+
+async def test_an_index_on_disk_tells_no_wheel_from_no_project(tmp_path: Path) -> None:
+    """An operator's mirror may be a folder (file://): a project with only a
+    source distribution is DEPENDENCY_NO_WHEEL there too, not NOT_FOUND."""
+    files = tmp_path / "files"
+    files.mkdir()
+    url = index(tmp_path / "index", [sdist(files, "sbx-source", "1.0", {"sbx_source.py": ""})])
+    assert url.startswith("file:")
+    async with user_of(tmp_path / "data", url) as client:
+        await fails_with(client, "source.py", "sbx-source\n", "DEPENDENCY_NO_WHEEL")
+        await fails_with(client, "none.py", "sbx-nowhere\n", "DEPENDENCY_NOT_FOUND")
