@@ -48,6 +48,11 @@ def delete_rows(database: Path, statement: str, *args: str) -> int:
         return db.execute(statement, args).rowcount
 
 
+async def assert_refresh_refused(client: GraphQLClient, refresh_token: str) -> None:
+    error = await client.error(REFRESH, {"t": refresh_token})
+    assert (error["extensions"]["code"], error["message"]) == ("UNAUTHENTICATED", NO_LONGER_VALID)
+
+
 async def test_a_refresh_token_whose_row_was_deleted_is_refused(
     served: tuple[ServiceProcess, Path],
 ) -> None:
@@ -55,11 +60,7 @@ async def test_a_refresh_token_whose_row_was_deleted_is_refused(
     async with httpx.AsyncClient(timeout=60) as http:
         client, user_id, refresh_token = await account(http, service.url, "signedout")
         assert delete_rows(database, "DELETE FROM refresh_tokens WHERE user_id = ?", user_id) == 1
-        error = await client.error(REFRESH, {"t": refresh_token})
-        assert (error["extensions"]["code"], error["message"]) == (
-            "UNAUTHENTICATED",
-            NO_LONGER_VALID,
-        )
+        await assert_refresh_refused(client, refresh_token)
         # The access token lives on until it expires; the account is intact.
         assert (await client.data(ME))["me"]["username"].startswith("signedout")
 
@@ -71,10 +72,6 @@ async def test_a_refresh_token_of_a_deleted_account_is_refused(
     async with httpx.AsyncClient(timeout=60) as http:
         client, user_id, refresh_token = await account(http, service.url, "gone")
         assert delete_rows(database, "DELETE FROM users WHERE id = ?", user_id) == 1
-        error = await client.error(REFRESH, {"t": refresh_token})
-        assert (error["extensions"]["code"], error["message"]) == (
-            "UNAUTHENTICATED",
-            NO_LONGER_VALID,
-        )
+        await assert_refresh_refused(client, refresh_token)
         error = await client.error(ME)
         assert error["extensions"]["code"] == "UNAUTHENTICATED"

@@ -7,7 +7,7 @@ from typing import Any
 
 import docker
 
-from sandbox.container_spec import owner_filter
+from sandbox.container_spec import LABEL_OWNER, owner_filter
 
 
 def owned_containers(api: docker.APIClient, owner: str) -> list[str]:
@@ -15,15 +15,21 @@ def owned_containers(api: docker.APIClient, owner: str) -> list[str]:
     return [c["Id"] for c in api.containers(all=True, filters=owner_filter(owner))]
 
 
-def owner_containers(owner: str) -> list[dict[str, Any]]:
+def labelled_containers(label: str, value: str) -> list[dict[str, Any]]:
+    """Every container, running or not, whose `label` is `value` (the
+    low-level list: no per-container inspect that races with removal)."""
     client = docker.APIClient()
     try:
         found: list[dict[str, Any]] = client.containers(
-            all=True, filters={"label": f"scriptbox.owner={owner}"}
+            all=True, filters={"label": f"{label}={value}"}
         )
         return found
     finally:
         client.close()
+
+
+def owner_containers(owner: str) -> list[dict[str, Any]]:
+    return labelled_containers(LABEL_OWNER, owner)
 
 
 def remove_containers(owner: str) -> None:

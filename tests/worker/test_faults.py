@@ -7,10 +7,11 @@ import asyncio
 import time
 from typing import Any
 
-import docker
 import pytest
 
+from sandbox.container_spec import LABEL_EXECUTION
 from tests.support.client import GraphQLClient
+from tests.support.containers import labelled_containers
 from tests.support.runs import run
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
@@ -19,15 +20,7 @@ TIMEOUT = 3.0
 
 
 def containers_of(execution_id: str) -> list[dict[str, Any]]:
-    # The low-level list: no per-container inspect that races with removal.
-    client = docker.APIClient()
-    try:
-        found: list[dict[str, Any]] = client.containers(
-            all=True, filters={"label": f"scriptbox.execution={execution_id}"}
-        )
-        return found
-    finally:
-        client.close()
+    return labelled_containers(LABEL_EXECUTION, execution_id)
 
 
 async def assert_clean_and_responsive(client: GraphQLClient, execution: dict[str, Any]) -> None:
