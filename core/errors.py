@@ -21,6 +21,8 @@ class ClientErrorCode(StrEnum):
 
     # The caller and what it may reach.
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    # Seen, but not to be changed (or run) by this caller's role or token.
+    FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     RATE_LIMITED = "RATE_LIMITED"
     # What the caller sent.
@@ -61,6 +63,7 @@ class ClientErrorCode(StrEnum):
 _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.STILL_RUNNING: 202,
     ClientErrorCode.UNAUTHENTICATED: 401,
+    ClientErrorCode.FORBIDDEN: 403,
     ClientErrorCode.NOT_FOUND: 404,
     ClientErrorCode.METHOD_NOT_ALLOWED: 405,
     ClientErrorCode.ALREADY_EXISTS: 409,
@@ -100,6 +103,13 @@ class BadUserInput(ClientError):
 
 class Unauthenticated(ClientError):
     code = ClientErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(ClientError):
+    """The caller sees the object but its role or token scope does not allow
+    this operation. What a caller may not see is NotFound instead."""
+
+    code = ClientErrorCode.FORBIDDEN
 
 
 class NotFound(ClientError):

@@ -110,6 +110,17 @@ class Settings:
     # address (default 50); failures for more share one row, which bounds the
     # table under a username spray and throttles the spray itself.
     login_max_usernames_per_address: int = 50
+    # SCRIPTBOX_REGISTRATION: "open" (anyone registers; the default) or
+    # "invite" (admins create users, or hand out single-use invite codes).
+    registration: Literal["open", "invite"] = "open"
+    # SCRIPTBOX_INVITE_TTL_HOURS: how long an invite code works (default 7 days).
+    invite_ttl_hours: int = 7 * 24
+    # SCRIPTBOX_ACCESS_CHECK_SECONDS: how often each API process looks whether
+    # access was taken away, so open sockets re-check their caller (default 0.5).
+    access_check_seconds: float = 0.5
+    # SCRIPTBOX_AUDIT_RETENTION_DAYS: audit entries older than this are deleted
+    # (default 365; 0 keeps them for ever).
+    audit_retention_days: int = 365
 
     # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
     host: str = "127.0.0.1"
@@ -269,6 +280,14 @@ class Settings:
             login_max_usernames_per_address=_env_int(
                 "SCRIPTBOX_LOGIN_MAX_USERNAMES_PER_ADDRESS", cls.login_max_usernames_per_address
             ),
+            registration=_registration(_env("SCRIPTBOX_REGISTRATION", cls.registration)),
+            invite_ttl_hours=_env_int("SCRIPTBOX_INVITE_TTL_HOURS", cls.invite_ttl_hours),
+            access_check_seconds=_env_float(
+                "SCRIPTBOX_ACCESS_CHECK_SECONDS", cls.access_check_seconds
+            ),
+            audit_retention_days=_env_int(
+                "SCRIPTBOX_AUDIT_RETENTION_DAYS", cls.audit_retention_days
+            ),
             host=_env("SCRIPTBOX_HOST", cls.host),
             port=_env_int("SCRIPTBOX_PORT", cls.port),
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", cls.max_script_bytes),
@@ -345,3 +364,12 @@ class Settings:
             ),
             deps_namespace=_env("SCRIPTBOX_DEPS_NAMESPACE", cls.deps_namespace),
         )
+
+
+def _registration(value: str) -> Literal["open", "invite"]:
+    value = value.strip().lower()
+    if value == "open":
+        return "open"
+    if value == "invite":
+        return "invite"
+    raise ValueError(f"SCRIPTBOX_REGISTRATION must be 'open' or 'invite', got {value!r}")

@@ -10,13 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from core.errors import ClientError, NotFound
-from models.users import User
+from core.roles import TokenScope
 from resolvers.context import ApiServices
+from services.access import Caller
 from storage import ObjectNotFound
 
 
-async def _caller(request: Request, services: ApiServices) -> User:
-    return (await services.accounts.session_for(request.headers.get("authorization"))).user
+async def _caller(request: Request, services: ApiServices) -> Caller:
+    authorization = request.headers.get("authorization")
+    return await services.accounts.caller_with_scope(authorization, TokenScope.READ, "download")
 
 
 def _error(exc: ClientError) -> JSONResponse:
@@ -56,8 +58,8 @@ async def _stream(
 async def download_file(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
-        user = await _caller(request, services)
-        row = await services.files.get(user, request.path_params["key"])
+        caller = await _caller(request, services)
+        row = await services.files.get(caller, request.path_params["key"])
         return await _stream(
             services, row.storage_key, row.key.rsplit("/", 1)[-1], row.content_type, row.size
         )
@@ -68,9 +70,9 @@ async def download_file(request: Request) -> Response:
 async def download_artifact(request: Request) -> Response:
     services: ApiServices = request.app.state.services
     try:
-        user = await _caller(request, services)
+        caller = await _caller(request, services)
         row = await services.files.get_artifact(
-            user, request.path_params["execution_id"], request.path_params["name"]
+            caller, request.path_params["execution_id"], request.path_params["name"]
         )
         return await _stream(services, row.storage_key, row.name, row.content_type, row.size)
     except ClientError as exc:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from core.errors import BadUserInput, ClientError, ClientErrorCode, MalformedRequest
+from core.roles import TokenScope
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
@@ -81,10 +82,11 @@ def _outcome_response(row: Execution) -> JSONResponse:
 async def run_script_by_path(request: Request) -> JSONResponse:
     services: ApiServices = request.app.state.services
     try:
-        user = (await services.accounts.session_for(request.headers.get("authorization"))).user
-        script = await script_at_path(user, request.path_params["path"])
+        authorization = request.headers.get("authorization")
+        caller = await services.accounts.caller_with_scope(authorization, TokenScope.RUN, "run")
+        script = await script_at_path(caller, request.path_params["path"])
         data = await _data_of(request)
-        row = await services.executions.submit(user, script, data, None)
+        row = await services.executions.submit(caller, script, data, None)
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
         return _outcome_response(row)
     except ClientError as exc:

@@ -13,6 +13,7 @@ from strawberry.types.execution import ExecutionContext
 
 from core.settings import Settings
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
+from graphql_api.operation_scopes import OperationScopes
 from graphql_api.query_cost import QueryLimits, check
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
@@ -120,6 +121,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: CostCheckedValidation(limits, maxsize=256),
         ClientErrorFormatter,
+        OperationScopes,
     ]
     return ScriptboxSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions

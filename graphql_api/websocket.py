@@ -60,7 +60,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.errors import BadUserInput, ClientError, MalformedRequest, Unauthenticated
+from core.errors import BadUserInput, ClientError, Forbidden, MalformedRequest, Unauthenticated
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
@@ -70,8 +70,12 @@ from graphql_api.client_input import (
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.error_handling import code_of_uncoded_message
 from resolvers.context import Context
+from services.access import reaches_less
 
 FORBIDDEN = 4403
+ACCESS_NARROWED = Forbidden(
+    "Access was taken away (a share or a group membership ended); subscribe again."
+)
 TOO_DEEP = BadUserInput(f"The message is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
 
 
@@ -203,20 +207,43 @@ async def _decode(text: str) -> object:
 
 
 class TokenWatch:
-    """A socket's hold on its access token: `refusal` re-checks it before an
-    operation, and `on_expiry` runs when the token's `exp` arrives."""
+    """A socket's hold on its token: `refusal` re-checks it before an
+    operation; `on_expiry` runs when the token's expiry arrives, or when
+    access taken away elsewhere (a revoked token, a deactivated account)
+    refuses it; `on_narrowed` when the caller still may connect but reaches
+    less than before (a grant or membership removed)."""
 
     def __init__(
-        self, context: Context, on_expiry: Callable[[ClientError], Awaitable[None]]
+        self,
+        context: Context,
+        on_expiry: Callable[[ClientError], Awaitable[None]],
+        on_narrowed: Callable[[ClientError], Awaitable[None]],
     ) -> None:
         self._context = context
         self._on_expiry = on_expiry
+        self._on_narrowed = on_narrowed
         self._timer: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         expires_at = self._context.token_expires_at
         if self._timer is None and expires_at is not None:
             self._timer = asyncio.create_task(self._expire_at(expires_at))
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_access())
+
+    async def _watch_access(self) -> None:
+        watch = self._context.services.access_watch
+        while True:
+            await watch.next_change()
+            before = self._context.current_caller
+            refusal = await self.refusal()
+            if refusal is not None:
+                await self._on_expiry(refusal)
+                return
+            after = self._context.current_caller
+            if before is not None and after is not None and reaches_less(before, after):
+                await self._on_narrowed(ACCESS_NARROWED)
 
     async def _expire_at(self, expires_at: datetime) -> None:
         await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
@@ -234,12 +261,12 @@ class TokenWatch:
         return None
 
     async def stop(self) -> None:
-        timer = self._timer
-        if timer is None or timer is asyncio.current_task():
-            return
-        timer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await timer
+        for task in (self._timer, self._watcher):
+            if task is None or task is asyncio.current_task():
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -247,7 +274,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.token = TokenWatch(self.context, self.end_with)
+        self.token = TokenWatch(self.context, self.end_with, self.end_operations)
 
     async def handle_message(self, message: Message) -> None:
         if (
@@ -332,14 +359,19 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             cast("Message", {"id": operation_id, "type": "error", "payload": errors})
         )
 
-    async def end_with(self, error: ClientError) -> None:
-        """Tell each live operation why it ends, then close with 4403."""
+    async def end_operations(self, error: ClientError) -> None:
+        """Tell each live operation why it ends, and end it."""
         with contextlib.suppress(WebSocketDisconnected, RuntimeError):
             for operation in list(self.operations.values()):
                 ended = {"id": operation.id, "type": "error", "payload": [error_payload(error)]}
                 await operation.send_operation_message(cast("Message", ended))
                 if operation.task is not None:
                     operation.task.cancel()
+
+    async def end_with(self, error: ClientError) -> None:
+        """Tell each live operation why it ends, then close with 4403."""
+        await self.end_operations(error)
+        with contextlib.suppress(WebSocketDisconnected, RuntimeError):
             await self.websocket.close(code=FORBIDDEN, reason=f"Forbidden: {error.message}")
 
     async def shutdown(self) -> None:
@@ -352,7 +384,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.token = TokenWatch(self.context, self.end_with)
+        self.token = TokenWatch(self.context, self.end_with, self.end_operations)
 
     async def handle_message(self, message: OperationMessage) -> None:
         raw = cast("object", message)
@@ -434,6 +466,13 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def _send_error(self, operation_id: str | None, error: dict[str, Any]) -> None:
         message = {"type": "error", "id": operation_id, "payload": error}
         await self.send_message(cast("OperationMessage", message))
+
+    async def end_operations(self, error: ClientError) -> None:
+        """Tell each live subscription why it ends, and end it."""
+        with contextlib.suppress(WebSocketDisconnected, RuntimeError):
+            for operation_id, task in list(self.tasks.items()):
+                await self._send_error(operation_id, error_payload(error))
+                task.cancel()
 
     async def end_with(self, error: ClientError) -> None:
         """Tell each live subscription why it ends, then close with 4403."""

@@ -1,5 +1,6 @@
 """Tortoise models. Every module listed in MODEL_MODULES is one Tortoise app."""
 
+from models.audit import AuditEntry
 from models.batches import Batch
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.executions import Execution, WorkerHeartbeat
@@ -7,6 +8,15 @@ from models.files import Artifact, StoredFile
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
 from models.secrets import Secret
+from models.teams import (
+    AccessGeneration,
+    ApiToken,
+    FolderGrant,
+    Group,
+    GroupMember,
+    GroupSecret,
+    Invite,
+)
 from models.tree import Folder, Script, ScriptVersion
 from models.users import RefreshToken, User
 
@@ -20,18 +30,28 @@ MODEL_MODULES = [
     "models.secrets",
     "models.dependencies",
     "models.login_throttle",
+    "models.teams",
+    "models.audit",
     "aerich.models",
 ]
 
 __all__ = [
     "MODEL_MODULES",
+    "AccessGeneration",
+    "ApiToken",
     "Artifact",
+    "AuditEntry",
     "Batch",
     "DependencySet",
     "DependencyStatus",
     "EnvStatus",
     "Execution",
     "Folder",
+    "FolderGrant",
+    "Group",
+    "GroupMember",
+    "GroupSecret",
+    "Invite",
     "LoginFailures",
     "PythonEnv",
     "RefreshToken",

@@ -12,6 +12,12 @@ class User(Model):
     username = fields.CharField(max_length=64, unique=True)
     password_hash = fields.CharField(max_length=255)
     is_admin = fields.BooleanField(default=False)
+    # A deactivated account cannot log in, and its sessions, tokens, sockets
+    # and schedules stop; reactivating it restores all but the sessions.
+    is_active = fields.BooleanField(default=True)
+    # Access tokens issued before this moment are refused (a password change
+    # ends every session); None: none are.
+    sessions_valid_after = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -57,8 +57,8 @@ class BatchType:
 
     @strawberry.field
     async def script(self, info: Info[Context, None]) -> ScriptType:
-        user = await info.context.require_user()
-        return ScriptType(row=await get_script(user, self.row.script_id))
+        caller = await info.context.caller()
+        return ScriptType(row=await get_script(caller, self.row.script_id))
 
     @strawberry.field(description="How many executions are in each status.")
     async def counts(self, info: Info[Context, None]) -> list[StatusCount]:
@@ -81,9 +81,9 @@ class BatchType:
 class BatchQuery:
     @strawberry.field
     async def batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            return BatchType(row=await info.context.services.batches.get(user, id))
+            return BatchType(row=await info.context.services.batches.get(caller, id))
         except NotFound:
             return None
 
@@ -99,17 +99,19 @@ class BatchMutation:
         path: str | None = None,
         concurrency: int = 4,
     ) -> BatchType:
-        user = await info.context.require_user()
-        script = await script_argument(info, user, script_id, path)
-        batch = await info.context.services.batches.submit(user, script, list(inputs), concurrency)
+        caller = await info.context.caller()
+        script = await script_argument(info, caller, script_id, path)
+        batch = await info.context.services.batches.submit(
+            caller, script, list(inputs), concurrency
+        )
         return BatchType(row=batch)
 
     @strawberry.mutation(description="Cancel every execution of the batch that has not ended.")
     async def cancel_batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         batches = info.context.services.batches
-        batch = await batches.get(user, id)
-        await batches.cancel(user, batch)
+        batch = await batches.get(caller, id)
+        await batches.cancel(caller, batch)
         return BatchType(row=batch)
 
 
@@ -119,9 +121,9 @@ class BatchSubscription:
     async def batch_updates(
         self, info: Info[Context, None], batch_id: strawberry.ID
     ) -> AsyncGenerator[BatchType, None]:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         batches = info.context.services.batches
-        batch = await batches.get(user, batch_id)
+        batch = await batches.get(caller, batch_id)
         async for _ in batches.changes(batch):
             view = BatchType(row=batch)
             yield view

@@ -12,13 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from core.errors import Unauthenticated
+from core.errors import Forbidden, Unauthenticated
 from models.users import User
 from resolvers.loaders import Loaders
+from resolvers.scopes import operation_needs
+from services.access import Caller
 
 if TYPE_CHECKING:
     # Named in annotations only: importing the context loads no service.
     from core.settings import Settings
+    from services.access_watch import AccessWatch
     from services.accounts import AccessSession, Accounts
     from services.batches import BatchService
     from services.executions.service import ExecutionService
@@ -43,6 +46,7 @@ class ApiServices:
     secrets: SecretStore
     files: FileStore
     schedules: Schedules
+    access_watch: AccessWatch
 
 
 class Context:
@@ -93,8 +97,31 @@ class Context:
         assert self._session is not None
         return self._session
 
+    async def caller(self) -> Caller:
+        """Who is asking and what they reach; FORBIDDEN when they speak
+        through an API token that lacks a scope this operation needs."""
+        caller = (await self.session()).caller
+        needs = operation_needs.get()
+        if caller.token is not None and needs is not None:
+            if None in needs:
+                raise Forbidden("An API token may not do this; sign in as the person.")
+            missing = sorted(
+                scope.name for scope in needs if scope is not None and scope not in caller.scopes
+            )
+            if missing:
+                raise Forbidden(
+                    f"This API token lacks the {', '.join(missing)} scope this operation needs.",
+                    tokenPrefix=caller.token.prefix,
+                )
+        return caller
+
     async def require_user(self) -> User:
-        return (await self.session()).user
+        return (await self.caller()).user
+
+    @property
+    def current_caller(self) -> Caller | None:
+        """The caller read last (None: none read, or refused)."""
+        return self._session.caller if self._session is not None else None
 
     @property
     def token_expires_at(self) -> datetime | None:

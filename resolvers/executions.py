@@ -63,8 +63,8 @@ class ExecutionType:
 
     @strawberry.field
     async def script(self, info: Info[Context, None]) -> ScriptType:
-        user = await info.context.require_user()
-        return ScriptType(row=await get_script(user, self.row.script_id))
+        caller = await info.context.caller()
+        return ScriptType(row=await get_script(caller, self.row.script_id))
 
     @strawberry.field(description="The script version this execution ran (pinned when queued).")
     def script_version(self) -> int:
@@ -163,9 +163,9 @@ class ExecutionEvent:
         status = StatusModel(self.status)
         if self.stream is not None or not status.is_terminal:
             return None
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            row = await info.context.services.executions.get(user, self.execution_id)
+            row = await info.context.services.executions.get(caller, self.execution_id)
         except NotFound:
             return None
         return ExecutionType(row=row)
@@ -199,9 +199,9 @@ class RunScriptInput:
 class ExecutionQuery:
     @strawberry.field
     async def execution(self, info: Info[Context, None], id: strawberry.ID) -> ExecutionType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            return ExecutionType(row=await info.context.services.executions.get(user, id))
+            return ExecutionType(row=await info.context.services.executions.get(caller, id))
         except NotFound:
             return None
 
@@ -221,7 +221,7 @@ class ExecutionQuery:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[ExecutionType]:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         where = ExecutionFilter(
             script_id=script_id,
             status=None if status is None else StatusModel(status),
@@ -230,7 +230,7 @@ class ExecutionQuery:
             since=since,
             until=until,
         )
-        rows = await info.context.services.executions.page(user, where, first, after)
+        rows = await info.context.services.executions.page(caller, where, first, after)
         return [ExecutionType(row=row) for row in rows]
 
 
@@ -238,11 +238,11 @@ class ExecutionQuery:
 class ExecutionMutation:
     @strawberry.mutation(description="Queue a run of the script's current version.")
     async def run_script(self, info: Info[Context, None], input: RunScriptInput) -> ExecutionType:
-        user = await info.context.require_user()
-        script = await script_argument(info, user, input.script_id, input.path)
+        caller = await info.context.caller()
+        script = await script_argument(info, caller, input.script_id, input.path)
         executions = info.context.services.executions
         row = await executions.submit(
-            user, script, input.input, input.timeout_seconds, files=input.files
+            caller, script, input.input, input.timeout_seconds, files=input.files
         )
         if input.wait:
             row = await executions.wait(row.id, executions.wait_timeout(row))
@@ -250,8 +250,8 @@ class ExecutionMutation:
 
     @strawberry.mutation(description="Stop a queued or running execution.")
     async def cancel_execution(self, info: Info[Context, None], id: strawberry.ID) -> ExecutionType:
-        user = await info.context.require_user()
-        return ExecutionType(row=await info.context.services.executions.cancel(user, id))
+        caller = await info.context.caller()
+        return ExecutionType(row=await info.context.services.executions.cancel(caller, id))
 
 
 @strawberry.type
@@ -262,9 +262,9 @@ class ExecutionSubscription:
     async def execution_updates(
         self, info: Info[Context, None], execution_id: strawberry.ID
     ) -> AsyncGenerator[ExecutionEvent, None]:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         executions = info.context.services.executions
-        row = await executions.get(user, execution_id)
+        row = await executions.get(caller, execution_id)
         async for event in executions.follow(row):
             yield ExecutionEvent.from_bus(event)
 
@@ -272,6 +272,6 @@ class ExecutionSubscription:
     async def my_executions(
         self, info: Info[Context, None]
     ) -> AsyncGenerator[ExecutionEvent, None]:
-        user = await info.context.require_user()
-        async for event in await info.context.services.executions.follow_owner(user.id):
+        caller = await info.context.caller()
+        async for event in await info.context.services.executions.follow_owner(caller.id):
             yield ExecutionEvent.from_bus(event)

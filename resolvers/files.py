@@ -96,15 +96,15 @@ class ArtifactType:
 class FileQuery:
     @strawberry.field(description="Your files, by key; `prefix` narrows the list.")
     async def files(self, info: Info[Context, None], prefix: str | None = None) -> list[FileType]:
-        user = await info.context.require_user()
-        rows = await info.context.services.files.list_files(user, prefix)
+        caller = await info.context.caller()
+        rows = await info.context.services.files.list_files(caller, prefix)
         return [FileType(row=row) for row in rows]
 
     @strawberry.field
     async def file(self, info: Info[Context, None], key: str) -> FileType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            return FileType(row=await info.context.services.files.get(user, key))
+            return FileType(row=await info.context.services.files.get(caller, key))
         except NotFound:
             return None
 
@@ -119,10 +119,10 @@ class FileMutation:
         prefix: str | None = None,
         replace: bool = False,
     ) -> FileType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         upload = uploaded_file(file)
         row = await info.context.services.files.upload(
-            user,
+            caller,
             upload.filename or "file",
             _chunks(upload),
             upload.content_type,
@@ -133,6 +133,6 @@ class FileMutation:
 
     @strawberry.mutation
     async def delete_file(self, info: Info[Context, None], key: str) -> bool:
-        user = await info.context.require_user()
-        await info.context.services.files.delete(user, key)
+        caller = await info.context.caller()
+        await info.context.services.files.delete(caller, key)
         return True

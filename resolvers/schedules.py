@@ -72,8 +72,8 @@ class ScheduleType:
 
     @strawberry.field
     async def script(self, info: Info[Context, None]) -> ScriptType:
-        user = await info.context.require_user()
-        return ScriptType(row=await get_script(user, self.row.script_id))
+        caller = await info.context.caller()
+        return ScriptType(row=await get_script(caller, self.row.script_id))
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -106,18 +106,18 @@ class ScheduleQuery:
     async def schedules(
         self, info: Info[Context, None], script_id: strawberry.ID | None = None
     ) -> list[ScheduleType]:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         of_script = None
         if script_id is not None:
-            of_script = str((await script_argument(info, user, script_id, None)).id)
-        rows = await info.context.services.schedules.for_user(user, of_script)
+            of_script = str((await script_argument(info, caller, script_id, None)).id)
+        rows = await info.context.services.schedules.for_user(caller, of_script)
         return [ScheduleType(row=row) for row in rows]
 
     @strawberry.field
     async def schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            return ScheduleType(row=await info.context.services.schedules.get(user, id))
+            return ScheduleType(row=await info.context.services.schedules.get(caller, id))
         except NotFound:
             return None
 
@@ -128,10 +128,10 @@ class ScheduleMutation:
     async def create_schedule(
         self, info: Info[Context, None], input: CreateScheduleInput
     ) -> ScheduleType:
-        user = await info.context.require_user()
-        script = await script_argument(info, user, input.script_id, input.path)
+        caller = await info.context.caller()
+        script = await script_argument(info, caller, input.script_id, input.path)
         row = await info.context.services.schedules.create(
-            script, input.cron, input.timezone, input.input, input.enabled, input.name
+            caller, script, input.cron, input.timezone, input.input, input.enabled, input.name
         )
         return ScheduleType(row=row)
 
@@ -139,9 +139,9 @@ class ScheduleMutation:
     async def update_schedule(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateScheduleInput
     ) -> ScheduleType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         schedules = info.context.services.schedules
-        row = await schedules.get(user, id)
+        row = await schedules.get_to_change(caller, id)
         given = input.input is not strawberry.UNSET
         row = await schedules.update(
             row,
@@ -156,20 +156,22 @@ class ScheduleMutation:
 
     @strawberry.mutation
     async def pause_schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         schedules = info.context.services.schedules
         return ScheduleType(
-            row=await schedules.update(await schedules.get(user, id), enabled=False)
+            row=await schedules.update(await schedules.get_to_change(caller, id), enabled=False)
         )
 
     @strawberry.mutation
     async def resume_schedule(self, info: Info[Context, None], id: strawberry.ID) -> ScheduleType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         schedules = info.context.services.schedules
-        return ScheduleType(row=await schedules.update(await schedules.get(user, id), enabled=True))
+        return ScheduleType(
+            row=await schedules.update(await schedules.get_to_change(caller, id), enabled=True)
+        )
 
     @strawberry.mutation
     async def delete_schedule(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        user = await info.context.require_user()
-        await info.context.services.schedules.delete(user, id)
+        caller = await info.context.caller()
+        await info.context.services.schedules.delete(caller, id)
         return True

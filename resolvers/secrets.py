@@ -26,8 +26,8 @@ class Secret:
 class SecretQuery:
     @strawberry.field(description="Names of your secrets (values are never shown).")
     async def secrets(self, info: Info[Context, None]) -> list[Secret]:
-        user = await info.context.require_user()
-        rows = await info.context.services.secrets.list_secrets(user)
+        caller = await info.context.caller()
+        rows = await info.context.services.secrets.list_secrets(caller)
         return [Secret.from_row(row) for row in rows]
 
 
@@ -35,10 +35,10 @@ class SecretQuery:
 class SecretMutation:
     @strawberry.mutation(description="Create or replace a secret.")
     async def set_secret(self, info: Info[Context, None], name: str, value: str) -> Secret:
-        user = await info.context.require_user()
-        return Secret.from_row(await info.context.services.secrets.set(user, name, value))
+        caller = await info.context.caller()
+        return Secret.from_row(await info.context.services.secrets.set(caller, name, value))
 
     @strawberry.mutation
     async def delete_secret(self, info: Info[Context, None], name: str) -> bool:
-        user = await info.context.require_user()
-        return await info.context.services.secrets.delete(user, name)
+        caller = await info.context.caller()
+        return await info.context.services.secrets.delete(caller, name)

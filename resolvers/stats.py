@@ -33,10 +33,10 @@ class StatsQuery:
     async def execution_stats(
         self, info: Info[Context, None], days: int = 30, time_zone: str = "UTC"
     ) -> list[DayStats]:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         if not 1 <= days <= MAX_DAYS:
             raise BadUserInput(f"`days` must be between 1 and {MAX_DAYS}.")
-        stats = await execution_stats(str(user.id), days, parse_zone(time_zone))
+        stats = await execution_stats(str(caller.id), days, parse_zone(time_zone))
         return [
             DayStats(
                 label=s.day.isoformat(),

@@ -11,18 +11,17 @@ from strawberry.types import Info
 from core.errors import BadUserInput, NotFound
 from core.languages import Language as LanguageModel
 from models.tree import Script
-from models.users import User
 from resolvers.context import Context
 from resolvers.dependencies import dependencies_saved
 from resolvers.tree_types import FolderType, Language, ScriptType, Tree, TreeView
 from resolvers.uploads import one_content, read_text_upload, uploaded_file
-from services.access import get_folder, get_script, tree_owner_id
+from services.access import Caller, get_folder, get_script, tree_owner_id
 from services.tree import script_at_path
 
 
 async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None) -> str:
-    user = await info.context.require_user()
-    return tree_owner_id(user, None if owner_id is None else str(owner_id))
+    caller = await info.context.caller()
+    return tree_owner_id(caller, None if owner_id is None else str(owner_id))
 
 
 @strawberry.type
@@ -42,9 +41,9 @@ class TreeQuery:
 
     @strawberry.field
     async def folder(self, info: Info[Context, None], id: strawberry.ID) -> FolderType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         try:
-            return FolderType(row=await get_folder(user, id))
+            return FolderType(row=await get_folder(caller, id))
         except NotFound:
             return None
 
@@ -58,39 +57,39 @@ class TreeQuery:
         id: strawberry.ID | None = None,
         path: str | None = None,
     ) -> ScriptType | None:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         if (id is None) == (path is None):
             raise BadUserInput("Give exactly one of `id` and `path`.")
         if id is not None:
             try:
-                return ScriptType(row=await get_script(user, id))
+                return ScriptType(row=await get_script(caller, id))
             except NotFound:
                 return None
         assert path is not None
         try:
-            return ScriptType(row=await find_script_by_path(info, user, path))
+            return ScriptType(row=await find_script_by_path(info, caller, path))
         except NotFound:
             return None
 
 
-async def find_script_by_path(info: Info[Context, None], user: User, path: str) -> Script:
+async def find_script_by_path(info: Info[Context, None], caller: Caller, path: str) -> Script:
     """The script at `path` in the caller's tree, or NOT_FOUND."""
     # The request's folder index, shared with the rest of the query; loaded
     # only when the path has folders in it.
-    index = await info.context.loaders.folders.get(user.id) if "/" in path.strip("/") else None
-    return await script_at_path(user, path, index)
+    index = await info.context.loaders.folders.get(caller.id) if "/" in path.strip("/") else None
+    return await script_at_path(caller, path, index)
 
 
 async def script_argument(
-    info: Info[Context, None], user: User, script_id: str | None, path: str | None
+    info: Info[Context, None], caller: Caller, script_id: str | None, path: str | None
 ) -> Script:
     """The script named by a `scriptId` / `path` argument pair (exactly one given)."""
     if (script_id is None) == (path is None):
         raise BadUserInput("Give exactly one of `scriptId` and `path`.")
     if script_id is not None:
-        return await get_script(user, script_id)
+        return await get_script(caller, script_id)
     assert path is not None
-    return await find_script_by_path(info, user, path)
+    return await find_script_by_path(info, caller, path)
 
 
 @strawberry.input
@@ -147,39 +146,41 @@ class TreeMutation:
     async def create_folder(
         self, info: Info[Context, None], name: str, parent_id: strawberry.ID | None = None
     ) -> FolderType:
-        user = await info.context.require_user()
-        return FolderType(row=await info.context.services.tree.create_folder(user, name, parent_id))
+        caller = await info.context.caller()
+        return FolderType(
+            row=await info.context.services.tree.create_folder(caller, name, parent_id)
+        )
 
     @strawberry.mutation
     async def rename_folder(
         self, info: Info[Context, None], id: strawberry.ID, name: str
     ) -> FolderType:
-        user = await info.context.require_user()
-        return FolderType(row=await info.context.services.tree.rename_folder(user, id, name))
+        caller = await info.context.caller()
+        return FolderType(row=await info.context.services.tree.rename_folder(caller, id, name))
 
     @strawberry.mutation(description="Move a folder; parentId null moves it to the top.")
     async def move_folder(
         self, info: Info[Context, None], id: strawberry.ID, parent_id: strawberry.ID | None = None
     ) -> FolderType:
-        user = await info.context.require_user()
-        return FolderType(row=await info.context.services.tree.move_folder(user, id, parent_id))
+        caller = await info.context.caller()
+        return FolderType(row=await info.context.services.tree.move_folder(caller, id, parent_id))
 
     @strawberry.mutation(description="Delete a folder and everything inside it.")
     async def delete_folder(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        user = await info.context.require_user()
-        await info.context.services.tree.delete_folder(user, id)
+        caller = await info.context.caller()
+        await info.context.services.tree.delete_folder(caller, id)
         return True
 
     @strawberry.mutation
     async def create_script(
         self, info: Info[Context, None], input: CreateScriptInput
     ) -> ScriptType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         content = await _content_of(info, input.content, input.file)
         if content is None:
             raise BadUserInput("Give the script's `content` or upload it as `file`.")
         row = await info.context.services.tree.create_script(
-            user,
+            caller,
             name=input.name,
             folder_id=input.folder_id,
             content=content,
@@ -196,10 +197,10 @@ class TreeMutation:
     async def update_script(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateScriptInput
     ) -> ScriptType:
-        user = await info.context.require_user()
+        caller = await info.context.caller()
         content = await _content_of(info, input.content, input.file)
         row = await info.context.services.tree.update_script(
-            user,
+            caller,
             id,
             name=input.name,
             content=content,
@@ -215,8 +216,8 @@ class TreeMutation:
     async def revert_script(
         self, info: Info[Context, None], id: strawberry.ID, version: int
     ) -> ScriptType:
-        user = await info.context.require_user()
-        row = await info.context.services.tree.revert_script(user, id, version)
+        caller = await info.context.caller()
+        row = await info.context.services.tree.revert_script(caller, id, version)
         await dependencies_saved(info, row)
         return ScriptType(row=row)
 
@@ -224,11 +225,11 @@ class TreeMutation:
     async def move_script(
         self, info: Info[Context, None], id: strawberry.ID, folder_id: strawberry.ID | None = None
     ) -> ScriptType:
-        user = await info.context.require_user()
-        return ScriptType(row=await info.context.services.tree.move_script(user, id, folder_id))
+        caller = await info.context.caller()
+        return ScriptType(row=await info.context.services.tree.move_script(caller, id, folder_id))
 
     @strawberry.mutation
     async def delete_script(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        user = await info.context.require_user()
-        await info.context.services.tree.delete_script(user, id)
+        caller = await info.context.caller()
+        await info.context.services.tree.delete_script(caller, id)
         return True

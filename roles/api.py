@@ -11,6 +11,7 @@ from core.settings import Settings
 from graphql_api.app import create_app
 from resolvers.context import ApiServices
 from roles.parts import build_accounts, build_bus, build_secrets, build_store, build_worker
+from services.access_watch import AccessWatch
 from services.batches import BatchService
 from services.events import ExecutionEventBus
 from services.executions.service import ExecutionService
@@ -32,6 +33,7 @@ class ApiProcess:
 
     async def start(self) -> None:
         await self.services.store.ensure_ready()
+        await self.services.access_watch.start()
         if self.worker is not None:
             await self.worker.start()
         if self.scheduler is not None:
@@ -42,6 +44,7 @@ class ApiProcess:
             await self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        await self.services.access_watch.close()
         await self.bus.close()
         await self.services.store.close()
 
@@ -65,6 +68,7 @@ def build_api_process(settings: Settings) -> ApiProcess:
         secrets=secrets,
         files=files,
         schedules=Schedules(settings),
+        access_watch=AccessWatch(settings.access_check_seconds),
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None
     return ApiProcess(services=services, bus=bus, worker=worker, scheduler=scheduler)

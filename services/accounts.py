@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from core.errors import AlreadyExists, RateLimited, Unauthenticated
+from core.roles import TokenScope
 from models.users import RefreshToken, User
+from services.access import Caller, require_scope
+from services.api_tokens import ApiTokens, is_api_token
 from services.credentials import (
     TokenCodec,
     bearer_token,
@@ -24,17 +27,24 @@ from services.credentials import (
     verify_password,
 )
 from services.login_throttle import LoginThrottle, client_key, username_key
+from services.reach import caller_for
 
 BAD_CREDENTIALS = "Wrong username or password."
+DEACTIVATED = "The account is deactivated."
 LOG_IN_FIRST = "Log in first: send 'Authorization: Bearer <accessToken>'."
 
 
 @dataclass(frozen=True)
 class AccessSession:
-    """Who an access token speaks for, and until when."""
+    """Who a bearer token speaks for, and until when (None: an API token
+    without an expiry)."""
 
-    user: User
-    expires_at: datetime
+    caller: Caller
+    expires_at: datetime | None
+
+    @property
+    def user(self) -> User:
+        return self.caller.user
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class Accounts:
     def __init__(self, tokens: TokenCodec, throttle: LoginThrottle) -> None:
         self._tokens = tokens
         self._throttle = throttle
+        self.api_tokens = ApiTokens()
 
     async def register(self, username: str, password: str) -> IssuedTokens:
         user = await create_user(username, password)
@@ -87,6 +98,8 @@ class Accounts:
             await self._throttle.record_failure(key, address)
             raise Unauthenticated(BAD_CREDENTIALS)
         await self._throttle.reset(key, address)
+        if not user.is_active:
+            raise Unauthenticated(DEACTIVATED)
         return await self._issue(user, family=secrets.token_hex(16))
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
@@ -103,23 +116,43 @@ class Accounts:
                 # whole chain so neither copy works any more.
                 await RefreshToken.filter(family=row.family).update(revoked=True)
             raise Unauthenticated("The refresh token is no longer valid; log in again.")
-        user = await User.get_or_none(id=claims.user_id)
-        if user is None:
-            raise Unauthenticated("The account no longer exists.")
+        user = await self._live_user(claims.user_id, claims.issued_at)
         return await self._issue(user, family=claims.family or secrets.token_hex(16))
 
     async def session_for(self, authorization: str | None) -> AccessSession:
-        """Who an `Authorization` value speaks for, read afresh: UNAUTHENTICATED
-        when it holds no bearer token, or one that is expired, forged, not an
-        access token, or of an account that no longer exists."""
+        """Who an `Authorization` value speaks for, read afresh, with what they
+        reach: UNAUTHENTICATED when it holds no bearer token, or an access
+        token that is expired, forged, of another type, issued before the
+        password changed, or of an account deleted or deactivated; or an API
+        token unknown, revoked or expired."""
         token = bearer_token(authorization)
         if token is None:
             raise Unauthenticated(LOG_IN_FIRST)
+        if is_api_token(token):
+            user, hold = await self.api_tokens.authenticate(token)
+            return AccessSession(caller=await caller_for(user, hold), expires_at=hold.expires_at)
         claims = self._tokens.decode(token, "access")
-        user = await User.get_or_none(id=claims.user_id)
+        user = await self._live_user(claims.user_id, claims.issued_at)
+        return AccessSession(caller=await caller_for(user), expires_at=claims.expires_at)
+
+    async def caller_with_scope(
+        self, authorization: str | None, scope: TokenScope, doing: str
+    ) -> Caller:
+        """The caller of a plain HTTP request (REST, downloads), refused
+        FORBIDDEN when it speaks through a token without `scope`."""
+        caller = (await self.session_for(authorization)).caller
+        require_scope(caller, scope, doing)
+        return caller
+
+    async def _live_user(self, user_id: object, issued_at: datetime) -> User:
+        user = await User.get_or_none(id=user_id)
         if user is None:
             raise Unauthenticated("The account no longer exists.")
-        return AccessSession(user=user, expires_at=claims.expires_at)
+        if not user.is_active:
+            raise Unauthenticated(DEACTIVATED)
+        if user.sessions_valid_after is not None and issued_at < user.sessions_valid_after:
+            raise Unauthenticated("The session ended (the password changed); log in again.")
+        return user
 
     async def _issue(self, user: User, family: str) -> IssuedTokens:
         access, _ = self._tokens.issue(user.id, "access")

@@ -5,7 +5,7 @@ services/executions/queue.py).
 A batch is refused whole or queued whole: its inputs pass the checks every
 run passes, and its executions are created with the batch in one
 transaction. Waiting batch executions have their own cap (at most
-`max_batch_size` at once per user) instead of the per-user cap of single
+`max_batch_size` at once per caller) instead of the per-user cap of single
 runs, which a single batch may exceed by design."""
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from core.statuses import ExecutionStatus
 from models.batches import Batch
 from models.executions import Execution
 from models.tree import Script
-from models.users import User
-from services.access import get_visible
+from services.access import Caller, get_visible, require_run_script
 from services.executions.lifecycle import new_execution
 from services.executions.service import ExecutionService
 from services.executions.submit import PENDING, encode_input
@@ -36,20 +35,21 @@ class BatchService:
         self._settings = settings
         self._executions = executions
 
-    async def get(self, user: User, batch_id: str | uuid.UUID) -> Batch:
-        return await get_visible(Batch, user, batch_id, "Batch")
+    async def get(self, caller: Caller, batch_id: str | uuid.UUID) -> Batch:
+        return await get_visible(Batch, caller, batch_id, "Batch")
 
     async def submit(
-        self, user: User, script: Script, inputs: list[Any], concurrency: int
+        self, caller: Caller, script: Script, inputs: list[Any], concurrency: int
     ) -> Batch:
         limit = self._settings.max_batch_size
         if not 1 <= len(inputs) <= limit:
             raise BadUserInput(f"A batch takes 1 to {limit} inputs; this one has {len(inputs)}.")
         if not 1 <= concurrency <= MAX_BATCH_CONCURRENCY:
             raise BadUserInput(f"`concurrency` must be between 1 and {MAX_BATCH_CONCURRENCY}.")
+        require_run_script(caller, script)
         encoded = [encode_input(value, self._settings.max_input_bytes) for value in inputs]
         waiting = await Execution.filter(
-            owner_id=script.owner_id, status=ExecutionStatus.QUEUED, batch_id__not_isnull=True
+            owner_id=caller.id, status=ExecutionStatus.QUEUED, batch_id__not_isnull=True
         ).count()
         if waiting + len(inputs) > limit:
             raise RateLimited(
@@ -59,23 +59,26 @@ class BatchService:
         lifecycle = self._executions.lifecycle
         async with in_transaction():
             batch = await Batch.create(
-                owner_id=script.owner_id,
+                owner_id=caller.id,
                 script_id=script.id,
                 concurrency=concurrency,
                 size=len(inputs),
             )
-            rows = [new_execution(script, text, timeout, batch_id=batch.id) for text in encoded]
+            rows = [
+                new_execution(caller.id, script, text, timeout, batch_id=batch.id)
+                for text in encoded
+            ]
             await lifecycle.create(rows)
         await lifecycle.announce(rows)
         return batch
 
-    async def cancel(self, user: User, batch: Batch) -> None:
+    async def cancel(self, caller: Caller, batch: Batch) -> None:
         """Cancel every execution of the batch that has not ended."""
         pending = await Execution.filter(batch_id=batch.id, status__in=PENDING).values_list(
             "id", flat=True
         )
         for execution_id in pending:
-            await self._executions.cancel(user, str(execution_id), wait=False)
+            await self._executions.cancel(caller, str(execution_id), wait=False)
 
     async def statuses(self, batch: Batch) -> list[ExecutionStatus]:
         """The status of each of its executions, read at once."""

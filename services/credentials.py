@@ -70,6 +70,7 @@ class TokenClaims:
     jti: str
     family: str | None
     expires_at: datetime
+    issued_at: datetime
 
 
 class TokenCodec:
@@ -89,12 +90,16 @@ class TokenCodec:
             jti=secrets.token_hex(16),
             family=family,
             expires_at=now + ttl,
+            issued_at=now,
         )
         payload: dict[str, Any] = {
             "sub": str(user_id),
             "typ": token_type,
             "jti": claims.jti,
             "iat": int(now.timestamp()),
+            # iat is whole seconds; a password change must end a session
+            # issued in the same second before it, and spare one issued after.
+            "iat_ms": int(now.timestamp() * 1000),
             "exp": int(claims.expires_at.timestamp()),
             "iss": ISSUER,
         }
@@ -119,6 +124,7 @@ class TokenCodec:
                 jti=str(payload["jti"]),
                 family=payload.get("fam"),
                 expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+                issued_at=datetime.fromtimestamp(int(payload.get("iat_ms", 0)) / 1000, UTC),
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("The token has expired; log in again.") from exc

@@ -21,8 +21,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import AlreadyExists, BadUserInput, NotFound, PayloadTooLarge
 from models.files import Artifact, StoredFile
-from models.users import User
-from services.access import get_artifact, get_file, visible
+from services.access import Caller, get_artifact, get_file, visible
 from storage import ObjectStore, ObjectTooLarge
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class FileStore:
 
     async def upload(
         self,
-        user: User,
+        caller: Caller,
         filename: str,
         chunks: AsyncIterator[bytes],
         content_type: str | None,
@@ -88,7 +87,7 @@ class FileStore:
         replace: bool,
     ) -> StoredFile:
         key = file_key(prefix, filename)
-        existing = await StoredFile.get_or_none(owner_id=user.id, key=key)
+        existing = await StoredFile.get_or_none(owner_id=caller.id, key=key)
         if existing is not None and not replace:
             raise AlreadyExists(f"A file with key '{key}' exists; pass replace: true.")
         digest = hashlib.sha256()
@@ -98,7 +97,7 @@ class FileStore:
                 digest.update(chunk)
                 yield chunk
 
-        storage_key = f"files/{user.id}/{uuid.uuid4().hex}"
+        storage_key = f"files/{caller.id}/{uuid.uuid4().hex}"
         ctype = content_type_for(key, content_type)
         try:
             info = await self._store.put_stream(
@@ -111,7 +110,7 @@ class FileStore:
                 if existing is not None:
                     await StoredFile.filter(id=existing.id).delete()
                 row = await StoredFile.create(
-                    owner_id=user.id,
+                    owner_id=caller.id,
                     key=key,
                     size=info.size,
                     content_type=ctype,
@@ -128,20 +127,20 @@ class FileStore:
             await self._store.delete(existing.storage_key)
         return row
 
-    async def get(self, user: User, key: str) -> StoredFile:
-        return await get_file(user, key)
+    async def get(self, caller: Caller, key: str) -> StoredFile:
+        return await get_file(caller, key)
 
-    async def get_artifact(self, user: User, execution_id: str, name: str) -> Artifact:
-        return await get_artifact(user, execution_id, name)
+    async def get_artifact(self, caller: Caller, execution_id: str, name: str) -> Artifact:
+        return await get_artifact(caller, execution_id, name)
 
-    async def list_files(self, user: User, prefix: str | None) -> list[StoredFile]:
-        query = visible(StoredFile.all(), user)
+    async def list_files(self, caller: Caller, prefix: str | None) -> list[StoredFile]:
+        query = visible(StoredFile.all(), caller)
         if prefix:
             query = query.filter(key__startswith=prefix)
         return await query.order_by("key")
 
-    async def delete(self, user: User, key: str) -> None:
-        row = await self.get(user, key)
+    async def delete(self, caller: Caller, key: str) -> None:
+        row = await self.get(caller, key)
         await row.delete()
         await self._store.delete(row.storage_key)
 

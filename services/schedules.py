@@ -26,8 +26,7 @@ from core.tasks import cancel_and_wait
 from models.executions import Execution
 from models.schedules import Schedule
 from models.tree import Script
-from models.users import User
-from services.access import get_visible, visible
+from services.access import Caller, get_visible, require_owner, require_run_script, visible
 from services.cron import check_cron, next_fire_times, parse_zone
 from services.executions.service import ExecutionService
 from services.executions.submit import encode_input
@@ -46,22 +45,30 @@ class Schedules:
         self._settings = settings
         self._clock = clock
 
-    async def get(self, user: User, schedule_id: str) -> Schedule:
-        return await get_visible(Schedule, user, schedule_id, "Schedule")
+    async def get(self, caller: Caller, schedule_id: str) -> Schedule:
+        return await get_visible(Schedule, caller, schedule_id, "Schedule")
 
-    async def for_user(self, user: User, script_id: str | None = None) -> list[Schedule]:
+    async def for_user(self, caller: Caller, script_id: str | None = None) -> list[Schedule]:
         """The schedules the user may see (of one script), oldest first."""
-        query = visible(Schedule.all(), user)
+        query = visible(Schedule.all(), caller)
         if script_id is not None:
             query = query.filter(script_id=script_id)
         return await query.order_by("created_at")
 
-    async def delete(self, user: User, schedule_id: str) -> None:
-        row = await self.get(user, schedule_id)
+    async def get_to_change(self, caller: Caller, schedule_id: str) -> Schedule:
+        """A schedule the caller sees and may change: their own (or, for an
+        admin, anyone's); one they only see is FORBIDDEN."""
+        row = await self.get(caller, schedule_id)
+        require_owner(caller, row.owner_id, "change this schedule")
+        return row
+
+    async def delete(self, caller: Caller, schedule_id: str) -> None:
+        row = await self.get_to_change(caller, schedule_id)
         await row.delete()
 
     async def create(
         self,
+        caller: Caller,
         script: Script,
         cron: str,
         timezone: str,
@@ -69,10 +76,11 @@ class Schedules:
         enabled: bool,
         name: str | None,
     ) -> Schedule:
+        require_run_script(caller, script)
         cron = check_cron(cron)
         parse_zone(timezone)
         return await Schedule.create(
-            owner_id=script.owner_id,
+            owner_id=caller.id,
             script_id=script.id,
             name=name,
             cron=cron,

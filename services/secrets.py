@@ -14,8 +14,7 @@ from tortoise.exceptions import IntegrityError
 from core.errors import BadUserInput
 from core.secret_files import load_or_create_secret
 from models.secrets import Secret
-from models.users import User
-from services.access import visible
+from services.access import Caller, visible
 
 SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 MAX_SECRET_BYTES = 64 * 1024
@@ -45,31 +44,31 @@ class SecretStore:
     def __init__(self, key: str | None, key_file: Path) -> None:
         self._fernet = Fernet(load_or_create_secret(key, key_file, Fernet.generate_key().decode()))
 
-    async def set(self, user: User, name: str, value: str) -> Secret:
+    async def set(self, caller: Caller, name: str, value: str) -> Secret:
         check_secret_name(name)
         if len(value.encode()) > MAX_SECRET_BYTES:
             raise BadUserInput(f"Secret values may be at most {MAX_SECRET_BYTES} bytes.")
         if not value:
             raise BadUserInput("A secret value must not be empty.")
         ciphertext = self._fernet.encrypt(value.encode()).decode()
-        existing = await Secret.get_or_none(owner_id=user.id, name=name)
+        existing = await Secret.get_or_none(owner_id=caller.id, name=name)
         if existing is not None:
             existing.ciphertext = ciphertext
             await existing.save()
             return existing
         try:
-            return await Secret.create(owner_id=user.id, name=name, ciphertext=ciphertext)
+            return await Secret.create(owner_id=caller.id, name=name, ciphertext=ciphertext)
         except IntegrityError:
             # Set at the same moment by another request: the last write wins.
-            await Secret.filter(owner_id=user.id, name=name).update(ciphertext=ciphertext)
-            return await Secret.get(owner_id=user.id, name=name)
+            await Secret.filter(owner_id=caller.id, name=name).update(ciphertext=ciphertext)
+            return await Secret.get(owner_id=caller.id, name=name)
 
-    async def list_secrets(self, user: User) -> list[Secret]:
+    async def list_secrets(self, caller: Caller) -> list[Secret]:
         """The user's secrets by name (rows: the values stay encrypted)."""
-        return await visible(Secret.all(), user).order_by("name")
+        return await visible(Secret.all(), caller).order_by("name")
 
-    async def delete(self, user: User, name: str) -> bool:
-        return bool(await Secret.filter(owner_id=user.id, name=name).delete())
+    async def delete(self, caller: Caller, name: str) -> bool:
+        return bool(await Secret.filter(owner_id=caller.id, name=name).delete())
 
     async def values_for(self, owner_id: str, names: list[str]) -> dict[str, str]:
         """The decrypted values of these names; MissingSecrets names any absent."""

@@ -31,15 +31,20 @@ from core.errors import (
 )
 from core.languages import Language
 from core.names import infer_language, split_path, validate_name
+from core.roles import Role
 from models.base import ROOT_KEY
 from models.tree import Folder, Script, ScriptVersion
 from models.users import User
 from services.access import (
+    Caller,
     check_same_tree,
     get_folder,
     get_script,
     get_visible_where,
     owner_of_new_row,
+    require_edit_folder,
+    require_edit_script,
+    require_role,
 )
 from services.script_check import check_script
 from services.tree_index import FolderIndex, ScriptIndex
@@ -54,6 +59,8 @@ SCRIPT_CONTENT_TYPE = "text/plain; charset=utf-8"
 # Reading many script contents at once is I/O bound; bound the fan-out so one
 # request cannot open thousands of storage connections.
 CONTENT_READ_CONCURRENCY = 16
+# '~alice/geology/analysis.py': a path in alice's tree, for those she shares with.
+USER_PATH_MARK = "~"
 
 
 def check_secret_names(names: list[str] | None) -> list[str] | None:
@@ -111,20 +118,30 @@ async def versions_by_script(owner_id: uuid.UUID | str) -> dict[str, list[Script
     return by_script
 
 
-async def script_at_path(user: User, path: str, index: FolderIndex | None = None) -> Script:
+async def script_at_path(caller: Caller, path: str, index: FolderIndex | None = None) -> Script:
     """The script at a path such as 'geology/analysis.py' in the caller's own
-    tree (`index`: that tree's folders, when already loaded); else NOT_FOUND."""
+    tree (`index`: that tree's folders, when already loaded), or
+    '~alice/geology/analysis.py' in alice's; else NOT_FOUND, also when the
+    caller may not see it."""
     not_found = f"No script at '{path}'."
+    owner_id: uuid.UUID | str = caller.id
+    if path.startswith(USER_PATH_MARK):
+        username, _, path = path[len(USER_PATH_MARK) :].partition("/")
+        owner = await User.get_or_none(username=username.lower())
+        if owner is None or not path:
+            raise NotFound(not_found)
+        if owner.id != caller.id:
+            owner_id, index = owner.id, None
     *folder_names, name = split_path(path)
     folder_id = None
     if folder_names:
-        index = index or await folder_index(user.id)
+        index = index or await folder_index(owner_id)
         folder = index.resolve(folder_names)
         if folder is None:
             raise NotFound(not_found)
         folder_id = folder.id
     return await get_visible_where(
-        Script, user, not_found, owner_id=user.id, parent_key=parent_key(folder_id), name=name
+        Script, caller, not_found, owner_id=owner_id, parent_key=parent_key(folder_id), name=name
     )
 
 
@@ -149,10 +166,11 @@ class TreeService:
 
     # ---- folders -------------------------------------------------------
 
-    async def create_folder(self, user: User, name: str, parent_id: str | None) -> Folder:
+    async def create_folder(self, caller: Caller, name: str, parent_id: str | None) -> Folder:
         name = validate_name(name, "Folder name")
-        parent = await get_folder(user, parent_id) if parent_id is not None else None
-        owner_id = owner_of_new_row(user, parent)
+        parent = await get_folder(caller, parent_id) if parent_id is not None else None
+        owner_id = owner_of_new_row(caller, parent)
+        require_role(caller, parent.id if parent else None, owner_id, Role.EDITOR, "create folders")
         index = await folder_index(owner_id)
         if index.depth(parent.id if parent else None) + 1 > self._max_folder_depth:
             raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
@@ -167,9 +185,10 @@ class TreeService:
         except IntegrityError:
             raise AlreadyExists(f"'{name}' already exists in that folder.") from None
 
-    async def rename_folder(self, user: User, folder_id: str, name: str) -> Folder:
+    async def rename_folder(self, caller: Caller, folder_id: str, name: str) -> Folder:
         name = validate_name(name, "Folder name")
-        folder = await get_folder(user, folder_id)
+        folder = await get_folder(caller, folder_id)
+        require_edit_folder(caller, folder, "rename this folder")
         if name == folder.name:
             return folder
         await self._check_name_free(folder.owner_id, folder.parent_id, name)
@@ -177,10 +196,16 @@ class TreeService:
         await self._save_unique(folder, name)
         return folder
 
-    async def move_folder(self, user: User, folder_id: str, new_parent_id: str | None) -> Folder:
-        folder = await get_folder(user, folder_id)
-        target = await get_folder(user, new_parent_id) if new_parent_id is not None else None
+    async def move_folder(
+        self, caller: Caller, folder_id: str, new_parent_id: str | None
+    ) -> Folder:
+        folder = await get_folder(caller, folder_id)
+        target = await get_folder(caller, new_parent_id) if new_parent_id is not None else None
         check_same_tree(target, folder)
+        require_edit_folder(caller, folder, "move this folder")
+        require_role(
+            caller, target.id if target else None, folder.owner_id, Role.EDITOR, "move folders"
+        )
         index = await folder_index(folder.owner_id)
         target_id = target.id if target else None
         if target_id is not None and str(target_id) in index.subtree_ids(folder.id):
@@ -195,8 +220,9 @@ class TreeService:
         await self._save_unique(folder, folder.name)
         return folder
 
-    async def delete_folder(self, user: User, folder_id: str) -> None:
-        folder = await get_folder(user, folder_id)
+    async def delete_folder(self, caller: Caller, folder_id: str) -> None:
+        folder = await get_folder(caller, folder_id)
+        require_edit_folder(caller, folder, "delete this folder")
         index = await folder_index(folder.owner_id)
         folder_ids = index.subtree_ids(folder.id)
         async with in_transaction():
@@ -212,7 +238,7 @@ class TreeService:
 
     async def create_script(
         self,
-        user: User,
+        caller: Caller,
         *,
         name: str,
         folder_id: str | None,
@@ -228,8 +254,9 @@ class TreeService:
         language = infer_language(name, language)
         script_content = self._checked_size(content)
         await check_script(language, name, content)
-        folder = await get_folder(user, folder_id) if folder_id is not None else None
-        owner_id = owner_of_new_row(user, folder)
+        folder = await get_folder(caller, folder_id) if folder_id is not None else None
+        owner_id = owner_of_new_row(caller, folder)
+        require_role(caller, folder.id if folder else None, owner_id, Role.EDITOR, "create scripts")
         existing = await Script.get_or_none(
             owner_id=owner_id, parent_key=parent_key(folder.id if folder else None), name=name
         )
@@ -292,7 +319,7 @@ class TreeService:
 
     async def update_script(
         self,
-        user: User,
+        caller: Caller,
         script_id: str,
         *,
         name: str | None,
@@ -302,7 +329,8 @@ class TreeService:
         secret_names: list[str] | None = None,
         requirements: str | None = None,
     ) -> Script:
-        script = await get_script(user, script_id)
+        script = await get_script(caller, script_id)
+        require_edit_script(caller, script, "change this script")
         metadata_changed = False
         deps_changed = requirements is not None and (
             requirements_text(requirements) != script.requirements
@@ -343,17 +371,22 @@ class TreeService:
         script.dependency_key = dependency_key(script.language, content, script.requirements)
         return await self._save_new_version(script, script_content, metadata_changed)
 
-    async def revert_script(self, user: User, script_id: str, version: int) -> Script:
+    async def revert_script(self, caller: Caller, script_id: str, version: int) -> Script:
         """A new version with the content of an earlier one."""
-        script = await get_script(user, script_id)
+        script = await get_script(caller, script_id)
+        require_edit_script(caller, script, "revert this script")
         old = await self.read_content(script, version)
         script.dependency_key = dependency_key(script.language, old, script.requirements)
         return await self._save_new_version(script, ScriptContent(old), metadata_changed=False)
 
-    async def move_script(self, user: User, script_id: str, folder_id: str | None) -> Script:
-        script = await get_script(user, script_id)
-        target = await get_folder(user, folder_id) if folder_id is not None else None
+    async def move_script(self, caller: Caller, script_id: str, folder_id: str | None) -> Script:
+        script = await get_script(caller, script_id)
+        target = await get_folder(caller, folder_id) if folder_id is not None else None
         check_same_tree(target, script)
+        require_edit_script(caller, script, "move this script")
+        require_role(
+            caller, target.id if target else None, script.owner_id, Role.EDITOR, "move scripts"
+        )
         target_id = target.id if target else None
         if str(target_id) == str(script.folder_id):
             return script
@@ -363,8 +396,9 @@ class TreeService:
         await self._save_unique(script, script.name)
         return script
 
-    async def delete_script(self, user: User, script_id: str) -> None:
-        script = await get_script(user, script_id)
+    async def delete_script(self, caller: Caller, script_id: str) -> None:
+        script = await get_script(caller, script_id)
+        require_edit_script(caller, script, "delete this script")
         async with in_transaction():
             await ScriptVersion.filter(script_id=script.id).delete()
             await script.delete()

@@ -16,8 +16,7 @@ from core.errors import BadUserInput
 from core.ids import parse_id
 from core.statuses import ExecutionStatus
 from models.executions import Execution
-from models.users import User
-from services.access import get_script, get_visible, visible
+from services.access import Caller, get_script, get_visible, visible
 
 MAX_PAGE_SIZE = 200
 
@@ -47,15 +46,15 @@ def _id_of_cursor(cursor: str) -> str:
 
 
 async def page(
-    user: User, where: ExecutionFilter, first: int, after: str | None
+    caller: Caller, where: ExecutionFilter, first: int, after: str | None
 ) -> list[Execution]:
     """Up to `first` executions the user may see, newest first, after the
     one whose cursor is `after`."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
-    query = visible(Execution.all(), user)
+    query = visible(Execution.all(), caller)
     if where.script_id is not None:
-        query = query.filter(script_id=(await get_script(user, where.script_id)).id)
+        query = query.filter(script_id=(await get_script(caller, where.script_id)).id)
     if where.status is not None:
         query = query.filter(status=where.status)
     if where.schedule_id is not None:
@@ -67,7 +66,7 @@ async def page(
     if where.until is not None:
         query = query.filter(queued_at__lt=where.until)
     if after is not None:
-        last = await get_visible(Execution, user, _id_of_cursor(after), "Execution")
+        last = await get_visible(Execution, caller, _id_of_cursor(after), "Execution")
         query = query.filter(
             Q(queued_at__lt=last.queued_at) | Q(queued_at=last.queued_at, id__lt=last.id)
         )

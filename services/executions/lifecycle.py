@@ -55,6 +55,7 @@ class Ending:
 
 
 def new_execution(
+    owner_id: str | uuid.UUID,
     script: Script,
     input_json: str,
     timeout_seconds: float,
@@ -64,12 +65,13 @@ def new_execution(
     batch_id: str | uuid.UUID | None = None,
     refused: tuple[ExecutionErrorCode, str] | None = None,
 ) -> Execution:
-    """A row to create: queued, or failed at once with `refused`'s code and
-    message (kept, so the refusal is seen where the run would have been)."""
+    """A row to create for `owner_id` (who started it): queued, or failed at
+    once with `refused`'s code and message (kept, so the refusal is seen where
+    the run would have been)."""
     now = datetime.now(UTC)
     row = Execution(
         id=uuid.uuid4(),
-        owner_id=script.owner_id,
+        owner_id=owner_id,
         script_id=script.id,
         script_version=script.version,
         status=QUEUED,

@@ -14,14 +14,14 @@ from typing import Any
 
 from core.codes import ExecutionErrorCode
 from core.errors import BadUserInput, RateLimited
+from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from models.executions import Execution
 from models.files import Artifact
 from models.schedules import Schedule
 from models.tree import Script
-from models.users import User
-from services.access import get_visible
+from services.access import Caller, get_visible, require_role, require_run_script
 from services.events import ExecutionEvent, ExecutionEventBus
 from services.executions import follow as following
 from services.executions import history
@@ -50,8 +50,8 @@ class ExecutionService:
 
     # --- reading ------------------------------------------------------------------
 
-    async def get(self, user: User, execution_id: str | uuid.UUID) -> Execution:
-        return await get_visible(Execution, user, execution_id, "Execution")
+    async def get(self, caller: Caller, execution_id: str | uuid.UUID) -> Execution:
+        return await get_visible(Execution, caller, execution_id, "Execution")
 
     async def rows_by_id(self, execution_ids: list[str]) -> dict[str, Execution]:
         """Executions by id, unchecked: for a relation of a row the caller
@@ -59,9 +59,9 @@ class ExecutionService:
         return {str(row.id): row for row in await Execution.filter(id__in=execution_ids)}
 
     async def page(
-        self, user: User, where: history.ExecutionFilter, first: int, after: str | None
+        self, caller: Caller, where: history.ExecutionFilter, first: int, after: str | None
     ) -> list[Execution]:
-        return await history.page(user, where, first, after)
+        return await history.page(caller, where, first, after)
 
     async def output_of(self, row: Execution) -> tuple[str, str]:
         """stdout and stderr: of a RUNNING row, what it printed so far (the
@@ -78,18 +78,20 @@ class ExecutionService:
 
     async def submit(
         self,
-        user: User,
+        caller: Caller,
         script: Script,
         input_value: Any,
         timeout_seconds: float | None,
         files: list[str] | None = None,
     ) -> Execution:
-        """Queue a run of the script's current version for `user`."""
+        """Queue a run of the script's current version, started by (and
+        belonging to) the caller."""
+        require_run_script(caller, script)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
-        file_keys = await checked_files(self._settings, script.owner_id, files or [])
-        await check_queue_cap(self._settings, user.id)
-        row = new_execution(script, input_json, timeout, input_files=file_keys)
+        file_keys = await checked_files(self._settings, str(caller.id), files or [])
+        await check_queue_cap(self._settings, caller.id)
+        row = new_execution(caller.id, script, input_json, timeout, input_files=file_keys)
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
         return row
@@ -114,7 +116,12 @@ class ExecutionService:
         except BadUserInput as exc:
             refused = (ExecutionErrorCode.BAD_USER_INPUT, f"Not run. {exc.message}")
         row = new_execution(
-            script, schedule.input_json, timeout, schedule_id=schedule.id, refused=refused
+            schedule.owner_id,
+            script,
+            schedule.input_json,
+            timeout,
+            schedule_id=schedule.id,
+            refused=refused,
         )
         await self.lifecycle.create([row])
         return row
@@ -124,9 +131,14 @@ class ExecutionService:
 
     # --- ending -------------------------------------------------------------------
 
-    async def cancel(self, user: User, execution_id: str, wait: bool = True) -> Execution:
+    async def cancel(self, caller: Caller, execution_id: str, wait: bool = True) -> Execution:
         """Stop a queued or running execution; an ended one is left as it is."""
-        row = await self.get(user, execution_id)
+        row = await self.get(caller, execution_id)
+        if str(row.owner_id) != str(caller.id):
+            script = await Script.get(id=row.script_id)
+            require_role(
+                caller, script.folder_id, script.owner_id, Role.EDITOR, "cancel others' runs"
+            )
         if row.status is ExecutionStatus.QUEUED:
             await self.lifecycle.cancel_queued(row)
             await row.refresh_from_db()

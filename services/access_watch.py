@@ -1,0 +1,82 @@
+"""How open sockets learn that access was taken away, within a second, on
+one process or many.
+
+Whatever takes access away (a token revoked, a user deactivated, a password
+changed, a grant or a group membership removed, an admin demoted) calls
+`access_taken_away`, which bumps one counter row in the database. Each API
+process polls that row (one tiny query every `interval` seconds) and
+wakes its sockets, which then re-read their caller: refused, they end
+their streams and close; still allowed but reaching less, they end their
+subscriptions with an error so each is re-checked when the client subscribes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from tortoise.expressions import F
+
+from models.teams import AccessGeneration
+
+ROW_ID = 1
+log = logging.getLogger(__name__)
+
+
+async def access_taken_away() -> None:
+    updated = await AccessGeneration.filter(id=ROW_ID).update(generation=F("generation") + 1)
+    if not updated:
+        # The first bump ever: make the row (another process may race us).
+        _, created = await AccessGeneration.get_or_create(id=ROW_ID, defaults={"generation": 1})
+        if not created:
+            await AccessGeneration.filter(id=ROW_ID).update(generation=F("generation") + 1)
+
+
+async def current_generation() -> int:
+    row = await AccessGeneration.get_or_none(id=ROW_ID)
+    return int(row.generation) if row is not None else 0
+
+
+class AccessWatch:
+    """One per API process: polls the counter from `start` to `close` (so a
+    change made just before a socket starts listening is not missed)."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._changed = asyncio.Condition()
+        self._seen: int | None = None
+        # Changes this process has observed; listeners wait for it to move.
+        self._epoch = 0
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._seen = await current_generation()
+        self._poller = asyncio.create_task(self._poll(), name="access-watch")
+
+    async def next_change(self) -> None:
+        """Return at the next change observed from now."""
+        async with self._changed:
+            epoch = self._epoch
+            await self._changed.wait_for(lambda: self._epoch != epoch)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                generation = await current_generation()
+            except Exception:  # the database blinked: try again next round
+                log.warning("could not read the access generation", exc_info=True)
+                continue
+            if generation != self._seen:
+                self._seen = generation
+                async with self._changed:
+                    self._epoch += 1
+                    self._changed.notify_all()
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
