@@ -14,6 +14,7 @@ from core.errors import ClientError, ClientErrorCode
 # Clients compare these strings: renaming one breaks them.
 CODES_AND_STATUSES = {
     "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
     "NOT_FOUND": 404,
     "RATE_LIMITED": 429,
     "BAD_USER_INPUT": 400,

@@ -18,10 +18,11 @@ from core.errors import BadUserInput
 from models.db import connect, disconnect, migrate
 from models.secrets import Secret
 from models.users import User
+from services.access import Caller
 from services.secrets import MAX_SECRET_BYTES, MissingSecrets, SecretStore, check_secret_name
 
 
-def run(tmp_path: Path, body: Callable[[SecretStore, User, User], Awaitable[None]]) -> None:
+def run(tmp_path: Path, body: Callable[[SecretStore, Caller, Caller], Awaitable[None]]) -> None:
     url = f"sqlite://{tmp_path / 'db.sqlite3'}"
 
     async def scenario() -> None:
@@ -30,7 +31,7 @@ def run(tmp_path: Path, body: Callable[[SecretStore, User, User], Awaitable[None
         try:
             alice = await User.create(id=uuid.uuid4(), username="alice", password_hash="x")
             bob = await User.create(id=uuid.uuid4(), username="bob", password_hash="x")
-            await body(SecretStore("", tmp_path / "secrets.key"), alice, bob)
+            await body(SecretStore("", tmp_path / "secrets.key"), Caller(alice), Caller(bob))
         finally:
             await disconnect()
 
@@ -58,7 +59,7 @@ def test_names_the_sandbox_sets_are_reserved(name: str) -> None:
 
 
 def test_values_are_bounded_and_not_empty(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         assert MAX_SECRET_BYTES == 64 * 1024
         await store.set(alice, "BIG", "é" * (MAX_SECRET_BYTES // 2))
         with pytest.raises(BadUserInput, match="at most 65536 bytes"):
@@ -75,7 +76,7 @@ def test_values_are_bounded_and_not_empty(tmp_path: Path) -> None:
 
 
 def test_values_are_encrypted_at_rest_and_replaced_on_set(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         await store.set(alice, "TOKEN", "plain-value-1")
         await store.set(alice, "TOKEN", "plain-value-2")
         rows = await Secret.filter(owner_id=alice.id, name="TOKEN")
@@ -87,7 +88,7 @@ def test_values_are_encrypted_at_rest_and_replaced_on_set(tmp_path: Path) -> Non
 
 
 def test_a_run_gets_only_its_owners_secrets(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         await store.set(alice, "A_ONLY", "alice's")
         await store.set(alice, "SHARED", "alice's shared")
         await store.set(bob, "SHARED", "bob's shared")
@@ -104,11 +105,11 @@ def test_a_run_gets_only_its_owners_secrets(tmp_path: Path) -> None:
 
 
 def test_a_users_secrets_are_listed_by_name_and_only_theirs(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         for name in ("ZULU", "ALPHA", "MIKE"):
             await store.set(alice, name, "v")
         await store.set(bob, "BRAVO", "v")
-        alice.is_admin = True  # an admin too sees only their own
+        alice.user.is_admin = True  # an admin too sees only their own
         assert [row.name for row in await store.list_secrets(alice)] == ["ALPHA", "MIKE", "ZULU"]
         assert [row.name for row in await store.list_secrets(bob)] == ["BRAVO"]
 
@@ -116,7 +117,7 @@ def test_a_users_secrets_are_listed_by_name_and_only_theirs(tmp_path: Path) -> N
 
 
 def test_a_changed_key_is_an_operator_error_not_garbage(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         await store.set(alice, "TOKEN", "value")
         other = SecretStore(None, tmp_path / "another.key")
         with pytest.raises(RuntimeError, match="cannot be decrypted"):
@@ -126,7 +127,7 @@ def test_a_changed_key_is_an_operator_error_not_garbage(tmp_path: Path) -> None:
 
 
 def test_two_first_sets_at_once_leave_one_secret(tmp_path: Path) -> None:
-    async def body(store: SecretStore, alice: User, bob: User) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
         # Both look the name up before either creates it: one create meets
         # the unique constraint and must update instead of failing.
         await asyncio.gather(*(store.set(alice, "RACE", f"value-{i}") for i in range(4)))
