@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from services.access_watch import AccessWatch
     from services.accounts import AccessSession, Accounts
+    from services.audit import AuditLog
     from services.batches import BatchService
     from services.executions.service import ExecutionService
     from services.files import FileStore
@@ -47,6 +48,7 @@ class ApiServices:
     files: FileStore
     schedules: Schedules
     access_watch: AccessWatch
+    audit: AuditLog
 
 
 class Context:
@@ -92,6 +94,10 @@ class Context:
                 self._session = await self.services.accounts.session_for(self.authorization())
             except Unauthenticated as exc:
                 self._refusal = exc
+                # Once per refusal: the next ask raises the kept one.
+                await self.services.audit.token_refused(
+                    exc, self.authorization(), self.client_address
+                )
         if self._refusal is not None:
             raise self._refusal
         assert self._session is not None
@@ -122,6 +128,18 @@ class Context:
     def current_caller(self) -> Caller | None:
         """The caller read last (None: none read, or refused)."""
         return self._session.caller if self._session is not None else None
+
+    @property
+    def refusal(self) -> Unauthenticated | None:
+        """Why the caller's token was refused (None: not refused, or not read)."""
+        return self._refusal
+
+    @property
+    def client_address(self) -> str | None:
+        # The socket peer: uvicorn runs without proxy headers, so a client
+        # cannot choose the address it is recorded under.
+        client = self.request.client
+        return client.host if client is not None else None
 
     @property
     def token_expires_at(self) -> datetime | None:
