@@ -3,6 +3,7 @@ and the request's loaders."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._session: AccessSession | None = None
         self._refusal: Unauthenticated | None = None
+        self._session_lock = asyncio.Lock()
 
     @property
     def loaders(self) -> Loaders:
@@ -89,19 +91,24 @@ class Context:
     async def session(self) -> AccessSession:
         """Who is asking, and until when; UNAUTHENTICATED without a valid
         token. Asked once per request (per socket, until `forget_session`)."""
+        # Root fields resolve concurrently: the first reads the token, the
+        # others wait for its answer (one read, and one refusal recorded).
         if self._session is None and self._refusal is None:
-            try:
-                self._session = await self.services.accounts.session_for(self.authorization())
-            except Unauthenticated as exc:
-                self._refusal = exc
-                # Once per refusal: the next ask raises the kept one.
-                await self.services.audit.token_refused(
-                    exc, self.authorization(), self.client_address
-                )
+            async with self._session_lock:
+                if self._session is None and self._refusal is None:
+                    await self._read_session()
         if self._refusal is not None:
             raise self._refusal
         assert self._session is not None
         return self._session
+
+    async def _read_session(self) -> None:
+        authorization = self.authorization()
+        try:
+            self._session = await self.services.accounts.session_for(authorization)
+        except Unauthenticated as exc:
+            self._refusal = exc
+            await self.services.audit.token_refused(exc, authorization, self.client_address)
 
     async def caller(self) -> Caller:
         """Who is asking and what they reach; FORBIDDEN when they speak
