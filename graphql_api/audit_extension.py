@@ -20,8 +20,10 @@ What an entry names:
 - the object's owner: the owner of the result's row when it has one; else,
   for folders, scripts, runs, batches and schedules named by id, the owner
   read by id (before a mutation that returns no object, such as a deletion,
-  runs; after a failed one). Other objects (grants, groups, tokens, users,
-  files, secrets) have no owner recorded: their actor reads those entries.
+  runs; after a failed one); a user acted on (setUserActive...) is its own
+  object's owner. Other objects (grants, groups, files, secrets) have no
+  owner recorded unless their result row has one: their actor and admins
+  read those entries.
 """
 
 from __future__ import annotations
@@ -249,6 +251,9 @@ async def _owner(
 ) -> str | None:
     if note is None:
         return None
+    if object_type == "User" and _is_uuid(object_id):
+        # What is done to an account is its holder's to read.
+        return object_id
     if note.owner_before is not None:
         return note.owner_before
     row = getattr(note.result, "row", None)
@@ -258,6 +263,14 @@ async def _owner(
     if not note.done and note.returns_object:
         return await owner_of(object_type, object_id)
     return None
+
+
+def _is_uuid(value: str | None) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return value is not None
 
 
 def _root_keys(selections: Any) -> dict[str, str]:
