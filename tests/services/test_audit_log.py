@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
+from core.roles import TokenScope
 from models.audit import AuditEntry
+from models.users import User
+from services.api_tokens import ApiTokens
+from services.reach import caller_for
 from tests.support.client import PASSWORD, GraphQLClient
 from tests.support.servers import Service
 from tests.support.tree import folder, script
@@ -93,6 +97,28 @@ async def test_each_root_field_of_a_mutation_gets_its_own_entry(alice: GraphQLCl
     assert [e["outcome"] for e in await entries(alice, objectId=made["id"])] == ["ok", "ok"]
     [bad] = await entries(alice, objectId=missing)
     assert (bad["action"], bad["outcome"]) == ("renameFolder", "NOT_FOUND")
+
+
+async def test_a_mutation_through_an_api_token_names_the_token(alice: GraphQLClient) -> None:
+    # Tokens are made as the createApiToken mutation makes them.
+    person = await caller_for(await User.get(id=uid(alice)))
+    writer, writer_row = await ApiTokens().create(person, "w", [TokenScope.WRITE], None, None)
+    reader, reader_row = await ApiTokens().create(person, "r", [TokenScope.READ], None, None)
+
+    made = (await alice.with_token(writer).data('mutation { createFolder(name: "t") { id } }'))[
+        "createFolder"
+    ]
+    refused = await alice.with_token(reader).error(DELETE, {"id": made["id"]})
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+
+    recorded = [
+        (e["action"], e["outcome"], e["tokenPrefix"], e["actor"]["id"])
+        for e in await entries(alice, objectId=made["id"])
+    ]
+    assert recorded == [
+        ("createFolder", "ok", writer_row.prefix, uid(alice)),
+        ("deleteFolder", "FORBIDDEN", reader_row.prefix, uid(alice)),
+    ]
 
 
 async def test_logins_are_recorded_and_a_failed_one_names_the_username_tried(
