@@ -213,7 +213,12 @@ class AuditTrail(SchemaExtension):
         keys = _root_keys(operation.selection_set.selections)
         for key, note in notes.items():
             keys.setdefault(key, note.name)
-        await self._record(keys, notes)
+        try:
+            await self._record(keys, notes)
+        except Exception:
+            # The mutation's own answer stands, whatever befell its entries.
+            context: Context = self.execution_context.context
+            context.services.audit.write_failed(f"the audit entries of mutation fields {keys}")
 
     async def _record(self, keys: dict[str, str], notes: dict[str, FieldNote]) -> None:
         context: Context = self.execution_context.context

@@ -105,8 +105,13 @@ class AuditLog:
         try:
             await AuditEntry.create(**record.columns())
         except Exception:
-            self.failed_writes += 1
-            log.error("could not write the audit entry %s", record.columns(), exc_info=True)
+            self.write_failed(f"the audit entry {record.columns()}")
+
+    def write_failed(self, what: str) -> None:
+        """Count and log (at ERROR, with the traceback being handled) an
+        entry that could not be written; `what` describes it, without secrets."""
+        self.failed_writes += 1
+        log.error("could not write %s", what, exc_info=True)
 
     async def token_refused(
         self, refusal: Unauthenticated, authorization: str | None, client_address: str | None
@@ -227,5 +232,9 @@ async def owner_of(object_type: str | None, object_id: str | None) -> str | None
     try:
         rows = await model.filter(id=uuid.UUID(object_id)).values_list("owner_id", flat=True)
     except ValueError:
+        return None
+    except Exception:
+        # The entry is still written, only without its owner.
+        log.warning("could not read the owner of %s %s", object_type, object_id, exc_info=True)
         return None
     return str(rows[0]) if rows else None
