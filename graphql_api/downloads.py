@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from core.errors import ClientError, NotFound
+from core.errors import ClientError, NotFound, Unauthenticated
 from core.roles import TokenScope
 from resolvers.context import ApiServices
 from services.access import Caller
@@ -18,7 +18,14 @@ from storage import ObjectNotFound
 
 async def _caller(request: Request, services: ApiServices) -> Caller:
     authorization = request.headers.get("authorization")
-    return await services.accounts.caller_with_scope(authorization, TokenScope.READ, "download")
+    try:
+        return await services.accounts.caller_with_scope(authorization, TokenScope.READ, "download")
+    except Unauthenticated as exc:
+        client = request.client
+        await services.audit.token_refused(
+            exc, authorization, client.host if client is not None else None
+        )
+        raise
 
 
 def _error(exc: ClientError) -> JSONResponse:

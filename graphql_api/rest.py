@@ -15,12 +15,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import BadUserInput, ClientError, ClientErrorCode, MalformedRequest
+from core.errors import (
+    BadUserInput,
+    ClientError,
+    ClientErrorCode,
+    MalformedRequest,
+    Unauthenticated,
+)
 from core.roles import TokenScope
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
 from models.executions import Execution
 from resolvers.context import ApiServices
+from services.access import Caller
+from services.audit import AuditRecord, actor_fields, refused_token_prefix
 from services.tree import script_at_path
 
 log = logging.getLogger(__name__)
@@ -81,17 +89,68 @@ def _outcome_response(row: Execution) -> JSONResponse:
 
 async def run_script_by_path(request: Request) -> JSONResponse:
     services: ApiServices = request.app.state.services
+    audit = _Audited(services, request)
     try:
         authorization = request.headers.get("authorization")
-        caller = await services.accounts.caller_with_scope(authorization, TokenScope.RUN, "run")
+        try:
+            caller = await services.accounts.caller_with_scope(authorization, TokenScope.RUN, "run")
+        except Unauthenticated as exc:
+            await services.audit.token_refused(exc, authorization, audit.client_address)
+            audit.refusal = exc
+            raise
+        audit.caller = caller
         script = await script_at_path(caller, request.path_params["path"])
+        audit.script_id, audit.owner_id = str(script.id), str(script.owner_id)
         data = await _data_of(request)
         row = await services.executions.submit(caller, script, data, None)
+        # Recorded once the run is accepted: how it ends is the run's outcome,
+        # as with the runScript mutation.
+        await audit.record(ACCEPTED)
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
         return _outcome_response(row)
     except ClientError as exc:
+        await audit.record(exc.code.value)
         return _failure(exc.code.value, exc.message, exc.http_status)
     except Exception:
         log.exception("unexpected error in POST %s", request.url.path)
         internal = ClientErrorCode.INTERNAL_SERVER_ERROR
+        await audit.record(internal.value)
         return _failure(internal.value, "Internal error.", internal.http_status)
+
+
+ACCEPTED = "ok"
+REST_RUN = "rest.runScript"
+
+
+class _Audited:
+    """The audit entry of one REST run, filled in as the request goes and
+    written once (by `record`)."""
+
+    def __init__(self, services: ApiServices, request: Request) -> None:
+        self.services = services
+        client = request.client
+        self.client_address = client.host if client is not None else None
+        self.caller: Caller | None = None
+        self.refusal: Unauthenticated | None = None
+        self.script_id: str | None = None
+        self.owner_id: str | None = None
+        self._written = False
+
+    async def record(self, outcome: str) -> None:
+        if self._written:
+            return
+        self._written = True
+        actor = actor_fields(self.caller)
+        if self.caller is None and self.refusal is not None:
+            actor["token_prefix"] = refused_token_prefix(self.refusal)
+        await self.services.audit.record(
+            AuditRecord(
+                action=REST_RUN,
+                outcome=outcome,
+                object_type="Script" if self.script_id else None,
+                object_id=self.script_id,
+                object_owner_id=self.owner_id,
+                client_address=self.client_address,
+                **actor,
+            )
+        )

@@ -12,10 +12,12 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types.execution import ExecutionContext
 
 from core.settings import Settings
+from graphql_api.audit_extension import AuditTrail, audit_mutations
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.operation_scopes import OperationScopes
 from graphql_api.query_cost import QueryLimits, check
 from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.audit import AuditQuery
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from resolvers.files import FileMutation, FileQuery
@@ -35,6 +37,7 @@ class Query(
     ScheduleQuery,
     BatchQuery,
     StatsQuery,
+    AuditQuery,
 ):
     pass
 
@@ -122,7 +125,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: CostCheckedValidation(limits, maxsize=256),
         ClientErrorFormatter,
         OperationScopes,
+        AuditTrail,
     ]
+    audit_mutations(Mutation)
     return ScriptboxSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

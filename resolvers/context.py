@@ -3,6 +3,7 @@ and the request's loaders."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from services.access_watch import AccessWatch
     from services.accounts import AccessSession, Accounts
+    from services.audit import AuditLog
     from services.batches import BatchService
     from services.executions.service import ExecutionService
     from services.files import FileStore
@@ -47,6 +49,7 @@ class ApiServices:
     files: FileStore
     schedules: Schedules
     access_watch: AccessWatch
+    audit: AuditLog
 
 
 class Context:
@@ -65,6 +68,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._session: AccessSession | None = None
         self._refusal: Unauthenticated | None = None
+        self._session_lock = asyncio.Lock()
 
     @property
     def loaders(self) -> Loaders:
@@ -87,15 +91,24 @@ class Context:
     async def session(self) -> AccessSession:
         """Who is asking, and until when; UNAUTHENTICATED without a valid
         token. Asked once per request (per socket, until `forget_session`)."""
+        # Root fields resolve concurrently: the first reads the token, the
+        # others wait for its answer (one read, and one refusal recorded).
         if self._session is None and self._refusal is None:
-            try:
-                self._session = await self.services.accounts.session_for(self.authorization())
-            except Unauthenticated as exc:
-                self._refusal = exc
+            async with self._session_lock:
+                if self._session is None and self._refusal is None:
+                    await self._read_session()
         if self._refusal is not None:
             raise self._refusal
         assert self._session is not None
         return self._session
+
+    async def _read_session(self) -> None:
+        authorization = self.authorization()
+        try:
+            self._session = await self.services.accounts.session_for(authorization)
+        except Unauthenticated as exc:
+            self._refusal = exc
+            await self.services.audit.token_refused(exc, authorization, self.client_address)
 
     async def caller(self) -> Caller:
         """Who is asking and what they reach; FORBIDDEN when they speak
@@ -122,6 +135,18 @@ class Context:
     def current_caller(self) -> Caller | None:
         """The caller read last (None: none read, or refused)."""
         return self._session.caller if self._session is not None else None
+
+    @property
+    def refusal(self) -> Unauthenticated | None:
+        """Why the caller's token was refused (None: not refused, or not read)."""
+        return self._refusal
+
+    @property
+    def client_address(self) -> str | None:
+        # The socket peer: uvicorn runs without proxy headers, so a client
+        # cannot choose the address it is recorded under.
+        client = self.request.client
+        return client.host if client is not None else None
 
     @property
     def token_expires_at(self) -> datetime | None:

@@ -12,6 +12,7 @@ from graphql_api.app import create_app
 from resolvers.context import ApiServices
 from roles.parts import build_accounts, build_bus, build_secrets, build_store, build_worker
 from services.access_watch import AccessWatch
+from services.audit import AuditLog
 from services.batches import BatchService
 from services.events import ExecutionEventBus
 from services.executions.service import ExecutionService
@@ -34,6 +35,7 @@ class ApiProcess:
     async def start(self) -> None:
         await self.services.store.ensure_ready()
         await self.services.access_watch.start()
+        await self.services.audit.start()
         if self.worker is not None:
             await self.worker.start()
         if self.scheduler is not None:
@@ -44,6 +46,7 @@ class ApiProcess:
             await self.scheduler.stop()
         if self.worker is not None:
             await self.worker.stop()
+        await self.services.audit.close()
         await self.services.access_watch.close()
         await self.bus.close()
         await self.services.store.close()
@@ -69,6 +72,7 @@ def build_api_process(settings: Settings) -> ApiProcess:
         files=files,
         schedules=Schedules(settings),
         access_watch=AccessWatch(settings.access_check_seconds),
+        audit=AuditLog(settings.audit_retention_days),
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None
     return ApiProcess(services=services, bus=bus, worker=worker, scheduler=scheduler)
