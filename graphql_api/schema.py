@@ -16,7 +16,9 @@ from graphql_api.audit_extension import AuditTrail, audit_mutations
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.operation_scopes import OperationScopes
 from graphql_api.query_cost import QueryLimits, check
+from resolvers.account_admin import AccountAdminMutation, AccountAdminQuery
 from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.api_tokens import ApiTokenMutation, ApiTokenQuery
 from resolvers.audit import AuditQuery
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
@@ -30,6 +32,8 @@ from resolvers.tree import TreeMutation, TreeQuery
 @strawberry.type
 class Query(
     AccountQuery,
+    AccountAdminQuery,
+    ApiTokenQuery,
     TreeQuery,
     ExecutionQuery,
     FileQuery,
@@ -45,6 +49,8 @@ class Query(
 @strawberry.type
 class Mutation(
     AccountMutation,
+    AccountAdminMutation,
+    ApiTokenMutation,
     TreeMutation,
     ExecutionMutation,
     FileMutation,

@@ -21,6 +21,9 @@ class UserType:
     id: strawberry.ID
     username: str
     is_admin: bool
+    is_active: bool = strawberry.field(
+        description="A deactivated user cannot log in; their tokens and schedules pause."
+    )
     created_at: datetime
 
     @classmethod
@@ -29,6 +32,7 @@ class UserType:
             id=strawberry.ID(str(row.id)),
             username=row.username,
             is_admin=row.is_admin,
+            is_active=row.is_active,
             created_at=row.created_at,
         )
 
@@ -57,12 +61,17 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description=(
+            "Make an account and log in. When registration is by invitation, `invite` is "
+            "an unused invite code from an admin (each works once)."
+        )
+    )
     async def register(
-        self, info: Info[Context, None], username: str, password: str
+        self, info: Info[Context, None], username: str, password: str, invite: str | None = None
     ) -> AuthPayload:
         return AuthPayload.from_issued(
-            await info.context.services.accounts.register(username, password)
+            await info.context.services.accounts.register(username, password, invite)
         )
 
     @strawberry.mutation
@@ -78,3 +87,30 @@ class AccountMutation:
     @strawberry.mutation
     async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
         return AuthPayload.from_issued(await info.context.services.accounts.refresh(refresh_token))
+
+    @strawberry.mutation(
+        description=(
+            "Change your password. Returns true; every session then ends (access and "
+            "refresh tokens, open sockets, this one's too): log in again with the new "
+            "password. API tokens keep working."
+        )
+    )
+    async def change_password(
+        self, info: Info[Context, None], current_password: str, new_password: str
+    ) -> bool:
+        user = await info.context.require_user()
+        peer = info.context.request.client
+        await info.context.services.accounts.change_password(
+            user, current_password, new_password, peer.host if peer else None
+        )
+        return True
+
+    @strawberry.mutation(
+        description=(
+            "End the login this refresh token belongs to: it, and every token rotated "
+            "from it, stops refreshing. The access token in hand lasts until it expires."
+        )
+    )
+    async def logout(self, info: Info[Context, None], refresh_token: str) -> bool:
+        await info.context.services.accounts.logout(refresh_token)
+        return True

@@ -56,6 +56,7 @@ MUTATION_SCOPES: dict[str, TokenScope | None] = {
     "setUserActive": A,
     "setUserAdmin": A,
     "createInvite": A,
+    "createUser": A,
     "createGroup": A,
     "deleteGroup": A,
     "addGroupMember": A,

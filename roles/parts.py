@@ -68,7 +68,7 @@ def build_accounts(settings: Settings) -> Accounts:
         settings.login_first_delay_seconds,
         settings.login_max_usernames_per_address,
     )
-    return Accounts(tokens, throttle)
+    return Accounts(tokens, throttle, settings.registration)
 
 
 def worker_name(settings: Settings) -> str:

@@ -260,6 +260,13 @@ def require_owner(caller: Caller, owner_id: str | uuid.UUID, doing: str) -> None
         raise Forbidden(f"Only the owner or an admin may {doing}.")
 
 
+def require_admin(caller: Caller, doing: str) -> None:
+    """FORBIDDEN unless the caller has an admin's powers (an admin signed in,
+    or through an unrestricted token with the ADMIN scope)."""
+    if not caller.is_admin:
+        raise Forbidden(f"Only an admin may {doing}.")
+
+
 def my_role(caller: Caller, folder: Folder) -> Role | None:
     """The caller's role in a folder they see (EDITOR for the owner and admins)."""
     return role_in(caller, folder.id, folder.owner_id)

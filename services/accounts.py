@@ -1,4 +1,5 @@
-"""Accounts: registration, login, token refresh, and who a request speaks for.
+"""Accounts: registration, login, token refresh, logout, a password change,
+and who a request speaks for.
 
 `Accounts.session_for` is the one way from an `Authorization` value (an HTTP
 header, or a WebSocket's `connection_params`) to the caller: GraphQL, REST,
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from core.errors import AlreadyExists, RateLimited, Unauthenticated
+from core.errors import AlreadyExists, BadUserInput, Forbidden, RateLimited, Unauthenticated
 from core.roles import TokenScope
 from models.users import RefreshToken, User
 from services.access import Caller, require_scope
+from services.access_watch import access_taken_away
 from services.api_tokens import ApiTokens, is_api_token
 from services.credentials import (
     TokenCodec,
@@ -26,12 +29,21 @@ from services.credentials import (
     normalize_username,
     verify_password,
 )
+from services.invites import INVITE_REQUIRED, use_invite
 from services.login_throttle import LoginThrottle, client_key, username_key
 from services.reach import caller_for
 
 BAD_CREDENTIALS = "Wrong username or password."
 DEACTIVATED = "The account is deactivated."
 LOG_IN_FIRST = "Log in first: send 'Authorization: Bearer <accessToken>'."
+
+
+async def end_sessions(user_id: object) -> None:
+    """Revoke every refresh token of the user and tell open sockets to
+    re-check (the caller has set `sessions_valid_after` or `is_active`,
+    which refuses the access tokens)."""
+    await RefreshToken.filter(user_id=user_id, revoked=False).update(revoked=True)
+    await access_taken_away()
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,21 @@ class IssuedTokens:
 
 
 async def create_user(username: str, password: str, is_admin: bool = False) -> User:
+    username, password_hash = await _checked_credentials(username, password)
+    return await _insert_user(username, password_hash, is_admin)
+
+
+async def _checked_credentials(username: str, password: str) -> tuple[str, str]:
+    """The normalized username and the password's hash (refused first when
+    either is unfit)."""
     username = normalize_username(username)
     check_password_strength(password)
     # argon2 takes a large part of a second of CPU: in a thread, so the
     # event loop keeps serving other requests meanwhile.
-    password_hash = await asyncio.to_thread(hash_password, password)
+    return username, await asyncio.to_thread(hash_password, password)
+
+
+async def _insert_user(username: str, password_hash: str, is_admin: bool = False) -> User:
     try:
         return await User.create(username=username, password_hash=password_hash, is_admin=is_admin)
     except IntegrityError:
@@ -67,14 +89,60 @@ async def create_user(username: str, password: str, is_admin: bool = False) -> U
 
 
 class Accounts:
-    def __init__(self, tokens: TokenCodec, throttle: LoginThrottle) -> None:
+    def __init__(
+        self, tokens: TokenCodec, throttle: LoginThrottle, registration: str = "open"
+    ) -> None:
         self._tokens = tokens
         self._throttle = throttle
+        # "open": anyone registers; "invite": only with an unused invite code.
+        self._registration = registration
         self.api_tokens = ApiTokens()
 
-    async def register(self, username: str, password: str) -> IssuedTokens:
-        user = await create_user(username, password)
+    async def register(
+        self, username: str, password: str, invite: str | None = None
+    ) -> IssuedTokens:
+        if self._registration != "invite":
+            user = await create_user(username, password)
+        else:
+            if not invite:
+                raise Forbidden(INVITE_REQUIRED)
+            username, password_hash = await _checked_credentials(username, password)
+            # One transaction: a registration that fails (a taken username)
+            # leaves the code unused.
+            async with in_transaction():
+                await use_invite(invite)
+                user = await _insert_user(username, password_hash)
         return await self._issue(user, family=secrets.token_hex(16))
+
+    async def change_password(
+        self, user: User, current: str, new: str, client_host: str | None = None
+    ) -> None:
+        """Set a new password after checking the current one (throttled like
+        a login, so a stolen session cannot guess it). Every session of the
+        user ends: access tokens issued before now are refused, every refresh
+        token is revoked, and open sockets are told. API tokens stay."""
+        key, address = user.username, client_key(client_host)
+        await self._refuse_if_throttled(key, address)
+        if not await asyncio.to_thread(verify_password, user.password_hash, current):
+            await self._throttle.record_failure(key, address)
+            raise BadUserInput("The current password is wrong.")
+        await self._throttle.reset(key, address)
+        check_password_strength(new)
+        password_hash = await asyncio.to_thread(hash_password, new)
+        await User.filter(id=user.id).update(
+            password_hash=password_hash, sessions_valid_after=datetime.now(UTC)
+        )
+        await end_sessions(user.id)
+
+    async def logout(self, refresh_token: str) -> None:
+        """End the login a refresh token belongs to: its whole family, so
+        neither it nor any token rotated from it refreshes again. The access
+        token in hand stays valid until it expires (minutes)."""
+        claims = self._tokens.decode(refresh_token, "refresh")
+        if claims.family:
+            await RefreshToken.filter(family=claims.family).update(revoked=True)
+        else:
+            await RefreshToken.filter(jti=claims.jti).update(revoked=True)
 
     async def login(
         self, username: str, password: str, client_host: str | None = None
@@ -83,12 +151,7 @@ class Accounts:
         (username, address), so another address cannot lock the owner out."""
         key = username_key(username)
         address = client_key(client_host)
-        retry_after = await self._throttle.retry_after(key, address)
-        if retry_after > 0:
-            raise RateLimited(
-                f"Too many failed logins; try again in {retry_after} seconds.",
-                retryAfterSeconds=retry_after,
-            )
+        await self._refuse_if_throttled(key, address)
         user = await User.get_or_none(username=key)
         # verify_password runs argon2 even for unknown users, so timing does
         # not tell which usernames exist. It takes a large part of a second
@@ -143,6 +206,14 @@ class Accounts:
         caller = (await self.session_for(authorization)).caller
         require_scope(caller, scope, doing)
         return caller
+
+    async def _refuse_if_throttled(self, key: str, address: str) -> None:
+        retry_after = await self._throttle.retry_after(key, address)
+        if retry_after > 0:
+            raise RateLimited(
+                f"Too many failed logins; try again in {retry_after} seconds.",
+                retryAfterSeconds=retry_after,
+            )
 
     async def _live_user(self, user_id: object, issued_at: datetime) -> User:
         user = await User.get_or_none(id=user_id)

@@ -20,6 +20,7 @@ from core.roles import TokenScope
 from models.teams import ApiToken
 from models.users import User
 from services.access import Caller, TokenHold, get_folder
+from services.access_watch import access_taken_away
 
 TOKEN_PREFIX = "sbx_"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -118,6 +119,8 @@ class ApiTokens:
             raise NotFound("API token not found.")
         row.revoked_at = datetime.now(UTC)
         await row.save(update_fields=["revoked_at"])
+        # Sockets opened with it close within a second.
+        await access_taken_away()
         return row
 
     async def authenticate(self, token: str) -> tuple[User, TokenHold]:

@@ -154,7 +154,11 @@ class Scheduler:
     async def tick(self, now: datetime | None = None) -> list[Execution]:
         """Fire every schedule due at `now`; returns the executions created."""
         now = now or self._clock()
-        due = await Schedule.filter(enabled=True, next_run_at__lte=now).select_related("script")
+        # A deactivated owner's schedules wait, due, until they are
+        # reactivated; then each fires once to catch up.
+        due = await Schedule.filter(
+            enabled=True, next_run_at__lte=now, owner__is_active=True
+        ).select_related("script")
         fired: list[Execution] = []
         for schedule in due:
             row = await self._fire(schedule, now)

@@ -145,6 +145,37 @@ async def script_at_path(caller: Caller, path: str, index: FolderIndex | None = 
     )
 
 
+async def folder_at_path(caller: Caller, path: str) -> Folder:
+    """The folder at a path such as 'geology/field' in the caller's own tree,
+    or '~alice/geology' in alice's; else NOT_FOUND, also when the caller may
+    not see it."""
+    not_found = f"No folder at '{path}'."
+    owner_id: uuid.UUID | str = caller.id
+    if path.startswith(USER_PATH_MARK):
+        username, _, path = path[len(USER_PATH_MARK) :].partition("/")
+        owner = await User.get_or_none(username=username.lower())
+        if owner is None or not path.strip("/"):
+            raise NotFound(not_found)
+        owner_id = owner.id
+    folder = (await folder_index(owner_id)).resolve(split_path(path))
+    if folder is None:
+        raise NotFound(not_found)
+    return await get_visible_where(Folder, caller, not_found, id=folder.id)
+
+
+async def shown_folder_path(viewer_id: uuid.UUID | str, folder_id: uuid.UUID | str) -> str | None:
+    """A folder's path as `folder_at_path` reads it for `viewer_id`: plain in
+    their own tree, '~owner/...' in another's (None: the folder is gone)."""
+    folder = await Folder.get_or_none(id=folder_id).prefetch_related("owner")
+    if folder is None:
+        return None
+    path = (await folder_index(folder.owner_id)).path(folder.id)
+    if str(folder.owner_id) == str(viewer_id):
+        return path
+    owner: User = folder.owner
+    return f"{USER_PATH_MARK}{owner.username}/{path}"
+
+
 @dataclass(frozen=True)
 class ScriptContent:
     text: str
