@@ -24,6 +24,17 @@ async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None)
     return tree_owner_id(caller, None if owner_id is None else str(owner_id))
 
 
+async def _held_tree(info: Info[Context, None], caller: Caller, folder_id: str) -> Tree:
+    """The tree a token held to a folder sees: that folder at the top."""
+    try:
+        held = await get_folder(caller, folder_id)
+    except NotFound:
+        return Tree(folders=[], scripts=[])
+    folders = await info.context.loaders.folders.get(str(held.owner_id))
+    scripts = await info.context.loaders.scripts.get(str(held.owner_id))
+    return Tree(folders=[FolderType(row=held, view=TreeView(folders, scripts))], scripts=[])
+
+
 @strawberry.type
 class TreeQuery:
     @strawberry.field(
@@ -31,6 +42,9 @@ class TreeQuery:
     )
     async def tree(self, info: Info[Context, None], owner_id: strawberry.ID | None = None) -> Tree:
         owner = await _tree_owner(info, owner_id)
+        caller = await info.context.caller()
+        if caller.token is not None and caller.token.folder_id is not None:
+            return await _held_tree(info, caller, caller.token.folder_id)
         folders = await info.context.loaders.folders.get(owner)
         scripts = await info.context.loaders.scripts.get(owner)
         view = TreeView(folders, scripts)
