@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.teams import ApiToken
+from core.roles import Role
+from models.teams import ApiToken, FolderGrant
 from tests.support.client import GraphQLClient
 from tests.support.tree import SCRIPT_BY_ID, folder, script
 from tests.support.ws import error_codes, raw_socket
@@ -194,3 +195,36 @@ async def test_a_token_held_to_a_folder_reaches_only_its_subtree(alice: GraphQLC
     for path in ("nowhere", "project/inner/inside.py", "~nobody-here/project"):
         error = await alice.error(CREATE, {"n": "x", "s": ["READ"], "f": path})
         assert code(error) == "NOT_FOUND", error
+
+
+async def test_a_token_held_to_a_folder_shared_with_its_owner(
+    alice: GraphQLClient, bob: GraphQLClient
+) -> None:
+    shared = await folder(alice, "shared")
+    private = await folder(alice, "private")
+    inside = (await script(alice, "inside.py", ECHO, shared["id"]))["id"]
+    hidden = (await script(alice, "hidden.py", ECHO, private["id"]))["id"]
+    # Sharing is made by its own mutations elsewhere; here, the grant's row.
+    alices, bobs = alice.user, bob.user  # type: ignore[attr-defined]
+    grant = await FolderGrant.create(
+        folder_id=shared["id"], user_id=bobs["id"], role=Role.RUNNER, granted_by_id=alices["id"]
+    )
+    owner = alices["username"]
+
+    held, row = await new_token(bob, "RUN", folder_path=f"~{owner}/shared")
+    assert row["folderPath"] == f"~{owner}/shared"
+    assert (await held.data(SCRIPT_BY_ID, {"id": inside}))["script"]["path"] == "shared/inside.py"
+    assert (await held.data(SCRIPT_BY_ID, {"id": hidden}))["script"] is None
+    tree = (await held.data(TREE))["tree"]
+    assert tree == {
+        "folders": [{"name": "shared", "scripts": [{"name": "inside.py"}]}],
+        "scripts": [],
+    }
+    assert (await held.data(RUN, {"id": inside}))["runScript"]["id"]
+    error = await bob.error(CREATE, {"n": "x", "s": ["READ"], "f": f"~{owner}/private"})
+    assert code(error) == "NOT_FOUND"
+
+    # The grant gone, the token reaches nothing of alice's.
+    await grant.delete()
+    assert (await held.data(SCRIPT_BY_ID, {"id": inside}))["script"] is None
+    assert (await held.data(TREE))["tree"] == {"folders": [], "scripts": []}
