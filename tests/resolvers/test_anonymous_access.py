@@ -22,6 +22,9 @@ ANONYMOUS_BY_DESIGN = {
     ("mutation", "register"),
     ("mutation", "login"),
     ("mutation", "refreshToken"),
+    # Holding the refresh token is the proof: a login whose access token has
+    # already expired can still be ended.
+    ("mutation", "logout"),
 }
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name } } }"
 INTROSPECT = f"""
