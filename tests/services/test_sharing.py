@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
+from harness.sql_counter import count_sql
 from tests.support.client import GraphQLClient, registered
 from tests.support.runs import UPDATES
 from tests.support.servers import Service
@@ -15,6 +18,7 @@ from tests.support.sharing import (
     SHARE,
     SHARED_WITH_ME,
     UNSHARE,
+    code_of,
     group_of,
     share,
     uid,
@@ -30,10 +34,6 @@ MOVE_SCRIPT = "mutation($id: ID!, $to: ID) { moveScript(id: $id, folderId: $to) 
 MOVE_FOLDER = "mutation($id: ID!, $to: ID) { moveFolder(id: $id, parentId: $to) { id } }"
 RUN = "mutation($id: ID!) { runScript(input: {scriptId: $id, wait: true}) { id status } }"
 CODE = "def main(data):\n    return data\n"
-
-
-def code_of(error: dict[str, object]) -> object:
-    return error["extensions"]["code"]  # type: ignore[index]
 
 
 async def test_sharing_again_changes_the_role_of_the_same_grant(
@@ -239,3 +239,49 @@ async def test_taking_a_grant_back_ends_a_followed_run(
     # The run stays bob's to see; the script is no longer.
     assert (await bob.data(SCRIPT, {"id": slow_id}))["script"] is None
     await asyncio.sleep(0)
+
+
+# user, reach (grants, then one per level below), sharedWithMe's grants and
+# folders, owners, the folder and script indexes, versions, the root's grants.
+SHARED_TREE_STATEMENTS = 11
+SHARED_TREE = """
+{ sharedWithMe { id path myRole owner { username } grants { id }
+    scripts { id path owner { username } content }
+    folders { id path myRole owner { username } parent { id }
+      scripts { id path owner { username } }
+      folders { id path myRole owner { username } scripts { id path owner { username } } } } } }
+"""
+
+
+async def shared_tree(owner: GraphQLClient, reader: GraphQLClient, per_level: int) -> None:
+    """A folder shared with `reader`: `per_level` folders twice down, a script in each."""
+    root = (await folder(owner, "shared"))["id"]
+    await script(owner, "top.py", CODE, root)
+    for m in range(per_level):
+        middle = (await folder(owner, f"m{m}", root))["id"]
+        await script(owner, f"s{m}.py", CODE, middle)
+        for n in range(per_level):
+            leaf = (await folder(owner, f"n{n}", middle))["id"]
+            await script(owner, f"leaf{n}.py", CODE, leaf)
+    await share(owner, root, "RUNNER", user=reader)
+
+
+@pytest.mark.parametrize("service", ["local"], indirect=True)
+async def test_a_shared_tree_costs_the_same_statements_whatever_its_size(
+    anon: GraphQLClient,
+) -> None:
+    small_owner, small_reader = await registered(anon, "so"), await registered(anon, "sr")
+    large_owner, large_reader = await registered(anon, "lo"), await registered(anon, "lr")
+    await shared_tree(small_owner, small_reader, per_level=1)
+    await shared_tree(large_owner, large_reader, per_level=4)
+    with count_sql() as small_statements:
+        await small_reader.data(SHARED_TREE)
+    with count_sql() as large_statements:
+        large = (await large_reader.data(SHARED_TREE))["sharedWithMe"]
+    leaf = large[0]["folders"][3]["folders"][3]
+    assert leaf["path"] == "shared/m3/n3" and leaf["myRole"] == "RUNNER"
+    assert leaf["scripts"][0]["owner"]["username"] == username(large_owner)
+    assert leaf["scripts"][0]["path"] == "shared/m3/n3/leaf3.py"
+    assert len(large_statements) == len(small_statements), large_statements
+    # Exactly that many for any size (a counter that counts nothing fails).
+    assert len(small_statements) == SHARED_TREE_STATEMENTS, small_statements

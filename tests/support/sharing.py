@@ -74,6 +74,10 @@ async def group_of(admin: GraphQLClient, *members: GraphQLClient) -> str:
     return group_id
 
 
+def code_of(error: dict[str, Any]) -> str:
+    return str(error["extensions"]["code"])
+
+
 def outcome(body: dict[str, Any], field: str) -> str:
     """'ok', a null answer as NOT_FOUND, or the first error's code."""
     if body.get("errors"):
