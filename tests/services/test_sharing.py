@@ -54,6 +54,11 @@ async def test_sharing_again_changes_the_role_of_the_same_grant(
         "grants": [],
     }
     assert seen["myRole"] == "EDITOR"
+    assert (await bob.data(CREATE_FOLDER, {"n": "made", "p": geology}))["createFolder"]["id"]
+    # Weaker again: the change holds at once.
+    weaker = await share(alice, geology, "VIEWER", user=bob)
+    assert weaker["id"] == first["id"] and weaker["role"] == "VIEWER"
+    assert code_of(await bob.error(CREATE_FOLDER, {"n": "more", "p": geology})) == "FORBIDDEN"
 
 
 async def test_grants_need_one_grantee_other_than_the_owner(
