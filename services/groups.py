@@ -9,20 +9,15 @@ import uuid
 
 from tortoise.exceptions import IntegrityError
 
-from core.errors import AlreadyExists, BadUserInput, Forbidden, NotFound
+from core.errors import AlreadyExists, BadUserInput, NotFound
 from core.ids import parse_id
 from models.teams import Group, GroupMember, GroupSecret
 from models.users import User
-from services.access import Caller
+from services.access import Caller, require_admin
 from services.access_watch import access_taken_away
 from services.secrets import SecretStore, check_secret_name
 
 MAX_GROUP_NAME = 64
-
-
-def _require_admin(caller: Caller, doing: str) -> None:
-    if not caller.is_admin:
-        raise Forbidden(f"Only an admin may {doing}.")
 
 
 def _group_name(name: str) -> str:
@@ -74,7 +69,7 @@ async def secret_names_of(group_ids: list[str]) -> dict[str, list[str]]:
 
 
 async def create_group(caller: Caller, name: str) -> Group:
-    _require_admin(caller, "create groups")
+    require_admin(caller, "create groups")
     name = _group_name(name)
     try:
         return await Group.create(name=name)
@@ -83,7 +78,7 @@ async def create_group(caller: Caller, name: str) -> Group:
 
 
 async def delete_group(caller: Caller, group_id: str) -> bool:
-    _require_admin(caller, "delete groups")
+    require_admin(caller, "delete groups")
     group = await get_group(caller, group_id)
     await group.delete()
     # Its members lose every folder shared with the group.
@@ -99,7 +94,7 @@ async def _user(user_id: str) -> User:
 
 
 async def add_member(caller: Caller, group_id: str, user_id: str) -> Group:
-    _require_admin(caller, "add group members")
+    require_admin(caller, "add group members")
     group = await get_group(caller, group_id)
     user = await _user(user_id)
     # Added at the same moment by another request: the same outcome.
@@ -109,7 +104,7 @@ async def add_member(caller: Caller, group_id: str, user_id: str) -> Group:
 
 
 async def remove_member(caller: Caller, group_id: str, user_id: str) -> Group:
-    _require_admin(caller, "remove group members")
+    require_admin(caller, "remove group members")
     group = await get_group(caller, group_id)
     removed = await GroupMember.filter(
         group_id=group.id, user_id=parse_id(user_id, "User")
@@ -122,7 +117,7 @@ async def remove_member(caller: Caller, group_id: str, user_id: str) -> Group:
 async def set_group_secret(
     caller: Caller, secrets: SecretStore, group_id: str, name: str, value: str
 ) -> Group:
-    _require_admin(caller, "set group secrets")
+    require_admin(caller, "set group secrets")
     group = await get_group(caller, group_id)
     ciphertext = secrets.seal(check_secret_name(name), value)
     updated = await GroupSecret.filter(group_id=group.id, name=name).update(ciphertext=ciphertext)
@@ -136,6 +131,6 @@ async def set_group_secret(
 
 
 async def delete_group_secret(caller: Caller, group_id: str, name: str) -> bool:
-    _require_admin(caller, "delete group secrets")
+    require_admin(caller, "delete group secrets")
     group = await get_group(caller, group_id)
     return bool(await GroupSecret.filter(group_id=group.id, name=name).delete())
