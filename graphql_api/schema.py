@@ -23,8 +23,10 @@ from resolvers.audit import AuditQuery
 from resolvers.batches import BatchMutation, BatchQuery, BatchSubscription
 from resolvers.executions import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from resolvers.files import FileMutation, FileQuery
+from resolvers.groups import GroupMutation, GroupQuery
 from resolvers.schedules import ScheduleMutation, ScheduleQuery
 from resolvers.secrets import SecretMutation, SecretQuery
+from resolvers.sharing import SharingMutation, SharingQuery
 from resolvers.stats import StatsQuery
 from resolvers.tree import TreeMutation, TreeQuery
 
@@ -42,6 +44,8 @@ class Query(
     BatchQuery,
     StatsQuery,
     AuditQuery,
+    GroupQuery,
+    SharingQuery,
 ):
     pass
 
@@ -57,6 +61,8 @@ class Mutation(
     SecretMutation,
     ScheduleMutation,
     BatchMutation,
+    GroupMutation,
+    SharingMutation,
 ):
     pass
 

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from strawberry.dataloader import DataLoader
 
 from models.executions import Execution
-from models.tree import Script, ScriptVersion
+from models.teams import FolderGrant, Group
+from models.tree import Folder, Script, ScriptVersion
+from models.users import User
+from services.groups import members_of, secret_names_of
+from services.people import groups_by_id, users_by_id
+from services.sharing import folders_by_id, grants_on
 from services.tree import folder_index, script_index, versions_by_script
 from services.tree_index import FolderIndex, ScriptIndex
 
@@ -21,6 +26,31 @@ if TYPE_CHECKING:
     from resolvers.context import ApiServices
 
 T = TypeVar("T")
+V = TypeVar("V")
+
+
+def _by_key(
+    read: Callable[[list[str]], Awaitable[dict[str, V]]],
+) -> Callable[[Sequence[str]], Awaitable[list[V | None]]]:
+    """A DataLoader's batch function from a read that answers a dict by key."""
+
+    async def load(keys: Sequence[str]) -> list[V | None]:
+        found = await read(list(keys))
+        return [found.get(key) for key in keys]
+
+    return load
+
+
+def _lists_by_key(
+    read: Callable[[list[str]], Awaitable[dict[str, list[V]]]],
+) -> Callable[[Sequence[str]], Awaitable[list[list[V]]]]:
+    """The same for a read that answers a list per key."""
+
+    async def load(keys: Sequence[str]) -> list[list[V]]:
+        found = await read(list(keys))
+        return [found.get(key, []) for key in keys]
+
+    return load
 
 
 class _PerOwner(Generic[T]):
@@ -49,6 +79,14 @@ class Loaders:
         self.versions: _PerOwner[dict[str, list[ScriptVersion]]] = _PerOwner(versions_by_script)
         self.content: DataLoader[str, str] = DataLoader(services.tree.read_contents)
         self.executions: DataLoader[str, Execution | None] = DataLoader(self._load_executions)
+        self.users: DataLoader[str, User | None] = DataLoader(_by_key(users_by_id))
+        self.groups: DataLoader[str, Group | None] = DataLoader(_by_key(groups_by_id))
+        self.folder_rows: DataLoader[str, Folder | None] = DataLoader(_by_key(folders_by_id))
+        self.grants: DataLoader[str, list[FolderGrant]] = DataLoader(_lists_by_key(grants_on))
+        self.members: DataLoader[str, list[User]] = DataLoader(_lists_by_key(members_of))
+        self.group_secret_names: DataLoader[str, list[str]] = DataLoader(
+            _lists_by_key(secret_names_of)
+        )
 
     async def versions_of(self, script: Script) -> list[ScriptVersion]:
         return (await self.versions.get(script.owner_id)).get(str(script.id), [])

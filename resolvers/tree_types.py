@@ -14,8 +14,12 @@ from strawberry.types.lazy_type import LazyType
 from core import languages
 from core.errors import NotFound
 from models import tree as tree_models
+from resolvers.accounts import UserType
 from resolvers.context import Context
 from resolvers.dependencies import ScriptDependencies, script_dependencies
+from resolvers.team_types import GrantType, Role, user_by_id
+from services.access import my_role, sees_in_tree
+from services.sharing import lists_grants
 from services.tree_index import FolderIndex, ScriptIndex
 
 if TYPE_CHECKING:
@@ -81,8 +85,11 @@ class FolderType:
         index = await info.context.loaders.folders.get(self.row.owner_id)
         return index.path(self.row.id)
 
-    @strawberry.field
+    @strawberry.field(description="None at the top, and above a folder shared with you.")
     async def parent(self, info: Info[Context, None]) -> FolderType | None:
+        caller = await info.context.caller()
+        if not sees_in_tree(caller, self.row.owner_id, self.row.parent_id):
+            return None
         index = await info.context.loaders.folders.get(self.row.owner_id)
         parent = index.get(self.row.parent_id)
         return FolderType(row=parent) if parent else None
@@ -97,8 +104,14 @@ class FolderType:
         return self._folders(info)  # type: ignore[return-value]
 
     async def _folders(self, info: Info[Context, None]) -> list[FolderType]:
+        # The owner's tree, whoever asks (a folder may be shared with them).
+        caller = await info.context.caller()
         index = await info.context.loaders.folders.get(self.row.owner_id)
-        return [FolderType(row=child) for child in index.children(self.row.id)]
+        return [
+            FolderType(row=child)
+            for child in index.children(self.row.id)
+            if sees_in_tree(caller, child.owner_id, child.id)
+        ]
 
     @strawberry.field
     def scripts(
@@ -110,8 +123,28 @@ class FolderType:
         return self._scripts(info)  # type: ignore[return-value]
 
     async def _scripts(self, info: Info[Context, None]) -> list[ScriptType]:
+        caller = await info.context.caller()
         index = await info.context.loaders.scripts.get(self.row.owner_id)
-        return [ScriptType(row=script) for script in index.in_folder(self.row.id)]
+        return [
+            ScriptType(row=script)
+            for script in index.in_folder(self.row.id)
+            if sees_in_tree(caller, script.owner_id, script.folder_id)
+        ]
+
+    @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> UserType:
+        return await user_by_id(info, self.row.owner_id)
+
+    @strawberry.field(description="Your role here: EDITOR in your own folders.")
+    async def my_role(self, info: Info[Context, None]) -> Role | None:  # type: ignore[valid-type]
+        return my_role(await info.context.caller(), self.row)
+
+    @strawberry.field(description="Who the folder is shared with (its owner and admins only).")
+    async def grants(self, info: Info[Context, None]) -> list[GrantType]:
+        if not lists_grants(await info.context.caller(), self.row):
+            return []
+        rows = await info.context.loaders.grants.load(str(self.row.id))
+        return [GrantType(row=row) for row in rows]
 
 
 @strawberry.type(name="Script")
@@ -181,7 +214,13 @@ class ScriptType:
         return f"{folder_path}/{self.row.name}" if folder_path else self.row.name
 
     @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> UserType:
+        return await user_by_id(info, self.row.owner_id)
+
+    @strawberry.field(description="None at the top, and above a script shared with you.")
     async def folder(self, info: Info[Context, None]) -> FolderType | None:
+        if not sees_in_tree(await info.context.caller(), self.row.owner_id, self.row.folder_id):
+            return None
         index = await info.context.loaders.folders.get(self.row.owner_id)
         folder = index.get(self.row.folder_id)
         return FolderType(row=folder) if folder else None

@@ -161,6 +161,16 @@ def visible_filter(caller: Caller, model: type[Model], prefix: str = "") -> Q | 
     raise TypeError(f"No visibility rule for {model.__name__}")
 
 
+def sees_in_tree(
+    caller: Caller, owner_id: str | uuid.UUID, folder_id: str | uuid.UUID | None
+) -> bool:
+    """`visible_filter` for a folder (its id) or a script (its folder's id)
+    already loaded with its owner's tree: the same rule, asked of one row."""
+    if caller.is_admin or (caller.own_tree and str(owner_id) == str(caller.id)):
+        return True
+    return folder_id is not None and str(folder_id) in caller.shared
+
+
 def visible(query: QuerySet[RowT], caller: Caller) -> QuerySet[RowT]:
     """`query` narrowed to the rows the caller may see."""
     condition = visible_filter(caller, query.model)

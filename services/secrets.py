@@ -1,7 +1,8 @@
 """Secrets: encrypted at rest (Fernet: AES-128-CBC + HMAC-SHA256, from the
 `cryptography` package) with a key from the environment, or generated once
 into the data folder. Values are never returned by the API; a run receives
-the secrets its script declares as environment variables."""
+the secrets its script declares as environment variables: those of whoever
+started it, or when they have none by a name, one a group of theirs has."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 from core.errors import BadUserInput
 from core.secret_files import load_or_create_secret
 from models.secrets import Secret
+from models.teams import GroupSecret
 from services.access import Caller, visible
 
 SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
@@ -44,13 +46,17 @@ class SecretStore:
     def __init__(self, key: str | None, key_file: Path) -> None:
         self._fernet = Fernet(load_or_create_secret(key, key_file, Fernet.generate_key().decode()))
 
-    async def set(self, caller: Caller, name: str, value: str) -> Secret:
+    def seal(self, name: str, value: str) -> str:
+        """The value checked and encrypted, as stored (a person's or a group's)."""
         check_secret_name(name)
         if len(value.encode()) > MAX_SECRET_BYTES:
             raise BadUserInput(f"Secret values may be at most {MAX_SECRET_BYTES} bytes.")
         if not value:
             raise BadUserInput("A secret value must not be empty.")
-        ciphertext = self._fernet.encrypt(value.encode()).decode()
+        return self._fernet.encrypt(value.encode()).decode()
+
+    async def set(self, caller: Caller, name: str, value: str) -> Secret:
+        ciphertext = self.seal(name, value)
         existing = await Secret.get_or_none(owner_id=caller.id, name=name)
         if existing is not None:
             existing.ciphertext = ciphertext
@@ -71,15 +77,27 @@ class SecretStore:
         return bool(await Secret.filter(owner_id=caller.id, name=name).delete())
 
     async def values_for(self, owner_id: str, names: list[str]) -> dict[str, str]:
-        """The decrypted values of these names; MissingSecrets names any absent."""
+        """The decrypted values of these names, the person's own first, else a
+        group's they belong to (by group name, when two groups have one);
+        MissingSecrets names any absent."""
         if not names:
             return {}
-        rows = {row.name: row for row in await Secret.filter(owner_id=owner_id, name__in=names)}
-        missing = sorted(set(names) - set(rows))
+        found = {
+            row.name: row.ciphertext
+            for row in await Secret.filter(owner_id=owner_id, name__in=names)
+        }
+        lacking = [name for name in names if name not in found]
+        if lacking:
+            group_rows = await GroupSecret.filter(
+                name__in=lacking, group__members__user_id=owner_id
+            ).order_by("-group__name")
+            # Later rows win: the first group by name is the one used.
+            found |= {row.name: row.ciphertext for row in group_rows}
+        missing = sorted(set(names) - set(found))
         if missing:
             raise MissingSecrets(missing)
         try:
-            return {name: self._fernet.decrypt(rows[name].ciphertext).decode() for name in names}
+            return {name: self._fernet.decrypt(found[name]).decode() for name in names}
         except InvalidToken as exc:
             raise RuntimeError(
                 "A secret cannot be decrypted: SCRIPTBOX_SECRETS_KEY changed?"

@@ -17,6 +17,7 @@ import pytest
 from core.errors import BadUserInput
 from models.db import connect, disconnect, migrate
 from models.secrets import Secret
+from models.teams import Group, GroupMember, GroupSecret
 from models.users import User
 from services.access import Caller
 from services.secrets import MAX_SECRET_BYTES, MissingSecrets, SecretStore, check_secret_name
@@ -135,5 +136,28 @@ def test_two_first_sets_at_once_leave_one_secret(tmp_path: Path) -> None:
         assert len(rows) == 1
         value = (await store.values_for(str(alice.id), ["RACE"]))["RACE"]
         assert value in {f"value-{i}" for i in range(4)}
+
+    run(tmp_path, body)
+
+
+def test_a_run_gets_its_owners_secret_first_then_a_groups(tmp_path: Path) -> None:
+    async def body(store: SecretStore, alice: Caller, bob: Caller) -> None:
+        beta = await Group.create(name="beta")
+        alpha = await Group.create(name="alpha")
+        for group, value in ((beta, "beta's"), (alpha, "alpha's")):
+            await GroupMember.create(group=group, user=alice.user)
+            await GroupSecret.create(group=group, name="TEAM", ciphertext=store.seal("TEAM", value))
+        await GroupSecret.create(group=beta, name="BETA", ciphertext=store.seal("BETA", "b"))
+        # Two groups have one: the first by name.
+        assert await store.values_for(str(alice.id), ["TEAM", "BETA"]) == {
+            "TEAM": "alpha's",
+            "BETA": "b",
+        }
+        await store.set(alice, "TEAM", "alice's own")
+        assert await store.values_for(str(alice.id), ["TEAM"]) == {"TEAM": "alice's own"}
+        # Not a member: the group's secrets are not bob's.
+        with pytest.raises(MissingSecrets) as missing:
+            await store.values_for(str(bob.id), ["TEAM", "BETA"])
+        assert missing.value.names == ["BETA", "TEAM"]
 
     run(tmp_path, body)
