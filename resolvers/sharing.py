@@ -25,8 +25,9 @@ class SharingQuery:
 @strawberry.type
 class SharingMutation:
     @strawberry.mutation(
-        description="Share a folder's subtree with one user or one group (exactly one); "
-        "sharing again with them changes the role. Owners and admins only."
+        description="Share a folder's subtree with one user (by id or username) or one "
+        "group: exactly one of `userId`, `username` and `groupId`. Sharing again with "
+        "them changes the role. Owners and admins only."
     )
     async def share_folder(
         self,
@@ -34,15 +35,17 @@ class SharingMutation:
         folder_id: strawberry.ID,
         role: Role,  # type: ignore[valid-type]
         user_id: strawberry.ID | None = None,
+        username: str | None = None,
         group_id: strawberry.ID | None = None,
     ) -> GrantType:
         caller = await info.context.caller()
         row = await sharing.share_folder(
             caller,
             str(folder_id),
-            None if user_id is None else str(user_id),
-            None if group_id is None else str(group_id),
             roles.Role(role),
+            user_id=None if user_id is None else str(user_id),
+            username=username,
+            group_id=None if group_id is None else str(group_id),
         )
         return GrantType(row=row)
 

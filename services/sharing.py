@@ -15,13 +15,21 @@ from models.tree import Folder
 from models.users import User
 from services.access import Caller, get_folder, get_visible_where, require_owner
 from services.access_watch import access_taken_away
+from services.login_throttle import username_key
 
 
-async def _grantee(user_id: str | None, group_id: str | None) -> tuple[User | None, Group | None]:
-    if (user_id is None) == (group_id is None):
-        raise BadUserInput("Give exactly one of `userId` and `groupId`.")
-    if user_id is not None:
-        user = await User.get_or_none(id=parse_id(user_id, "User"))
+async def _grantee(
+    user_id: str | None, username: str | None, group_id: str | None
+) -> tuple[User | None, Group | None]:
+    if sum(given is not None for given in (user_id, username, group_id)) != 1:
+        raise BadUserInput("Give exactly one of `userId`, `username` and `groupId`.")
+    if user_id is not None or username is not None:
+        # People know their colleagues by name; the users list is for admins.
+        user = await (
+            User.get_or_none(id=parse_id(user_id, "User"))
+            if user_id is not None
+            else User.get_or_none(username=username_key(username or ""))
+        )
         if user is None:
             raise NotFound("User not found.")
         return user, None
@@ -32,13 +40,19 @@ async def _grantee(user_id: str | None, group_id: str | None) -> tuple[User | No
 
 
 async def share_folder(
-    caller: Caller, folder_id: str, user_id: str | None, group_id: str | None, role: Role
+    caller: Caller,
+    folder_id: str,
+    role: Role,
+    *,
+    user_id: str | None = None,
+    username: str | None = None,
+    group_id: str | None = None,
 ) -> FolderGrant:
     """Grant `role` on the folder's subtree; granting again to the same
     user or group changes the role."""
     folder = await get_folder(caller, folder_id)
     require_owner(caller, folder.owner_id, "share this folder")
-    user, group = await _grantee(user_id, group_id)
+    user, group = await _grantee(user_id, username, group_id)
     if user is not None and str(user.id) == str(folder.owner_id):
         raise BadUserInput("The folder is already its owner's.")
     grantee = {"user_id": user.id} if user is not None else {"group_id": group.id}  # type: ignore[union-attr]

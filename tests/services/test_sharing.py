@@ -70,6 +70,8 @@ async def test_grants_need_one_grantee_other_than_the_owner(
         {"f": geology, "r": "VIEWER", "u": uid(alice)},
         {"f": geology, "r": "VIEWER"},
         {"f": geology, "r": "VIEWER", "u": uid(bob), "g": group},
+        {"f": geology, "r": "VIEWER", "u": uid(bob), "n": username(bob)},
+        {"f": geology, "r": "VIEWER", "n": username(alice)},
     ):
         assert code_of(await alice.error(SHARE, variables)) == "BAD_USER_INPUT"
     missing = "00000000-0000-0000-0000-000000000000"
@@ -79,14 +81,20 @@ async def test_grants_need_one_grantee_other_than_the_owner(
     assert code_of(await alice.error(SHARE, {"f": geology, "r": "VIEWER", "g": missing})) == (
         "NOT_FOUND"
     )
+    assert code_of(await alice.error(SHARE, {"f": geology, "r": "VIEWER", "n": "nobody"})) == (
+        "NOT_FOUND"
+    )
     # A stranger's folder names nothing; an admin shares anyone's.
     assert code_of(await bob.error(SHARE, {"f": geology, "r": "VIEWER", "u": uid(bob)})) == (
         "NOT_FOUND"
     )
+    # People know their colleagues by name, in any case.
+    by_name = await alice.data(SHARE, {"f": geology, "r": "VIEWER", "n": username(bob).upper()})
+    assert by_name["shareFolder"]["user"]["id"] == uid(bob)
     by_admin = (await admin.data(SHARE, {"f": geology, "r": "RUNNER", "g": group}))["shareFolder"]
     assert by_admin["group"]["id"] == group
     listed = (await admin.data(FOLDER, {"id": geology}))["folder"]["grants"]
-    assert [grant["id"] for grant in listed] == [by_admin["id"]]
+    assert [grant["id"] for grant in listed] == [by_name["shareFolder"]["id"], by_admin["id"]]
 
 
 async def test_only_the_owner_or_an_admin_takes_a_grant_back(

@@ -9,8 +9,8 @@ from typing import Any
 from tests.support.client import GraphQLClient, unique_username
 
 SHARE = """
-mutation($f: ID!, $u: ID, $g: ID, $r: Role!) {
-  shareFolder(folderId: $f, userId: $u, groupId: $g, role: $r) {
+mutation($f: ID!, $u: ID, $n: String, $g: ID, $r: Role!) {
+  shareFolder(folderId: $f, userId: $u, username: $n, groupId: $g, role: $r) {
     id role user { id } group { id name } folder { id name } grantedBy { id } createdAt
   }
 }
