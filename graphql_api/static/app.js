@@ -26,6 +26,19 @@ export function treeQuery(depth) {
   return `query ScriptboxTree { tree { ${SCRIPT_FIELDS} ${folders} } }`;
 }
 
+/** The folders others shared with the caller, as deep as the tree. */
+export function sharedQuery(depth) {
+  let folders = "";
+  for (let level = 1; level < depth; level += 1) {
+    folders = `folders { id name path ${SCRIPT_FIELDS} ${folders} }`;
+  }
+  return `query ScriptboxShared { sharedWithMe { id name path myRole owner { username } ${SCRIPT_FIELDS} ${folders} } }`;
+}
+
+const SHARE = `mutation($folderId: ID!, $username: String!, $role: Role!) {
+  shareFolder(folderId: $folderId, username: $username, role: $role) { id role }
+}`;
+
 const SCRIPT = `query($id: ID!) { script(id: $id) {
   id path name language version updatedAt content
 } }`;
@@ -47,6 +60,7 @@ const UPDATES = `subscription($id: ID!) { executionUpdates(executionId: $id) {
 
 const CODE_WORDS = {
   UNAUTHENTICATED: "You are not logged in, or your session has ended.",
+  FORBIDDEN: "Your role does not allow that.",
   NOT_FOUND: "It does not exist (any more).",
   BAD_USER_INPUT: "The request was not valid.",
   ALREADY_EXISTS: "Something with that name already exists.",
@@ -191,9 +205,68 @@ async function loadTree() {
     tree.replaceChildren();
     showError(err);
   }
+  await loadShared(depth);
 }
 
-function renderLevel(folders, scripts) {
+async function loadShared(depth) {
+  const shared = $("#shared");
+  try {
+    const data = await api(sharedQuery(depth));
+    const roots = data.sharedWithMe;
+    $("#shared-view").hidden = !roots.length;
+    const list = document.createElement("ul");
+    for (const root of roots) {
+      const item = document.createElement("li");
+      const details = document.createElement("details");
+      details.open = true;
+      const summary = document.createElement("summary");
+      summary.className = "folder shared-root";
+      summary.dataset.path = root.path;
+      const name = document.createElement("span");
+      name.textContent = root.name;
+      const who = document.createElement("span");
+      who.className = "muted owner-role";
+      who.textContent = ` ${root.owner.username} · ${root.myRole || ""}`;
+      summary.append(name, who);
+      details.append(summary, renderLevel(root.folders || [], root.scripts, false));
+      item.append(details);
+      list.append(item);
+    }
+    shared.replaceChildren(list);
+    shared.dataset.loaded = "true";
+  } catch (err) {
+    shared.replaceChildren();
+    showError(err);
+  }
+}
+
+async function shareFolder(event) {
+  event.preventDefault();
+  const form = $("#share-form");
+  try {
+    await api(SHARE, {
+      folderId: form.dataset.folderId,
+      username: $("#share-username").value.trim(),
+      role: $("#share-role").value,
+    });
+    showMessage(`Shared ${form.dataset.folderPath} with ${$("#share-username").value.trim()}.`, "note");
+    $("#share-dialog").close();
+  } catch (err) {
+    $("#share-error").textContent = describe(err);
+  }
+}
+
+function openShareDialog(folder) {
+  const form = $("#share-form");
+  form.dataset.folderId = folder.id;
+  form.dataset.folderPath = folder.path;
+  $("#share-folder").textContent = folder.path;
+  $("#share-error").textContent = "";
+  $("#share-username").value = "";
+  $("#share-dialog").showModal();
+}
+
+function renderLevel(folders, scripts, own = true) {
   const list = document.createElement("ul");
   for (const folder of folders) {
     const item = document.createElement("li");
@@ -203,7 +276,19 @@ function renderLevel(folders, scripts) {
     summary.textContent = folder.name;
     summary.className = "folder";
     summary.dataset.path = folder.path;
-    details.append(summary, renderLevel(folder.folders || [], folder.scripts));
+    if (own) {
+      const share = document.createElement("button");
+      share.type = "button";
+      share.className = "share";
+      share.textContent = "Share";
+      share.title = `Share ${folder.path}`;
+      share.addEventListener("click", (event) => {
+        event.preventDefault();
+        openShareDialog(folder);
+      });
+      summary.append(" ", share);
+    }
+    details.append(summary, renderLevel(folder.folders || [], folder.scripts, own));
     item.append(details);
     list.append(item);
   }
@@ -491,6 +576,8 @@ function start() {
     endSession("");
   });
   $("#reload-tree").addEventListener("click", loadTree);
+  $("#share-form").addEventListener("submit", shareFolder);
+  $("#share-cancel").addEventListener("click", () => $("#share-dialog").close());
   $("#new-script-form").addEventListener("submit", createScript);
   $("#save").addEventListener("click", save);
   $("#editor").addEventListener("input", showMeta);

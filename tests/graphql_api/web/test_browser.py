@@ -252,3 +252,41 @@ async def test_web_page_shows_a_failed_login_in_words(browser: Browser, service_
             "You are not logged in, or your session has ended. Wrong username or password."
         ), message
         assert await page.evaluate("document.querySelector('#app-view').hidden")
+
+
+async def test_web_page_shares_a_folder_and_shows_it_to_the_colleague(
+    browser: Browser, anon: GraphQLClient, service_url: str, artifact_path: Any
+) -> None:
+    owner = await registered(anon, "dana")
+    colleague = await registered(anon, "erin")
+    lab = await folder(owner, "lab")
+    await script(owner, "sq.py", "def main(data):\n    return 1\n", lab["id"])
+    owner_name = owner.user["username"]  # type: ignore[attr-defined]
+    colleague_name = colleague.user["username"]  # type: ignore[attr-defined]
+
+    async with browser.page() as page:
+        await log_in(page, service_url, owner)
+        await page.click('#tree summary.folder[data-path="lab"] button.share')
+        await page.wait_for("document.querySelector('#share-dialog').open")
+        await page.type("#share-username", colleague_name)
+        await page.evaluate("document.querySelector('#share-role').value = 'RUNNER'")
+        await page.click("#share-form button[type=submit]")
+        await page.wait_for("!document.querySelector('#share-dialog').open")
+        await page.screenshot(artifact_path.with_name(artifact_path.stem + "-owner.png"))
+    assert not page.console, page.console
+
+    async with browser.page() as page:
+        await log_in(page, service_url, colleague)
+        await page.wait_for("document.querySelector('#shared').dataset.loaded === 'true'")
+        root = "document.querySelector('#shared summary.shared-root')"
+        await page.wait_for(root)
+        assert await page.evaluate(f"{root}.dataset.path") == "lab"
+        shown = await page.evaluate(f"{root}.textContent")
+        assert owner_name in shown and "RUNNER" in shown, shown
+        script_button = '#shared button.script[data-path="lab/sq.py"]'
+        await page.wait_for(f"document.querySelector({json.dumps(script_button)})")
+        # Not theirs to share on.
+        assert await page.evaluate("document.querySelectorAll('#shared button.share').length") == 0
+        await page.screenshot(artifact_path)
+        assert_stayed_local(page)
+    assert not page.console, page.console
