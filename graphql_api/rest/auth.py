@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import BadUserInput
-from graphql_api.rest.answers import handled, services_of
+from graphql_api.rest.answers import audited_actor_name, handled, services_of
 from graphql_api.rest.bodies import json_object, optional_text
 from graphql_api.rest.spec import Operation, RestRoute, answer, errors, json_body, ref
 from services.accounts import IssuedTokens
@@ -26,6 +26,8 @@ async def _credentials(request: Request) -> tuple[str, str, str | None]:
     password = optional_text(body.get("password"), "`password`")
     if login is None or password is None:
         raise BadUserInput('Send {"login": ..., "password": ...}.')
+    # The entry names who signed in (never the password).
+    audited_actor_name(request, login)
     return login, password, optional_text(body.get("invite"), "`invite`")
 
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from core.roles import TokenScope
 from graphql_api.downloads import streamed
-from graphql_api.rest.answers import caller_of, handled, services_of
+from graphql_api.rest.answers import audited_object, caller_of, handled, services_of
 from graphql_api.rest.bodies import flag, multipart_form, text
 from graphql_api.rest.spec import Operation, RestRoute, answer, errors, ref
 
@@ -50,6 +50,7 @@ async def upload_file(request: Request) -> Response:
         None if prefix is None else text(prefix, "`prefix`"),
         replace,
     )
+    audited_object(request, "File", row.key, row.owner_id)
     return JSONResponse({"key": row.key, "size": row.size})
 
 
@@ -73,6 +74,7 @@ async def download_file(request: Request) -> Response:
 async def delete_file(request: Request) -> Response:
     caller = await caller_of(request, TokenScope.WRITE, "delete files")
     key = _key(request)
+    audited_object(request, "File", key)
     await services_of(request).files.delete(caller, key)
     return JSONResponse({"message": f"File '{key}' deleted."})
 

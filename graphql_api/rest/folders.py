@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from core.errors import BadUserInput
 from core.roles import TokenScope
-from graphql_api.rest.answers import caller_of, handled, services_of
+from graphql_api.rest.answers import audited_object, caller_of, handled, services_of
 from graphql_api.rest.bodies import json_object, optional_text, text
 from graphql_api.rest.shapes import folder_json, tree_view
 from graphql_api.rest.spec import Operation, RestRoute, answer, errors, json_body, ref
@@ -30,6 +30,7 @@ async def create_folder(request: Request) -> Response:
         raise BadUserInput("`name` is required.")
     parent_id = optional_text(body.get("parent_id"), "`parent_id`")
     folder = await services_of(request).tree.create_folder(caller, name, parent_id)
+    audited_object(request, "Folder", folder.id, folder.owner_id)
     view = await tree_view(caller, folder.owner_id)
     return JSONResponse(folder_json(view, folder), status_code=201)
 
@@ -44,6 +45,7 @@ async def read_folder(request: Request) -> Response:
 @handled
 async def rename_folder(request: Request) -> Response:
     caller = await caller_of(request, TokenScope.WRITE, "rename folders")
+    audited_object(request, "Folder", _folder_id(request))
     body = await json_object(request)
     name = optional_text(body.get("name"), "`name`")
     if name is None:
@@ -56,6 +58,7 @@ async def rename_folder(request: Request) -> Response:
 @handled
 async def delete_folder(request: Request) -> Response:
     caller = await caller_of(request, TokenScope.WRITE, "delete folders")
+    audited_object(request, "Folder", _folder_id(request))
     await services_of(request).tree.delete_folder(caller, _folder_id(request))
     return Response(status_code=204)
 

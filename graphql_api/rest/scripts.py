@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from core.errors import BadUserInput
 from core.roles import TokenScope
-from graphql_api.rest.answers import caller_of, handled, services_of
+from graphql_api.rest.answers import audited_object, caller_of, handled, services_of
 from graphql_api.rest.bodies import flag, json_object, multipart_form, optional_text, text
 from graphql_api.rest.shapes import script_json, tree_view
 from graphql_api.rest.spec import Operation, RestRoute, answer, errors, json_body, ref
@@ -55,6 +55,7 @@ async def upload_script(request: Request) -> Response:
         description=form.get("description"),
         replace=flag(form.get("replace"), "`replace`", default=False),
     )
+    audited_object(request, "Script", script.id, script.owner_id)
     return await _answer(caller, script, status_code=201)
 
 
@@ -76,6 +77,7 @@ async def update_script(request: Request) -> Response:
     """`filename` renames; `description` replaces the description;
     `display_name` is accepted and has no separate value to change."""
     caller = await caller_of(request, TokenScope.WRITE, "change scripts")
+    audited_object(request, "Script", _script_id(request))
     body = await json_object(request)
     optional_text(body.get("display_name"), "`display_name`")
     script = await services_of(request).tree.update_script(
@@ -92,6 +94,7 @@ async def update_script(request: Request) -> Response:
 @handled
 async def delete_script(request: Request) -> Response:
     caller = await caller_of(request, TokenScope.WRITE, "delete scripts")
+    audited_object(request, "Script", _script_id(request))
     await services_of(request).tree.delete_script(caller, _script_id(request))
     return Response(status_code=204)
 

@@ -206,3 +206,31 @@ async def test_bodies_that_are_not_what_they_should_be(alice: GraphQLClient) -> 
         files={"file": ("r.py", SEED_SCRIPT)},
     )
     assert (odd_flag.status_code, detail(odd_flag)["code"]) == (400, "BAD_USER_INPUT")
+
+
+AUDIT = """
+query($action: String) { auditLog(action: $action) {
+  actorName tokenPrefix action objectType objectId outcome } }
+"""
+
+
+async def test_changes_are_audited_as_mutations_are(alice: GraphQLClient) -> None:
+    base = alice.base_url
+    made = await alice.http.post(
+        f"{base}{MANAGER}/folders", headers=alice.headers(), json={"name": "audited"}
+    )
+    folder_id = made.json()["id"]
+    reader, row = await new_token(alice, "READ")
+    refused = await reader.http.delete(
+        f"{base}{MANAGER}/folders/{folder_id}", headers=reader.headers()
+    )
+    assert refused.status_code == 403
+    await alice.http.get(f"{base}{MANAGER}/tree", headers=alice.headers())
+
+    created = (await alice.data(AUDIT, {"action": "rest.create_folder"}))["auditLog"]
+    assert [(e["objectType"], e["objectId"], e["outcome"]) for e in created] == [
+        ("Folder", folder_id, "ok")
+    ]
+    [denied] = (await alice.data(AUDIT, {"action": "rest.delete_folder"}))["auditLog"]
+    assert (denied["outcome"], denied["tokenPrefix"]) == ("FORBIDDEN", row["prefix"])
+    assert (await alice.data(AUDIT, {"action": "rest.read_tree"}))["auditLog"] == []
