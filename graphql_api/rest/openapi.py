@@ -60,7 +60,6 @@ def document(rest_routes: Sequence[RestRoute]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Scriptbox REST API", "version": _version(), "description": DESCRIPTION},
-        "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
