@@ -14,10 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from core.settings import Settings
-from graphql_api import web
+from graphql_api import rest, web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
-from graphql_api.rest import run_script_by_path
 from graphql_api.schema import build_schema
 from graphql_api.view import ScriptboxGraphQL
 from models import db
@@ -62,7 +61,7 @@ def create_app(settings: Settings, services: ApiServices, background: Background
             # serve with a coded error rather than Starlette's plain text.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
-            Route("/api/v1/scripts/{path:path}", run_script_by_path, methods=["POST"]),
+            *rest.routes(),
             Route("/files/{key:path}", download_file, methods=["GET"]),
             Route("/artifacts/{execution_id}/{name}", download_artifact, methods=["GET"]),
             Route("/healthz", healthz),

@@ -1,5 +1,6 @@
 """Streamed downloads of files and artifacts over HTTP, with a Bearer token:
-GET /files/{key} and GET /artifacts/{executionId}/{name}. Errors answer in
+GET /files/{key} and GET /artifacts/{executionId}/{name} (and, through
+`streamed`, the REST face's GET /api/v1/files/{key}). Errors answer in
 the GraphQL shape (`{"errors": [{"message", "extensions": {"code"}}]}`)."""
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def _error(exc: ClientError) -> JSONResponse:
     )
 
 
-async def _stream(
+async def streamed(
     services: ApiServices, storage_key: str, name: str, content_type: str, size: int
 ) -> Response:
+    """A stored object as an attachment, read in chunks; NOT_FOUND, before
+    anything is sent, when the object is missing."""
     chunks = services.files.stream(storage_key)
     try:
         first = await anext(chunks)
@@ -67,7 +70,7 @@ async def download_file(request: Request) -> Response:
     try:
         caller = await _caller(request, services)
         row = await services.files.get(caller, request.path_params["key"])
-        return await _stream(
+        return await streamed(
             services, row.storage_key, row.key.rsplit("/", 1)[-1], row.content_type, row.size
         )
     except ClientError as exc:
@@ -81,6 +84,6 @@ async def download_artifact(request: Request) -> Response:
         row = await services.files.get_artifact(
             caller, request.path_params["execution_id"], request.path_params["name"]
         )
-        return await _stream(services, row.storage_key, row.name, row.content_type, row.size)
+        return await streamed(services, row.storage_key, row.name, row.content_type, row.size)
     except ClientError as exc:
         return _error(exc)

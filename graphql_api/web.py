@@ -8,6 +8,8 @@ files the template names into `static/vendor/<package>@<version>/<path>`
 (gitignored); `graphiql_html` then points each CDN URL at its local copy,
 keeping the CDN only for a file that is absent. The template's `integrity`
 hashes stay, so a local file must be byte for byte the one the CDN serves.
+The REST API's page (`/api/v1/docs`) loads Swagger UI the same way, from
+`static/vendor/swagger-ui-dist/` (API_DOCS_FILES), copied by the same step.
 
     python -m graphql_api.web vendor web/node_modules   # what the set-up runs
 """
@@ -53,6 +55,11 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+
+# Swagger UI's files for the REST API page, from the npm package of that name.
+API_DOCS_PACKAGE = "swagger-ui-dist"
+API_DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+API_DOCS_VENDOR_DIR = VENDOR_DIR / API_DOCS_PACKAGE
 
 # Fields above the folders: tree { folders { ... } } and a script's fields.
 _QUERY_DEPTH_MARGIN = 4
@@ -137,6 +144,7 @@ def vendor(node_modules: Path, template: str | None = None) -> list[str]:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+    problems += _vendor_api_docs(node_modules, wanted)
     # Leave only what the template names (older versions go).
     if VENDOR_DIR.is_dir():
         for stale in sorted(VENDOR_DIR.rglob("*"), reverse=True):
@@ -144,6 +152,23 @@ def vendor(node_modules: Path, template: str | None = None) -> list[str]:
                 stale.unlink()
             elif stale.is_dir() and not any(stale.iterdir()):
                 stale.rmdir()
+    return problems
+
+
+def _vendor_api_docs(node_modules: Path, wanted: set[Path]) -> list[str]:
+    """Copy Swagger UI's files (the version web/package.json pins)."""
+    problems: list[str] = []
+    for name in API_DOCS_FILES:
+        source = node_modules / API_DOCS_PACKAGE / name
+        if not source.is_file():
+            problems.append(f"{API_DOCS_PACKAGE}: no file {name} in {node_modules}")
+            continue
+        target = API_DOCS_VENDOR_DIR / name
+        wanted.add(target)
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     return problems
 
 

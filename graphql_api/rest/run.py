@@ -1,16 +1,24 @@
 """`POST /api/v1/scripts/{path}`: run a script by its path and answer with
 its result, for software that cannot speak GraphQL (the seed's shape).
 
-Request:  {"data": {...}}              (Bearer token required)
-Success:  {"success": true, "result": {...}, "execution_time": 0.123, "execution_id": "..."}
+Request:  {"data": {...}, "files": ["test/a.txt"]}     (Bearer token required)
+Success:  {"success": true, "result": {...}, "execution_time": 0.123,
+           "execution_id": "...", "artifacts": [{"name", "key", "size", "url"}]}
 Failure:  {"success": false, "error": {"code": "...", "message": "..."}, ...}
-Errors use the same codes as GraphQL."""
+Errors use the same codes as GraphQL.
+
+`files` are keys of the caller's files, copied into /job/in/ as runScript's
+`files` are; a string `data.file_key` (the seed's convention) is copied too.
+`artifacts` are what the script wrote to /job/out/, each downloadable from
+its `url` with the same token."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,13 +33,18 @@ from core.errors import (
 from core.roles import TokenScope
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
+from graphql_api.rest.spec import Operation, RestRoute, answer, json_body, ref
 from models.executions import Execution
+from models.files import Artifact
 from resolvers.context import ApiServices
 from services.access import Caller
 from services.audit import AuditRecord, actor_fields, refused_token_prefix
 from services.tree import script_at_path
 
 log = logging.getLogger(__name__)
+
+# The seed's convention for handing a script one uploaded file.
+FILE_KEY = "file_key"
 
 # The execution ran but did not succeed: the request itself was fine.
 STATUS_FOR_OUTCOME = {
@@ -49,10 +62,16 @@ def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONRes
     )
 
 
-async def _data_of(request: Request) -> Any:
+@dataclass(frozen=True)
+class RunRequest:
+    data: Any
+    files: list[str]
+
+
+async def _request_of(request: Request) -> RunRequest:
     body = await request.body()
     if not body.strip():
-        return {}
+        return RunRequest({}, [])
     try:
         payload = await load_client_json_async(body, what="The body")
     except MalformedRequest as exc:
@@ -60,12 +79,36 @@ async def _data_of(request: Request) -> Any:
         raise BadUserInput(exc.message) from None
     if not isinstance(payload, dict):
         raise BadUserInput('The body must be a JSON object such as {"data": {...}}.')
-    return payload.get("data", {})
+    data = payload.get("data", {})
+    files = payload.get("files") or []
+    if not isinstance(files, list) or not all(isinstance(key, str) for key in files):
+        raise BadUserInput("`files` must be a list of file keys.")
+    file_key = data.get(FILE_KEY) if isinstance(data, dict) else None
+    if file_key is not None and not isinstance(file_key, str):
+        raise BadUserInput(f"`data.{FILE_KEY}` must be a file key (a string).")
+    if file_key is not None and file_key not in files:
+        files = [*files, file_key]
+    return RunRequest(data, files)
 
 
-def _outcome_response(row: Execution) -> JSONResponse:
+def _artifact_json(artifact: Artifact) -> dict[str, Any]:
+    key = f"{artifact.execution_id}/{artifact.name}"
+    return {
+        "name": artifact.name,
+        "key": key,
+        "size": artifact.size,
+        "content_type": artifact.content_type,
+        "url": f"/artifacts/{quote(str(artifact.execution_id))}/{quote(artifact.name)}",
+    }
+
+
+def _outcome_response(row: Execution, artifacts: list[Artifact]) -> JSONResponse:
     seconds = (row.duration_ms or 0) / 1000
-    common = {"execution_id": str(row.id), "execution_time": seconds}
+    common = {
+        "execution_id": str(row.id),
+        "execution_time": seconds,
+        "artifacts": [_artifact_json(a) for a in artifacts],
+    }
     if row.status is ExecutionStatus.SUCCEEDED:
         result = None if row.result_json is None else json.loads(row.result_json)
         return JSONResponse({"success": True, "result": result, **common})
@@ -101,13 +144,13 @@ async def run_script_by_path(request: Request) -> JSONResponse:
         audit.caller = caller
         script = await script_at_path(caller, request.path_params["path"])
         audit.script_id, audit.owner_id = str(script.id), str(script.owner_id)
-        data = await _data_of(request)
-        row = await services.executions.submit(caller, script, data, None)
+        run = await _request_of(request)
+        row = await services.executions.submit(caller, script, run.data, None, files=run.files)
         # Recorded once the run is accepted: how it ends is the run's outcome,
         # as with the runScript mutation.
         await audit.record(ACCEPTED)
         row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
-        return _outcome_response(row)
+        return _outcome_response(row, await services.executions.artifacts_of(row))
     except ClientError as exc:
         await audit.record(exc.code.value)
         return _failure(exc.code.value, exc.message, exc.http_status)
@@ -154,3 +197,26 @@ class _Audited:
                 **actor,
             )
         )
+
+
+ROUTES = [
+    RestRoute(
+        "/api/v1/scripts/{path:path}",
+        {
+            "post": Operation(
+                run_script_by_path,
+                "Run a script by its path and wait for its result",
+                "Runs",
+                {
+                    "200": answer("The run succeeded.", ref("RunSucceeded")),
+                    "202": answer("Still running (STILL_RUNNING).", ref("RunFailed")),
+                    "409": answer("The run was cancelled.", ref("RunFailed")),
+                    "422": answer("The run failed (its error code).", ref("RunFailed")),
+                    "504": answer("The run timed out.", ref("RunFailed")),
+                    "4XX": answer("The request was refused (a client code).", ref("RunFailed")),
+                },
+                request_body=json_body(ref("RunRequest")),
+            )
+        },
+    )
+]
