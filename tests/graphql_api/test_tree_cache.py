@@ -148,9 +148,7 @@ async def test_an_admin_sees_the_owners_next_change_in_their_tree(
     assert paths(await tree_twice(admin, query)) == ["new/"]
 
 
-async def get_tree(
-    client: GraphQLClient, query: str = TREE, **headers: str
-) -> httpx.Response:
+async def get_tree(client: GraphQLClient, query: str = TREE, **headers: str) -> httpx.Response:
     return await client.http.get(
         client.url, params={"query": query}, headers={**client.headers(), **headers}
     )
