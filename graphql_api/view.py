@@ -290,8 +290,8 @@ async def _tree_request_params(request: Request) -> tuple[str, Any, Any] | None:
     if not _is_json_post(request.scope):
         return None
     body = await request.body()  # read already (and kept by the request)
-    if b"tree" not in body:
-        return None
+    if b"tree" not in body or len(body) > INLINE_LIMIT_BYTES:
+        return None  # a huge body is parsed once, off the event loop, by the run
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
