@@ -10,6 +10,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLResolveInfo
 from graphql.pyutils import AwaitableOrValue, Path
+from starlette.requests import Request
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.context import Context
@@ -45,6 +46,8 @@ class ScriptboxExecutor(StrawberryGraphQLCoreExecutionContext):
 
     async def _answer_tree(self, plan: TreePlan, tree: Tree) -> dict[str, Any]:
         answer = await plan.run(tree.owner_id, tree.held_folder_id)
-        if isinstance(self.context_value, Context):
-            self.context_value.tree_answers.append((answer.owner_id, answer.revision))
+        context = self.context_value
+        # Only an HTTP response is kept (a socket's context lives on).
+        if isinstance(context, Context) and isinstance(context.request, Request):
+            context.tree_answers.append((answer.owner_id, answer.revision))
         return answer.data
