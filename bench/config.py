@@ -20,8 +20,12 @@ class Config:
     b2_users: int = 4
     b2_baseline_runs: int = 48
     b2_baseline_parallel: tuple[int, ...] = (2, 4, 8)
-    # B3: nodes in the big and the small tree, depth, timed requests.
+    # B3: the tree sizes of the scaling curve (the goals are set at 10,000
+    # and 100,000 nodes), the small tree, depth, timed requests per size
+    # (each a first load after a change, then the same request unchanged).
+    b3_sizes: tuple[int, ...] = (100, 1_000, 10_000, 100_000)
     b3_nodes: int = 10_000
+    b3_large_nodes: int = 100_000
     b3_small_nodes: int = 10
     b3_depth: int = 6
     b3_requests: int = 10
@@ -48,6 +52,7 @@ QUICK = Config(
     b2_executions=40,
     b2_users=2,
     b2_baseline_runs=16,
+    b3_sizes=(100, 1_000, 2_000),
     b3_nodes=2_000,
     b3_requests=3,
     b3_flat_repeats=5,

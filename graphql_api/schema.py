@@ -14,6 +14,7 @@ from strawberry.types.execution import ExecutionContext
 from core.settings import Settings
 from graphql_api.audit_extension import AuditTrail, audit_mutations
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
+from graphql_api.executor import ScriptboxExecutor
 from graphql_api.operation_scopes import OperationScopes
 from graphql_api.query_cost import QueryLimits, check
 from resolvers.account_admin import AccountAdminMutation, AccountAdminQuery
@@ -141,5 +142,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     audit_mutations(Mutation)
     return ScriptboxSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=ScriptboxExecutor,
     )

@@ -25,6 +25,7 @@ from core.errors import (
     MalformedMultipart,
     MalformedRequest,
     MethodNotAllowed,
+    Unauthenticated,
 )
 from graphql_api.client_input import INLINE_LIMIT_BYTES, load_client_json_async
 from graphql_api.document_checks import DocumentLimits, check_document, selected_operation_type
@@ -44,6 +45,7 @@ from graphql_api.http_request import (
     params_of_query_string,
     request_data_of,
 )
+from graphql_api.tree_cache import TreeResponse, TreeResponseCache, etag_matches, request_key
 from graphql_api.web import graphiql_html
 from graphql_api.websocket import (
     ClientMessageAdapter,
@@ -52,6 +54,7 @@ from graphql_api.websocket import (
     accept_connection,
 )
 from resolvers.context import ApiServices, Context
+from services.tree_revision import tree_revision
 
 # A browser sends these only after a CORS preflight, so a multipart request
 # that carries one cannot be a cross-site form post (CSRF).
@@ -73,6 +76,7 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         self.services = services
         settings = services.settings
         self.document_limits = DocumentLimits(settings.max_query_tokens, settings.max_query_length)
+        self.tree_responses = TreeResponseCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in ("GET", "POST"):
@@ -118,6 +122,13 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         media_type = _media_type(scope)
         request = Request(scope, receive)
         response: Response
+        tree_key, kept = await self._kept_tree_response(request, media_type)
+        if kept is not None:
+            assert tree_key is not None
+            await _with_etag(request, _kept_response(kept), kept.etag(tree_key))(
+                scope, receive, send
+            )
+            return
         try:
             response = await self.run(request)
         except ClientError as exc:
@@ -126,7 +137,53 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
             response = client_error_response(client_error_of(exc), media_type)
         else:
             _negotiate(request, response, media_type)
+            if tree_key is not None:
+                response = self._keep_tree_response(request, tree_key, response)
         await response(scope, receive, send)
+
+    async def _kept_tree_response(
+        self, request: Request, media_type: str
+    ) -> tuple[str | None, TreeResponse | None]:
+        """For a request that may ask for a tree: its cache key, and the kept
+        response when its tree has not changed since (see tree_cache)."""
+        params = await _tree_request_params(request)
+        if params is None:
+            return None, None
+        # The request's context, made here to learn the caller; the run
+        # below uses this same one (get_context), so the token is read once.
+        context = Context(self.services, request, None)
+        request.state.graphql_context = context
+        try:
+            session = await context.session()
+        except Unauthenticated:
+            return None, None
+        key = request_key(session.caller, media_type, *params)
+        kept = self.tree_responses.get(key)
+        if kept is None:
+            return key, None
+        if kept.owner_id is not None and await tree_revision(kept.owner_id) != kept.revision:
+            self.tree_responses.drop(key)
+            return key, None
+        return key, kept
+
+    def _keep_tree_response(self, request: Request, key: str, response: Response) -> Response:
+        """Keep a response that a compiled tree plan alone answered."""
+        context: Context = request.state.graphql_context
+        state = request.state
+        if (
+            isinstance(response, StreamingResponse)
+            or response.status_code != 200
+            or getattr(state, "graphql_results", 0) != 1
+            or not getattr(state, "graphql_one_root_field", False)
+            or len(context.tree_answers) != 1
+        ):
+            return response
+        owner_id, revision = context.tree_answers[0]
+        kept = TreeResponse(
+            owner_id, revision, bytes(response.body), response.headers["content-type"]
+        )
+        self.tree_responses.put(key, kept)
+        return _with_etag(request, response, kept.etag(key))
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         transport = self._get_stream_transport_from_headers(request.headers)
@@ -190,6 +247,11 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
         # Errors raised while parsing from the parser cache skip the schema's
         # error formatting; give them their stable code here.
         response = await super().process_result(request, result)
+        # What a kept tree response needs: one result, one root field, no error.
+        request.state.graphql_results = getattr(request.state, "graphql_results", 0) + 1
+        request.state.graphql_one_root_field = (
+            not result.errors and isinstance(result.data, dict) and len(result.data) == 1
+        )
         if _is_request_error(result):
             # Nothing was executed: the spec leaves "data" out, and
             # application/graphql-response+json answers 400 (see _negotiate).
@@ -205,11 +267,53 @@ class ScriptboxGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return Context(self.services, request, response)
+        made: Context | None = getattr(request.state, "graphql_context", None)
+        return made or Context(self.services, request, response)
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         await accept_connection(context)
         return None
+
+
+async def _tree_request_params(request: Request) -> tuple[str, Any, Any] | None:
+    """Query, variables and operation name of a GET or JSON POST whose text
+    names `tree` (others are never kept), or None."""
+    if request.method == "GET":
+        query = request.query_params.get("query")
+        if not query or "tree" not in query:
+            return None
+        return (
+            query,
+            request.query_params.get("variables"),
+            request.query_params.get("operationName"),
+        )
+    if not _is_json_post(request.scope):
+        return None
+    body = await request.body()  # read already (and kept by the request)
+    if b"tree" not in body or len(body) > INLINE_LIMIT_BYTES:
+        return None  # a huge body is parsed once, off the event loop, by the run
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # the run answers malformed requests itself
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return None
+    return payload["query"], payload.get("variables"), payload.get("operationName")
+
+
+def _kept_response(kept: TreeResponse) -> Response:
+    return Response(kept.body, headers={"content-type": kept.content_type})
+
+
+def _with_etag(request: Request, response: Response, etag: str) -> Response:
+    """GET answers carry their ETag; one the client already holds gets 304."""
+    if request.method != "GET":
+        return response
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
 
 
 def _media_type(scope: Scope) -> str:

@@ -80,3 +80,20 @@ class ScriptVersion(Model):
     class Meta:
         table = "script_versions"
         unique_together = (("script", "version"),)
+
+
+class TreeRevision(Model):
+    """A counter per owner that goes up after every change to the folders and
+    scripts of their tree (whoever makes it), so an answer computed from the
+    tree can be reused, by any API process, while the counter stands still."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.OneToOneRelation[User] = fields.OneToOneField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    revision = fields.BigIntField(default=0)
+
+    owner_id: str
+
+    class Meta:
+        table = "tree_revisions"

@@ -69,6 +69,9 @@ class Context:
         self._session: AccessSession | None = None
         self._refusal: Unauthenticated | None = None
         self._session_lock = asyncio.Lock()
+        # (owner id, tree revision) of each tree answered from its rows by
+        # a compiled plan: what a cached response depends on.
+        self.tree_answers: list[tuple[str | None, int]] = []
 
     @property
     def loaders(self) -> Loaders:

@@ -13,7 +13,7 @@ from core.languages import Language as LanguageModel
 from models.tree import Script
 from resolvers.context import Context
 from resolvers.dependencies import dependencies_saved
-from resolvers.tree_types import FolderType, Language, ScriptType, Tree, TreeView
+from resolvers.tree_types import FolderType, Language, ScriptType, Tree
 from resolvers.uploads import one_content, read_text_upload, uploaded_file
 from services.access import Caller, get_folder, get_script, tree_owner_id
 from services.tree import script_at_path
@@ -24,15 +24,13 @@ async def _tree_owner(info: Info[Context, None], owner_id: strawberry.ID | None)
     return tree_owner_id(caller, None if owner_id is None else str(owner_id))
 
 
-async def _held_tree(info: Info[Context, None], caller: Caller, folder_id: str) -> Tree:
+async def _held_tree(caller: Caller, folder_id: str) -> Tree:
     """The tree a token held to a folder sees: that folder at the top."""
     try:
         held = await get_folder(caller, folder_id)
     except NotFound:
-        return Tree(folders=[], scripts=[])
-    folders = await info.context.loaders.folders.get(str(held.owner_id))
-    scripts = await info.context.loaders.scripts.get(str(held.owner_id))
-    return Tree(folders=[FolderType(row=held, view=TreeView(folders, scripts))], scripts=[])
+        return Tree(owner_id=None)
+    return Tree(owner_id=str(held.owner_id), held=held)
 
 
 @strawberry.type
@@ -44,14 +42,8 @@ class TreeQuery:
         owner = await _tree_owner(info, owner_id)
         caller = await info.context.caller()
         if caller.token is not None and caller.token.folder_id is not None:
-            return await _held_tree(info, caller, caller.token.folder_id)
-        folders = await info.context.loaders.folders.get(owner)
-        scripts = await info.context.loaders.scripts.get(owner)
-        view = TreeView(folders, scripts)
-        return Tree(
-            folders=[FolderType(row=f, view=view) for f in folders.children(None)],
-            scripts=[ScriptType(row=s, view=view) for s in scripts.in_folder(None)],
-        )
+            return await _held_tree(caller, caller.token.folder_id)
+        return Tree(owner_id=owner)
 
     @strawberry.field
     async def folder(self, info: Info[Context, None], id: strawberry.ID) -> FolderType | None:

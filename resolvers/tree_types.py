@@ -242,7 +242,37 @@ class ScriptType:
 
 @strawberry.type
 class Tree:
-    """The top level of one user's tree."""
+    """The top level of one user's tree; for a token held to a folder, that
+    folder alone. The executor answers the common selections of a tree from
+    plain rows (resolvers/tree_plan.py); these resolvers answer the rest."""
 
-    folders: list[FolderType]
-    scripts: list[ScriptType]
+    # Whose tree (None: an empty one) and, for a held token, its folder.
+    owner_id: strawberry.Private[str | None]
+    held: strawberry.Private[tree_models.Folder | None] = None
+
+    @property
+    def held_folder_id(self) -> str | None:
+        return None if self.held is None else str(self.held.id)
+
+    async def _view(self, info: Info[Context, None]) -> TreeView | None:
+        if self.owner_id is None:
+            return None
+        folders = await info.context.loaders.folders.get(self.owner_id)
+        scripts = await info.context.loaders.scripts.get(self.owner_id)
+        return TreeView(folders, scripts)
+
+    @strawberry.field
+    async def folders(self, info: Info[Context, None]) -> list[FolderType]:
+        view = await self._view(info)
+        if view is None:
+            return []
+        if self.held is not None:
+            return [FolderType(row=self.held, view=view)]
+        return [FolderType(row=f, view=view) for f in view.folders.children(None)]
+
+    @strawberry.field
+    async def scripts(self, info: Info[Context, None]) -> list[ScriptType]:
+        view = await self._view(info)
+        if view is None or self.held is not None:
+            return []
+        return [ScriptType(row=s, view=view) for s in view.scripts.in_folder(None)]

@@ -48,6 +48,7 @@ from services.access import (
 )
 from services.script_check import check_script
 from services.tree_index import FolderIndex, ScriptIndex
+from services.tree_revision import tree_changed
 
 if TYPE_CHECKING:
     # The store is handed in; only its type is named here.
@@ -207,7 +208,7 @@ class TreeService:
             raise BadUserInput(f"Folders may nest at most {self._max_folder_depth} levels deep.")
         await self._check_name_free(owner_id, parent.id if parent else None, name)
         try:
-            return await Folder.create(
+            created = await Folder.create(
                 owner_id=owner_id,
                 parent_id=parent.id if parent else None,
                 parent_key=parent_key(parent.id if parent else None),
@@ -215,6 +216,8 @@ class TreeService:
             )
         except IntegrityError:
             raise AlreadyExists(f"'{name}' already exists in that folder.") from None
+        await tree_changed(owner_id)
+        return created
 
     async def rename_folder(self, caller: Caller, folder_id: str, name: str) -> Folder:
         name = validate_name(name, "Folder name")
@@ -263,6 +266,7 @@ class TreeService:
             await ScriptVersion.filter(script_id__in=script_ids).delete()
             await Script.filter(id__in=script_ids).delete()
             await Folder.filter(id__in=folder_ids).delete()
+        await tree_changed(folder.owner_id)
         await self._delete_objects_of(script_ids)
 
     # ---- scripts -------------------------------------------------------
@@ -346,6 +350,7 @@ class TreeService:
         except BaseException:
             await self._store.delete(key)
             raise
+        await tree_changed(owner_id)
         return script
 
     async def update_script(
@@ -433,6 +438,7 @@ class TreeService:
         async with in_transaction():
             await ScriptVersion.filter(script_id=script.id).delete()
             await script.delete()
+        await tree_changed(script.owner_id)
         await self._delete_objects_of([script.id])
 
     async def read_content(self, script: Script, version: int | None = None) -> str:
@@ -478,6 +484,7 @@ class TreeService:
             await row.save()
         except IntegrityError:
             raise AlreadyExists(f"'{name}' already exists in that folder.") from None
+        await tree_changed(row.owner_id)
 
     async def _put_version_object(
         self, script_id: uuid.UUID, version: int, content: ScriptContent
@@ -529,6 +536,7 @@ class TreeService:
         except BaseException:
             await self._store.delete(key)
             raise
+        await tree_changed(script.owner_id)
         await script.refresh_from_db()
         return script
 

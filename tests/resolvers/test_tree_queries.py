@@ -14,6 +14,19 @@ from tests.support.ws import subscription_client
 
 # user + the folders shared with them + folders + scripts + versions.
 TREE_STATEMENTS = 5
+# A selection the compiled plan answers: user + shared folders + the tree's
+# revision + folders + scripts; answered from the kept response while the
+# tree is unchanged: user + shared folders + the revision.
+PLANNED_TREE_STATEMENTS = 5
+KEPT_TREE_STATEMENTS = 3
+PLANNED_TREE = """
+{ tree {
+  scripts { id name path version }
+  folders { id name path scripts { id name path version }
+    folders { id name path scripts { id name path version }
+      folders { id name path scripts { id path } } } }
+} }
+"""
 
 FULL_TREE = """
 { tree {
@@ -67,6 +80,26 @@ async def test_tree_sql_statements_do_not_grow_with_size(anon: GraphQLClient) ->
     # so a counter that counts nothing fails here too.
     assert len(small_statements) == TREE_STATEMENTS, small_statements
     assert len(large_statements) == TREE_STATEMENTS, large_statements
+
+
+@pytest.mark.parametrize("service", ["local"], indirect=True)
+async def test_a_planned_tree_costs_the_same_statements_at_any_size(anon: GraphQLClient) -> None:
+    small = await registered(anon, "small")
+    large = await registered(anon, "large")
+    await build_tree(small, top=1, per_level=1)
+    await build_tree(large, top=4, per_level=4)
+
+    counts = []
+    for client in (small, large):
+        with count_sql() as statements:
+            first_tree = await client.data(PLANNED_TREE)
+            first = len(statements)
+            kept_tree = await client.data(PLANNED_TREE)
+        assert kept_tree == first_tree
+        counts.append((first, len(statements) - first))
+    leaf = first_tree["tree"]["folders"][3]["folders"][3]["folders"][3]
+    assert leaf["path"] == "f3/m3/n3"
+    assert counts == [(PLANNED_TREE_STATEMENTS, KEPT_TREE_STATEMENTS)] * 2, statements
 
 
 @pytest.mark.parametrize("service", ["local"], indirect=True)
