@@ -20,6 +20,7 @@ hurts the user's own result).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -72,6 +73,11 @@ def _await_order() -> str | None:
 def main(argv: list[str]) -> int:
     if argv[1] == "--standby":
         report_fd = int(argv[2])
+        # What the harness made so far lives until the exit: moved out of
+        # the collector's sight, it costs nothing at the interpreter's
+        # shutdown, which the runner waits for (the script's own objects
+        # are collected as ever).
+        gc.freeze()
         waited = _await_order()
         if waited is None:
             return 0
