@@ -30,6 +30,7 @@ from storage import ObjectStore
 from worker.limits import default_limits
 from worker.output import RunOutput
 from worker.output_journal import OutputJournal
+from worker.script_contents import ScriptContents
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class RunParts:
     deps: DependencyManager
     lifecycle: ExecutionLifecycle
     journal: OutputJournal
+    contents: ScriptContents
 
 
 async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) -> None:
@@ -104,7 +106,7 @@ class _Run:
         except ClientError as exc:
             return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
         self.output.hide(secrets.values())
-        content = await parts.store.get_bytes(version.storage_key)
+        content = await parts.contents.read(version.storage_key, version.sha256)
         deps = await parts.deps.prepare(script, content, self.cancel)
         if deps.error is not None:
             code, message = deps.error
