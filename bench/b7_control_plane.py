@@ -51,17 +51,16 @@ SUBMITTERS = 16
 DEADLINE_SECONDS = 300.0
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
 
-RAW_TABLE = """
-CREATE TABLE b7_raw_queue (
-    id uuid PRIMARY KEY,
-    status varchar(16) NOT NULL,
-    worker varchar(128),
-    queued_at timestamptz NOT NULL,
-    started_at timestamptz,
-    finished_at timestamptz
-);
-CREATE INDEX b7_raw_queue_status ON b7_raw_queue (status);
-CREATE INDEX b7_raw_queue_queued_at ON b7_raw_queue (queued_at);
+# Shaped like `executions`, its indexes included, so the raw loop meets the
+# same index choices as the service's claim.
+RAW_TABLE = "CREATE TABLE b7_raw_queue (LIKE executions INCLUDING INDEXES)"
+RAW_ROWS = """
+INSERT INTO b7_raw_queue (id, owner_id, script_id, script_version, status, input_json,
+    stdout, stderr, output_truncated, timeout_seconds, cancel_requested, input_files,
+    rejected_artifacts, queued_at)
+SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1, 'queued', '{}', '', '',
+    false, 30, false, '[]', '[]', now() + make_interval(secs => g / 1000.0)
+FROM generate_series(1, $1) AS g
 """
 RAW_CLAIM = """
 UPDATE b7_raw_queue SET status = 'running', worker = $1, started_at = now()
@@ -196,12 +195,7 @@ async def _raw_loop(database_url: str, workers: int, rows: int) -> tuple[float, 
     admin = await asyncpg.connect(database_url)
     try:
         await admin.execute("TRUNCATE b7_raw_queue")
-        await admin.execute(
-            "INSERT INTO b7_raw_queue (id, status, queued_at) "
-            "SELECT gen_random_uuid(), 'queued', now() + make_interval(secs => g / 1000.0) "
-            "FROM generate_series(1, $1) AS g",
-            rows,
-        )
+        await admin.execute(RAW_ROWS, rows)
         await admin.execute("ANALYZE b7_raw_queue")
     finally:
         await admin.close()
@@ -436,7 +430,8 @@ def _report(
         "another one took).",
         "Baseline: a raw `UPDATE ... WHERE id = (SELECT ... ORDER BY queued_at LIMIT 1 FOR "
         "UPDATE SKIP LOCKED) RETURNING id` plus the finishing UPDATE, one asyncpg connection "
-        "per worker, on a table of its own in the same database with the same indexes.",
+        "per worker, on a table of its own in the same database made `LIKE executions "
+        "INCLUDING INDEXES`.",
     ]
     return rows, notes
 
