@@ -102,8 +102,8 @@ async def run(config: Config) -> BenchResult:
             s.iqr(" ms", 1),
             f"docker run p50 {num(b.median)} ms ({b.iqr(' ms')}, {b.n} runs)",
             f"{ratio(speedup, 1)} faster",
-            "p50 ≤ 50 ms and ≥ 5x faster",
-            s.median <= 50 and speedup >= 5,
+            "p50 ≤ 25 ms and ≥ 10x faster",
+            s.median <= 25 and speedup >= 10,
         ),
         Row(
             "B1",

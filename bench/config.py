@@ -40,6 +40,12 @@ class Config:
     b5_clients: int = 50
     b5_seconds: float = 10.0
     b5_rounds: int = 3
+    # B7: worker processes, queue depths, submissions at 0 queued, and each
+    # worker's concurrency (its runs only wait on the database and Redis).
+    b7_workers: tuple[int, ...] = (1, 2, 4, 8)
+    b7_queued: tuple[int, ...] = (0, 1_000, 10_000)
+    b7_stream: int = 1_000
+    b7_concurrency: int = 8
     quick: bool = False
     # The profiling pass: measured phases only (no baselines), under py-spy.
     profile: bool = False
@@ -61,6 +67,9 @@ QUICK = Config(
     b4_lines=200,
     b5_seconds=3.0,
     b5_rounds=1,
+    b7_workers=(1, 2),
+    b7_queued=(0, 200, 1_000),
+    b7_stream=200,
     quick=True,
 )
 

@@ -24,6 +24,7 @@ from bench import (
     b3_tree,
     b4_fanout,
     b5_http,
+    b7_control_plane,
     cleanup,
     dockerrun,
     machine,
@@ -48,6 +49,7 @@ BENCHMARKS: dict[str, Runner] = {
     "B3": b3_tree.run,
     "B4": b4_fanout.run,
     "B5": b5_http.run,
+    "B7": b7_control_plane.run,
 }
 
 

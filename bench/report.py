@@ -134,7 +134,7 @@ def generated(before: dict[str, Any] | None, after: dict[str, Any] | None) -> st
         "",
         "Produced by `make bench` (= `.venv/bin/python -m bench`; `--label before` for the "
         "first column), which starts its own services on 127.0.0.1 with temporary data "
-        "dirs, runs B1-B5, removes every process and container it started, saves the raw "
+        "dirs, runs B1-B5 and B7, removes every process and container it started, saves the raw "
         "numbers in `bench/results/<label>.json` and rewrites this part of the file. "
         "`python -m bench --only B3` runs one benchmark (its figures still go to the chosen "
         "column); `--quick` is a smoke run that writes nothing here.",

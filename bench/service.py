@@ -105,6 +105,10 @@ class Process:
 
 def service_env(data_dir: Path, worker_name: str, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    # The one setting taken from the bench's own environment: a development
+    # build of the sandbox image beside the :latest other sessions use.
+    if os.environ.get("SCRIPTBOX_SANDBOX_IMAGE"):
+        env["SCRIPTBOX_SANDBOX_IMAGE"] = os.environ["SCRIPTBOX_SANDBOX_IMAGE"]
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
     env["SCRIPTBOX_WORKER_NAME"] = worker_name
     env.update({f"SCRIPTBOX_{k.upper()}": v for k, v in settings.items()})

@@ -57,7 +57,9 @@ class Execution(Model):
 
     class Meta:
         table = "executions"
-        indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"))
+        # ("status", "queued_at"): the claim finds the oldest QUEUED row at once,
+        # however long the history and however deep the queue.
+        indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"), ("status", "queued_at"))
 
 
 class ExecutionOutput(Model):

@@ -29,6 +29,7 @@ from storage import ObjectStore
 from worker.liveness import Liveness
 from worker.output_journal import OutputJournal
 from worker.run import RunParts, run_execution
+from worker.script_contents import ScriptContents
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,16 @@ class Worker:
         self.journal = OutputJournal()
         self.liveness = Liveness(name, settings, self.lifecycle, sandbox)
         self._parts = RunParts(
-            settings, sandbox, store, bus, secrets, files, self.deps, self.lifecycle, self.journal
+            settings,
+            sandbox,
+            store,
+            bus,
+            secrets,
+            files,
+            self.deps,
+            self.lifecycle,
+            self.journal,
+            ScriptContents(store),
         )
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()

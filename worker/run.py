@@ -19,7 +19,7 @@ from core.codes import ExecutionErrorCode
 from core.errors import ClientError
 from core.settings import Settings
 from models.executions import Execution
-from models.tree import Script, ScriptVersion
+from models.tree import ScriptVersion
 from sandbox import DockerSandbox, SandboxJob, SandboxOutcome, SandboxUnavailable
 from services.dependencies import DependencyManager
 from services.events import ExecutionEventBus
@@ -30,6 +30,7 @@ from storage import ObjectStore
 from worker.limits import default_limits
 from worker.output import RunOutput
 from worker.output_journal import OutputJournal
+from worker.script_contents import ScriptContents
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class RunParts:
     deps: DependencyManager
     lifecycle: ExecutionLifecycle
     journal: OutputJournal
+    contents: ScriptContents
 
 
 async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) -> None:
@@ -78,12 +80,16 @@ class _Run:
     async def prime(self) -> SandboxJob | Ending:
         """The sandbox job; or the ending, when the run cannot start."""
         parts, row = self.parts, self.row
-        script = await Script.get_or_none(id=row.script_id)
-        version = await ScriptVersion.get_or_none(
-            script_id=row.script_id, version=row.script_version
+        # The version and its script in one query: every round trip here
+        # is on the path of every run.
+        version = (
+            await ScriptVersion.filter(script_id=row.script_id, version=row.script_version)
+            .select_related("script")
+            .first()
         )
-        if script is None or version is None:
+        if version is None:
             return Ending.failed(ExecutionErrorCode.NOT_FOUND, "The script was deleted.")
+        script = version.script
         try:
             secrets = await parts.secrets.values_for(str(row.owner_id), list(script.secret_names))
         except MissingSecrets as exc:
@@ -91,14 +97,16 @@ class _Run:
                 ExecutionErrorCode.MISSING_SECRET,
                 f"The script needs secrets that do not exist: {', '.join(exc.names)}.",
             )
+        files: list[tuple[str, bytes]] = []
         try:
-            files = await parts.files.read_for_run(
-                str(row.owner_id), list(row.input_files), parts.settings.max_run_files_bytes
-            )
+            if row.input_files:
+                files = await parts.files.read_for_run(
+                    str(row.owner_id), list(row.input_files), parts.settings.max_run_files_bytes
+                )
         except ClientError as exc:
             return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
         self.output.hide(secrets.values())
-        content = await parts.store.get_bytes(version.storage_key)
+        content = await parts.contents.read(version.storage_key, version.sha256)
         deps = await parts.deps.prepare(script, content, self.cancel)
         if deps.error is not None:
             code, message = deps.error

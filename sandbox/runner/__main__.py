@@ -25,6 +25,7 @@ from sandbox.runner.artifacts import send_artifacts
 from sandbox.runner.child import (
     HostGone,
     ScriptShape,
+    Standby,
     StreamPump,
     inspect_python,
     oom_kills,
@@ -39,7 +40,7 @@ MAX_REPORTED_REJECTIONS = 100
 REPORT_HEADER_BYTES = 4096  # function mode's report: a JSON line, then the result
 
 
-def run_job(job: Job, writer: p.FdFrameWriter) -> None:
+def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -> None:
     started = time.monotonic()
     writer.mac = p.StreamMac(job.key)
     limits = job.limits
@@ -48,7 +49,8 @@ def run_job(job: Job, writer: p.FdFrameWriter) -> None:
         shape = inspect_python(job.script_path)
     pump = StreamPump(writer, int(limits["output_bytes_per_stream"]))
     oom_before = oom_kills()
-    run = run_child(job, shape, pump, int(limits["result_bytes"]) + REPORT_HEADER_BYTES)
+    report_cap = int(limits["result_bytes"]) + REPORT_HEADER_BYTES
+    run = run_child(job, shape, pump, report_cap, standby)
     verdict = judge(job, shape, run, oom_kills() - oom_before)
 
     rejected = send_artifacts(writer, limits)
@@ -93,6 +95,13 @@ def main() -> int:
     os.set_inheritable(out_fd, False)
     os.dup2(2, 1)
     writer = p.FdFrameWriter(out_fd)
+    # Started now, while nobody waits: a job in function mode skips the
+    # child's start-up (see Standby). Should it fail, jobs start their own.
+    standby = None
+    try:
+        standby = Standby()
+    except OSError as exc:
+        diag(f"no standby child: {exc}")
     try:
         job = receive_job(p.FdFrameReader(0))
     except (p.ProtocolError, OSError, ValueError) as exc:
@@ -101,7 +110,7 @@ def main() -> int:
     if job is None:
         return 0  # the host dropped this idle container
     try:
-        run_job(job, writer)
+        run_job(job, writer, standby)
     except (HostGone, BrokenPipeError):
         return 3  # nobody is left to report to
     return 0

@@ -1,6 +1,11 @@
 """Function-mode harness: the user's child process when a script defines main().
 
-Runs inside the sandbox as ``python3 -u call_main.py SCRIPT REPORT_FD``. It
+Runs inside the sandbox as ``python3 -u call_main.py SCRIPT REPORT_FD``, or
+started ahead of the job as ``python3 -u call_main.py --standby REPORT_FD``:
+then it waits for the runner's order on stdin (one JSON object, then EOF:
+the script's path, working directory, environment and the file to take as
+stdin), takes it on exactly as a fresh start would have been given it, and
+goes on the same way. It
 loads SCRIPT as a module named ``script`` (not ``__main__``, so an
 ``if __name__ == "__main__":`` block does not run), calls ``main(data)`` with
 the input JSON, and writes a report to REPORT_FD for the runner:
@@ -15,6 +20,7 @@ hurts the user's own result).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -47,8 +53,37 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _await_order() -> str | None:
+    """The runner's order, applied; None when the runner left without one."""
+    chunks = []
+    while chunk := os.read(0, 65536):
+        chunks.append(chunk)
+    if not chunks:
+        return None
+    order = json.loads(b"".join(chunks))
+    os.environ.clear()
+    os.environ.update(order["env"])
+    os.chdir(order["cwd"])
+    stdin = os.open(order["stdin"], os.O_RDONLY)
+    os.dup2(stdin, 0)
+    os.close(stdin)
+    return str(order["script"])
+
+
 def main(argv: list[str]) -> int:
-    script, report_fd = argv[1], int(argv[2])
+    if argv[1] == "--standby":
+        report_fd = int(argv[2])
+        # What the harness made so far lives until the exit: moved out of
+        # the collector's sight, it costs nothing at the interpreter's
+        # shutdown, which the runner waits for (the script's own objects
+        # are collected as ever).
+        gc.freeze()
+        waited = _await_order()
+        if waited is None:
+            return 0
+        script = waited
+    else:
+        script, report_fd = argv[1], int(argv[2])
     # The user's own subprocesses must not inherit the report channel.
     os.set_inheritable(report_fd, False)
     sys.argv = [script]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import os
 import resource
 import selectors
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import IO
 
 from sandbox.runner import protocol as p
 from sandbox.runner.identity import SANDBOX_UID
@@ -68,7 +70,8 @@ def child_argv(job: Job, shape: ScriptShape, report_fd: int) -> list[str]:
     return ["python3", "-u", job.script_path]
 
 
-def child_env(job: Job) -> dict[str, str]:
+def child_env(job: Job | None) -> dict[str, str]:
+    """The script's environment; `None`: before any job (the standby's)."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": WORK_DIR,
@@ -78,7 +81,8 @@ def child_env(job: Job) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    env.update(job.env)
+    if job is not None:
+        env.update(job.env)
     env.update(
         {
             "SCRIPTBOX_INPUT": INPUT_PATH,
@@ -173,29 +177,136 @@ class HostGone(Exception):
     """The host closed the runner's stdin: nobody will read the outcome."""
 
 
-def run_child(job: Job, shape: ScriptShape, pump: StreamPump, report_cap: int) -> ChildRun:
+class Standby:
+    """The function-mode child, started while the runner idles and blocked
+    on its stdin until the job's order comes (call_main.py's `--standby`).
+
+    It saves the job the interpreter's start and the harness's imports. It
+    is the same process a job would start (uid 10001, own session, OOM
+    score, no core dumps, exec'd before any job byte exists), and nothing of
+    another job can reach it: the container serves one job. What it cannot
+    take from an order is what an interpreter or the C library reads once
+    at start-up (`STARTUP_VARIABLES`): a job that sets one of those, a
+    program-mode script or a shell script gets a child started for it, and
+    the standby is killed first.
+    """
+
+    def __init__(self) -> None:
+        self.report_r, report_w = os.pipe()
+        try:
+            self.proc: subprocess.Popen[bytes] = _spawn(
+                ["python3", "-u", CALL_MAIN, "--standby", str(report_w)],
+                cwd="/",
+                env=child_env(None),
+                stdin=subprocess.PIPE,
+                report_w=report_w,
+            )
+        except BaseException:
+            os.close(self.report_r)
+            raise
+        finally:
+            os.close(report_w)
+
+    def fits(self, job: Job, shape: ScriptShape) -> bool:
+        return (
+            job.language == "python"
+            and shape.function_mode
+            and not any(_read_at_start_up(name) for name in job.env)
+            and self.proc.poll() is None
+        )
+
+    def give(self, job: Job) -> bool:
+        """Hand it the job; False when it died before it could take it."""
+        assert self.proc.stdin is not None
+        order: dict[str, object] = {
+            "script": job.script_path,
+            "cwd": WORK_DIR,
+            "stdin": INPUT_PATH,
+            "env": child_env(job),
+        }
+        try:
+            self.proc.stdin.write(json.dumps(order).encode())
+            self.proc.stdin.close()
+        except OSError:  # BrokenPipeError: it is gone
+            return False
+        return True
+
+    def discard(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        os.close(self.report_r)
+
+
+# Variables an interpreter, the dynamic loader or libc read once when a
+# process starts: a standby started without them would ignore them.
+STARTUP_PREFIXES = ("PYTHON", "LD_", "LC_", "MALLOC_", "GLIBC_", "GCONV_")
+STARTUP_VARIABLES = frozenset(
+    {"LANG", "LANGUAGE", "HOME", "PATH", "TZ", "LOCPATH", "NLSPATH", "TERMINFO", "TMPDIR"}
+)
+
+
+def _read_at_start_up(name: str) -> bool:
+    return name in STARTUP_VARIABLES or name.startswith(STARTUP_PREFIXES)
+
+
+def _spawn(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    stdin: int | IO[bytes],
+    report_w: int | None,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(report_w,) if report_w is not None else (),
+        start_new_session=True,
+        # setreuid(10001, 10001): real and saved uid leave root, so
+        # the script cannot signal or trace the runner, nor regain
+        # any capability (runner_identity).
+        user=SANDBOX_UID,
+        preexec_fn=_prepare_child,
+    )
+
+
+def run_child(
+    job: Job,
+    shape: ScriptShape,
+    pump: StreamPump,
+    report_cap: int,
+    standby: Standby | None = None,
+) -> ChildRun:
+    timeout = job.limits["timeout_seconds"]
+    if standby is not None:
+        if standby.fits(job, shape) and standby.give(job):
+            try:
+                return _pump(standby.proc, pump, standby.report_r, report_cap, timeout)
+            finally:
+                os.close(standby.report_r)
+        standby.discard()
     report_r, report_w = os.pipe()
     try:
         with open(INPUT_PATH, "rb") as stdin:
-            proc = subprocess.Popen(
+            proc = _spawn(
                 child_argv(job, shape, report_w),
                 cwd=WORK_DIR,
                 env=child_env(job),
                 stdin=stdin,  # the input JSON, as a file: never blocks the runner
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(report_w,) if shape.function_mode else (),
-                start_new_session=True,
-                # setreuid(10001, 10001): real and saved uid leave root, so
-                # the script cannot signal or trace the runner, nor regain
-                # any capability (runner_identity).
-                user=SANDBOX_UID,
-                preexec_fn=_prepare_child,
+                report_w=report_w if shape.function_mode else None,
             )
     finally:
         os.close(report_w)
     try:
-        return _pump(proc, pump, report_r, report_cap, job.limits["timeout_seconds"])
+        return _pump(proc, pump, report_r, report_cap, timeout)
     finally:
         os.close(report_r)
 

@@ -1,9 +1,8 @@
 """The durable queue is the executions table: claiming the oldest QUEUED row
 (QUEUED → RUNNING, for services/executions/lifecycle.py only).
 
-PostgreSQL: one statement with `FOR UPDATE SKIP LOCKED` (as Windmill claims
-its jobs), so many workers claim different rows without waiting on each
-other. SQLite (one process): a conditional UPDATE per candidate."""
+One statement in both dialects (see `_CLAIM`): the claim is on the path of
+every run, and each round trip to the database is paid there."""
 
 from __future__ import annotations
 
@@ -12,80 +11,62 @@ from datetime import UTC, datetime
 from tortoise import connections
 
 from core.statuses import ExecutionStatus, check_move
-from models.batches import Batch
 from models.executions import Execution
 
-CANDIDATES = 32
 QUEUED, RUNNING = ExecutionStatus.QUEUED, ExecutionStatus.RUNNING
 
 
-async def batches_at_concurrency() -> set[str]:
-    """Batches whose running executions already reach their concurrency."""
-    running = await Execution.filter(status=RUNNING, batch_id__not_isnull=True).values_list(
-        "batch_id", flat=True
+# The batches whose running executions already reach their concurrency: their
+# queued executions wait. Both dialects accept the same text but for the
+# placeholders and the row lock.
+_FULL_BATCHES = """
+    SELECT r.batch_id FROM executions r JOIN batches b ON b.id = r.batch_id
+    WHERE r.status = {running}
+    GROUP BY r.batch_id, b.concurrency
+    HAVING count(*) >= b.concurrency
+"""
+
+# One round trip: pick the oldest claimable row, move it to RUNNING and
+# return all of it. PostgreSQL locks the pick with SKIP LOCKED (as Windmill
+# claims its jobs), so many workers claim different rows without waiting on
+# each other; SQLite has one writer, and the outer status condition keeps
+# the UPDATE conditional all the same.
+_CLAIM = """
+    WITH full_batches AS ({full_batches})
+    UPDATE executions SET status = {running}, worker = {worker}, started_at = {now}
+    WHERE status = {queued} AND id = (
+        SELECT id FROM executions
+        WHERE status = {queued}
+          AND (batch_id IS NULL OR batch_id NOT IN (SELECT batch_id FROM full_batches))
+        ORDER BY queued_at
+        LIMIT 1 {lock}
     )
-    if not running:
-        return set()
-    counts: dict[str, int] = {}
-    for batch_id in running:
-        counts[str(batch_id)] = counts.get(str(batch_id), 0) + 1
-    limits = {
-        str(batch_id): int(concurrency)
-        for batch_id, concurrency in await Batch.filter(id__in=list(counts)).values_list(
-            "id", "concurrency"
-        )
-    }
-    return {b for b, n in counts.items() if n >= limits.get(b, 1)}
+    RETURNING *
+"""
+
+
+def claim_statement(dialect: str) -> str:
+    """The claim's SQL for `dialect`; parameters: worker, now, running, queued."""
+    if dialect == "postgres":
+        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4"}
+        lock = "FOR UPDATE SKIP LOCKED"
+    else:
+        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4"}
+        lock = ""
+    full_batches = _FULL_BATCHES.format(**marks)
+    return _CLAIM.format(full_batches=full_batches, lock=lock, **marks)
 
 
 async def claim_next_execution(worker: str) -> Execution | None:
+    """The oldest QUEUED row whose batch has room, now RUNNING on `worker`."""
     check_move(QUEUED, RUNNING)
-    full_batches = await batches_at_concurrency()
     connection = connections.get("default")
-    if connection.capabilities.dialect == "postgres":
-        return await _claim_skip_locked(worker, full_batches)
-    return await _claim_conditional(worker, full_batches)
-
-
-async def _claim_skip_locked(worker: str, full_batches: set[str]) -> Execution | None:
-    connection = connections.get("default")
-    exclude = ""
-    params: list[object] = [worker, datetime.now(UTC), RUNNING.value, QUEUED.value]
-    if full_batches:
-        exclude = "AND (batch_id IS NULL OR NOT (batch_id = ANY($5::uuid[])))"
-        params.append(sorted(full_batches))
+    dialect = connection.capabilities.dialect
+    # As Tortoise writes a timestamp, so it reads back like every other.
+    now = Execution._meta.fields_map["started_at"].to_db_value(datetime.now(UTC), Execution)
     rows = await connection.execute_query_dict(
-        f"""
-        UPDATE executions SET status = $3, worker = $1, started_at = $2
-        WHERE id = (
-            SELECT id FROM executions
-            WHERE status = $4 {exclude}
-            ORDER BY queued_at
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED
-        )
-        RETURNING id
-        """,
-        params,
+        claim_statement(dialect), [worker, now, RUNNING.value, QUEUED.value]
     )
     if not rows:
         return None
-    return await Execution.get(id=rows[0]["id"])
-
-
-async def _claim_conditional(worker: str, full_batches: set[str]) -> Execution | None:
-    candidates = (
-        await Execution.filter(status=QUEUED)
-        .order_by("queued_at")
-        .limit(CANDIDATES)
-        .values_list("id", "batch_id")
-    )
-    for execution_id, batch_id in candidates:
-        if batch_id is not None and str(batch_id) in full_batches:
-            continue
-        claimed = await Execution.filter(id=execution_id, status=QUEUED).update(
-            status=RUNNING, worker=worker, started_at=datetime.now(UTC)
-        )
-        if claimed == 1:
-            return await Execution.get(id=execution_id)
-    return None
+    return Execution._init_from_db(**rows[0])

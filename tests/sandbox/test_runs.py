@@ -266,3 +266,49 @@ async def test_async_main(run_script: RunScript) -> None:
     run = await run_script(script, 21)
     assert run.outcome.status == "succeeded", run.outcome
     assert json.loads(run.outcome.result_json or "") == {"doubled": 42}
+
+
+async def test_main_runs_where_and_with_what_a_fresh_start_would_have(
+    run_script: RunScript,
+) -> None:
+    # Function mode's child is started before the job arrives; what the job
+    # brings (its environment, the work dir, the input on stdin, the script's
+    # path) must still be all the script sees.
+    script = (
+        "import os, sys\n"
+        "def main(data):\n"
+        "    return {'cwd': os.getcwd(), 'argv': sys.argv, 'path0': sys.path[0],\n"
+        "            'env': sorted(os.environ), 'token': os.environ['TOKEN'],\n"
+        "            'stdin': sys.stdin.read()}\n"
+    )
+    run = await run_script(script, {"a": 1}, env={"TOKEN": "t0k"})
+    assert run.outcome.status == "succeeded", run.outcome
+    assert json.loads(run.outcome.result_json or "") == {
+        "cwd": "/job/work",
+        "argv": ["/job/script.py"],
+        "path0": "/job",
+        "env": [
+            "HOME",
+            "LANG",
+            "PATH",
+            "PYTHONDONTWRITEBYTECODE",
+            "PYTHONUNBUFFERED",
+            "SCRIPTBOX_INPUT",
+            "SCRIPTBOX_INPUT_DIR",
+            "SCRIPTBOX_OUTPUT_DIR",
+            "SCRIPTBOX_RESULT",
+            "TMPDIR",
+            "TOKEN",
+        ],
+        "token": "t0k",
+        "stdin": '{"a": 1}',
+    }
+
+
+async def test_a_variable_python_reads_when_it_starts_takes_effect(run_script: RunScript) -> None:
+    # An interpreter started ahead of the job could not honour it: such a
+    # job gets a child started for it.
+    script = "import sys\ndef main(data):\n    return sys.flags.optimize\n"
+    run = await run_script(script, env={"PYTHONOPTIMIZE": "1"})
+    assert run.outcome.status == "succeeded", run.outcome
+    assert run.outcome.result_json == "1"
