@@ -60,7 +60,14 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.errors import BadUserInput, ClientError, Forbidden, MalformedRequest, Unauthenticated
+from core.errors import (
+    BadUserInput,
+    ClientError,
+    FellBehind,
+    Forbidden,
+    MalformedRequest,
+    Unauthenticated,
+)
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
@@ -69,8 +76,16 @@ from graphql_api.client_input import (
 )
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.error_handling import code_of_uncoded_message
+from graphql_api.shared_streams import (
+    EndKind,
+    PinnedContext,
+    SharedStream,
+    is_shareable,
+    share_key,
+    shared_streams_of,
+)
 from resolvers.context import Context
-from services.access import reaches_less
+from services.access import reaches_less, visibility_class
 
 FORBIDDEN = 4403
 ACCESS_NARROWED = Forbidden(
@@ -91,6 +106,23 @@ async def accept_connection(context: Context) -> None:
 
 def error_payload(error: ClientError) -> dict[str, Any]:
     return {"message": error.message, "extensions": error.extensions}
+
+
+# A subscriber of a shared stream that fell behind gets what the bus's
+# SubscriberTooSlow would have got it.
+FELL_BEHIND_PAYLOAD = json.dumps(
+    {
+        "data": None,
+        "errors": [
+            error_payload(
+                FellBehind(
+                    "This subscription fell too far behind and was ended; subscribe again "
+                    "(a new subscription replays what was already printed)."
+                )
+            )
+        ],
+    }
+)
 
 
 def with_code(error: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +202,14 @@ def top_levels(text: str, keep: int = 2) -> Any:
 
 class ClientMessageAdapter(ASGIWebSocketAdapter):
     """Reads messages so that one nested too deeply to decode is answered
-    (as a TooDeepMessage) instead of ending the socket with a RecursionError."""
+    (as a TooDeepMessage) instead of ending the socket with a RecursionError;
+    sends a message already serialized (a shared subscription's)."""
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
@@ -317,6 +356,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if is_shareable(operation.query, operation.operation_name):
+            await self.run_shared_operation(operation)
+            return
         # Strawberry's, except that a GraphQLError raised while parsing (by
         # a parsing extension such as ParserCache) is the client's `error`.
         try:
@@ -340,6 +382,73 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    async def run_shared_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription executed once per event for every subscriber of
+        its share key (shared_streams.py): this one's own stream until its
+        first result, then the shared stream it matches."""
+        try:
+            session = await self.context.session()
+        except Unauthenticated as refusal:
+            await self._send_error(operation.id, [error_payload(refusal)])
+            return
+        own = SharedStream(
+            await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=PinnedContext(self.context, session),
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+        )
+        try:
+            await own.started()
+        except BaseException:
+            own.close()
+            raise
+        key = share_key(
+            operation.query,
+            operation.operation_name,
+            operation.variables,
+            visibility_class(session.caller),
+        )
+        stream = shared_streams_of(self.view).adopt(key, own)
+        try:
+            await self._follow(operation, stream)
+        finally:
+            stream.leave()
+
+    async def _follow(self, operation: Operation[Context, None], stream: SharedStream) -> None:
+        """Every payload of `stream` from the first, in order, then its end."""
+        head = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        adapter = cast("ClientMessageAdapter", self.websocket)
+        # A client that stops reading blocks the write of one message (the
+        # socket's buffers are full); when more events than a subscriber's
+        # queue holds arrive meanwhile, it is ended as such a queue would end
+        # it. (A replay sent in a burst to a client that reads is not.)
+        limit = self.context.services.settings.subscriber_queue_limit
+        sent = 0
+        while True:
+            while sent < len(stream.history):
+                if operation.completed:  # ended by an `error` sent elsewhere
+                    return
+                produced = len(stream.history)
+                await adapter.send_text(head + stream.history[sent] + "}")
+                sent += 1
+                if len(stream.history) - produced > limit:
+                    await adapter.send_text(head + FELL_BEHIND_PAYLOAD + "}")
+                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                    return
+            if stream.ending is not None:
+                break
+            await stream.wait_beyond(sent)
+        ending = stream.ending
+        if ending.kind is EndKind.ERROR:
+            await self._send_error(operation.id, list(ending.errors))
+        elif ending.kind is EndKind.INCREMENTAL:
+            await self._reject_incremental_delivery(operation)
+        else:
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def _handle_pre_execution_error(
         self, operation: Operation[Context, None], result: PreExecutionError
