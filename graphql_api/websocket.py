@@ -413,6 +413,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             visibility_class(session.caller),
         )
         stream = shared_streams_of(self.view).adopt(key, own)
+        # A stream dropped for a shared one is garbage from here on (this
+        # frame lives as long as the subscription).
+        del own
         try:
             await self._follow(operation, stream)
         finally:
