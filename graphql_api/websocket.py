@@ -261,20 +261,40 @@ class TokenWatch:
         self._context = context
         self._on_expiry = on_expiry
         self._on_narrowed = on_narrowed
-        self._timer: asyncio.Task[None] | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        # A timer and a listener, not tasks: an idle socket holds no
+        # coroutine of its own until its token expires or access changes.
+        self._timer: asyncio.TimerHandle | None = None
+        self._stop_listening: Callable[[], None] | None = None
+        self._check: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
+        self._check_again = False
 
     def start(self) -> None:
         expires_at = self._context.token_expires_at
+        loop = asyncio.get_running_loop()
         if self._timer is None and expires_at is not None:
-            self._timer = asyncio.create_task(self._expire_at(expires_at))
-        if self._watcher is None:
-            self._watcher = asyncio.create_task(self._watch_access())
+            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
+            self._timer = loop.call_later(delay, self._expired)
+        if self._stop_listening is None:
+            watch = self._context.services.access_watch
+            self._stop_listening = watch.on_change(self._access_changed)
 
-    async def _watch_access(self) -> None:
-        watch = self._context.services.access_watch
+    def _expired(self) -> None:
+        self._timer = None
+        self._expiry = asyncio.create_task(self._expire())
+
+    async def _expire(self) -> None:
+        await self._on_expiry(Unauthenticated("The access token has expired; log in again."))
+
+    def _access_changed(self) -> None:
+        if self._check is not None and not self._check.done():
+            self._check_again = True  # once the running check is over
+            return
+        self._check = asyncio.create_task(self._recheck())
+
+    async def _recheck(self) -> None:
         while True:
-            await watch.next_change()
+            self._check_again = False
             before = self._context.current_caller
             refusal = await self.refusal()
             if refusal is not None:
@@ -283,10 +303,8 @@ class TokenWatch:
             after = self._context.current_caller
             if before is not None and after is not None and reaches_less(before, after):
                 await self._on_narrowed(ACCESS_NARROWED)
-
-    async def _expire_at(self, expires_at: datetime) -> None:
-        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
-        await self._on_expiry(Unauthenticated("The access token has expired; log in again."))
+            if not self._check_again:
+                return
 
     async def refusal(self) -> ClientError | None:
         """Why no operation may run now (token expired, account gone), or None."""
@@ -300,7 +318,11 @@ class TokenWatch:
         return None
 
     async def stop(self) -> None:
-        for task in (self._timer, self._watcher):
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._stop_listening is not None:
+            self._stop_listening()
+        for task in (self._check, self._expiry):
             if task is None or task is asyncio.current_task():
                 continue
             task.cancel()
