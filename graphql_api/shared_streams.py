@@ -90,6 +90,24 @@ def is_shareable(query: str, operation_name: str | None) -> bool:
     return field.alias is None and field.name.value in SHAREABLE_ROOT_FIELDS
 
 
+_TEXTS: weakref.WeakValueDictionary[str, _Text] = weakref.WeakValueDictionary()
+
+
+class _Text(str):
+    """A str that a weak dictionary may hold."""
+
+    __slots__ = ("__weakref__",)
+
+
+def shared_text(text: str) -> str:
+    """One object for equal texts held by many subscribers (their documents),
+    kept as long as one of them holds it."""
+    known = _TEXTS.get(text)
+    if known is None:
+        known = _TEXTS[text] = _Text(text)
+    return known
+
+
 def share_key(
     query: str,
     operation_name: str | None,
@@ -158,6 +176,10 @@ class SharedStream:
         # stream offered to other subscribers).
         self.first_clean = False
         self._more = asyncio.Event()
+        # After its first result a stream waits to be kept (adopted): one
+        # dropped for a shared stream executes no more than that result (a
+        # late subscriber's replay is not executed twice).
+        self._kept = asyncio.Event()
         self._subscribers = 0
         self._on_idle: list[Any] = []
         self._pump = asyncio.create_task(self._run(source), name="shared-subscription")
@@ -175,6 +197,7 @@ class SharedStream:
 
     def join(self) -> None:
         self._subscribers += 1
+        self._kept.set()
 
     def leave(self) -> None:
         self._subscribers -= 1
@@ -215,10 +238,13 @@ class SharedStream:
                     if not isinstance(result, ExecutionResult):
                         self._end(Ending(EndKind.INCREMENTAL))
                         return
-                    if not self.history:
+                    first = not self.history
+                    if first:
                         self.first_clean = not result.errors
                     self.history.append(payload_of(result))
                     self._wake()
+                    if first:
+                        await self._kept.wait()
             self._end(COMPLETE)
         except GraphQLError as error:
             # A parse error raised by a parsing extension (ParserCache).

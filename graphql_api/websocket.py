@@ -83,6 +83,7 @@ from graphql_api.shared_streams import (
     is_shareable,
     share_key,
     shared_streams_of,
+    shared_text,
 )
 from resolvers.context import Context
 from services.access import reaches_less, visibility_class
@@ -353,6 +354,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
+        # Cancelled by the line above; what is left of it is garbage that an
+        # idle socket would otherwise keep.
+        self.connection_init_timeout_task = None
         if self.connection_acknowledged:
             self.token.start()
 
@@ -379,6 +383,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         if is_shareable(operation.query, operation.operation_name):
+            # One copy of a document that thousands of sockets hold.
+            operation.query = shared_text(operation.query)
             await self.run_shared_operation(operation)
             return
         # Strawberry's, except that a GraphQLError raised while parsing (by
@@ -440,6 +446,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         del own
         try:
             await self._follow(operation, stream)
+        except WebSocketDisconnected:
+            return  # the client went away
+        except Exception as error:
+            await self.handle_task_exception(error)
         finally:
             stream.leave()
 

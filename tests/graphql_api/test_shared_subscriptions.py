@@ -166,9 +166,7 @@ async def test_revoking_one_token_ends_its_stream_and_no_other(tmp_path: Path) -
             await alice.data(REVOKE, {"id": first_id})
             code, before = await revoked.closed_with(timeout=30)
             assert code == 4403
-            assert [error_codes(m) for m in before if m["type"] == "error"] == [
-                ["UNAUTHENTICATED"]
-            ]
+            assert [error_codes(m) for m in before if m["type"] == "error"] == [["UNAUTHENTICATED"]]
         for socket in kept:
             events = await rest_of(socket)
             assert seqs_follow_on(events, 1)
