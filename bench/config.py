@@ -36,6 +36,10 @@ class Config:
     b4_lines: int = 1_000
     b4_line_interval_ms: float = 1.0
     b4_deadline_seconds: float = 180.0
+    # The scaling curve: one fresh service per size; the figures of
+    # `b4_subscribers` carry the goals, the largest size is held to order and
+    # memory only (its clients share the 2 cores with the service).
+    b4_scales: tuple[int, ...] = (10, 100, 1_000, 10_000)
     # B5: concurrent clients, seconds per round, rounds per target.
     b5_clients: int = 50
     b5_seconds: float = 10.0
@@ -64,6 +68,7 @@ QUICK = Config(
     b3_flat_repeats=5,
     b4_subscribers=200,
     b4_client_processes=2,
+    b4_scales=(10, 200),
     b4_lines=200,
     b5_seconds=3.0,
     b5_rounds=1,
@@ -80,6 +85,7 @@ PROFILE = Config(
     b2_executions=100,
     b3_requests=5,
     b4_lines=300,
+    b4_scales=(1_000,),
     b5_rounds=1,
     profile=True,
 )

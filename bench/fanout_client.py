@@ -80,7 +80,7 @@ async def follow(
                 if kind == "complete":
                     return
                 event = message["payload"]["data"]["executionUpdates"]
-                if event["seq"] != sub.last_seq + 1 and sub.last_seq >= 0:
+                if event["seq"] != sub.last_seq + 1:  # the first is seq 0 (QUEUED)
                     sub.seq_gaps += 1
                 sub.last_seq = event["seq"]
                 if first:

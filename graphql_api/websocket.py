@@ -60,7 +60,14 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.errors import BadUserInput, ClientError, Forbidden, MalformedRequest, Unauthenticated
+from core.errors import (
+    BadUserInput,
+    ClientError,
+    FellBehind,
+    Forbidden,
+    MalformedRequest,
+    Unauthenticated,
+)
 from graphql_api.client_input import (
     INLINE_LIMIT_BYTES,
     MAX_JSON_DEPTH,
@@ -69,8 +76,17 @@ from graphql_api.client_input import (
 )
 from graphql_api.document_checks import DocumentLimits, check_document
 from graphql_api.error_handling import code_of_uncoded_message
+from graphql_api.shared_streams import (
+    EndKind,
+    PinnedContext,
+    SharedStream,
+    is_shareable,
+    share_key,
+    shared_streams_of,
+    shared_text,
+)
 from resolvers.context import Context
-from services.access import reaches_less
+from services.access import reaches_less, visibility_class
 
 FORBIDDEN = 4403
 ACCESS_NARROWED = Forbidden(
@@ -91,6 +107,23 @@ async def accept_connection(context: Context) -> None:
 
 def error_payload(error: ClientError) -> dict[str, Any]:
     return {"message": error.message, "extensions": error.extensions}
+
+
+# A subscriber of a shared stream that fell behind gets what the bus's
+# SubscriberTooSlow would have got it.
+FELL_BEHIND_PAYLOAD = json.dumps(
+    {
+        "data": None,
+        "errors": [
+            error_payload(
+                FellBehind(
+                    "This subscription fell too far behind and was ended; subscribe again "
+                    "(a new subscription replays what was already printed)."
+                )
+            )
+        ],
+    }
+)
 
 
 def with_code(error: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +203,14 @@ def top_levels(text: str, keep: int = 2) -> Any:
 
 class ClientMessageAdapter(ASGIWebSocketAdapter):
     """Reads messages so that one nested too deeply to decode is answered
-    (as a TooDeepMessage) instead of ending the socket with a RecursionError."""
+    (as a TooDeepMessage) instead of ending the socket with a RecursionError;
+    sends a message already serialized (a shared subscription's)."""
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
@@ -222,20 +262,40 @@ class TokenWatch:
         self._context = context
         self._on_expiry = on_expiry
         self._on_narrowed = on_narrowed
-        self._timer: asyncio.Task[None] | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        # A timer and a listener, not tasks: an idle socket holds no
+        # coroutine of its own until its token expires or access changes.
+        self._timer: asyncio.TimerHandle | None = None
+        self._stop_listening: Callable[[], None] | None = None
+        self._check: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
+        self._check_again = False
 
     def start(self) -> None:
         expires_at = self._context.token_expires_at
+        loop = asyncio.get_running_loop()
         if self._timer is None and expires_at is not None:
-            self._timer = asyncio.create_task(self._expire_at(expires_at))
-        if self._watcher is None:
-            self._watcher = asyncio.create_task(self._watch_access())
+            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
+            self._timer = loop.call_later(delay, self._expired)
+        if self._stop_listening is None:
+            watch = self._context.services.access_watch
+            self._stop_listening = watch.on_change(self._access_changed)
 
-    async def _watch_access(self) -> None:
-        watch = self._context.services.access_watch
+    def _expired(self) -> None:
+        self._timer = None
+        self._expiry = asyncio.create_task(self._expire())
+
+    async def _expire(self) -> None:
+        await self._on_expiry(Unauthenticated("The access token has expired; log in again."))
+
+    def _access_changed(self) -> None:
+        if self._check is not None and not self._check.done():
+            self._check_again = True  # once the running check is over
+            return
+        self._check = asyncio.create_task(self._recheck())
+
+    async def _recheck(self) -> None:
         while True:
-            await watch.next_change()
+            self._check_again = False
             before = self._context.current_caller
             refusal = await self.refusal()
             if refusal is not None:
@@ -244,10 +304,8 @@ class TokenWatch:
             after = self._context.current_caller
             if before is not None and after is not None and reaches_less(before, after):
                 await self._on_narrowed(ACCESS_NARROWED)
-
-    async def _expire_at(self, expires_at: datetime) -> None:
-        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
-        await self._on_expiry(Unauthenticated("The access token has expired; log in again."))
+            if not self._check_again:
+                return
 
     async def refusal(self) -> ClientError | None:
         """Why no operation may run now (token expired, account gone), or None."""
@@ -261,7 +319,11 @@ class TokenWatch:
         return None
 
     async def stop(self) -> None:
-        for task in (self._timer, self._watcher):
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._stop_listening is not None:
+            self._stop_listening()
+        for task in (self._check, self._expiry):
             if task is None or task is asyncio.current_task():
                 continue
             task.cancel()
@@ -292,6 +354,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
+        # Cancelled by the line above; what is left of it is garbage that an
+        # idle socket would otherwise keep.
+        self.connection_init_timeout_task = None
         if self.connection_acknowledged:
             self.token.start()
 
@@ -317,6 +382,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if is_shareable(operation.query, operation.operation_name):
+            # One copy of a document that thousands of sockets hold.
+            operation.query = shared_text(operation.query)
+            await self.run_shared_operation(operation)
+            return
         # Strawberry's, except that a GraphQLError raised while parsing (by
         # a parsing extension such as ParserCache) is the client's `error`.
         try:
@@ -340,6 +410,80 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    async def run_shared_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription executed once per event for every subscriber of
+        its share key (shared_streams.py): this one's own stream until its
+        first result, then the shared stream it matches."""
+        try:
+            session = await self.context.session()
+        except Unauthenticated as refusal:
+            await self._send_error(operation.id, [error_payload(refusal)])
+            return
+        own = SharedStream(
+            await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=PinnedContext(self.context, session),
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+        )
+        try:
+            await own.started()
+        except BaseException:
+            own.close()
+            raise
+        key = share_key(
+            operation.query,
+            operation.operation_name,
+            operation.variables,
+            visibility_class(session.caller),
+        )
+        stream = shared_streams_of(self.view).adopt(key, own)
+        # A stream dropped for a shared one is garbage from here on (this
+        # frame lives as long as the subscription).
+        del own
+        try:
+            await self._follow(operation, stream)
+        except WebSocketDisconnected:
+            return  # the client went away
+        except Exception as error:
+            await self.handle_task_exception(error)
+        finally:
+            stream.leave()
+
+    async def _follow(self, operation: Operation[Context, None], stream: SharedStream) -> None:
+        """Every payload of `stream` from the first, in order, then its end."""
+        head = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        adapter = cast("ClientMessageAdapter", self.websocket)
+        # A client that stops reading blocks the write of one message (the
+        # socket's buffers are full); when more events than a subscriber's
+        # queue holds arrive meanwhile, it is ended as such a queue would end
+        # it. (A replay sent in a burst to a client that reads is not.)
+        limit = self.context.services.settings.subscriber_queue_limit
+        sent = 0
+        while True:
+            while sent < len(stream.history):
+                if operation.completed:  # ended by an `error` sent elsewhere
+                    return
+                produced = len(stream.history)
+                await adapter.send_text(head + stream.history[sent] + "}")
+                sent += 1
+                if len(stream.history) - produced > limit:
+                    await adapter.send_text(head + FELL_BEHIND_PAYLOAD + "}")
+                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                    return
+            if stream.ending is not None:
+                break
+            await stream.wait_beyond(sent)
+        ending = stream.ending
+        if ending.kind is EndKind.ERROR:
+            await self._send_error(operation.id, list(ending.errors))
+        elif ending.kind is EndKind.INCREMENTAL:
+            await self._reject_incremental_delivery(operation)
+        else:
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def _handle_pre_execution_error(
         self, operation: Operation[Context, None], result: PreExecutionError

@@ -29,7 +29,7 @@ and `role_in` are the only places that say who reaches what.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -111,6 +111,23 @@ def reaches_less(before: Caller, after: Caller) -> bool:
     return any(
         folder_id not in after.shared or not after.shared[folder_id].allows(role)
         for folder_id, role in before.shared.items()
+    )
+
+
+def visibility_class(caller: Caller) -> Hashable:
+    """What decides everything `caller` may see, as one hashable value: two
+    callers with equal classes see the same rows, so a result computed for
+    one may be shown to the other (shared subscriptions). Anything added to
+    `Caller` that changes what is visible belongs in here too."""
+    token = caller.token
+    return (
+        str(caller.id),
+        caller.is_admin,
+        token is None,
+        caller.scopes,
+        token.folder_id if token is not None else None,
+        caller.own_tree,
+        frozenset(caller.shared.items()),
     )
 
 

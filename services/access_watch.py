@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from tortoise.expressions import F
 
@@ -49,10 +50,20 @@ class AccessWatch:
         # Changes this process has observed; listeners wait for it to move.
         self._epoch = 0
         self._poller: asyncio.Task[None] | None = None
+        # Called (synchronously) at each change: a socket listens with a
+        # callback rather than a task of its own, which idle sockets by the
+        # thousand would each hold.
+        self._listeners: set[Callable[[], None]] = set()
 
     async def start(self) -> None:
         self._seen = await current_generation()
         self._poller = asyncio.create_task(self._poll(), name="access-watch")
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` at every change observed from now; returns what
+        stops that."""
+        self._listeners.add(listener)
+        return lambda: self._listeners.discard(listener)
 
     async def next_change(self) -> None:
         """Return at the next change observed from now."""
@@ -73,6 +84,11 @@ class AccessWatch:
                 async with self._changed:
                     self._epoch += 1
                     self._changed.notify_all()
+                for listener in list(self._listeners):
+                    try:
+                        listener()
+                    except Exception:  # one listener's fault is not the others'
+                        log.exception("an access listener failed")
 
     async def close(self) -> None:
         if self._poller is not None:
