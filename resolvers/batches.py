@@ -15,6 +15,7 @@ from core.statuses import ExecutionStatus as StatusModel
 from models.batches import Batch as BatchRow
 from resolvers.context import Context
 from resolvers.executions import ExecutionStatus, ExecutionType
+from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -98,11 +99,12 @@ class BatchMutation:
         script_id: strawberry.ID | None = None,
         path: str | None = None,
         concurrency: int = 4,
+        retry: RetryPolicyInput | None = None,
     ) -> BatchType:
         caller = await info.context.caller()
         script = await script_argument(info, caller, script_id, path)
         batch = await info.context.services.batches.submit(
-            caller, script, list(inputs), concurrency
+            caller, script, list(inputs), concurrency, retry=policy_of(retry)
         )
         return BatchType(row=batch)
 

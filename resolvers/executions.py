@@ -19,6 +19,7 @@ from core.statuses import ExecutionStatus as StatusModel
 from models.executions import Execution as ExecutionRow
 from resolvers.context import Context
 from resolvers.files import ArtifactType
+from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -149,6 +150,29 @@ class ExecutionType:
     def batch_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.batch_id)) if self.row.batch_id else None
 
+    @strawberry.field(description="1 for a run, 2 and on for the retries of it.")
+    def attempt(self) -> int:
+        return self.row.attempt
+
+    @strawberry.field(description="The first attempt, when this one is a retry.")
+    async def retry_of(self, info: Info[Context, None]) -> ExecutionType | None:
+        if self.row.retry_of_id is None:
+            return None
+        first = await info.context.services.executions.first_attempt(self.row)
+        return None if first is None else ExecutionType(row=first)
+
+    @strawberry.field(description="The retry that followed this attempt, if one did.")
+    async def next_attempt(self, info: Info[Context, None]) -> ExecutionType | None:
+        after = await info.context.services.executions.attempt_after(self.row)
+        return None if after is None else ExecutionType(row=after)
+
+    @strawberry.field(
+        description="Why a QUEUED execution is not running yet (a retry's backoff, the "
+        "script's maxConcurrentRuns, ...); null when it is next for a free worker."
+    )
+    async def waiting_for(self, info: Info[Context, None]) -> str | None:
+        return await info.context.services.executions.waiting_for(self.row)
+
 
 @strawberry.type
 class ExecutionEvent:
@@ -157,6 +181,10 @@ class ExecutionEvent:
     status: ExecutionStatus  # type: ignore[valid-type]
     stream: OutputStream | None = strawberry.field(description="Set on output events.")
     data: str | None = strawberry.field(description="Set on output events.")
+    next_attempt_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="On a terminal event that a retry follows: the retry, whose events come next.",
+    )
 
     @strawberry.field(description="Set on the terminal event.")
     async def execution(self, info: Info[Context, None]) -> ExecutionType | None:
@@ -171,13 +199,14 @@ class ExecutionEvent:
         return ExecutionType(row=row)
 
     @classmethod
-    def from_bus(cls, event: BusEvent) -> ExecutionEvent:
+    def from_bus(cls, event: BusEvent, next_attempt: ExecutionRow | None = None) -> ExecutionEvent:
         return cls(
             execution_id=strawberry.ID(event.execution_id),
             seq=event.seq,
             status=event.status,
             stream=OutputStream(event.stream) if event.stream else None,
             data=event.data,
+            next_attempt_id=strawberry.ID(str(next_attempt.id)) if next_attempt else None,
         )
 
 
@@ -191,7 +220,12 @@ class RunScriptInput:
         default=None, description="Keys of your files, copied read-only into /job/in/."
     )
     wait: bool = strawberry.field(
-        default=False, description="Answer once the execution has ended (bounded by its timeout)."
+        default=False,
+        description="Answer once the execution has ended (bounded by its timeout); with "
+        "`retry`, its last attempt.",
+    )
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=None, description="Try again on failure; off unless given."
     )
 
 
@@ -242,10 +276,15 @@ class ExecutionMutation:
         script = await script_argument(info, caller, input.script_id, input.path)
         executions = info.context.services.executions
         row = await executions.submit(
-            caller, script, input.input, input.timeout_seconds, files=input.files
+            caller,
+            script,
+            input.input,
+            input.timeout_seconds,
+            files=input.files,
+            retry=policy_of(input.retry),
         )
         if input.wait:
-            row = await executions.wait(row.id, executions.wait_timeout(row))
+            row = await executions.wait_attempts(row)
         return ExecutionType(row=row)
 
     @strawberry.mutation(description="Stop a queued or running execution.")
@@ -257,7 +296,9 @@ class ExecutionMutation:
 @strawberry.type
 class ExecutionSubscription:
     @strawberry.subscription(
-        description="What was printed so far, then live output, then the terminal event."
+        description="What was printed so far, then live output, then the terminal event; "
+        "when a retry follows, its events after that (`nextAttemptId` says which), up to "
+        "the last attempt."
     )
     async def execution_updates(
         self, info: Info[Context, None], execution_id: strawberry.ID
@@ -265,8 +306,8 @@ class ExecutionSubscription:
         caller = await info.context.caller()
         executions = info.context.services.executions
         row = await executions.get(caller, execution_id)
-        async for event in executions.follow(row):
-            yield ExecutionEvent.from_bus(event)
+        async for event, next_attempt in executions.follow_attempts(row):
+            yield ExecutionEvent.from_bus(event, next_attempt)
 
     @strawberry.subscription(description="Status changes of all of the caller's executions.")
     async def my_executions(

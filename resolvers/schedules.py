@@ -12,9 +12,12 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import BadUserInput, NotFound
+from core.retries import OverlapPolicy as OverlapModel
+from core.retries import RetryPolicy as RetryPolicyModel
 from models.schedules import Schedule as ScheduleRow
 from resolvers.context import Context
 from resolvers.executions import ExecutionType
+from resolvers.retries import OverlapPolicy, RetryPolicyInput, RetrySettings, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -79,6 +82,14 @@ class ScheduleType:
     def created_at(self) -> datetime:
         return self.row.created_at
 
+    @strawberry.field(description="What a tick does while an earlier run has not ended.")
+    def overlap(self) -> OverlapPolicy:  # type: ignore[valid-type]
+        return self.row.overlap
+
+    @strawberry.field(description="The retry policy of each run it fires, if any.")
+    def retry(self) -> RetrySettings | None:
+        return RetrySettings.of(RetryPolicyModel.from_json(self.row.retry))
+
 
 @strawberry.input
 class CreateScheduleInput:
@@ -89,6 +100,8 @@ class CreateScheduleInput:
     input: JSON | None = None
     enabled: bool = True
     name: str | None = None
+    overlap: OverlapPolicy = OverlapModel.RUN_ANYWAY  # type: ignore[valid-type]
+    retry: RetryPolicyInput | None = None
 
 
 @strawberry.input
@@ -98,6 +111,10 @@ class UpdateScheduleInput:
     input: JSON | None = strawberry.UNSET
     enabled: bool | None = None
     name: str | None = None
+    overlap: OverlapPolicy | None = None  # type: ignore[valid-type]
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=strawberry.UNSET, description="null stops retrying."
+    )
 
 
 @strawberry.type
@@ -131,7 +148,15 @@ class ScheduleMutation:
         caller = await info.context.caller()
         script = await script_argument(info, caller, input.script_id, input.path)
         row = await info.context.services.schedules.create(
-            caller, script, input.cron, input.timezone, input.input, input.enabled, input.name
+            caller,
+            script,
+            input.cron,
+            input.timezone,
+            input.input,
+            input.enabled,
+            input.name,
+            overlap=OverlapModel(input.overlap),
+            retry=policy_of(input.retry),
         )
         return ScheduleType(row=row)
 
@@ -143,6 +168,7 @@ class ScheduleMutation:
         schedules = info.context.services.schedules
         row = await schedules.get_to_change(caller, id)
         given = input.input is not strawberry.UNSET
+        retry_given = input.retry is not strawberry.UNSET
         row = await schedules.update(
             row,
             cron=input.cron,
@@ -151,6 +177,9 @@ class ScheduleMutation:
             input_given=given,
             enabled=input.enabled,
             name=input.name,
+            overlap=None if input.overlap is None else OverlapModel(input.overlap),
+            retry=policy_of(input.retry) if retry_given else None,
+            retry_given=retry_given,
         )
         return ScheduleType(row=row)
 

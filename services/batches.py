@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.errors import BadUserInput, RateLimited
+from core.retries import RetryPolicy
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from models.batches import Batch
@@ -39,7 +40,12 @@ class BatchService:
         return await get_visible(Batch, caller, batch_id, "Batch")
 
     async def submit(
-        self, caller: Caller, script: Script, inputs: list[Any], concurrency: int
+        self,
+        caller: Caller,
+        script: Script,
+        inputs: list[Any],
+        concurrency: int,
+        retry: RetryPolicy | None = None,
     ) -> Batch:
         limit = self._settings.max_batch_size
         if not 1 <= len(inputs) <= limit:
@@ -65,7 +71,7 @@ class BatchService:
                 size=len(inputs),
             )
             rows = [
-                new_execution(caller.id, script, text, timeout, batch_id=batch.id)
+                new_execution(caller.id, script, text, timeout, batch_id=batch.id, retry=retry)
                 for text in encoded
             ]
             await lifecycle.create(rows)

@@ -21,6 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core.retries import OverlapPolicy, RetryPolicy
 from core.settings import Settings
 from core.tasks import cancel_and_wait
 from models.executions import Execution
@@ -29,7 +30,7 @@ from models.tree import Script
 from services.access import Caller, get_visible, require_owner, require_run_script, visible
 from services.cron import check_cron, next_fire_times, parse_zone
 from services.executions.service import ExecutionService
-from services.executions.submit import encode_input
+from services.executions.submit import PENDING, encode_input
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Schedules:
         input_value: Any,
         enabled: bool,
         name: str | None,
+        overlap: OverlapPolicy = OverlapPolicy.RUN_ANYWAY,
+        retry: RetryPolicy | None = None,
     ) -> Schedule:
         require_run_script(caller, script)
         cron = check_cron(cron)
@@ -88,6 +91,8 @@ class Schedules:
             input_json=encode_input(input_value, self._settings.max_input_bytes),
             enabled=enabled,
             next_run_at=self._next(cron, timezone) if enabled else None,
+            overlap=overlap,
+            retry=None if retry is None else retry.to_json(),
         )
 
     async def update(
@@ -100,6 +105,9 @@ class Schedules:
         input_given: bool = False,
         enabled: bool | None = None,
         name: str | None = None,
+        overlap: OverlapPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        retry_given: bool = False,
     ) -> Schedule:
         if cron is not None:
             row.cron = check_cron(cron)
@@ -112,6 +120,10 @@ class Schedules:
             row.enabled = enabled
         if name is not None:
             row.name = name
+        if overlap is not None:
+            row.overlap = overlap
+        if retry_given:
+            row.retry = None if retry is None else retry.to_json()
         row.next_run_at = self._next(row.cron, row.timezone) if row.enabled else None
         await row.save()
         return row
@@ -177,6 +189,9 @@ class Scheduler:
             ).update(next_run_at=following, last_run_at=now)
             if claimed != 1:
                 return None  # another scheduler fired this due time
+            if schedule.overlap is OverlapPolicy.SKIP and await self._still_going(schedule):
+                log.info("schedule %s skipped a tick: its last run has not ended", schedule.id)
+                return None
             row = await self._executions.submit_scheduled(schedule, script)
             await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
         if row.error_code is None:
@@ -186,3 +201,8 @@ class Scheduler:
                 "schedule %s was refused (%s): execution %s", schedule.id, row.error_code, row.id
             )
         return row
+
+    @staticmethod
+    async def _still_going(schedule: Schedule) -> bool:
+        """Whether a run of the schedule (or a retry of one) is queued or running."""
+        return await Execution.exists(schedule_id=schedule.id, status__in=PENDING)

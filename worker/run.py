@@ -117,7 +117,8 @@ class _Run:
             script=content,
             input_json=row.input_json.encode(),
             files=files,
-            env={**secrets, **deps.env},
+            # Which attempt this is (1 unless retried): a script may act on it.
+            env={**secrets, **deps.env, "SCRIPTBOX_ATTEMPT": str(row.attempt)},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
         )

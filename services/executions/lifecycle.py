@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from core.codes import ExecutionErrorCode
+from core.retries import RetryPolicy
 from core.statuses import ExecutionStatus, check_initial, check_move
 from models.executions import Execution
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
 from services.executions.output import delete_persisted_output, output_so_far
 from services.executions.queue import claim_next_execution
+from services.executions.retries import next_attempt
 
 QUEUED = ExecutionStatus.QUEUED
 RUNNING = ExecutionStatus.RUNNING
@@ -64,6 +68,8 @@ def new_execution(
     schedule_id: str | uuid.UUID | None = None,
     batch_id: str | uuid.UUID | None = None,
     refused: tuple[ExecutionErrorCode, str] | None = None,
+    retry: RetryPolicy | None = None,
+    waits_for_schedule: bool = False,
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
@@ -80,6 +86,8 @@ def new_execution(
         input_files=list(input_files),
         schedule_id=schedule_id,
         batch_id=batch_id,
+        retry=None if retry is None else retry.to_json(),
+        waits_for_schedule=waits_for_schedule,
         queued_at=now,
     )
     if refused is not None:
@@ -139,29 +147,35 @@ class ExecutionLifecycle:
         """Its worker ends a RUNNING row; `seq` numbers the terminal event,
         after every output event the worker published."""
         now = datetime.now(UTC)
-        ended = await _move(
-            row,
-            RUNNING,
-            ending.status,
-            error_code=ending.error_code,
-            error_message=ending.error_message,
-            result_json=ending.result_json,
-            exit_code=ending.exit_code,
-            stdout=stdout,
-            stderr=stderr,
-            output_truncated=ending.output_truncated,
-            rejected_artifacts=list(ending.rejected_artifacts),
-            finished_at=now,
-            duration_ms=(
-                _ms_between(row.started_at, now)
-                if ending.duration_ms is None
-                else ending.duration_ms
-            ),
-        )
+        async with in_transaction():
+            ended = await _move(
+                row,
+                RUNNING,
+                ending.status,
+                error_code=ending.error_code,
+                error_message=ending.error_message,
+                result_json=ending.result_json,
+                exit_code=ending.exit_code,
+                stdout=stdout,
+                stderr=stderr,
+                output_truncated=ending.output_truncated,
+                rejected_artifacts=list(ending.rejected_artifacts),
+                finished_at=now,
+                duration_ms=(
+                    _ms_between(row.started_at, now)
+                    if ending.duration_ms is None
+                    else ending.duration_ms
+                ),
+            )
+            retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
+            if retry is not None:
+                await self.create([retry])
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
         if ended or not await Execution.exists(id=row.id):
             await self._bus.publish(ExecutionEvent.of(row, seq, ending.status))
+        if retry is not None:
+            await self.announce([retry])
         return ended
 
     async def cancel_queued(self, row: Execution) -> bool:
@@ -207,18 +221,26 @@ class ExecutionLifecycle:
             now = datetime.now(UTC)
             # Conditional on the worker too: a row another worker finished or
             # that was re-claimed is left alone.
-            lost = await _move(
-                row,
-                RUNNING,
-                ExecutionStatus.FAILED,
-                where={"worker": row.worker},
-                error_code=ExecutionErrorCode.WORKER_LOST,
-                error_message="The worker running this execution stopped unexpectedly.",
-                stdout=output.stdout,
-                stderr=output.stderr,
-                finished_at=now,
-                duration_ms=_ms_between(row.started_at, now),
-            )
+            async with in_transaction():
+                lost = await _move(
+                    row,
+                    RUNNING,
+                    ExecutionStatus.FAILED,
+                    where={"worker": row.worker},
+                    error_code=ExecutionErrorCode.WORKER_LOST,
+                    error_message="The worker running this execution stopped unexpectedly.",
+                    stdout=output.stdout,
+                    stderr=output.stderr,
+                    finished_at=now,
+                    duration_ms=_ms_between(row.started_at, now),
+                )
+                retry = (
+                    next_attempt(row, ExecutionStatus.FAILED, ExecutionErrorCode.WORKER_LOST, now)
+                    if lost
+                    else None
+                )
+                if retry is not None:
+                    await self.create([retry])
             if not lost:
                 continue
             failed += 1
@@ -228,6 +250,8 @@ class ExecutionLifecycle:
                 seq += 1
                 await self._bus.publish(ExecutionEvent.of(row, seq, RUNNING, stream, data))
             await self._bus.publish(ExecutionEvent.of(row, seq + 1, ExecutionStatus.FAILED))
+            if retry is not None:
+                await self.announce([retry])
         return failed
 
 
@@ -241,6 +265,8 @@ async def _move(
     """The one conditional UPDATE that changes a status: from `old` (and
     `where`) to `new`, if the lifecycle has that move. True when it did."""
     check_move(old, new)
+    if old is RUNNING:
+        fields["run_slot"] = None  # frees the script's run slot with the same write
     updated = await Execution.filter(id=row.id, status=old, **(where or {})).update(
         status=new, **fields
     )

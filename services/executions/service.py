@@ -14,6 +14,7 @@ from typing import Any
 
 from core.codes import ExecutionErrorCode
 from core.errors import BadUserInput, RateLimited
+from core.retries import OverlapPolicy, RetryPolicy
 from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
@@ -24,7 +25,7 @@ from models.tree import Script
 from services.access import Caller, get_visible, require_role, require_run_script
 from services.events import ExecutionEvent, ExecutionEventBus
 from services.executions import follow as following
-from services.executions import history
+from services.executions import history, retries, waiting
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
 from services.executions.submit import (
@@ -83,15 +84,18 @@ class ExecutionService:
         input_value: Any,
         timeout_seconds: float | None,
         files: list[str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Execution:
         """Queue a run of the script's current version, started by (and
-        belonging to) the caller."""
+        belonging to) the caller; tried again as `retry` says."""
         require_run_script(caller, script)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
-        row = new_execution(caller.id, script, input_json, timeout, input_files=file_keys)
+        row = new_execution(
+            caller.id, script, input_json, timeout, input_files=file_keys, retry=retry
+        )
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
         return row
@@ -122,6 +126,8 @@ class ExecutionService:
             timeout,
             schedule_id=schedule.id,
             refused=refused,
+            retry=RetryPolicy.from_json(schedule.retry),
+            waits_for_schedule=schedule.overlap is OverlapPolicy.QUEUE,
         )
         await self.lifecycle.create([row])
         return row
@@ -132,8 +138,9 @@ class ExecutionService:
     # --- ending -------------------------------------------------------------------
 
     async def cancel(self, caller: Caller, execution_id: str, wait: bool = True) -> Execution:
-        """Stop a queued or running execution; an ended one is left as it is."""
-        row = await self.get(caller, execution_id)
+        """Stop a queued or running execution; an ended one is left as it is,
+        but a retry that follows it is stopped."""
+        row = await retries.last_attempt(await self.get(caller, execution_id))
         if str(row.owner_id) != str(caller.id):
             script = await Script.get(id=row.script_id)
             require_role(
@@ -155,12 +162,48 @@ class ExecutionService:
         """The row once it is terminal, or as it is when `timeout` runs out."""
         return await following.wait(self._bus, execution_id, timeout)
 
+    async def wait_attempts(self, row: Execution) -> Execution:
+        """`wait` for each attempt in turn: the last one once it ended, or
+        the attempt under way when one outlives its wait."""
+        while True:
+            backoff = 0.0
+            if row.not_before is not None:
+                backoff = max(0.0, (row.not_before - row.queued_at).total_seconds())
+            row = await self.wait(row.id, self.wait_timeout(row) + backoff)
+            after = await retries.attempt_after(row) if row.status.is_terminal else None
+            if after is None:
+                return row
+            row = after
+
     def wait_timeout(self, row: Execution) -> float:
         return row.timeout_seconds + WAIT_GRACE_SECONDS
 
     def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
         """What was printed so far, then live output, then the terminal event."""
         return following.follow(self._bus, row, self.wait_timeout(row))
+
+    async def follow_attempts(
+        self, row: Execution
+    ) -> AsyncIterator[tuple[ExecutionEvent, Execution | None]]:
+        """`follow` of each attempt in turn, from `row` to the last one: each
+        event with, on a terminal event that a retry follows, that retry."""
+        current: Execution | None = row
+        while current is not None:
+            after = None
+            async for event in self.follow(current):
+                if event.is_terminal:
+                    after = await retries.attempt_after(current)
+                yield event, after
+            current = after
+
+    async def attempt_after(self, row: Execution) -> Execution | None:
+        return await retries.attempt_after(row)
+
+    async def first_attempt(self, row: Execution) -> Execution | None:
+        return await retries.first_attempt(row)
+
+    async def waiting_for(self, row: Execution) -> str | None:
+        return await waiting.waiting_for(row)
 
     async def follow_owner(self, owner_id: str | uuid.UUID) -> AsyncIterator[ExecutionEvent]:
         """Status events of every execution of one owner, from now on."""
