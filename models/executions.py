@@ -51,9 +51,7 @@ class Execution(Model):
     # (An id, not a foreign key: every attempt goes with its script, and
     # SQLite cannot add a foreign key to an existing table.)
     retry_of_id = fields.UUIDField(null=True, db_index=True)
-    retry: fields.Field[dict[str, object] | None] = fields.JSONField(  # type: ignore[assignment]
-        null=True
-    )
+    retry: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
     # Not claimed before this time: the backoff before a retry, kept in the
     # row so that it survives a restart of every process.
     not_before = fields.DatetimeField(null=True)
