@@ -14,8 +14,10 @@ last."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,7 +149,7 @@ class ExecutionLifecycle:
         """Its worker ends a RUNNING row; `seq` numbers the terminal event,
         after every output event the worker published."""
         now = datetime.now(UTC)
-        async with in_transaction():
+        async with _with_retry(row):
             ended = await _move(
                 row,
                 RUNNING,
@@ -211,17 +213,18 @@ class ExecutionLifecycle:
 
     async def fail_lost(self, rows: Sequence[Execution]) -> int:
         """RUNNING rows whose worker died end FAILED (WORKER_LOST) rather than
-        being run again: a script may have had side effects. Each keeps what
-        it printed (its batches, completed by the bus), and a late subscriber
-        replaying the bus is shown the same: what the bus lacks is published
-        before the end."""
+        being run again: a script may have had side effects (a retry policy
+        that lists WORKER_LOST queues a new attempt, in the same transaction).
+        Each keeps what it printed (its batches, completed by the bus), and a
+        late subscriber replaying the bus is shown the same: what the bus
+        lacks is published before the end."""
         failed = 0
         for row in rows:
             output = await output_so_far(self._bus, str(row.id))
             now = datetime.now(UTC)
             # Conditional on the worker too: a row another worker finished or
             # that was re-claimed is left alone.
-            async with in_transaction():
+            async with _with_retry(row):
                 lost = await _move(
                     row,
                     RUNNING,
@@ -271,6 +274,13 @@ async def _move(
         status=new, **fields
     )
     return updated == 1
+
+
+def _with_retry(row: Execution) -> AbstractAsyncContextManager[object]:
+    """A transaction for the end of a row whose policy may queue a retry (so
+    the end and the retry are written together); none otherwise, keeping
+    the end of every other run the one UPDATE it was."""
+    return in_transaction() if row.retry is not None else contextlib.nullcontext()
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:
