@@ -25,6 +25,7 @@ from models.executions import Execution
 from models.tree import Script
 from services.access import Caller, get_visible, require_run_script
 from services.executions.lifecycle import new_execution
+from services.executions.retries import last_attempts
 from services.executions.service import ExecutionService
 from services.executions.submit import PENDING, encode_input
 
@@ -87,15 +88,19 @@ class BatchService:
             await self._executions.cancel(caller, str(execution_id), wait=False)
 
     async def statuses(self, batch: Batch) -> list[ExecutionStatus]:
-        """The status of each of its executions, read at once."""
-        found: list[str] = await Execution.filter(  # type: ignore[assignment]
-            batch_id=batch.id
-        ).values_list("status", flat=True)
-        return [ExecutionStatus(status) for status in found]
+        """The status of each of its inputs' last attempt, read at once."""
+        rows = (
+            await Execution.filter(batch_id=batch.id)
+            .only("id", "status", "retry_of_id", "attempt")
+            .order_by("queued_at", "id")
+        )
+        return [row.status for row in last_attempts(rows)]
 
     async def executions_of(self, batch: Batch) -> list[Execution]:
-        """In input order."""
-        return await Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
+        """In input order; of an input that was retried, its last attempt
+        (the earlier ones are its `retryOf` chain)."""
+        rows = await Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
+        return last_attempts(rows)
 
     async def changes(self, batch: Batch) -> AsyncIterator[None]:
         """Now, then after each of its executions ends: when to look again."""

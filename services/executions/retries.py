@@ -68,3 +68,14 @@ async def last_attempt(row: Execution) -> Execution:
         .first()
     )
     return later or row
+
+
+def last_attempts(rows: list[Execution]) -> list[Execution]:
+    """Of `rows` (whole chains, first attempts in the order wanted), each
+    chain's last attempt, in the place of its first."""
+    last: dict[str, Execution] = {}
+    for row in rows:
+        key = first_attempt_id(row)
+        if key not in last or row.attempt > last[key].attempt:
+            last[key] = row
+    return [last[str(row.id)] for row in rows if row.retry_of_id is None and str(row.id) in last]

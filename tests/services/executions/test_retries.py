@@ -4,12 +4,14 @@ follows the chain; a policy retries only the outcomes it lists."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
+from tests.support.servers import Service
 from tests.support.tree import script
 from tests.support.ws import subscription_client
 
@@ -148,3 +150,76 @@ async def test_a_policy_out_of_bounds_is_refused(
         "query($s: ID) { executions(scriptId: $s) { id } }", {"s": created["id"]}
     )
     assert runs["executions"] == []
+
+
+RUN_BATCH = """mutation($s: ID!, $inputs: [JSON!]!, $retry: RetryPolicy) {
+  runBatch(scriptId: $s, inputs: $inputs, concurrency: 2, retry: $retry) { id } }"""
+BATCH = """query($id: ID!) { batch(id: $id) { finished counts { status count }
+  executions { attempt status result retryOf { id } } } }"""
+
+
+async def test_a_batch_retries_each_input_and_shows_its_last_attempt(
+    alice: GraphQLClient,
+) -> None:
+    created = await script(alice, "lucky-batch.py", THIRD_TIME_LUCKY)
+    batch_id = (
+        await alice.data(
+            RUN_BATCH,
+            {
+                "s": created["id"],
+                "inputs": [{"n": 1}, {"n": 2}],
+                "retry": {"maxAttempts": 3, "backoffSeconds": 0},
+            },
+        )
+    )["runBatch"]["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        batch: dict[str, Any] = (await alice.data(BATCH, {"id": batch_id}))["batch"]
+        return batch if batch["finished"] else None
+
+    batch = await eventually(finished, "the batch finishes")
+    assert [c for c in batch["counts"] if c["count"]] == [{"status": "SUCCEEDED", "count": 2}]
+    assert [(e["attempt"], e["status"], e["result"]) for e in batch["executions"]] == [
+        (3, "SUCCEEDED", 3),
+        (3, "SUCCEEDED", 3),
+    ]
+    assert all(e["retryOf"] is not None for e in batch["executions"])
+
+
+CREATE_SCHEDULE = """mutation($input: CreateScheduleInput!) {
+  createSchedule(input: $input) { id nextRunAt retry { maxAttempts backoffSeconds on } } }"""
+
+
+async def test_a_schedule_passes_its_policy_to_each_run(
+    alice: GraphQLClient, service: Service
+) -> None:
+    created = await script(alice, "lucky-schedule.py", THIRD_TIME_LUCKY)
+    schedule = (
+        await alice.data(
+            CREATE_SCHEDULE,
+            {
+                "input": {
+                    "scriptId": created["id"],
+                    # Due only on 29 February: the service's own ticker never fires it first.
+                    "cron": "0 * 29 2 *",
+                    "retry": {"maxAttempts": 3, "backoffSeconds": 0, "on": ["FAILED"]},
+                }
+            },
+        )
+    )["createSchedule"]
+    try:
+        assert schedule["retry"] == {"maxAttempts": 3, "backoffSeconds": 0.0, "on": ["FAILED"]}
+        scheduler = service.process.scheduler
+        assert scheduler is not None
+        due = datetime.fromisoformat(schedule["nextRunAt"]) + timedelta(seconds=1)
+        fired = [r for r in await scheduler.tick(due) if str(r.schedule_id) == schedule["id"]]
+        assert len(fired) == 1
+
+        async def last() -> dict[str, Any] | None:
+            row: dict[str, Any] = (await alice.data(GET, {"id": str(fired[0].id)}))["execution"]
+            third = (row["nextAttempt"] or {}).get("nextAttempt")
+            return third if third and third["status"] == "SUCCEEDED" else None
+
+        assert (await eventually(last, "the third attempt succeeds"))["attempt"] == 3
+    finally:
+        await alice.data("mutation($id: ID!) { deleteSchedule(id: $id) }", {"id": schedule["id"]})
