@@ -18,7 +18,8 @@ from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
 from tests.support.runs import CANCEL
 from tests.support.servers import Service
-from tests.support.tree import script
+from tests.support.sharing import share
+from tests.support.tree import folder, script
 
 pytestmark = pytest.mark.parametrize("service", ["local", "postgres"], indirect=True)
 
@@ -238,3 +239,25 @@ async def test_a_schedule_for_a_tag_places_its_runs(alice: GraphQLClient, servic
         assert cleared["updateSchedule"]["target"] is None
     finally:
         await alice.data("mutation($id: ID!) { deleteSchedule(id: $id) }", {"id": schedule["id"]})
+
+
+async def test_run_on_workers_asks_what_a_run_asks_of_a_shared_script(
+    alice: GraphQLClient, bob: GraphQLClient, service: Service
+) -> None:
+    """A viewer of a shared folder may not run its scripts on every worker
+    (FORBIDDEN, nothing queued); a runner may, as with runScript."""
+    shared = await folder(alice, f"fleet-{secrets.token_hex(3)}")
+    created = await script(alice, "shared.py", ECHO, shared["id"])
+    name = worker_of(service)
+    grant = await share(alice, shared["id"], "VIEWER", user=bob)
+    refused = await bob.error(RUN_ON_WORKERS, {"tag": name, "id": created["id"]})
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+    runs = await alice.data(
+        "query($id: ID!) { executions(scriptId: $id) { id } }", {"id": created["id"]}
+    )
+    assert runs["executions"] == []
+    await alice.data("mutation($id: ID!) { unshareFolder(grantId: $id) }", {"id": grant["id"]})
+    await share(alice, shared["id"], "RUNNER", user=bob)
+    batch = (await bob.data(RUN_ON_WORKERS, {"tag": name, "id": created["id"]}))["runOnWorkers"]
+    [execution] = (await finished_batch(bob, batch["id"]))["executions"]
+    assert (execution["status"], execution["worker"]) == ("SUCCEEDED", name)
