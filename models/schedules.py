@@ -23,6 +23,8 @@ class Schedule(Model):
     timezone = fields.CharField(max_length=64)
     input_json = fields.TextField()
     enabled = fields.BooleanField(default=True)
+    # The worker tag each of its runs requires (None: any worker).
+    target = fields.CharField(max_length=128, null=True)
     # The next due time (UTC). A tick claims it with a conditional UPDATE, so
     # each due time fires once however many schedulers run.
     next_run_at = fields.DatetimeField(null=True, db_index=True)

@@ -24,6 +24,7 @@ from resolvers.tree_types import ScriptType
 from services.access import get_script
 from services.events import ExecutionEvent as BusEvent
 from services.executions.history import ExecutionFilter, cursor_of
+from services.executions.waiting import waiting_for
 
 ExecutionStatus = strawberry.enum(StatusModel, name="ExecutionStatus")
 
@@ -149,6 +150,21 @@ class ExecutionType:
     def batch_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.batch_id)) if self.row.batch_id else None
 
+    @strawberry.field(description="The worker tag it requires; null: any worker.")
+    def target(self) -> str | None:
+        return self.row.target
+
+    @strawberry.field(description="The name of the worker that claimed it, once one has.")
+    def worker(self) -> str | None:
+        return self.row.worker
+
+    @strawberry.field(
+        description="Why it is still QUEUED, e.g. no live worker has its tag; "
+        "null when it is not waiting for anything but a free worker."
+    )
+    async def waiting_for(self, info: Info[Context, None]) -> str | None:
+        return await waiting_for(self.row, info.context.services.settings)
+
 
 @strawberry.type
 class ExecutionEvent:
@@ -192,6 +208,11 @@ class RunScriptInput:
     )
     wait: bool = strawberry.field(
         default=False, description="Answer once the execution has ended (bounded by its timeout)."
+    )
+    target: str | None = strawberry.field(
+        default=None,
+        description="A worker tag: only a worker carrying it runs this (its name is one of "
+        "its tags). Waits QUEUED while no live worker has it.",
     )
 
 
@@ -242,7 +263,12 @@ class ExecutionMutation:
         script = await script_argument(info, caller, input.script_id, input.path)
         executions = info.context.services.executions
         row = await executions.submit(
-            caller, script, input.input, input.timeout_seconds, files=input.files
+            caller,
+            script,
+            input.input,
+            input.timeout_seconds,
+            files=input.files,
+            target=input.target,
         )
         if input.wait:
             row = await executions.wait(row.id, executions.wait_timeout(row))

@@ -45,6 +45,10 @@ class ScheduleType:
     def input(self) -> JSON | None:
         return cast(JSON, json.loads(self.row.input_json))
 
+    @strawberry.field(description="The worker tag each of its runs requires; null: any worker.")
+    def target(self) -> str | None:
+        return self.row.target
+
     @strawberry.field
     def enabled(self) -> bool:
         return self.row.enabled
@@ -89,6 +93,9 @@ class CreateScheduleInput:
     input: JSON | None = None
     enabled: bool = True
     name: str | None = None
+    target: str | None = strawberry.field(
+        default=None, description="A worker tag each run requires (default: any worker)."
+    )
 
 
 @strawberry.input
@@ -98,6 +105,9 @@ class UpdateScheduleInput:
     input: JSON | None = strawberry.UNSET
     enabled: bool | None = None
     name: str | None = None
+    target: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A worker tag each run requires; null: any worker."
+    )
 
 
 @strawberry.type
@@ -131,7 +141,14 @@ class ScheduleMutation:
         caller = await info.context.caller()
         script = await script_argument(info, caller, input.script_id, input.path)
         row = await info.context.services.schedules.create(
-            caller, script, input.cron, input.timezone, input.input, input.enabled, input.name
+            caller,
+            script,
+            input.cron,
+            input.timezone,
+            input.input,
+            input.enabled,
+            input.name,
+            target=input.target,
         )
         return ScheduleType(row=row)
 
@@ -143,6 +160,7 @@ class ScheduleMutation:
         schedules = info.context.services.schedules
         row = await schedules.get_to_change(caller, id)
         given = input.input is not strawberry.UNSET
+        target_given = input.target is not strawberry.UNSET
         row = await schedules.update(
             row,
             cron=input.cron,
@@ -151,6 +169,8 @@ class ScheduleMutation:
             input_given=given,
             enabled=input.enabled,
             name=input.name,
+            target=input.target if target_given else None,
+            target_given=target_given,
         )
         return ScheduleType(row=row)
 

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from core.settings import Settings
 from core.tasks import cancel_and_wait
+from core.worker_tags import checked_target
 from models.executions import Execution
 from models.schedules import Schedule
 from models.tree import Script
@@ -75,7 +76,9 @@ class Schedules:
         input_value: Any,
         enabled: bool,
         name: str | None,
+        target: str | None = None,
     ) -> Schedule:
+        """`target`: the worker tag each of its runs requires (None: any)."""
         require_run_script(caller, script)
         cron = check_cron(cron)
         parse_zone(timezone)
@@ -87,6 +90,7 @@ class Schedules:
             timezone=timezone,
             input_json=encode_input(input_value, self._settings.max_input_bytes),
             enabled=enabled,
+            target=checked_target(target),
             next_run_at=self._next(cron, timezone) if enabled else None,
         )
 
@@ -100,6 +104,8 @@ class Schedules:
         input_given: bool = False,
         enabled: bool | None = None,
         name: str | None = None,
+        target: str | None = None,
+        target_given: bool = False,
     ) -> Schedule:
         if cron is not None:
             row.cron = check_cron(cron)
@@ -112,6 +118,8 @@ class Schedules:
             row.enabled = enabled
         if name is not None:
             row.name = name
+        if target_given:
+            row.target = checked_target(target)
         row.next_run_at = self._next(row.cron, row.timezone) if row.enabled else None
         await row.save()
         return row

@@ -63,11 +63,12 @@ def new_execution(
     input_files: Sequence[str] = (),
     schedule_id: str | uuid.UUID | None = None,
     batch_id: str | uuid.UUID | None = None,
+    target: str | None = None,
     refused: tuple[ExecutionErrorCode, str] | None = None,
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
-    the run would have been)."""
+    the run would have been). `target`: the worker tag it requires."""
     now = datetime.now(UTC)
     row = Execution(
         id=uuid.uuid4(),
@@ -80,6 +81,7 @@ def new_execution(
         input_files=list(input_files),
         schedule_id=schedule_id,
         batch_id=batch_id,
+        target=target,
         queued_at=now,
     )
     if refused is not None:
@@ -117,9 +119,10 @@ class ExecutionLifecycle:
 
     # --- claimed ------------------------------------------------------------------
 
-    async def claim(self, worker: str) -> Execution | None:
-        """The oldest queued row this worker may run now, RUNNING and announced."""
-        row = await claim_next_execution(worker)
+    async def claim(self, worker: str, tags: Iterable[str]) -> Execution | None:
+        """The oldest queued row this worker (carrying `tags`) may run now,
+        RUNNING and announced."""
+        row = await claim_next_execution(worker, tags)
         if row is not None:
             await self._bus.publish(ExecutionEvent.of(row, SEQ_RUNNING, RUNNING))
         return row

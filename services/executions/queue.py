@@ -1,11 +1,15 @@
 """The durable queue is the executions table: claiming the oldest QUEUED row
-(QUEUED → RUNNING, for services/executions/lifecycle.py only).
+(QUEUED → RUNNING, for services/executions/lifecycle.py only) that this
+worker may run: its batch has room, and it requires no tag or one of the
+worker's (core/worker_tags.py).
 
 One statement in both dialects (see `_CLAIM`): the claim is on the path of
 every run, and each round trip to the database is paid there."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from tortoise import connections
@@ -38,6 +42,7 @@ _CLAIM = """
         SELECT id FROM executions
         WHERE status = {queued}
           AND (batch_id IS NULL OR batch_id NOT IN (SELECT batch_id FROM full_batches))
+          AND (target IS NULL OR target IN ({worker_tags}))
         ORDER BY queued_at
         LIMIT 1 {lock}
     )
@@ -45,27 +50,39 @@ _CLAIM = """
 """
 
 
+# The worker's tags travel as one parameter, a JSON array, which each
+# dialect unpacks into rows: one statement whatever the number of tags.
+_TAGS_OF = {
+    "postgres": "SELECT jsonb_array_elements_text({tags}::text::jsonb)",
+    "sqlite": "SELECT value FROM json_each({tags})",
+}
+
+
 def claim_statement(dialect: str) -> str:
-    """The claim's SQL for `dialect`; parameters: worker, now, running, queued."""
+    """The claim's SQL for `dialect`; parameters: worker, now, running,
+    queued, and the worker's tags as a JSON array."""
     if dialect == "postgres":
-        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4"}
+        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4", "tags": "$5"}
         lock = "FOR UPDATE SKIP LOCKED"
     else:
-        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4"}
+        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4", "tags": "?5"}
         lock = ""
     full_batches = _FULL_BATCHES.format(**marks)
-    return _CLAIM.format(full_batches=full_batches, lock=lock, **marks)
+    worker_tags = _TAGS_OF["postgres" if dialect == "postgres" else "sqlite"].format(**marks)
+    return _CLAIM.format(full_batches=full_batches, worker_tags=worker_tags, lock=lock, **marks)
 
 
-async def claim_next_execution(worker: str) -> Execution | None:
-    """The oldest QUEUED row whose batch has room, now RUNNING on `worker`."""
+async def claim_next_execution(worker: str, tags: Iterable[str]) -> Execution | None:
+    """The oldest QUEUED row whose batch has room and whose target is None
+    or one of `tags`, now RUNNING on `worker`."""
     check_move(QUEUED, RUNNING)
     connection = connections.get("default")
     dialect = connection.capabilities.dialect
     # As Tortoise writes a timestamp, so it reads back like every other.
     now = Execution._meta.fields_map["started_at"].to_db_value(datetime.now(UTC), Execution)
     rows = await connection.execute_query_dict(
-        claim_statement(dialect), [worker, now, RUNNING.value, QUEUED.value]
+        claim_statement(dialect),
+        [worker, now, RUNNING.value, QUEUED.value, json.dumps(list(tags))],
     )
     if not rows:
         return None

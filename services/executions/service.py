@@ -17,6 +17,7 @@ from core.errors import BadUserInput, RateLimited
 from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
+from core.worker_tags import checked_target
 from models.executions import Execution
 from models.files import Artifact
 from models.schedules import Schedule
@@ -83,15 +84,20 @@ class ExecutionService:
         input_value: Any,
         timeout_seconds: float | None,
         files: list[str] | None = None,
+        target: str | None = None,
     ) -> Execution:
         """Queue a run of the script's current version, started by (and
-        belonging to) the caller."""
+        belonging to) the caller; with `target`, for a worker carrying that
+        tag (accepted whether or not one is alive: it waits for one)."""
         require_run_script(caller, script)
+        target = checked_target(target)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
-        row = new_execution(caller.id, script, input_json, timeout, input_files=file_keys)
+        row = new_execution(
+            caller.id, script, input_json, timeout, input_files=file_keys, target=target
+        )
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
         return row
@@ -121,6 +127,7 @@ class ExecutionService:
             schedule.input_json,
             timeout,
             schedule_id=schedule.id,
+            target=schedule.target,
             refused=refused,
         )
         await self.lifecycle.create([row])
