@@ -84,11 +84,11 @@ class InstantSandbox(DockerSandbox):
 
 def _timed_claims(samples: list[tuple[float, float, bool]]) -> None:
     """Record the time, duration and success of every claim statement."""
-    claim: Callable[[str], Awaitable[Any]] = getattr(lifecycle, "claim_next_execution")  # noqa: B009
+    claim: Callable[..., Awaitable[Any]] = getattr(lifecycle, "claim_next_execution")  # noqa: B009
 
-    async def timed(worker: str) -> Any:
+    async def timed(*args: Any) -> Any:
         started = time.perf_counter()
-        row = await claim(worker)
+        row = await claim(*args)
         samples.append((time.time(), (time.perf_counter() - started) * 1000, row is not None))
         return row
 

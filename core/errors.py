@@ -32,6 +32,8 @@ class ClientErrorCode(StrEnum):
     ALREADY_EXISTS = "ALREADY_EXISTS"
     SCRIPT_EXISTS_REPLACE_REQUIRED = "SCRIPT_EXISTS_REPLACE_REQUIRED"
     CONFLICT = "CONFLICT"
+    # Nothing to run on: no live worker carries the tag asked for.
+    NO_LIVE_WORKER = "NO_LIVE_WORKER"
     # The request itself, before any GraphQL runs.
     BAD_REQUEST = "BAD_REQUEST"
     MALFORMED_MULTIPART = "MALFORMED_MULTIPART"
@@ -69,6 +71,7 @@ _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.ALREADY_EXISTS: 409,
     ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED: 409,
     ClientErrorCode.CONFLICT: 409,
+    ClientErrorCode.NO_LIVE_WORKER: 409,
     ClientErrorCode.PAYLOAD_TOO_LARGE: 413,
     ClientErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ClientErrorCode.RATE_LIMITED: 429,
@@ -153,6 +156,14 @@ class Conflict(ClientError):
     """Someone else changed the same thing at the same moment; try again."""
 
     code = ClientErrorCode.CONFLICT
+
+
+class NoLiveWorker(ClientError):
+    """A run on every worker of a tag that no live worker carries: refused,
+    since there is nothing to fan out over (a single run with that `target`
+    is queued instead, and waits)."""
+
+    code = ClientErrorCode.NO_LIVE_WORKER
 
 
 class MalformedRequest(ClientError):

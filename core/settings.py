@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.limits import MiB, SandboxLimits
+from core.worker_tags import parse_worker_tags
 
 
 def _env(name: str, default: str) -> str:
@@ -164,6 +165,10 @@ class Settings:
     embedded_worker: bool = True
     # SCRIPTBOX_WORKER_NAME: this process's name in execution rows and container labels.
     worker_name: str = ""
+    # SCRIPTBOX_WORKER_TAGS: comma-separated tags of this worker ("eu,gpu");
+    # runs that require one of them (`target`) go only to workers that carry
+    # it. A worker's name is always one of its tags. Default: none.
+    worker_tags: tuple[str, ...] = ()
     # SCRIPTBOX_MAX_QUEUED_PER_USER: executions a user may have queued or running at once.
     max_queued_per_user: int = 100
     # Default limits of one run, and the ceilings a caller may ask for.
@@ -306,6 +311,7 @@ class Settings:
             warm_pool_size=_env_int("SCRIPTBOX_WARM_POOL_SIZE", cls.warm_pool_size),
             embedded_worker=_env_bool("SCRIPTBOX_EMBEDDED_WORKER", cls.embedded_worker),
             worker_name=_env("SCRIPTBOX_WORKER_NAME", cls.worker_name),
+            worker_tags=parse_worker_tags(os.environ.get("SCRIPTBOX_WORKER_TAGS", "")),
             max_queued_per_user=_env_int("SCRIPTBOX_MAX_QUEUED_PER_USER", cls.max_queued_per_user),
             default_timeout_seconds=_env_float(
                 "SCRIPTBOX_DEFAULT_TIMEOUT_SECONDS", cls.default_timeout_seconds

@@ -30,6 +30,7 @@ from resolvers.secrets import SecretMutation, SecretQuery
 from resolvers.sharing import SharingMutation, SharingQuery
 from resolvers.stats import StatsQuery
 from resolvers.tree import TreeMutation, TreeQuery
+from resolvers.workers import WorkerMutation, WorkerQuery
 
 
 @strawberry.type
@@ -47,6 +48,7 @@ class Query(
     AuditQuery,
     GroupQuery,
     SharingQuery,
+    WorkerQuery,
 ):
     pass
 
@@ -64,6 +66,7 @@ class Mutation(
     BatchMutation,
     GroupMutation,
     SharingMutation,
+    WorkerMutation,
 ):
     pass
 

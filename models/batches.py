@@ -19,6 +19,10 @@ class Batch(Model):
     )
     concurrency = fields.IntField()
     size = fields.IntField()
+    # The worker tag it was placed by: each of its runs requires it
+    # (runBatch), or went to its own worker carrying it (runOnWorkers, where
+    # each run's target is that worker's name). None: any worker.
+    target = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     owner_id: str

@@ -34,6 +34,9 @@ class Execution(Model):
     # Which worker claimed it: recovery after a crash fails only that
     # worker's RUNNING rows.
     worker = fields.CharField(max_length=128, null=True, db_index=True)
+    # The worker tag it requires (None: any worker): only a worker carrying
+    # it claims the row (services/executions/queue.py).
+    target = fields.CharField(max_length=128, null=True)
     cancel_requested = fields.BooleanField(default=False)
     # What started it, when not a person: a schedule tick or a batch.
     schedule: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
@@ -117,6 +120,12 @@ class WorkerHeartbeat(Model):
     name = fields.CharField(max_length=128, primary_key=True)
     last_seen = fields.DatetimeField()
     started_at = fields.DatetimeField()
+    # What it said in its last heartbeat: its tags (SCRIPTBOX_WORKER_TAGS,
+    # without its name, which is a tag of every worker) and how many runs it
+    # takes at once. Read to place runs and to show the fleet to admins.
+    # Nullable so the column can join a table of live workers' rows.
+    tags: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    concurrency = fields.IntField(default=1)
 
     class Meta:
         table = "worker_heartbeats"

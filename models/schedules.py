@@ -27,6 +27,8 @@ class Schedule(Model):
     overlap = fields.CharEnumField(OverlapPolicy, max_length=16, default=OverlapPolicy.RUN_ANYWAY)
     # The retry policy of each run it fires (core/retries.py), or None.
     retry: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
+    # The worker tag each of its runs requires (None: any worker).
+    target = fields.CharField(max_length=128, null=True)
     # The next due time (UTC). A tick claims it with a conditional UPDATE, so
     # each due time fires once however many schedulers run.
     next_run_at = fields.DatetimeField(null=True, db_index=True)

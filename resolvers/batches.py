@@ -52,6 +52,13 @@ class BatchType:
     def concurrency(self) -> int:
         return self.row.concurrency
 
+    @strawberry.field(
+        description="The worker tag it was placed by: each run requires it (runBatch), "
+        "or went to its own worker carrying it (runOnWorkers)."
+    )
+    def target(self) -> str | None:
+        return self.row.target
+
     @strawberry.field
     def created_at(self) -> datetime:
         return self.row.created_at
@@ -99,12 +106,13 @@ class BatchMutation:
         script_id: strawberry.ID | None = None,
         path: str | None = None,
         concurrency: int = 4,
+        target: str | None = None,
         retry: RetryPolicyInput | None = None,
     ) -> BatchType:
         caller = await info.context.caller()
         script = await script_argument(info, caller, script_id, path)
         batch = await info.context.services.batches.submit(
-            caller, script, list(inputs), concurrency, retry=policy_of(retry)
+            caller, script, list(inputs), concurrency, target, retry=policy_of(retry)
         )
         return BatchType(row=batch)
 

@@ -25,6 +25,7 @@ from resolvers.tree_types import ScriptType
 from services.access import get_script
 from services.events import ExecutionEvent as BusEvent
 from services.executions.history import ExecutionFilter, cursor_of
+from services.executions.waiting import waiting_for
 
 ExecutionStatus = strawberry.enum(StatusModel, name="ExecutionStatus")
 
@@ -166,12 +167,21 @@ class ExecutionType:
         after = await info.context.services.executions.attempt_after(self.row)
         return None if after is None else ExecutionType(row=after)
 
+    @strawberry.field(description="The worker tag it requires; null: any worker.")
+    def target(self) -> str | None:
+        return self.row.target
+
+    @strawberry.field(description="The name of the worker that claimed it, once one has.")
+    def worker(self) -> str | None:
+        return self.row.worker
+
     @strawberry.field(
-        description="Why a QUEUED execution is not running yet (a retry's backoff, the "
-        "script's maxConcurrentRuns, ...); null when it is next for a free worker."
+        description="Why it is still QUEUED: no live worker has its tag, a retry's backoff, "
+        "the script's maxConcurrentRuns, its batch's concurrency, an earlier run of its "
+        "schedule; null when it is not waiting for anything but a free worker."
     )
     async def waiting_for(self, info: Info[Context, None]) -> str | None:
-        return await info.context.services.executions.waiting_for(self.row)
+        return await waiting_for(self.row, info.context.services.settings)
 
 
 @strawberry.type
@@ -227,6 +237,11 @@ class RunScriptInput:
     retry: RetryPolicyInput | None = strawberry.field(
         default=None, description="Try again on failure; off unless given."
     )
+    target: str | None = strawberry.field(
+        default=None,
+        description="A worker tag: only a worker carrying it runs this (its name is one of "
+        "its tags). Waits QUEUED while no live worker has it.",
+    )
 
 
 @strawberry.type
@@ -281,6 +296,7 @@ class ExecutionMutation:
             input.input,
             input.timeout_seconds,
             files=input.files,
+            target=input.target,
             retry=policy_of(input.retry),
         )
         if input.wait:

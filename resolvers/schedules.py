@@ -48,6 +48,10 @@ class ScheduleType:
     def input(self) -> JSON | None:
         return cast(JSON, json.loads(self.row.input_json))
 
+    @strawberry.field(description="The worker tag each of its runs requires; null: any worker.")
+    def target(self) -> str | None:
+        return self.row.target
+
     @strawberry.field
     def enabled(self) -> bool:
         return self.row.enabled
@@ -100,6 +104,9 @@ class CreateScheduleInput:
     input: JSON | None = None
     enabled: bool = True
     name: str | None = None
+    target: str | None = strawberry.field(
+        default=None, description="A worker tag each run requires (default: any worker)."
+    )
     overlap: OverlapPolicy = OverlapModel.RUN_ANYWAY  # type: ignore[valid-type]
     retry: RetryPolicyInput | None = None
 
@@ -111,6 +118,9 @@ class UpdateScheduleInput:
     input: JSON | None = strawberry.UNSET
     enabled: bool | None = None
     name: str | None = None
+    target: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A worker tag each run requires; null: any worker."
+    )
     overlap: OverlapPolicy | None = None  # type: ignore[valid-type]
     retry: RetryPolicyInput | None = strawberry.field(
         default=strawberry.UNSET, description="null stops retrying."
@@ -155,6 +165,7 @@ class ScheduleMutation:
             input.input,
             input.enabled,
             input.name,
+            target=input.target,
             overlap=OverlapModel(input.overlap),
             retry=policy_of(input.retry),
         )
@@ -168,6 +179,7 @@ class ScheduleMutation:
         schedules = info.context.services.schedules
         row = await schedules.get_to_change(caller, id)
         given = input.input is not strawberry.UNSET
+        target_given = input.target is not strawberry.UNSET
         retry_given = input.retry is not strawberry.UNSET
         row = await schedules.update(
             row,
@@ -177,6 +189,8 @@ class ScheduleMutation:
             input_given=given,
             enabled=input.enabled,
             name=input.name,
+            target=input.target if target_given else None,
+            target_given=target_given,
             overlap=None if input.overlap is None else OverlapModel(input.overlap),
             retry=policy_of(input.retry) if retry_given else None,
             retry_given=retry_given,

@@ -42,6 +42,7 @@ MUTATION_SCOPES: dict[str, TokenScope | None] = {
     "cancelExecution": R,
     "runBatch": R,
     "cancelBatch": R,
+    "runOnWorkers": R,
     "createSchedule": R,
     "updateSchedule": R,
     "pauseSchedule": R,

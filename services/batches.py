@@ -6,20 +6,25 @@ A batch is refused whole or queued whole: its inputs pass the checks every
 run passes, and its executions are created with the batch in one
 transaction. Waiting batch executions have their own cap (at most
 `max_batch_size` at once per caller) instead of the per-user cap of single
-runs, which a single batch may exceed by design."""
+runs, which a single batch may exceed by design.
+
+A batch may require a worker tag for all its runs, or run one input once on
+every live worker carrying a tag (`submit_on_workers`): then each execution
+requires its own worker's name, so each runs there and nowhere else."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from core.errors import BadUserInput, RateLimited
+from core.errors import BadUserInput, NoLiveWorker, RateLimited
 from core.retries import RetryPolicy
 from core.settings import Settings
 from core.statuses import ExecutionStatus
+from core.worker_tags import checked_tag, checked_target
 from models.batches import Batch
 from models.executions import Execution
 from models.tree import Script
@@ -28,6 +33,7 @@ from services.executions.lifecycle import new_execution
 from services.executions.retries import last_attempts
 from services.executions.service import ExecutionService
 from services.executions.submit import PENDING, encode_input
+from services.workers import live_workers_with
 
 MAX_BATCH_CONCURRENCY = 64
 
@@ -46,6 +52,7 @@ class BatchService:
         script: Script,
         inputs: list[Any],
         concurrency: int,
+        target: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> Batch:
         limit = self._settings.max_batch_size
@@ -54,11 +61,45 @@ class BatchService:
         if not 1 <= concurrency <= MAX_BATCH_CONCURRENCY:
             raise BadUserInput(f"`concurrency` must be between 1 and {MAX_BATCH_CONCURRENCY}.")
         require_run_script(caller, script)
+        target = checked_target(target)
         encoded = [encode_input(value, self._settings.max_input_bytes) for value in inputs]
+        runs = [(text, target) for text in encoded]
+        return await self._queue(caller, script, runs, concurrency, target, retry)
+
+    async def submit_on_workers(
+        self, caller: Caller, script: Script, input_value: Any, tag: str
+    ) -> Batch:
+        """One run of `input_value` on each live worker carrying `tag`, all
+        at once; NO_LIVE_WORKER when none does (nothing to fan out over)."""
+        require_run_script(caller, script)
+        tag = checked_tag(tag)
+        text = encode_input(input_value, self._settings.max_input_bytes)
+        workers = await live_workers_with(self._settings, tag)
+        if not workers:
+            raise NoLiveWorker(f"No live worker has the tag '{tag}'.", tag=tag)
+        limit = self._settings.max_batch_size
+        if len(workers) > limit:
+            raise BadUserInput(f"A batch takes at most {limit} runs; {len(workers)} workers match.")
+        runs = [(text, worker.name) for worker in workers]
+        concurrency = min(len(runs), MAX_BATCH_CONCURRENCY)
+        return await self._queue(caller, script, runs, concurrency, tag)
+
+    async def _queue(
+        self,
+        caller: Caller,
+        script: Script,
+        runs: Sequence[tuple[str, str | None]],
+        concurrency: int,
+        target: str | None,
+        retry: RetryPolicy | None = None,
+    ) -> Batch:
+        """The batch and one execution per (input JSON, target) of `runs`,
+        in one transaction, within the caller's cap of waiting batch runs."""
+        limit = self._settings.max_batch_size
         waiting = await Execution.filter(
             owner_id=caller.id, status=ExecutionStatus.QUEUED, batch_id__not_isnull=True
         ).count()
-        if waiting + len(inputs) > limit:
+        if waiting + len(runs) > limit:
             raise RateLimited(
                 f"You have {waiting} batch executions waiting; at most {limit} may wait at once."
             )
@@ -69,11 +110,20 @@ class BatchService:
                 owner_id=caller.id,
                 script_id=script.id,
                 concurrency=concurrency,
-                size=len(inputs),
+                size=len(runs),
+                target=target,
             )
             rows = [
-                new_execution(caller.id, script, text, timeout, batch_id=batch.id, retry=retry)
-                for text in encoded
+                new_execution(
+                    caller.id,
+                    script,
+                    text,
+                    timeout,
+                    batch_id=batch.id,
+                    target=run_target,
+                    retry=retry,
+                )
+                for text, run_target in runs
             ]
             await lifecycle.create(rows)
         await lifecycle.announce(rows)

@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 from core.retries import OverlapPolicy, RetryPolicy
 from core.settings import Settings
 from core.tasks import cancel_and_wait
+from core.worker_tags import checked_target
 from models.executions import Execution
 from models.schedules import Schedule
 from models.tree import Script
@@ -78,7 +79,9 @@ class Schedules:
         name: str | None,
         overlap: OverlapPolicy = OverlapPolicy.RUN_ANYWAY,
         retry: RetryPolicy | None = None,
+        target: str | None = None,
     ) -> Schedule:
+        """`target`: the worker tag each of its runs requires (None: any)."""
         require_run_script(caller, script)
         cron = check_cron(cron)
         parse_zone(timezone)
@@ -90,6 +93,7 @@ class Schedules:
             timezone=timezone,
             input_json=encode_input(input_value, self._settings.max_input_bytes),
             enabled=enabled,
+            target=checked_target(target),
             next_run_at=self._next(cron, timezone) if enabled else None,
             overlap=overlap,
             retry=None if retry is None else retry.to_json(),
@@ -108,6 +112,8 @@ class Schedules:
         overlap: OverlapPolicy | None = None,
         retry: RetryPolicy | None = None,
         retry_given: bool = False,
+        target: str | None = None,
+        target_given: bool = False,
     ) -> Schedule:
         if cron is not None:
             row.cron = check_cron(cron)
@@ -124,6 +130,8 @@ class Schedules:
             row.overlap = overlap
         if retry_given:
             row.retry = None if retry is None else retry.to_json()
+        if target_given:
+            row.target = checked_target(target)
         row.next_run_at = self._next(row.cron, row.timezone) if row.enabled else None
         await row.save()
         return row

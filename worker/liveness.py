@@ -3,9 +3,12 @@ workers that died end instead of staying RUNNING for ever.
 
 - On start, a worker fails the RUNNING rows it left itself (it crashed and
   came back under the same name) and removes their containers by label.
-- Every heartbeat interval it writes its heartbeat and fails the RUNNING
-  rows of workers silent for longer than the lost-after interval (they died
-  and have not come back).
+- Every heartbeat interval it writes its heartbeat (with its tags and
+  concurrency, which place runs and show the fleet: services/workers.py) and
+  fails the RUNNING rows of workers silent for longer than the lost-after
+  interval (they died and have not come back).
+- Stopped gracefully, it removes its heartbeat: it is no longer a live
+  worker to place runs on, rather than seeming one until it falls silent.
 
 Both end rows FAILED with WORKER_LOST through services/executions, which
 keeps what they printed."""
@@ -31,19 +34,29 @@ class Liveness:
         settings: Settings,
         lifecycle: ExecutionLifecycle,
         sandbox: DockerSandbox,
+        tags: tuple[str, ...] = (),
     ) -> None:
         self._name = name
+        self._tags = list(tags)
         self._settings = settings
         self._lifecycle = lifecycle
         self._sandbox = sandbox
 
     async def beat(self) -> None:
         now = datetime.now(UTC)
-        updated = await WorkerHeartbeat.filter(name=self._name).update(last_seen=now)
+        said = {"tags": self._tags, "concurrency": max(1, self._settings.worker_concurrency)}
+        updated = await WorkerHeartbeat.filter(name=self._name).update(last_seen=now, **said)
         if not updated:
             await WorkerHeartbeat.update_or_create(
-                name=self._name, defaults={"last_seen": now, "started_at": now}
+                name=self._name, defaults={"last_seen": now, "started_at": now, **said}
             )
+
+    async def leave(self) -> None:
+        """A graceful stop: no longer live, so no run is placed here meanwhile."""
+        try:
+            await WorkerHeartbeat.filter(name=self._name).delete()
+        except Exception:
+            log.exception("removing the heartbeat of worker %s failed", self._name)
 
     async def recover_lost_executions(self) -> int:
         """RUNNING rows of this worker are left from a crash: no process runs

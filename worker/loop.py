@@ -1,7 +1,8 @@
 """The worker's loop: claims QUEUED executions and runs each (worker/run.py),
 at most `concurrency` at once; the rest wait in the queue (the database). A
 claim is a conditional UPDATE, so each execution runs once even when several
-workers poll the same database.
+workers poll the same database. It claims only runs that require no tag or
+one it carries: its name and SCRIPTBOX_WORKER_TAGS.
 
 It hears of new work and of cancels on the bus, from whichever process
 queued or cancelled; the database is the backstop for a signal the bus lost
@@ -53,12 +54,14 @@ class Worker:
         files: FileStore,
     ) -> None:
         self.name = name
+        # Its name first: every worker can be chosen by name alone.
+        self.tags = tuple(dict.fromkeys((name, *settings.worker_tags)))
         self._sandbox = sandbox
         self._bus = bus
         self.lifecycle = ExecutionLifecycle(bus)
         self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies
         self.journal = OutputJournal()
-        self.liveness = Liveness(name, settings, self.lifecycle, sandbox)
+        self.liveness = Liveness(name, settings, self.lifecycle, sandbox, self.tags[1:])
         self._parts = RunParts(
             settings,
             sandbox,
@@ -106,6 +109,7 @@ class Worker:
         # their clean-up (the removal of their containers) happens before the
         # sandbox closes rather than in tasks that die with the event loop.
         await cancel_and_wait(self._tasks)
+        await self.liveness.leave()
         await self.deps.close()
         await self._sandbox.close()
 
@@ -115,7 +119,7 @@ class Worker:
         while True:
             await self._slots.acquire()
             try:
-                row = await self.lifecycle.claim(self.name)
+                row = await self.lifecycle.claim(self.name, self.tags)
             except Exception:
                 self._slots.release()
                 log.exception("claiming the next execution failed")

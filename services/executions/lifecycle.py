@@ -69,13 +69,14 @@ def new_execution(
     input_files: Sequence[str] = (),
     schedule_id: str | uuid.UUID | None = None,
     batch_id: str | uuid.UUID | None = None,
+    target: str | None = None,
     refused: tuple[ExecutionErrorCode, str] | None = None,
     retry: RetryPolicy | None = None,
     waits_for_schedule: bool = False,
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
-    the run would have been)."""
+    the run would have been). `target`: the worker tag it requires."""
     now = datetime.now(UTC)
     row = Execution(
         id=uuid.uuid4(),
@@ -88,6 +89,7 @@ def new_execution(
         input_files=list(input_files),
         schedule_id=schedule_id,
         batch_id=batch_id,
+        target=target,
         retry=None if retry is None else retry.to_json(),
         waits_for_schedule=waits_for_schedule,
         queued_at=now,
@@ -127,9 +129,10 @@ class ExecutionLifecycle:
 
     # --- claimed ------------------------------------------------------------------
 
-    async def claim(self, worker: str) -> Execution | None:
-        """The oldest queued row this worker may run now, RUNNING and announced."""
-        row = await claim_next_execution(worker)
+    async def claim(self, worker: str, tags: Iterable[str]) -> Execution | None:
+        """The oldest queued row this worker (carrying `tags`) may run now,
+        RUNNING and announced."""
+        row = await claim_next_execution(worker, tags)
         if row is not None:
             await self._bus.publish(ExecutionEvent.of(row, SEQ_RUNNING, RUNNING))
         return row

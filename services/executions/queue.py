@@ -1,11 +1,16 @@
 """The durable queue is the executions table: claiming the oldest QUEUED row
-(QUEUED → RUNNING, for services/executions/lifecycle.py only).
+(QUEUED → RUNNING, for services/executions/lifecycle.py only) that this
+worker may run: it is due (a retry waits out its backoff), it requires no
+tag or one of the worker's (core/worker_tags.py), and its batch, its script
+(`max_concurrent_runs`) and its schedule (overlap QUEUE) have room.
 
 One statement in both dialects (see `_CLAIM`): the claim is on the path of
 every run, and each round trip to the database is paid there."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from tortoise import connections
@@ -93,6 +98,7 @@ _CLAIM = """
         WHERE e.status = {queued}
           AND (e.not_before IS NULL OR e.not_before <= {now})
           AND (e.batch_id IS NULL OR e.batch_id NOT IN (SELECT batch_id FROM full_batches))
+          AND (e.target IS NULL OR e.target IN ({worker_tags}))
           AND {script_has_room}
           AND {schedule_turn}
         ORDER BY e.queued_at
@@ -106,16 +112,26 @@ _CLAIM = """
 CLAIM_TRIES = 3
 
 
+# The worker's tags travel as one parameter, a JSON array, which each
+# dialect unpacks into rows: one statement whatever the number of tags.
+_TAGS_OF = {
+    "postgres": "SELECT jsonb_array_elements_text({tags}::text::jsonb)",
+    "sqlite": "SELECT value FROM json_each({tags})",
+}
+
+
 def claim_statement(dialect: str) -> str:
-    """The claim's SQL for `dialect`; parameters: worker, now, running, queued."""
+    """The claim's SQL for `dialect`; parameters: worker, now, running,
+    queued, and the worker's tags as a JSON array."""
     if dialect == "postgres":
-        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4"}
+        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4", "tags": "$5"}
         lock = "FOR UPDATE SKIP LOCKED"
     else:
-        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4"}
+        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4", "tags": "?5"}
         lock = ""
     return _CLAIM.format(
         full_batches=_FULL_BATCHES.format(**marks),
+        worker_tags=_TAGS_OF["postgres" if dialect == "postgres" else "sqlite"].format(**marks),
         script_has_room=_SCRIPT_HAS_ROOM.format(limit=_SCRIPT_LIMIT, **marks),
         schedule_turn=_SCHEDULE_TURN.format(**marks),
         free_slot=_FREE_SLOT.format(**marks),
@@ -124,19 +140,19 @@ def claim_statement(dialect: str) -> str:
     )
 
 
-async def claim_next_execution(worker: str) -> Execution | None:
-    """The oldest QUEUED row that is due and whose batch, script and schedule
-    have room, now RUNNING on `worker`."""
+async def claim_next_execution(worker: str, tags: Iterable[str]) -> Execution | None:
+    """The oldest QUEUED row that is due, whose target is None or one of
+    `tags`, and whose batch, script and schedule have room, now RUNNING on
+    `worker`."""
     check_move(QUEUED, RUNNING)
     connection = connections.get("default")
     dialect = connection.capabilities.dialect
     # As Tortoise writes a timestamp, so it reads back like every other.
     now = Execution._meta.fields_map["started_at"].to_db_value(datetime.now(UTC), Execution)
+    parameters = [worker, now, RUNNING.value, QUEUED.value, json.dumps(list(tags))]
     for _ in range(CLAIM_TRIES):
         try:
-            rows = await connection.execute_query_dict(
-                claim_statement(dialect), [worker, now, RUNNING.value, QUEUED.value]
-            )
+            rows = await connection.execute_query_dict(claim_statement(dialect), parameters)
         except IntegrityError:
             continue
         return Execution._init_from_db(**rows[0]) if rows else None

@@ -37,6 +37,7 @@ def next_attempt(
         input_files=list(row.input_files),
         schedule_id=row.schedule_id,
         batch_id=row.batch_id,
+        target=row.target,
         waits_for_schedule=row.waits_for_schedule,
         retry=row.retry,
         attempt=row.attempt + 1,

@@ -18,6 +18,7 @@ from core.retries import OverlapPolicy, RetryPolicy
 from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
+from core.worker_tags import checked_target
 from models.executions import Execution
 from models.files import Artifact
 from models.schedules import Schedule
@@ -25,7 +26,7 @@ from models.tree import Script
 from services.access import Caller, get_visible, require_role, require_run_script
 from services.events import ExecutionEvent, ExecutionEventBus
 from services.executions import follow as following
-from services.executions import history, retries, waiting
+from services.executions import history, retries
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
 from services.executions.submit import (
@@ -84,17 +85,27 @@ class ExecutionService:
         input_value: Any,
         timeout_seconds: float | None,
         files: list[str] | None = None,
+        target: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> Execution:
         """Queue a run of the script's current version, started by (and
-        belonging to) the caller; tried again as `retry` says."""
+        belonging to) the caller; with `target`, for a worker carrying that
+        tag (accepted whether or not one is alive: it waits for one); tried
+        again as `retry` says."""
         require_run_script(caller, script)
+        target = checked_target(target)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
         row = new_execution(
-            caller.id, script, input_json, timeout, input_files=file_keys, retry=retry
+            caller.id,
+            script,
+            input_json,
+            timeout,
+            input_files=file_keys,
+            target=target,
+            retry=retry,
         )
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
@@ -125,6 +136,7 @@ class ExecutionService:
             schedule.input_json,
             timeout,
             schedule_id=schedule.id,
+            target=schedule.target,
             refused=refused,
             retry=RetryPolicy.from_json(schedule.retry),
             waits_for_schedule=schedule.overlap is OverlapPolicy.QUEUE,
@@ -201,9 +213,6 @@ class ExecutionService:
 
     async def first_attempt(self, row: Execution) -> Execution | None:
         return await retries.first_attempt(row)
-
-    async def waiting_for(self, row: Execution) -> str | None:
-        return await waiting.waiting_for(row)
 
     async def follow_owner(self, owner_id: str | uuid.UUID) -> AsyncIterator[ExecutionEvent]:
         """Status events of every execution of one owner, from now on."""

@@ -69,7 +69,7 @@ async def test_two_claims_with_different_clocks_run_one(database: str) -> None:
         claimed = await late.fetch(statement, "late", now + timedelta(minutes=2), RUNNING, QUEUED)
         assert [str(r["id"]) for r in claimed] == [str(retry.id)]
 
-        second = asyncio.create_task(early.fetch(statement, "early", now, RUNNING, QUEUED))
+        second = asyncio.create_task(early.fetch(statement, "early", now, RUNNING, QUEUED, "[]"))
         # The second claim reads the queue before the first commits, so it
         # sees nothing running; it picks the newer row and, wanting the same
         # run slot, waits on the first's uncommitted one.
