@@ -66,7 +66,9 @@ async def test_two_claims_with_different_clocks_run_one(database: str) -> None:
     try:
         in_first = late.transaction()
         await in_first.start()
-        claimed = await late.fetch(statement, "late", now + timedelta(minutes=2), RUNNING, QUEUED)
+        claimed = await late.fetch(
+            statement, "late", now + timedelta(minutes=2), RUNNING, QUEUED, "[]"
+        )
         assert [str(r["id"]) for r in claimed] == [str(retry.id)]
 
         second = asyncio.create_task(early.fetch(statement, "early", now, RUNNING, QUEUED, "[]"))
