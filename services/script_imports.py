@@ -13,7 +13,7 @@ nor a folder there is not the owner's (`json`, `requests`): the interpreter
 answers it. One that starts in the tree but ends nowhere (`lib.nothere`),
 or any relative import that finds nothing, is missing. Shell names what it
 sources by its path from the tree's top: `. "$SCRIPTBOX_LIB/lib/common.sh"`
-(also `source`, `${SCRIPTBOX_LIB}`, quoted or not); any other source line
+(also `source`, `${SCRIPTBOX_LIB}`, in double quotes or none); any other source line
 is left alone."""
 
 from __future__ import annotations
@@ -183,9 +183,10 @@ class _PythonImports:
 
 LIB_VARIABLE = "SCRIPTBOX_LIB"
 # `. "$SCRIPTBOX_LIB/lib/common.sh"`, `source ${SCRIPTBOX_LIB}/x.sh`: a literal
-# path after the variable; anything computed is the shell's business.
+# path after the variable, unquoted or in double quotes (single quotes do not
+# expand it); anything computed is the shell's business.
 _SOURCE_LINE = re.compile(
-    r"""^\s*(?:\.|source)\s+(["']?)\$(?:\{SCRIPTBOX_LIB\}|SCRIPTBOX_LIB\b)"""
+    r"""^\s*(?:\.|source)\s+("?)\$(?:\{SCRIPTBOX_LIB\}|SCRIPTBOX_LIB\b)"""
     r"""(/[^\s"';&|$`]*)\1\s*(?:[;#].*)?$""",
     re.MULTILINE,
 )
