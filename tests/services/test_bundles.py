@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.client import GraphQLClient
+from tests.support.client import GraphQLClient, registered
 from tests.support.runs import EXECUTION_FIELDS, RUN
 from tests.support.sharing import share
 from tests.support.tree import UPDATE_SCRIPT, folder, script
@@ -251,3 +251,30 @@ async def test_an_unchanged_run_without_imports_bundles_nothing(alice: GraphQLCl
     assert execution["status"] == "SUCCEEDED"
     bundle = (await alice.data(GET_BUNDLE, {"id": execution["id"]}))["execution"]["bundle"]
     assert bundle == []
+
+
+async def test_a_runs_bundle_lists_only_what_its_viewer_may_see(
+    anon: GraphQLClient, alice: GraphQLClient, bob: GraphQLClient
+) -> None:
+    """An editor of the shared folder sees every run of its scripts, but not
+    the helpers the runner could read and they cannot."""
+    carol = await registered(anon, "carol")
+    shared = await folder(alice, "shared")
+    helpers = await folder(alice, "helpers")
+    await script(alice, "tool.py", "NAME = 'tool'\n", folder_id=helpers["id"])
+    main = await script(
+        alice,
+        "uses_tool.py",
+        "from helpers import tool\n\ndef main(data):\n    return tool.NAME\n",
+        folder_id=shared["id"],
+    )
+    await share(alice, shared["id"], "RUNNER", user=bob)
+    await share(alice, helpers["id"], "VIEWER", user=bob)
+    await share(alice, shared["id"], "EDITOR", user=carol)
+
+    ran = await run_bundle(bob, main["id"])
+    assert ran["result"] == "tool", ran
+    assert [e["path"] for e in ran["bundle"]] == ["helpers/tool.py"]
+    for viewer, paths in ((alice, ["helpers/tool.py"]), (carol, [])):
+        seen = (await viewer.data(GET_BUNDLE, {"id": ran["id"]}))["execution"]["bundle"]
+        assert [e["path"] for e in seen] == paths
