@@ -9,6 +9,7 @@ from models.executions import Execution
 from models.tree import Script
 from services.access import Caller
 from services.bundles import bundle_seen_by, imports_seen_by
+from services.tree_index import FolderIndex
 
 
 @strawberry.type(description="A script this script imports, found in the tree or not.")
@@ -26,8 +27,10 @@ class BundledScript:
     sha256: str
 
 
-async def imports_of(caller: Caller, script: Script, content: str) -> list[ScriptImport]:
-    found = await imports_seen_by(caller, script, content)
+async def imports_of(
+    caller: Caller, script: Script, content: str, folders: FolderIndex
+) -> list[ScriptImport]:
+    found = await imports_seen_by(caller, script, content, folders)
     return [ScriptImport(path=item.path, resolved=item.resolved) for item in found]
 
 

@@ -191,7 +191,8 @@ class ScriptType:
         if current is None:
             return []
         content = await info.context.loaders.content.load(current.storage_key)
-        return await imports_of(await info.context.caller(), self.row, content)
+        folders = await info.context.loaders.folders.get(self.row.owner_id)
+        return await imports_of(await info.context.caller(), self.row, content, folders)
 
     @strawberry.field(description="The most recently queued execution of this script.")
     async def last_execution(

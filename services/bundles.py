@@ -280,10 +280,13 @@ async def pin(execution: Execution, bundle: Bundle) -> None:
         await Execution.filter(id=execution.id).update(bundle=execution.bundle)
 
 
-async def imports_seen_by(caller: Caller, script: Script, content: str) -> list[ScriptImport]:
+async def imports_seen_by(
+    caller: Caller, script: Script, content: str, folders: FolderIndex
+) -> list[ScriptImport]:
     """What a script imports, as `caller` would run it: the scripts they may
-    not read count as absent, so the answer tells them nothing about those."""
-    return await script_imports(await OwnerTree.of(script.owner_id, caller), script, content)
+    not read count as absent, so the answer tells them nothing about those.
+    `folders`: the owner's, as the request has them already."""
+    return await script_imports(OwnerTree(str(script.owner_id), folders, caller), script, content)
 
 
 async def bundle_seen_by(caller: Caller, execution: Execution) -> list[dict[str, object]]:

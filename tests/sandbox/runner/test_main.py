@@ -770,7 +770,7 @@ def test_imported_scripts_are_found_in_the_lib_folder_read_only(
 ) -> None:
     reply = run_runner(runner_workspace, importing_job(mode))
     assert outcome(reply) == ("succeeded", 0, None, None), reply.stderr
-    report = json.loads(reply.result if mode == "function" else reply.stdout)
+    report = json.loads((reply.result or b"null") if mode == "function" else reply.stdout)
     lib = f"{runner_workspace.job}/lib"
     assert report == {
         "value": 40,
