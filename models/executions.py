@@ -48,6 +48,9 @@ class Execution(Model):
     # Keys of the caller's files, copied into /job/in/ (JSON list).
     input_files: fields.Field[list[str]] = fields.JSONField(default=list)
     rejected_artifacts: fields.Field[list[str]] = fields.JSONField(default=list)
+    # The scripts the run imported, pinned when it started (JSON list of
+    # {path, version, sha256, script_id}; services/bundles.py).
+    bundle: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
     queued_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

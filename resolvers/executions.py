@@ -19,6 +19,7 @@ from core.statuses import ExecutionStatus as StatusModel
 from models.executions import Execution as ExecutionRow
 from resolvers.context import Context
 from resolvers.files import ArtifactType
+from resolvers.imports import BundledScript, bundle_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -141,6 +142,10 @@ class ExecutionType:
     )
     def rejected_artifacts(self) -> list[str]:
         return list(self.row.rejected_artifacts)
+
+    @strawberry.field(description="The scripts it imported, each in the version it ran with.")
+    async def bundle(self, info: Info[Context, None]) -> list[BundledScript]:
+        return await bundle_of(await info.context.caller(), self.row)
 
     @strawberry.field(description="The schedule that started it, if any.")
     def schedule_id(self) -> strawberry.ID | None:

@@ -32,6 +32,11 @@ class SandboxJob:
     env: Mapping[str, str] = field(default_factory=dict)
     limits: SandboxLimits = SandboxLimits()  # noqa: RUF009 (frozen: one shared default is safe)
     volumes: Sequence[VolumeMount] = ()
+    # The scripts the job imports, by their paths in the owner's tree; the
+    # runner puts them under $SCRIPTBOX_LIB, read-only.
+    library: Sequence[tuple[str, bytes]] = ()
+    # Folders of that tree Python searches first, in order ('' = the top).
+    import_path: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

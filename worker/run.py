@@ -1,6 +1,7 @@
 """One run of one claimed execution, top to bottom:
 
-    prime    its script version, secrets, input files and Python dependencies
+    prime    its script version, secrets, input files, the scripts it imports
+             and Python dependencies
     execute  in the sandbox, its output streaming through worker/output.py
     record   its artifacts, then its end, through services/executions
 
@@ -21,6 +22,7 @@ from core.settings import Settings
 from models.executions import Execution
 from models.tree import ScriptVersion
 from sandbox import DockerSandbox, SandboxJob, SandboxOutcome, SandboxUnavailable
+from services.bundles import BundleCaps, BundleRefused, pin, reader_of, resolve_bundle
 from services.dependencies import DependencyManager
 from services.events import ExecutionEventBus
 from services.executions.lifecycle import Ending, ExecutionLifecycle
@@ -107,6 +109,15 @@ class _Run:
             return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
         self.output.hide(secrets.values())
         content = await parts.contents.read(version.storage_key, version.sha256)
+        caps = BundleCaps(parts.settings.max_bundle_scripts, parts.settings.max_bundle_bytes)
+        try:
+            reader = await reader_of(row.owner_id, script.owner_id)
+            bundle = await resolve_bundle(
+                script, version, content, reader, parts.contents.read, caps
+            )
+        except BundleRefused as exc:
+            return Ending.failed(exc.code, exc.message)
+        await pin(row, bundle)
         deps = await parts.deps.prepare(script, content, self.cancel)
         if deps.error is not None:
             code, message = deps.error
@@ -120,6 +131,10 @@ class _Run:
             env={**secrets, **deps.env},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
+            library=list(
+                zip((entry.path for entry in bundle.scripts), bundle.contents, strict=True)
+            ),
+            import_path=bundle.import_path,
         )
 
     async def execute(self, job: SandboxJob) -> SandboxOutcome | Ending:
