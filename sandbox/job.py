@@ -25,7 +25,7 @@ class VolumeMount:
 @dataclass(frozen=True)
 class SandboxJob:
     execution_id: str
-    language: Literal["python", "shell"]
+    language: Literal["python", "shell", "javascript"]
     script: bytes
     input_json: bytes  # UTF-8 JSON text
     files: Sequence[tuple[str, bytes]] = ()

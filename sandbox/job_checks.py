@@ -14,7 +14,7 @@ MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
 
 def job_problem(job: SandboxJob) -> str | None:
     """Why this job cannot run, or None."""
-    if job.language not in ("python", "shell"):
+    if job.language not in ("python", "shell", "javascript"):
         return f"unknown language {job.language!r}"
     try:
         json.loads(job.input_json.decode("utf-8"))
