@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import get_args
 
-from sandbox.job import SandboxJob
+from sandbox.job import SandboxJob, SandboxLanguage
 from sandbox.runner import protocol as p
 
 MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
@@ -14,7 +15,7 @@ MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
 
 def job_problem(job: SandboxJob) -> str | None:
     """Why this job cannot run, or None."""
-    if job.language not in ("python", "shell", "javascript"):
+    if job.language not in get_args(SandboxLanguage):
         return f"unknown language {job.language!r}"
     try:
         json.loads(job.input_json.decode("utf-8"))

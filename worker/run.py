@@ -113,7 +113,7 @@ class _Run:
             return Ending.failed(ExecutionErrorCode(code), message)
         return SandboxJob(
             execution_id=str(row.id),
-            language="python" if script.language.value == "python" else "shell",
+            language=script.language.value,
             script=content,
             input_json=row.input_json.encode(),
             files=files,
