@@ -22,10 +22,14 @@ class VolumeMount:
     read_only: bool = True
 
 
+# The languages the runner knows (sandbox/runner/job.py), in its own words.
+SandboxLanguage = Literal["python", "shell", "javascript"]
+
+
 @dataclass(frozen=True)
 class SandboxJob:
     execution_id: str
-    language: Literal["python", "shell"]
+    language: SandboxLanguage
     script: bytes
     input_json: bytes  # UTF-8 JSON text
     files: Sequence[tuple[str, bytes]] = ()

@@ -6,8 +6,9 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from typing import get_args
 
-from sandbox.job import SandboxJob
+from sandbox.job import SandboxJob, SandboxLanguage
 from sandbox.runner import protocol as p
 
 MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
@@ -15,7 +16,7 @@ MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
 
 def job_problem(job: SandboxJob) -> str | None:
     """Why this job cannot run, or None."""
-    if job.language not in ("python", "shell"):
+    if job.language not in get_args(SandboxLanguage):
         return f"unknown language {job.language!r}"
     try:
         json.loads(job.input_json.decode("utf-8"))

@@ -34,6 +34,7 @@ from sandbox.runner.job import (
 )
 
 CALL_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.py")
+CALL_MAIN_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.mjs")
 FLUSH_DELAY = 0.005  # coalesce bursts for at most 5 ms before sending a chunk
 CHUNK_BYTES = 16 * 1024  # ...or until this much is pending
 READ_BYTES = 64 * 1024
@@ -66,6 +67,8 @@ def inspect_python(path: str) -> ScriptShape:
 def child_argv(job: Job, shape: ScriptShape, report_fd: int) -> list[str]:
     if job.language == "shell":
         return ["bash", job.script_path]
+    if job.language == "javascript":
+        return ["node", CALL_MAIN_JS, job.script_path, str(report_fd)]
     if shape.function_mode:
         return ["python3", "-u", CALL_MAIN, job.script_path, str(report_fd)]
     if job.import_path:

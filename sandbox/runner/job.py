@@ -22,6 +22,10 @@ LIB_DIR = f"{JOB_ROOT}/lib"
 INPUT_PATH = f"{JOB_ROOT}/input.json"
 RESULT_PATH = f"{JOB_ROOT}/result.json"
 
+# The languages the runner knows, and the suffix of the file each is run from.
+# A JavaScript file may be either kind of module: its harness tells them apart.
+SCRIPT_SUFFIX = {"python": "py", "shell": "sh", "javascript": "js"}
+
 MAX_JOB_BYTES = 512 * 2**20  # the host never sends more; guards a confused host
 
 DEFAULT_LIMITS: dict[str, float] = {
@@ -60,7 +64,7 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
     if header.get("v") != p.VERSION:
         raise p.ProtocolError(f"unsupported protocol version {header.get('v')!r}")
     language = header.get("language")
-    if language not in ("python", "shell"):
+    if language not in SCRIPT_SUFFIX:
         raise p.ProtocolError(f"unknown language {language!r}")
     env = header.get("env") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
@@ -96,7 +100,7 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
         if received > MAX_JOB_BYTES:
             raise p.ProtocolError("job bundle too large")
         if kind == p.Msg.SCRIPT:
-            job.script_path = f"{JOB_ROOT}/script.{'py' if language == 'python' else 'sh'}"
+            job.script_path = f"{JOB_ROOT}/script.{SCRIPT_SUFFIX[language]}"
             path = job.script_path
         elif kind == p.Msg.INPUT:
             path = INPUT_PATH

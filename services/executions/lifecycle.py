@@ -56,7 +56,7 @@ class Ending:
 
 def new_execution(
     owner_id: str | uuid.UUID,
-    script: Script,
+    script: Script | None,
     input_json: str,
     timeout_seconds: float,
     *,
@@ -68,13 +68,15 @@ def new_execution(
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
-    the run would have been). `target`: the worker tag it requires."""
+    the run would have been). `target`: the worker tag it requires. `script`
+    None: a run of unsaved code, whose ExecutionCode the caller writes in the
+    same transaction."""
     now = datetime.now(UTC)
     row = Execution(
         id=uuid.uuid4(),
         owner_id=owner_id,
-        script_id=script.id,
-        script_version=script.version,
+        script_id=None if script is None else script.id,
+        script_version=None if script is None else script.version,
         status=QUEUED,
         input_json=input_json,
         timeout_seconds=timeout_seconds,
@@ -107,7 +109,7 @@ class ExecutionLifecycle:
     async def announce(self, rows: Sequence[Execution]) -> None:
         """Record each script's last run, publish each row's first event, and
         wake the workers when something was queued."""
-        last_by_script = {str(row.script_id): row.id for row in rows}
+        last_by_script = {str(row.script_id): row.id for row in rows if row.script_id is not None}
         for script_id, execution_id in last_by_script.items():
             await Script.filter(id=script_id).update(last_execution_id=execution_id)
         for row in rows:
