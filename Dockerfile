@@ -4,6 +4,10 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SCRIPTBOX_DATA_DIR=/var/lib/scriptbox
 RUN useradd --system --uid 10001 --home /var/lib/scriptbox --create-home scriptbox
+# Debian's Node.js: `node --check`, the syntax check of JavaScript scripts on save.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock

@@ -1,12 +1,16 @@
 """B1: one `runScript` of a trivial `main`, from sending the mutation to the
 terminal event on a `executionUpdates` subscription, one run at a time.
-Baseline: the same script in `docker run --rm --network none`."""
+Baseline: the same script in `docker run --rm --network none`.
+
+B1I: the same, for a `main` that imports one neighbouring script (the run
+finds, pins and ships it); measured the same way, to set beside B1."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from bench import dockerrun, profiling
@@ -17,6 +21,23 @@ from bench.service import scriptbox_serve
 from bench.stats import Summary, num, ratio
 
 SCRIPT = "def main(data):\n    return {'n': data['n'] + 1}\n"
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    title: str
+    main: str  # the script run
+    neighbours: tuple[tuple[str, str], ...] = ()  # (name, content) beside it
+
+
+PLAIN = Variant("B1", "runScript → terminal event, one at a time", SCRIPT)
+IMPORTING = Variant(
+    "B1I",
+    "runScript → terminal event, a script that imports one neighbour",
+    "import step\n\ndef main(data):\n    return {'n': step.next(data['n'])}\n",
+    (("step.py", "def next(n):\n    return n + 1\n"),),
+)
 UPDATES = """subscription($id: ID!) { executionUpdates(executionId: $id) {
   seq status execution { status result queuedAt startedAt finishedAt durationMs } } }"""
 
@@ -26,7 +47,15 @@ def _seconds_between(start: str, end: str) -> float:
 
 
 async def run(config: Config) -> BenchResult:
-    result = BenchResult("B1", "runScript → terminal event, one at a time")
+    return await run_variant(config, PLAIN)
+
+
+async def run_importing(config: Config) -> BenchResult:
+    return await run_variant(config, IMPORTING)
+
+
+async def run_variant(config: Config, variant: Variant) -> BenchResult:
+    result = BenchResult(variant.id, variant.title)
     totals: list[float] = []
     posts: list[float] = []
     queued_to_started: list[float] = []
@@ -37,7 +66,9 @@ async def run(config: Config) -> BenchResult:
     with scriptbox_serve("b1") as service:
         api = await Api(service.url).register("b1")
         try:
-            script_id = await api.create_script("trivial.py", SCRIPT)
+            for name, content in variant.neighbours:
+                await api.create_script(name, content)
+            script_id = await api.create_script("trivial.py", variant.main)
             assert api.token is not None
             async with socket(service.url, api.token) as ws:
 
@@ -75,7 +106,7 @@ async def run(config: Config) -> BenchResult:
                     kept.clear()
                 # Interleaved, so both see the same machine noise.
                 every = max(1, config.b1_runs // max(1, config.b1_baseline_runs))
-                with profiling.phase("B1-service", service.pid):
+                with profiling.phase(f"{variant.id}-service", service.pid):
                     for n in range(config.b1_runs):
                         await one(n)
                         await asyncio.sleep(config.b1_pause_seconds)
@@ -96,8 +127,8 @@ async def run(config: Config) -> BenchResult:
     speedup = b.median / s.median
     result.rows = [
         Row(
-            "B1",
-            f"runScript → terminal event, p50 ({s.n} runs)",
+            variant.id,
+            f"{variant.title}, p50 ({s.n} runs)",
             f"{num(s.median, 1)} ms",
             s.iqr(" ms", 1),
             f"docker run p50 {num(b.median)} ms ({b.iqr(' ms')}, {b.n} runs)",
@@ -106,8 +137,8 @@ async def run(config: Config) -> BenchResult:
             s.median <= 25 and speedup >= 10,
         ),
         Row(
-            "B1",
-            "runScript → terminal event, p95",
+            variant.id,
+            f"{variant.title}, p95",
             f"{num(s.p95, 1)} ms",
             s.range(" ms", 1) + " (min-max)",
             f"docker run p95 {num(b.p95)} ms",

@@ -45,6 +45,7 @@ REPORT = OUTPUT_ROOT / "BENCHMARKS.md"
 Runner = Callable[[Config], Awaitable[BenchResult]]
 BENCHMARKS: dict[str, Runner] = {
     "B1": b1_latency.run,
+    "B1I": b1_latency.run_importing,
     "B2": b2_throughput.run,
     "B3": b3_tree.run,
     "B4": b4_fanout.run,

@@ -31,6 +31,11 @@ class ExecutionErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     MISSING_SECRET = "MISSING_SECRET"
     INPUT_FILE_ERROR = "INPUT_FILE_ERROR"
+    # The scripts it imports: one names no script, one reaches out of the
+    # tree ('..', an absolute path), or together they are over the caps.
+    MISSING_IMPORT = "MISSING_IMPORT"
+    IMPORT_REFUSED = "IMPORT_REFUSED"
+    BUNDLE_TOO_LARGE = "BUNDLE_TOO_LARGE"
     # Python dependencies could not be resolved or installed.
     DEPENDENCY_INVALID = "DEPENDENCY_INVALID"
     DEPENDENCY_NOT_FOUND = "DEPENDENCY_NOT_FOUND"

@@ -9,3 +9,4 @@ from enum import StrEnum
 class Language(StrEnum):
     PYTHON = "python"
     SHELL = "shell"
+    JAVASCRIPT = "javascript"

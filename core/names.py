@@ -9,7 +9,12 @@ from core.languages import Language
 
 MAX_NAME_LENGTH = 255
 MAX_PATH_LENGTH = 4096
-LANGUAGE_BY_SUFFIX = {".py": Language.PYTHON, ".sh": Language.SHELL}
+LANGUAGE_BY_SUFFIX = {
+    ".py": Language.PYTHON,
+    ".sh": Language.SHELL,
+    ".js": Language.JAVASCRIPT,
+    ".mjs": Language.JAVASCRIPT,
+}
 
 
 def validate_name(raw: str, what: str = "Name") -> str:
@@ -45,5 +50,6 @@ def infer_language(name: str, given: Language | None) -> Language:
         if name.lower().endswith(suffix):
             return language
     raise BadUserInput(
-        "Cannot tell the script's language from its name: name it *.py or *.sh, or give `language`."
+        "Cannot tell the script's language from its name: "
+        "name it *.py, *.sh, *.js or *.mjs, or give `language`."
     )

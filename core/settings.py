@@ -194,6 +194,10 @@ class Settings:
     # SCRIPTBOX_MAX_RUN_FILES / SCRIPTBOX_MAX_RUN_FILES_BYTES: files given to one run.
     max_run_files: int = 16
     max_run_files_bytes: int = 32 * MiB
+    # SCRIPTBOX_MAX_BUNDLE_SCRIPTS / SCRIPTBOX_MAX_BUNDLE_BYTES: the scripts one
+    # run imports (transitively), in number and in bytes.
+    max_bundle_scripts: int = 64
+    max_bundle_bytes: int = 4 * MiB
     # SCRIPTBOX_SCHEDULER: run the schedule ticker in this process. Default true.
     scheduler_enabled: bool = True
     # SCRIPTBOX_REDIS_URL: the event bus between processes (redis://host:6379/0).
@@ -339,6 +343,8 @@ class Settings:
             max_batch_size=_env_int("SCRIPTBOX_MAX_BATCH_SIZE", cls.max_batch_size),
             max_run_files=_env_int("SCRIPTBOX_MAX_RUN_FILES", cls.max_run_files),
             max_run_files_bytes=_env_int("SCRIPTBOX_MAX_RUN_FILES_BYTES", cls.max_run_files_bytes),
+            max_bundle_scripts=_env_int("SCRIPTBOX_MAX_BUNDLE_SCRIPTS", cls.max_bundle_scripts),
+            max_bundle_bytes=_env_int("SCRIPTBOX_MAX_BUNDLE_BYTES", cls.max_bundle_bytes),
             scheduler_enabled=_env_bool("SCRIPTBOX_SCHEDULER", cls.scheduler_enabled),
             redis_url=os.environ.get("SCRIPTBOX_REDIS_URL") or None,
             redis_prefix=_env("SCRIPTBOX_REDIS_PREFIX", cls.redis_prefix),

@@ -3,7 +3,7 @@
 from models.audit import AuditEntry
 from models.batches import Batch
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
-from models.executions import Execution, WorkerHeartbeat
+from models.executions import Execution, ExecutionCode, WorkerHeartbeat
 from models.files import Artifact, StoredFile
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
@@ -46,6 +46,7 @@ __all__ = [
     "DependencyStatus",
     "EnvStatus",
     "Execution",
+    "ExecutionCode",
     "Folder",
     "FolderGrant",
     "Group",

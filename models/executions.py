@@ -1,11 +1,14 @@
-"""Executions: one row per run of one script version. The database is the
-source of truth for every execution; queues and buses only point at rows."""
+"""Executions: one row per run of one script version, or of code that is not
+in the tree (`runCode`, its content kept beside the row in `ExecutionCode`).
+The database is the source of truth for every execution; queues and buses
+only point at rows."""
 
 from __future__ import annotations
 
 from tortoise import fields
 from tortoise.models import Model
 
+from core.languages import Language
 from core.statuses import ExecutionStatus
 from models.tree import Script
 from models.users import User
@@ -16,10 +19,10 @@ class Execution(Model):
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="executions", on_delete=fields.CASCADE
     )
-    script: fields.ForeignKeyRelation[Script] = fields.ForeignKeyField(
-        "models.Script", related_name="executions", on_delete=fields.CASCADE
+    script: fields.ForeignKeyNullableRelation[Script] = fields.ForeignKeyField(
+        "models.Script", related_name="executions", null=True, on_delete=fields.CASCADE
     )
-    script_version = fields.IntField()
+    script_version = fields.IntField(null=True)
     status = fields.CharEnumField(ExecutionStatus, max_length=16, db_index=True)
     # Raw JSON text: kept exactly as given, and cheap to pass to the sandbox.
     input_json = fields.TextField()
@@ -66,13 +69,16 @@ class Execution(Model):
     # A schedule's run under the QUEUE overlap policy: waits until the
     # earlier runs of its schedule have ended.
     waits_for_schedule = fields.BooleanField(default=False)
+    # The scripts the run imported, pinned when it started (JSON list of
+    # {path, version, sha256, script_id}; services/bundles.py).
+    bundle: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
     queued_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     duration_ms = fields.IntField(null=True)
 
     owner_id: str
-    script_id: str
+    script_id: str | None  # None for a run of unsaved code: see ExecutionCode
     schedule_id: str | None
     batch_id: str | None
 
@@ -82,6 +88,25 @@ class Execution(Model):
         # ("status", "queued_at"): the claim finds the oldest QUEUED row at once,
         # however long the history and however deep the queue.
         indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"), ("status", "queued_at"))
+
+
+class ExecutionCode(Model):
+    """What a run of unsaved code ran: written with its execution and never
+    changed, so its history shows exactly that content. A table of its own,
+    so the listing of executions never reads the content."""
+
+    execution: fields.OneToOneRelation[Execution] = fields.OneToOneField(
+        "models.Execution", related_name="code", on_delete=fields.CASCADE, primary_key=True
+    )
+    language = fields.CharEnumField(Language, max_length=16)
+    content = fields.TextField()
+    sha256 = fields.CharField(max_length=64)
+    size = fields.IntField()
+
+    execution_id: str
+
+    class Meta:
+        table = "execution_code"
 
 
 class ExecutionOutput(Model):

@@ -15,16 +15,20 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import NotFound
+from core.languages import Language as LanguageModel
 from core.statuses import ExecutionStatus as StatusModel
 from models.executions import Execution as ExecutionRow
+from models.executions import ExecutionCode as ExecutionCodeRow
 from resolvers.context import Context
 from resolvers.files import ArtifactType
+from resolvers.imports import BundledScript, bundle_of
 from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
-from resolvers.tree_types import ScriptType
+from resolvers.tree_types import Language, ScriptType
 from services.access import get_script
 from services.events import ExecutionEvent as BusEvent
 from services.executions.history import ExecutionFilter, cursor_of
+from services.executions.submit import CodeToRun
 from services.executions.waiting import waiting_for
 
 ExecutionStatus = strawberry.enum(StatusModel, name="ExecutionStatus")
@@ -40,6 +44,27 @@ class OutputStream(Enum):
 class ExecutionError:
     code: str
     message: str
+
+
+@strawberry.type(description="Code that ran without being saved, exactly as it was given.")
+class ExecutedCode:
+    row: strawberry.Private[ExecutionCodeRow]
+
+    @strawberry.field
+    def language(self) -> Language:  # type: ignore[valid-type]
+        return self.row.language
+
+    @strawberry.field
+    def content(self) -> str:
+        return self.row.content
+
+    @strawberry.field
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field(description="In bytes (UTF-8).")
+    def size(self) -> int:
+        return self.row.size
 
 
 @strawberry.type(name="Execution")
@@ -63,14 +88,24 @@ class ExecutionType:
     def cursor(self) -> str:
         return cursor_of(self.row)
 
-    @strawberry.field
-    async def script(self, info: Info[Context, None]) -> ScriptType:
+    @strawberry.field(description="The script it ran; null for a run of unsaved code (`code`).")
+    async def script(self, info: Info[Context, None]) -> ScriptType | None:
+        if self.row.script_id is None:
+            return None
         caller = await info.context.caller()
         return ScriptType(row=await get_script(caller, self.row.script_id))
 
-    @strawberry.field(description="The script version this execution ran (pinned when queued).")
-    def script_version(self) -> int:
+    @strawberry.field(
+        description="The script version this execution ran (pinned when queued); null for a run "
+        "of unsaved code."
+    )
+    def script_version(self) -> int | None:
         return self.row.script_version
+
+    @strawberry.field(description="What a run of unsaved code (`runCode`) ran; null otherwise.")
+    async def code(self, info: Info[Context, None]) -> ExecutedCode | None:
+        code = await info.context.services.executions.code_of(self.row)
+        return None if code is None else ExecutedCode(row=code)
 
     @strawberry.field
     def status(self) -> ExecutionStatus:  # type: ignore[valid-type]
@@ -142,6 +177,10 @@ class ExecutionType:
     )
     def rejected_artifacts(self) -> list[str]:
         return list(self.row.rejected_artifacts)
+
+    @strawberry.field(description="The scripts it imported, each in the version it ran with.")
+    async def bundle(self, info: Info[Context, None]) -> list[BundledScript]:
+        return await bundle_of(await info.context.caller(), self.row)
 
     @strawberry.field(description="The schedule that started it, if any.")
     def schedule_id(self) -> strawberry.ID | None:
@@ -244,6 +283,25 @@ class RunScriptInput:
     )
 
 
+@strawberry.input(description="Code to run without saving it: checked as a saved script is.")
+class RunCodeInput:
+    language: Language  # type: ignore[valid-type]
+    content: str
+    input: JSON | None = strawberry.field(default=None, description="Passed to main(data).")
+    files: list[str] | None = strawberry.field(
+        default=None, description="Keys of your files, copied read-only into /job/in/."
+    )
+    timeout_seconds: float | None = None
+    wait: bool | None = strawberry.field(
+        default=False,
+        description="Answer once the execution has ended (bounded by its timeout); with "
+        "`retry`, its last attempt.",
+    )
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=None, description="Try again on failure; off unless given."
+    )
+
+
 @strawberry.type
 class ExecutionQuery:
     @strawberry.field
@@ -297,6 +355,25 @@ class ExecutionMutation:
             input.timeout_seconds,
             files=input.files,
             target=input.target,
+            retry=policy_of(input.retry),
+        )
+        if input.wait:
+            row = await executions.wait_attempts(row)
+        return ExecutionType(row=row)
+
+    @strawberry.mutation(
+        description="Queue a run of code that is not saved; the execution keeps the code (`code`)."
+    )
+    async def run_code(self, info: Info[Context, None], input: RunCodeInput) -> ExecutionType:
+        caller = await info.context.caller()
+        executions = info.context.services.executions
+        code = CodeToRun(language=LanguageModel(input.language), content=input.content)
+        row = await executions.submit_code(
+            caller,
+            code,
+            input.input,
+            input.timeout_seconds,
+            files=input.files,
             retry=policy_of(input.retry),
         )
         if input.wait:

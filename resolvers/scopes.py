@@ -39,6 +39,9 @@ MUTATION_SCOPES: dict[str, TokenScope | None] = {
     "unshareFolder": W,
     # Runs.
     "runScript": R,
+    # Code of the token's own making: what a token that may save scripts
+    # may do, not one that only runs the saved ones.
+    "runCode": W,
     "cancelExecution": R,
     "runBatch": R,
     "cancelBatch": R,

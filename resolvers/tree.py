@@ -109,7 +109,7 @@ class CreateScriptInput:
         default=None, description="Content as an uploaded file (GraphQL multipart request)."
     )
     language: Language | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Inferred from .py / .sh when absent."
+        default=None, description="Inferred from .py / .sh / .js / .mjs when absent."
     )
     description: str | None = None
     replace: bool = strawberry.field(

@@ -17,6 +17,7 @@ from models import tree as tree_models
 from resolvers.accounts import UserType
 from resolvers.context import Context
 from resolvers.dependencies import ScriptDependencies, script_dependencies
+from resolvers.imports import ScriptImport, imports_of
 from resolvers.team_types import GrantType, Role, user_by_id
 from services.access import my_role, sees_in_tree
 from services.sharing import lists_grants
@@ -183,6 +184,19 @@ class ScriptType:
     @strawberry.field(description="Python dependencies: what is declared, the pins, the status.")
     async def dependencies(self, info: Info[Context, None]) -> ScriptDependencies:
         return await script_dependencies(info, self.row)
+
+    @strawberry.field(
+        description="The scripts its current version imports; a run fails while one is "
+        "not resolved."
+    )
+    async def imports(self, info: Info[Context, None]) -> list[ScriptImport]:
+        rows = await info.context.loaders.versions_of(self.row)
+        current = next((r for r in rows if r.version == self.row.version), None)
+        if current is None:
+            return []
+        content = await info.context.loaders.content.load(current.storage_key)
+        folders = await info.context.loaders.folders.get(self.row.owner_id)
+        return await imports_of(await info.context.caller(), self.row, content, folders)
 
     @strawberry.field(description="The most recently queued execution of this script.")
     async def last_execution(

@@ -52,6 +52,7 @@ def bundle_frames(job: SandboxJob, key: bytes) -> list[bytes]:
                 "key": key.hex(),
                 "language": job.language,
                 "env": dict(job.env),
+                "import_path": list(job.import_path),
                 "limits": {
                     "timeout_seconds": limits.timeout_seconds,
                     "output_bytes_per_stream": limits.output_bytes_per_stream,
@@ -66,6 +67,8 @@ def bundle_frames(job: SandboxJob, key: bytes) -> list[bytes]:
     frames += p.encode_blob({"type": p.Msg.INPUT}, job.input_json)
     for name, data in job.files:
         frames += p.encode_blob({"type": p.Msg.FILE, "name": name}, data)
+    for name, data in job.library:
+        frames += p.encode_blob({"type": p.Msg.LIB, "name": name}, data)
     frames.append(p.encode_json({"type": p.Msg.START}))
     return frames
 

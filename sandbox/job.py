@@ -22,16 +22,25 @@ class VolumeMount:
     read_only: bool = True
 
 
+# The languages the runner knows (sandbox/runner/job.py), in its own words.
+SandboxLanguage = Literal["python", "shell", "javascript"]
+
+
 @dataclass(frozen=True)
 class SandboxJob:
     execution_id: str
-    language: Literal["python", "shell"]
+    language: SandboxLanguage
     script: bytes
     input_json: bytes  # UTF-8 JSON text
     files: Sequence[tuple[str, bytes]] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     limits: SandboxLimits = SandboxLimits()  # noqa: RUF009 (frozen: one shared default is safe)
     volumes: Sequence[VolumeMount] = ()
+    # The scripts the job imports, by their paths in the owner's tree; the
+    # runner puts them under $SCRIPTBOX_LIB, read-only.
+    library: Sequence[tuple[str, bytes]] = ()
+    # Folders of that tree Python searches first, in order ('' = the top).
+    import_path: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
+from typing import get_args
 
-from sandbox.job import SandboxJob
+from sandbox.job import SandboxJob, SandboxLanguage
 from sandbox.runner import protocol as p
 
 MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
@@ -14,7 +16,7 @@ MAX_ENV_BYTES = 256 * 1024  # the env travels in one JSON frame
 
 def job_problem(job: SandboxJob) -> str | None:
     """Why this job cannot run, or None."""
-    if job.language not in ("python", "shell"):
+    if job.language not in get_args(SandboxLanguage):
         return f"unknown language {job.language!r}"
     try:
         json.loads(job.input_json.decode("utf-8"))
@@ -30,20 +32,29 @@ def job_problem(job: SandboxJob) -> str | None:
         env_bytes += len(key.encode()) + len(value.encode())
     if env_bytes > MAX_ENV_BYTES:
         return f"environment is over {MAX_ENV_BYTES} bytes"
-    names: set[str] = set()
+    problem = _names_problem(job.files, "input file") or _names_problem(
+        job.library, "imported script"
+    )
+    if problem is not None:
+        return problem
     total = len(job.script) + len(job.input_json)
-    for name, data in job.files:
+    total += sum(len(data) for _, data in (*job.files, *job.library))
+    if total > job.limits.workdir_bytes:
+        return f"script, input and files ({total} bytes) exceed the work dir limit"
+    return None
+
+
+def _names_problem(entries: Sequence[tuple[str, bytes]], what: str) -> str | None:
+    names: set[str] = set()
+    for name, _data in entries:
         clean = p.sanitize_name(name)
         # The runner stores files by their sanitised name: two names that
         # clean to the same file, or a file that is another's directory,
         # cannot both exist.
         parents = {clean.rsplit("/", i)[0] for i in range(1, clean.count("/") + 1)}
         if clean in names or parents & names or any(n.startswith(clean + "/") for n in names):
-            return f"input file name {name!r} clashes with another input file"
+            return f"{what} name {name!r} clashes with another {what}"
         names.add(clean)
-        total += len(data)
-    if total > job.limits.workdir_bytes:
-        return f"script, input and files ({total} bytes) exceed the work dir limit"
     return None
 
 

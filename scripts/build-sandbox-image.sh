@@ -52,6 +52,7 @@ definition_files=(
     "$image_dir/base-packages.txt"
     "$context/.dockerignore"
     "$context"/runner/*.py
+    "$context"/runner/*.mjs
 )
 packages_file="$image_dir/base-packages.txt"
 

@@ -29,7 +29,38 @@ DIALECT_URLS = {
 CHILD = """
 import asyncio, sys
 from aerich import Command
+from aerich.ddl.sqlite import SqliteDDL
 from models.db import tortoise_config
+
+
+# SQLite cannot ALTER a column, and aerich refuses to. A NOT NULL constraint
+# is only text in the table's stored schema, which SQLite documents may be
+# edited in place for exactly this change (sqlite.org/lang_altertable.html,
+# "removing ... NOT NULL constraints"); RESET reloads the schema.
+def sqlite_alter_null(self, model, field_describe):
+    table = model._meta.db_table
+    column = field_describe.get("db_column") or field_describe["raw_field"]
+    # A foreign key's own column (script_id), not the relation (script).
+    field = model._meta.fields_map[column]
+    sql_type = field.get_for_dialect("sqlite", "SQL_TYPE")
+    nullable, not_null = f'"{column}" {sql_type}', f'"{column}" {sql_type} NOT NULL'
+    old, new = (not_null, nullable) if field_describe["nullable"] else (nullable, not_null)
+    return (
+        "PRAGMA writable_schema=ON;\\n"
+        f"UPDATE sqlite_master SET sql = replace(sql, '{old}', '{new}') "
+        f"WHERE type = 'table' AND name = '{table}';\\n"
+        "PRAGMA writable_schema=RESET"
+    )
+
+
+# A column's comment (aerich's "description", e.g. an enum's members) is not
+# stored by SQLite at all: nothing to change.
+def sqlite_set_comment(self, model, field_describe):
+    return "SELECT 1"
+
+
+SqliteDDL.alter_column_null = sqlite_alter_null
+SqliteDDL.set_comment = sqlite_set_comment
 
 async def main(url: str, location: str, name: str) -> None:
     cmd = Command(tortoise_config=tortoise_config(url), app="models", location=location)

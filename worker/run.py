@@ -1,6 +1,8 @@
 """One run of one claimed execution, top to bottom:
 
-    prime    its script version, secrets, input files and Python dependencies
+    prime    its script version, secrets, input files, the scripts it imports
+             and Python dependencies (or, for a run of unsaved code, that code
+             and its input files)
     execute  in the sandbox, its output streaming through worker/output.py
     record   its artifacts, then its end, through services/executions
 
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 from core.codes import ExecutionErrorCode
 from core.errors import ClientError
 from core.settings import Settings
-from models.executions import Execution
+from models.executions import Execution, ExecutionCode
 from models.tree import ScriptVersion
 from sandbox import DockerSandbox, SandboxJob, SandboxOutcome, SandboxUnavailable
+from services.bundles import BundleCaps, BundleRefused, pin, reader_of, resolve_bundle
 from services.dependencies import DependencyManager
 from services.events import ExecutionEventBus
 from services.executions.lifecycle import Ending, ExecutionLifecycle
@@ -80,6 +83,8 @@ class _Run:
     async def prime(self) -> SandboxJob | Ending:
         """The sandbox job; or the ending, when the run cannot start."""
         parts, row = self.parts, self.row
+        if row.script_id is None:
+            return await self._prime_code()
         # The version and its script in one query: every round trip here
         # is on the path of every run.
         version = (
@@ -97,23 +102,27 @@ class _Run:
                 ExecutionErrorCode.MISSING_SECRET,
                 f"The script needs secrets that do not exist: {', '.join(exc.names)}.",
             )
-        files: list[tuple[str, bytes]] = []
-        try:
-            if row.input_files:
-                files = await parts.files.read_for_run(
-                    str(row.owner_id), list(row.input_files), parts.settings.max_run_files_bytes
-                )
-        except ClientError as exc:
-            return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
+        files = await self._input_files()
+        if isinstance(files, Ending):
+            return files
         self.output.hide(secrets.values())
         content = await parts.contents.read(version.storage_key, version.sha256)
+        caps = BundleCaps(parts.settings.max_bundle_scripts, parts.settings.max_bundle_bytes)
+        try:
+            reader = await reader_of(row.owner_id, script.owner_id)
+            bundle = await resolve_bundle(
+                script, version, content, reader, parts.contents.read, caps
+            )
+        except BundleRefused as exc:
+            return Ending.failed(exc.code, exc.message)
+        await pin(row, bundle)
         deps = await parts.deps.prepare(script, content, self.cancel)
         if deps.error is not None:
             code, message = deps.error
             return Ending.failed(ExecutionErrorCode(code), message)
         return SandboxJob(
             execution_id=str(row.id),
-            language="python" if script.language.value == "python" else "shell",
+            language=script.language.value,
             script=content,
             input_json=row.input_json.encode(),
             files=files,
@@ -121,7 +130,41 @@ class _Run:
             env={**secrets, **deps.env, "SCRIPTBOX_ATTEMPT": str(row.attempt)},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
+            library=list(
+                zip((entry.path for entry in bundle.scripts), bundle.contents, strict=True)
+            ),
+            import_path=bundle.import_path,
         )
+
+    async def _prime_code(self) -> SandboxJob | Ending:
+        """A run of unsaved code: the content kept with it, no secrets (it
+        declares none) and no Python dependencies (they belong to a saved
+        script's environment)."""
+        code = await ExecutionCode.get_or_none(execution_id=self.row.id)
+        if code is None:  # written with the row, in one transaction
+            return Ending.failed(ExecutionErrorCode.NOT_FOUND, "The code to run is missing.")
+        files = await self._input_files()
+        if isinstance(files, Ending):
+            return files
+        return SandboxJob(
+            execution_id=str(self.row.id),
+            language=code.language.value,
+            script=code.content.encode(),
+            input_json=self.row.input_json.encode(),
+            files=files,
+            limits=default_limits(self.parts.settings, self.row.timeout_seconds),
+        )
+
+    async def _input_files(self) -> list[tuple[str, bytes]] | Ending:
+        row, settings = self.row, self.parts.settings
+        if not row.input_files:
+            return []
+        try:
+            return await self.parts.files.read_for_run(
+                str(row.owner_id), list(row.input_files), settings.max_run_files_bytes
+            )
+        except ClientError as exc:
+            return Ending.failed(ExecutionErrorCode.INPUT_FILE_ERROR, exc.message)
 
     async def execute(self, job: SandboxJob) -> SandboxOutcome | Ending:
         """The sandbox's outcome; or the ending, when there is no sandbox."""

@@ -47,6 +47,10 @@ def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -
     shape = ScriptShape(function_mode=False)
     if job.language == "python":
         shape = inspect_python(job.script_path)
+    elif job.language == "javascript":
+        # Whether it exports main shows only once it has loaded: its harness
+        # reports on a main it called, and stays silent for a program.
+        shape = ScriptShape(function_mode=True)
     pump = StreamPump(writer, int(limits["output_bytes_per_stream"]))
     oom_before = oom_kills()
     report_cap = int(limits["result_bytes"]) + REPORT_HEADER_BYTES

@@ -53,6 +53,18 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _search_path(script: str) -> list[str]:
+    """As with `python3 script.py`, the script's directory comes first;
+    when the job ships the scripts it imports, their folders in
+    $SCRIPTBOX_LIB (the runner puts them first in PYTHONPATH) take its
+    place. A standby started before the job read no PYTHONPATH: add them."""
+    lib = os.environ.get("SCRIPTBOX_LIB", "")
+    declared = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    imported = [entry for entry in declared if lib and entry.startswith(lib)]
+    first = imported or [os.path.dirname(os.path.abspath(script))]
+    return first + [entry for entry in sys.path[1:] if entry not in first]
+
+
 def _await_order() -> str | None:
     """The runner's order, applied; None when the runner left without one."""
     chunks = []
@@ -87,8 +99,7 @@ def main(argv: list[str]) -> int:
     # The user's own subprocesses must not inherit the report channel.
     os.set_inheritable(report_fd, False)
     sys.argv = [script]
-    # As with `python3 script.py`: the script's directory comes first.
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    sys.path[:] = _search_path(script)
 
     with open(os.environ["SCRIPTBOX_INPUT"], "rb") as f:
         data = json.load(f)

@@ -25,6 +25,7 @@ from sandbox.runner.identity import SANDBOX_UID
 from sandbox.runner.job import (
     IN_DIR,
     INPUT_PATH,
+    LIB_DIR,
     OUT_DIR,
     RESULT_PATH,
     WORK_DIR,
@@ -33,6 +34,7 @@ from sandbox.runner.job import (
 )
 
 CALL_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.py")
+CALL_MAIN_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.mjs")
 FLUSH_DELAY = 0.005  # coalesce bursts for at most 5 ms before sending a chunk
 CHUNK_BYTES = 16 * 1024  # ...or until this much is pending
 READ_BYTES = 64 * 1024
@@ -65,8 +67,15 @@ def inspect_python(path: str) -> ScriptShape:
 def child_argv(job: Job, shape: ScriptShape, report_fd: int) -> list[str]:
     if job.language == "shell":
         return ["bash", job.script_path]
+    if job.language == "javascript":
+        return ["node", CALL_MAIN_JS, job.script_path, str(report_fd)]
     if shape.function_mode:
         return ["python3", "-u", CALL_MAIN, job.script_path, str(report_fd)]
+    if job.import_path:
+        # -P: the script's imports come from its folder in $SCRIPTBOX_LIB
+        # (PYTHONPATH), never from /job, where a folder named like one of
+        # the tree's (`lib`, `work`) would shadow it.
+        return ["python3", "-u", "-P", job.script_path]
     return ["python3", "-u", job.script_path]
 
 
@@ -83,12 +92,18 @@ def child_env(job: Job | None) -> dict[str, str]:
     }
     if job is not None:
         env.update(job.env)
+        if job.import_path:
+            # Before a dependency environment's site directory, as a
+            # script's own folder comes before site-packages.
+            search = [*job.import_path, *filter(None, [env.get("PYTHONPATH")])]
+            env["PYTHONPATH"] = os.pathsep.join(search)
     env.update(
         {
             "SCRIPTBOX_INPUT": INPUT_PATH,
             "SCRIPTBOX_RESULT": RESULT_PATH,
             "SCRIPTBOX_INPUT_DIR": IN_DIR,
             "SCRIPTBOX_OUTPUT_DIR": OUT_DIR,
+            "SCRIPTBOX_LIB": LIB_DIR,
         }
     )
     env.pop("SCRIPTBOX_IN_SANDBOX", None)

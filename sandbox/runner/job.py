@@ -16,8 +16,15 @@ JOB_ROOT = "/job"  # a size-capped tmpfs, the only writable place besides /tmp
 IN_DIR = f"{JOB_ROOT}/in"
 OUT_DIR = f"{JOB_ROOT}/out"
 WORK_DIR = f"{JOB_ROOT}/work"
+# The scripts the job imports, at their paths in the owner's tree
+# ($SCRIPTBOX_LIB): read-only, like the script itself.
+LIB_DIR = f"{JOB_ROOT}/lib"
 INPUT_PATH = f"{JOB_ROOT}/input.json"
 RESULT_PATH = f"{JOB_ROOT}/result.json"
+
+# The languages the runner knows, and the suffix of the file each is run from.
+# A JavaScript file may be either kind of module: its harness tells them apart.
+SCRIPT_SUFFIX = {"python": "py", "shell": "sh", "javascript": "js"}
 
 MAX_JOB_BYTES = 512 * 2**20  # the host never sends more; guards a confused host
 
@@ -43,6 +50,9 @@ class Job:
     key: bytes  # authenticates the runner's stream (protocol.StreamMac)
     script_path: str = ""
     files: list[str] = field(default_factory=list)
+    # Folders of LIB_DIR that Python searches first, in order (the script's
+    # folder, then the tree's top); empty when the job imports nothing.
+    import_path: list[str] = field(default_factory=list)
 
 
 def receive_job(reader: p.FdFrameReader) -> Job | None:
@@ -54,7 +64,7 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
     if header.get("v") != p.VERSION:
         raise p.ProtocolError(f"unsupported protocol version {header.get('v')!r}")
     language = header.get("language")
-    if language not in ("python", "shell"):
+    if language not in SCRIPT_SUFFIX:
         raise p.ProtocolError(f"unknown language {language!r}")
     env = header.get("env") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
@@ -65,8 +75,14 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
     if len(key) < 16:
         raise p.ProtocolError("job lacks a stream key")
     job = Job(language=language, env=env, limits=limits, key=key)
+    import_path = header.get("import_path") or []
+    if not isinstance(import_path, list) or not all(isinstance(d, str) for d in import_path):
+        raise p.ProtocolError("import_path must be a list of folder names")
+    job.import_path = [
+        os.path.join(LIB_DIR, p.sanitize_name(d)) if d else LIB_DIR for d in import_path
+    ]
 
-    for directory in (IN_DIR, OUT_DIR, WORK_DIR):
+    for directory in (IN_DIR, OUT_DIR, WORK_DIR, LIB_DIR):
         os.makedirs(directory, mode=0o755, exist_ok=True)
     received = 0
     while True:
@@ -84,7 +100,7 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
         if received > MAX_JOB_BYTES:
             raise p.ProtocolError("job bundle too large")
         if kind == p.Msg.SCRIPT:
-            job.script_path = f"{JOB_ROOT}/script.{'py' if language == 'python' else 'sh'}"
+            job.script_path = f"{JOB_ROOT}/script.{SCRIPT_SUFFIX[language]}"
             path = job.script_path
         elif kind == p.Msg.INPUT:
             path = INPUT_PATH
@@ -93,20 +109,28 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
             path = os.path.join(IN_DIR, name)
             os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
             job.files.append(name)
+        elif kind == p.Msg.LIB:
+            path = os.path.join(LIB_DIR, p.sanitize_name(str(message.get("name", ""))))
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         else:
             raise p.ProtocolError(f"unexpected {kind!r} in job bundle")
         _receive_blob(reader, path, size)
 
     if not job.script_path or not os.path.exists(INPUT_PATH):
         raise p.ProtocolError("job bundle lacks script or input")
-    # Input files are read-only to the script. It could chmod them back,
+    # Input files and imported scripts are read-only to the script. It could chmod them back,
     # being their owner: this guards against mistakes, and the tmpfs is thrown
     # away with the container anyway.
-    for root, dirs, _files in os.walk(IN_DIR, topdown=False):
+    for directory in (IN_DIR, LIB_DIR):
+        _make_read_only(directory)
+    return job
+
+
+def _make_read_only(directory: str) -> None:
+    for root, dirs, _files in os.walk(directory, topdown=False):
         for d in dirs:
             os.chmod(os.path.join(root, d), 0o555)
-    os.chmod(IN_DIR, 0o555)
-    return job
+    os.chmod(directory, 0o555)
 
 
 def _expect_json(frame: p.Frame, message_type: str | None) -> dict[str, Any]:

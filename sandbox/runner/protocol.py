@@ -57,6 +57,7 @@ class Msg:
     SCRIPT = "script"
     INPUT = "input"
     FILE = "file"
+    LIB = "lib"
     START = "start"
     ARTIFACT = "artifact"
     RESULT = "result"

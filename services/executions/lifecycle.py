@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from core.codes import ExecutionErrorCode
 from core.retries import RetryPolicy
 from core.statuses import ExecutionStatus, check_initial, check_move
-from models.executions import Execution
+from models.executions import Execution, ExecutionCode
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
 from services.executions.output import delete_persisted_output, output_so_far
@@ -62,7 +62,7 @@ class Ending:
 
 def new_execution(
     owner_id: str | uuid.UUID,
-    script: Script,
+    script: Script | None,
     input_json: str,
     timeout_seconds: float,
     *,
@@ -76,13 +76,15 @@ def new_execution(
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
-    the run would have been). `target`: the worker tag it requires."""
+    the run would have been). `target`: the worker tag it requires. `script`
+    None: a run of unsaved code, whose ExecutionCode the caller writes in the
+    same transaction."""
     now = datetime.now(UTC)
     row = Execution(
         id=uuid.uuid4(),
         owner_id=owner_id,
-        script_id=script.id,
-        script_version=script.version,
+        script_id=None if script is None else script.id,
+        script_version=None if script is None else script.version,
         status=QUEUED,
         input_json=input_json,
         timeout_seconds=timeout_seconds,
@@ -114,10 +116,24 @@ class ExecutionLifecycle:
             check_initial(row.status)
         await Execution.bulk_create(rows)
 
+    async def _create_attempt(self, previous: Execution, retry: Execution) -> None:
+        """The next attempt, with the code it runs when that is not a saved
+        script (inside the transaction that ends `previous`)."""
+        await self.create([retry])
+        if previous.script_id is None:
+            code = await ExecutionCode.get(execution_id=previous.id)
+            await ExecutionCode.create(
+                execution_id=retry.id,
+                language=code.language,
+                content=code.content,
+                sha256=code.sha256,
+                size=code.size,
+            )
+
     async def announce(self, rows: Sequence[Execution]) -> None:
         """Record each script's last run, publish each row's first event, and
         wake the workers when something was queued."""
-        last_by_script = {str(row.script_id): row.id for row in rows}
+        last_by_script = {str(row.script_id): row.id for row in rows if row.script_id is not None}
         for script_id, execution_id in last_by_script.items():
             await Script.filter(id=script_id).update(last_execution_id=execution_id)
         for row in rows:
@@ -174,7 +190,7 @@ class ExecutionLifecycle:
             )
             retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
             if retry is not None:
-                await self.create([retry])
+                await self._create_attempt(row, retry)
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
         if ended or not await Execution.exists(id=row.id):
@@ -246,7 +262,7 @@ class ExecutionLifecycle:
                     else None
                 )
                 if retry is not None:
-                    await self.create([retry])
+                    await self._create_attempt(row, retry)
             if not lost:
                 continue
             failed += 1

@@ -12,6 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from core.codes import ExecutionErrorCode
 from core.errors import BadUserInput, RateLimited
 from core.retries import OverlapPolicy, RetryPolicy
@@ -19,7 +21,7 @@ from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from core.worker_tags import checked_target
-from models.executions import Execution
+from models.executions import Execution, ExecutionCode
 from models.files import Artifact
 from models.schedules import Schedule
 from models.tree import Script
@@ -30,6 +32,8 @@ from services.executions import history, retries
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
 from services.executions.submit import (
+    CodeToRun,
+    check_code,
     check_input_size,
     check_queue_cap,
     checked_files,
@@ -111,6 +115,48 @@ class ExecutionService:
         await self.lifecycle.announce([row])
         return row
 
+    async def submit_code(
+        self,
+        caller: Caller,
+        code: CodeToRun,
+        input_value: Any,
+        timeout_seconds: float | None,
+        files: list[str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Execution:
+        """Queue a run of code that is not in the tree, with the checks of
+        `submit` and those of saving a script (size, syntax). Its content is
+        kept with the execution (and each retry of it), so its history shows
+        what ran."""
+        # Code of one's own making, as if saved at the top of one's own tree:
+        # a token held to one folder runs only the scripts in it.
+        require_role(caller, None, caller.id, Role.EDITOR, "run code that is not saved")
+        await check_code(self._settings, code)
+        input_json = encode_input(input_value, self._settings.max_input_bytes)
+        timeout = checked_timeout(self._settings, timeout_seconds)
+        file_keys = await checked_files(self._settings, str(caller.id), files or [])
+        await check_queue_cap(self._settings, caller.id)
+        row = new_execution(
+            caller.id, None, input_json, timeout, input_files=file_keys, retry=retry
+        )
+        async with in_transaction():
+            await self.lifecycle.create([row])
+            await ExecutionCode.create(
+                execution_id=row.id,
+                language=code.language,
+                content=code.content,
+                sha256=code.sha256,
+                size=code.size,
+            )
+        await self.lifecycle.announce([row])
+        return row
+
+    async def code_of(self, row: Execution) -> ExecutionCode | None:
+        """What a run of unsaved code ran (None for a run of a script)."""
+        if row.script_id is not None:
+            return None
+        return await ExecutionCode.get_or_none(execution_id=row.id)
+
     async def submit_scheduled(self, schedule: Schedule, script: Script) -> Execution:
         """A schedule's tick: the checks of `submit`, for the schedule's owner.
         Nobody waits for the answer, so a refusal is recorded instead of
@@ -154,10 +200,15 @@ class ExecutionService:
         but a retry that follows it is stopped."""
         row = await retries.last_attempt(await self.get(caller, execution_id))
         if str(row.owner_id) != str(caller.id):
-            script = await Script.get(id=row.script_id)
-            require_role(
-                caller, script.folder_id, script.owner_id, Role.EDITOR, "cancel others' runs"
-            )
+            if row.script_id is None:
+                # Unsaved code belongs to no folder: as if at the top of
+                # its starter's tree, where only they (and admins) edit.
+                require_role(caller, None, row.owner_id, Role.EDITOR, "cancel others' runs")
+            else:
+                script = await Script.get(id=row.script_id)
+                require_role(
+                    caller, script.folder_id, script.owner_id, Role.EDITOR, "cancel others' runs"
+                )
         if row.status is ExecutionStatus.QUEUED:
             await self.lifecycle.cancel_queued(row)
             await row.refresh_from_db()

@@ -5,6 +5,8 @@ made here once, so no path queues what another would refuse.
 - the input: valid JSON, at most `max_input_bytes`;
 - the timeout: above 0, at most `max_timeout_seconds` (default otherwise);
 - the run files: few enough, distinct, the caller's, within the byte cap;
+- unsaved code (`runCode`): the size cap and the syntax check of a saved
+  script, and no NUL character (no database text column may hold one);
 - the per-user cap: at most `max_queued_per_user` of one user's runs queued
   or running at once (batches have a cap of their own: their executions wait
   under the batch's concurrency, see services/batches.py).
@@ -12,16 +14,20 @@ made here once, so no path queues what another would refuse.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from core.errors import BadUserInput, NotFound, RateLimited
+from core.errors import BadUserInput, InvalidScript, NotFound, PayloadTooLarge, RateLimited
+from core.languages import Language
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from models.executions import Execution
 from models.files import StoredFile
 from services.files import run_file_names
+from services.script_check import check_script
 
 PENDING = [ExecutionStatus.QUEUED, ExecutionStatus.RUNNING]
 
@@ -42,6 +48,41 @@ def check_input_size(text: str, max_bytes: int) -> None:
         raise BadUserInput(
             f"The input is {size} bytes; at most {max_bytes} are allowed.", maxBytes=max_bytes
         )
+
+
+@dataclass(frozen=True)
+class CodeToRun:
+    """Code given to `runCode`: not in the tree, kept with its execution."""
+
+    language: Language
+    content: str
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode()
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+# The name a run of unsaved code is checked under (Python names it in its
+# syntax errors).
+CODE_NAMES = {Language.PYTHON: "code.py", Language.SHELL: "code.sh", Language.JAVASCRIPT: "code.js"}
+
+
+async def check_code(settings: Settings, code: CodeToRun) -> None:
+    if code.size > settings.max_script_bytes:
+        raise PayloadTooLarge(
+            f"Scripts may be at most {settings.max_script_bytes} bytes (this one is {code.size})."
+        )
+    if "\0" in code.content:
+        raise InvalidScript("Code must not contain NUL characters.", line=None)
+    await check_script(code.language, CODE_NAMES[code.language], code.content)
 
 
 def checked_timeout(settings: Settings, timeout_seconds: float | None) -> float:

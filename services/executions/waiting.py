@@ -39,6 +39,8 @@ async def retry_backoff(row: Execution, settings: Settings) -> str | None:
 async def script_concurrency_limit(row: Execution, settings: Settings) -> str | None:
     """Its script runs `max_concurrent_runs` already, or older runs of it
     wait ahead (they start in order)."""
+    if row.script_id is None:
+        return None  # unsaved code: no script, no limit
     script = await Script.get_or_none(id=row.script_id).only("id", "max_concurrent_runs")
     limit = None if script is None else script.max_concurrent_runs
     if limit is None:

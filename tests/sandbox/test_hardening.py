@@ -24,9 +24,19 @@ pytestmark = pytest.mark.docker
 HANG_GUARD_SECONDS = 30.0
 
 
-async def test_sleep_past_timeout(run_script: RunScript) -> None:
-    script = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
-    run = await run_script(script, limits=SandboxLimits(timeout_seconds=1))
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        ("python", "import time\nprint('started', flush=True)\ntime.sleep(60)\n"),
+        (
+            "javascript",
+            "export async function main() {\n  console.log('started');\n"
+            "  await new Promise((resolve) => setTimeout(resolve, 60000));\n}\n",
+        ),
+    ],
+)
+async def test_sleep_past_timeout(run_script: RunScript, language: str, script: str) -> None:
+    run = await run_script(script, language=language, limits=SandboxLimits(timeout_seconds=1))
     assert run.outcome.status == "timed_out"
     assert run.outcome.error_code == "TIMEOUT"
     assert run.stdout == "started\n"  # output before the timeout is kept
@@ -35,25 +45,48 @@ async def test_sleep_past_timeout(run_script: RunScript) -> None:
     assert 1.0 <= run.elapsed < HANG_GUARD_SECONDS
 
 
-async def test_cpu_spin_times_out(run_script: RunScript) -> None:
-    run = await run_script("while True:\n    pass\n", limits=SandboxLimits(timeout_seconds=1))
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [("python", "while True:\n    pass\n"), ("javascript", "for (;;) {}\n")],
+)
+async def test_cpu_spin_times_out(run_script: RunScript, language: str, script: str) -> None:
+    run = await run_script(script, language=language, limits=SandboxLimits(timeout_seconds=1))
     assert run.outcome.status == "timed_out"
     assert run.outcome.error_code == "TIMEOUT"
     assert 1.0 <= run.elapsed < HANG_GUARD_SECONDS
 
 
-async def test_fork_bomb_is_contained(run_script: RunScript) -> None:
-    script = (
-        "import os\n"
-        "def main(data):\n"
-        "    while True:\n"
-        "        try:\n"
-        "            os.fork()\n"
-        "        except OSError:\n"
-        "            pass\n"
-    )
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (
+            "python",
+            "import os\n"
+            "def main(data):\n"
+            "    while True:\n"
+            "        try:\n"
+            "            os.fork()\n"
+            "        except OSError:\n"
+            "            pass\n",
+        ),
+        (
+            # Node cannot fork itself: each child is another node running
+            # the same bomb, and spawn failures (EAGAIN) are ignored.
+            "javascript",
+            "const { spawn } = require('child_process');\n"
+            "const bomb = `const { spawn } = require('child_process');\n"
+            "for (;;) {\n"
+            "  spawn(process.execPath, ['-e', process.argv[1]]).on('error', () => {});\n"
+            "}`;\n"
+            "exports.main = () => {\n"
+            "  for (;;) { spawn(process.execPath, ['-e', bomb, bomb]).on('error', () => {}); }\n"
+            "};\n",
+        ),
+    ],
+)
+async def test_fork_bomb_is_contained(run_script: RunScript, language: str, script: str) -> None:
     limits = SandboxLimits(timeout_seconds=2, pids=64)
-    run = await run_script(script, limits=limits)
+    run = await run_script(script, language=language, limits=limits)
     assert run.outcome.status == "timed_out", run.outcome
     assert run.outcome.error_code == "TIMEOUT"
     assert 2.0 <= run.elapsed < HANG_GUARD_SECONDS
@@ -63,40 +96,72 @@ async def test_fork_bomb_is_contained(run_script: RunScript) -> None:
 
 
 @pytest.mark.parametrize(
-    "script",
+    ("language", "script"),
     [
-        "def main(data):\n    block = bytearray(1024 * 2**20)\n    return len(block)\n",
-        "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**20)\n",
+        ("python", "def main(data):\n    block = bytearray(1024 * 2**20)\n    return len(block)\n"),
+        ("python", "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**20)\n"),
+        # Filled, so every page is touched (a zeroed Buffer may stay unmapped).
+        (
+            "javascript",
+            "export function main() {\n  return Buffer.alloc(1024 * 2 ** 20, 1).length;\n}\n",
+        ),
+        ("javascript", "const chunks = [];\nfor (;;) chunks.push(Buffer.alloc(2 ** 20, 120));\n"),
+        ("javascript", "const chunks = [];\nfor (;;) chunks.push(new Array(2 ** 16).fill(0.5));\n"),
     ],
-    ids=["one-big-block", "growing-list"],
+    ids=["one-big-block", "growing-list", "js-one-big-block", "js-growing-list", "js-heap"],
 )
-async def test_memory_bomb_is_out_of_memory(run_script: RunScript, script: str) -> None:
+async def test_memory_bomb_is_out_of_memory(
+    run_script: RunScript, language: str, script: str
+) -> None:
     limits = SandboxLimits(timeout_seconds=10, memory_bytes=64 * 2**20)
-    run = await run_script(script, limits=limits)
+    run = await run_script(script, language=language, limits=limits)
     assert run.outcome.status == "failed", run.outcome
     assert run.outcome.error_code == "OUT_OF_MEMORY"
     assert run.outcome.exit_code == 137
 
 
-async def test_endless_output_is_capped(run_script: RunScript) -> None:
-    script = (
-        "import sys\n"
-        "line = 'y' * 1023 + '\\n'\n"
-        "for _ in range(40 * 1024):\n"  # 40 MiB on each stream
-        "    sys.stdout.write(line)\n"
-        "    sys.stderr.write(line)\n"
-    )
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (
+            "python",
+            "import sys\n"
+            "line = 'y' * 1023 + '\\n'\n"
+            "for _ in range(40 * 1024):\n"  # 40 MiB on each stream
+            "    sys.stdout.write(line)\n"
+            "    sys.stderr.write(line)\n",
+        ),
+        (
+            "javascript",
+            "const line = 'y'.repeat(1023) + '\\n';\n"
+            "for (let i = 0; i < 40 * 1024; i++) {\n"
+            "  process.stdout.write(line);\n"
+            "  process.stderr.write(line);\n"
+            "}\n",
+        ),
+    ],
+)
+async def test_endless_output_is_capped(run_script: RunScript, language: str, script: str) -> None:
     cap = 100_000
     limits = SandboxLimits(timeout_seconds=20, output_bytes_per_stream=cap)
-    run = await run_script(script, limits=limits)
+    run = await run_script(script, language=language, limits=limits)
     assert run.outcome.status == "succeeded", run.outcome
     assert run.outcome.stdout_truncated and run.outcome.stderr_truncated
     assert len(run.stdout) == cap and len(run.stderr) == cap
 
 
-async def test_endless_output_until_timeout(run_script: RunScript) -> None:
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        ("shell", "yes"),
+        ("javascript", "for (;;) process.stdout.write('y\\n'.repeat(4096));\n"),
+    ],
+)
+async def test_endless_output_until_timeout(
+    run_script: RunScript, language: str, script: str
+) -> None:
     limits = SandboxLimits(timeout_seconds=1, output_bytes_per_stream=50_000)
-    run = await run_script("yes", language="shell", limits=limits)
+    run = await run_script(script, language=language, limits=limits)
     assert run.outcome.status == "timed_out"
     assert run.outcome.stdout_truncated
     assert len(run.stdout) == 50_000
@@ -178,42 +243,88 @@ async def test_the_script_holds_no_capability(run_script: RunScript) -> None:
     }, {k: hex(v) for k, v in caps.items()}
 
 
-async def test_no_network(run_script: RunScript) -> None:
-    script = (
-        "import errno, os, socket\n"
-        "def main(data):\n"
-        "    try:\n"
-        # TEST-NET-1 (RFC 5737): reserved, never routed. With no interface
-        # but loopback the kernel refuses before any packet exists.
-        "        socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
-        "        outcome = 'connected'\n"
-        "    except OSError as exc:\n"
-        "        outcome = errno.errorcode.get(exc.errno, str(exc))\n"
-        "    return {'connect': outcome, 'interfaces': sorted(os.listdir('/sys/class/net'))}\n"
-    )
-    run = await run_script(script)
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (
+            "python",
+            "import errno, os, socket\n"
+            "def main(data):\n"
+            "    try:\n"
+            # TEST-NET-1 (RFC 5737): reserved, never routed. With no interface
+            # but loopback the kernel refuses before any packet exists.
+            "        socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
+            "        outcome = 'connected'\n"
+            "    except OSError as exc:\n"
+            "        outcome = errno.errorcode.get(exc.errno, str(exc))\n"
+            "    return {'connect': outcome, 'interfaces': sorted(os.listdir('/sys/class/net'))}\n",
+        ),
+        (
+            "javascript",
+            "import fs from 'node:fs';\n"
+            "import net from 'node:net';\n"
+            "export async function main() {\n"
+            "  const outcome = await new Promise((resolve) => {\n"
+            "    const socket = net.connect({ host: '192.0.2.1', port: 80, timeout: 2000 });\n"
+            "    socket.on('connect', () => resolve('connected'));\n"
+            "    socket.on('timeout', () => resolve('timed out'));\n"
+            "    socket.on('error', (error) => resolve(error.code));\n"
+            "  });\n"
+            "  return { connect: outcome, interfaces: fs.readdirSync('/sys/class/net').sort() };\n"
+            "}\n",
+        ),
+    ],
+)
+async def test_no_network(run_script: RunScript, language: str, script: str) -> None:
+    run = await run_script(script, language=language)
     result = json.loads(run.outcome.result_json or "")
     assert result == {"connect": "ENETUNREACH", "interfaces": ["lo"]}
 
 
-async def test_no_host_files_no_docker_socket_no_privileges(run_script: RunScript) -> None:
-    script = (
-        "import os\n"
-        "def main(data):\n"
-        "    status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
-        "    mounts = [line.split()[4] for line in open('/proc/self/mountinfo')]\n"
-        "    return {\n"
-        "        'uid': os.getuid(),\n"
-        "        'sockets': [p for p in ('/var/run/docker.sock', '/run/docker.sock')\n"
-        "                    if os.path.exists(p)],\n"
-        "        'host_dirs': [p for p in ('/work', '/var/lib/docker', '/etc/docker')\n"
-        "                      if os.path.exists(p)],\n"
-        "        'cap_eff': status['CapEff'].strip(),\n"
-        "        'no_new_privs': status['NoNewPrivs'].strip(),\n"
-        "        'mounts': mounts,\n"
-        "    }\n"
-    )
-    run = await run_script(script)
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (
+            "python",
+            "import os\n"
+            "def main(data):\n"
+            "    status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+            "    mounts = [line.split()[4] for line in open('/proc/self/mountinfo')]\n"
+            "    return {\n"
+            "        'uid': os.getuid(),\n"
+            "        'sockets': [p for p in ('/var/run/docker.sock', '/run/docker.sock')\n"
+            "                    if os.path.exists(p)],\n"
+            "        'host_dirs': [p for p in ('/work', '/var/lib/docker', '/etc/docker')\n"
+            "                      if os.path.exists(p)],\n"
+            "        'cap_eff': status['CapEff'].strip(),\n"
+            "        'no_new_privs': status['NoNewPrivs'].strip(),\n"
+            "        'mounts': mounts,\n"
+            "    }\n",
+        ),
+        (
+            "javascript",
+            "const fs = require('fs');\n"
+            "exports.main = () => {\n"
+            "  const lines = (path) => fs.readFileSync(path, 'utf8').trim().split('\\n');\n"
+            "  const status = Object.fromEntries(\n"
+            "    lines('/proc/self/status')\n"
+            "      .map((l) => [l.split(':')[0], l.split(':')[1].trim()]));\n"
+            "  return {\n"
+            "    uid: process.getuid(),\n"
+            "    sockets: ['/var/run/docker.sock', '/run/docker.sock'].filter(fs.existsSync),\n"
+            "    host_dirs: ['/work', '/var/lib/docker', '/etc/docker'].filter(fs.existsSync),\n"
+            "    cap_eff: status.CapEff,\n"
+            "    no_new_privs: status.NoNewPrivs,\n"
+            "    mounts: lines('/proc/self/mountinfo').map((l) => l.split(' ')[4]),\n"
+            "  };\n"
+            "};\n",
+        ),
+    ],
+)
+async def test_no_host_files_no_docker_socket_no_privileges(
+    run_script: RunScript, language: str, script: str
+) -> None:
+    run = await run_script(script, language=language)
     result = json.loads(run.outcome.result_json or "")
     assert result["uid"] == 10001
     assert result["sockets"] == []
@@ -244,8 +355,17 @@ async def test_no_host_files_no_docker_socket_no_privileges(run_script: RunScrip
             "    print('started')\n"
             "    return 1\n",
         ),
+        (
+            "javascript",
+            "const { spawn } = require('child_process');\n"
+            "exports.main = () => {\n"
+            "  spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });\n"
+            "  console.log('started');\n"
+            "  return 1;\n"
+            "};\n",
+        ),
     ],
-    ids=["background-job", "setsid-daemon", "python-popen"],
+    ids=["background-job", "setsid-daemon", "python-popen", "javascript-spawn"],
 )
 async def test_background_process_does_not_outlive_main(
     run_script: RunScript, language: str, script: str
@@ -258,16 +378,34 @@ async def test_background_process_does_not_outlive_main(
     assert run.elapsed < HANG_GUARD_SECONDS
 
 
-async def test_symlinks_and_special_files_in_out_are_refused(run_script: RunScript) -> None:
-    script = (
-        "import os\n"
-        "os.symlink('/etc/passwd', '/job/out/passwd')\n"
-        "os.symlink('/var/run/docker.sock', '/job/out/docker.sock')\n"
-        "os.symlink('/etc', '/job/out/etc-dir')\n"
-        "os.mkfifo('/job/out/pipe')\n"
-        "open('/job/out/ok.txt', 'w').write('fine')\n"
-    )
-    run = await run_script(script)
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (
+            "python",
+            "import os\n"
+            "os.symlink('/etc/passwd', '/job/out/passwd')\n"
+            "os.symlink('/var/run/docker.sock', '/job/out/docker.sock')\n"
+            "os.symlink('/etc', '/job/out/etc-dir')\n"
+            "os.mkfifo('/job/out/pipe')\n"
+            "open('/job/out/ok.txt', 'w').write('fine')\n",
+        ),
+        (
+            # Node has no mkfifo of its own: coreutils' makes the fifo.
+            "javascript",
+            "const fs = require('fs');\n"
+            "fs.symlinkSync('/etc/passwd', '/job/out/passwd');\n"
+            "fs.symlinkSync('/var/run/docker.sock', '/job/out/docker.sock');\n"
+            "fs.symlinkSync('/etc', '/job/out/etc-dir');\n"
+            "require('child_process').execFileSync('mkfifo', ['/job/out/pipe']);\n"
+            "fs.writeFileSync('/job/out/ok.txt', 'fine');\n",
+        ),
+    ],
+)
+async def test_symlinks_and_special_files_in_out_are_refused(
+    run_script: RunScript, language: str, script: str
+) -> None:
+    run = await run_script(script, language=language)
     assert run.outcome.status == "succeeded", run.outcome
     assert [(a.name, a.data) for a in run.outcome.artifacts] == [("ok.txt", b"fine")]
     assert sorted(run.outcome.rejected_artifacts) == [

@@ -295,6 +295,7 @@ async def test_main_runs_where_and_with_what_a_fresh_start_would_have(
             "PYTHONUNBUFFERED",
             "SCRIPTBOX_INPUT",
             "SCRIPTBOX_INPUT_DIR",
+            "SCRIPTBOX_LIB",
             "SCRIPTBOX_OUTPUT_DIR",
             "SCRIPTBOX_RESULT",
             "TMPDIR",

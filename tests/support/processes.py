@@ -20,7 +20,7 @@ import httpx
 from tests.support.owners import fresh_owned_name, is_owned
 from tests.support.package_index import refuse_remote_index, suite_index
 from tests.support.paths import REPO
-from tests.support.servers import free_port
+from tests.support.servers import free_port, kept_for_tests
 from tests.support.volumes import PROCESSES_NAMESPACE
 
 
@@ -29,7 +29,7 @@ def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py),
     the run's namespace for dependency volumes and the suite's package index
     unless `extra` gives them, then `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    env = {k: v for k, v in os.environ.items() if kept_for_tests(k)}
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
     env["SCRIPTBOX_WORKER_NAME"] = fresh_owned_name("cli")
     env["SCRIPTBOX_DEPS_NAMESPACE"] = PROCESSES_NAMESPACE

@@ -36,6 +36,7 @@ def job_paths(root: str) -> dict[str, str]:
         "IN_DIR": f"{root}/in",
         "OUT_DIR": f"{root}/out",
         "WORK_DIR": f"{root}/work",
+        "LIB_DIR": f"{root}/lib",
         "INPUT_PATH": f"{root}/input.json",
         "RESULT_PATH": f"{root}/result.json",
     }

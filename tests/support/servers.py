@@ -37,11 +37,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Which sandbox image the services under test use: a development build of
+# the image (scripts/build-sandbox-image.sh with SCRIPTBOX_IMAGE_REPO) is
+# tested by naming it here, without retagging the image others use.
+TEST_PASSES_THROUGH = frozenset({"SCRIPTBOX_SANDBOX_IMAGE"})
+
+
+def kept_for_tests(name: str) -> bool:
+    return not name.startswith("SCRIPTBOX_") or name in TEST_PASSES_THROUGH
+
+
 def clean_settings() -> Settings:
     """The documented defaults: a stray SCRIPTBOX_* variable in the shell that
     runs the tests (say, from `make run` in another terminal) must not change
     what the tests prove."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    clean = {k: v for k, v in os.environ.items() if kept_for_tests(k)}
     with mock.patch.dict(os.environ, clean, clear=True):
         return Settings.from_env()
 

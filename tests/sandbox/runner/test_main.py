@@ -392,6 +392,7 @@ def test_the_child_runs_as_the_sandbox_user_without_core_dumps(
             "SCRIPTBOX_RESULT": f"{root}/result.json",
             "SCRIPTBOX_INPUT_DIR": f"{root}/in",
             "SCRIPTBOX_OUTPUT_DIR": f"{root}/out",
+            "SCRIPTBOX_LIB": f"{root}/lib",
         },
         # No capability at all; the bounding set is the container's.
         "caps": {
@@ -725,3 +726,65 @@ def test_a_process_the_runner_cannot_kill_is_reported_and_the_run_still_ends(
     assert reply.diagnostics == "scriptbox-runner: some processes survived SIGKILL\n"
     assert reply.exit is not None
     assert (reply.exit["status"], reply.stdout) == ("succeeded", b"1\n")
+
+
+# -- the scripts a job imports ----------------------------------------------
+
+IMPORTING = """
+    import json, os, sys
+    import helpers
+    from lib.geo import depth
+    def report():
+        return {
+            "value": helpers.double(depth(2)),
+            "files": [helpers.__file__, sys.modules["lib.geo"].__file__],
+            "writable": [
+                os.access(helpers.__file__, os.W_OK),
+                os.access(os.environ["SCRIPTBOX_LIB"], os.W_OK),
+            ],
+            "search": sys.path[:2],
+            "job_on_path": any(entry.rstrip("/").endswith("/job") for entry in sys.path),
+        }
+"""
+
+
+def importing_job(mode: str) -> SandboxJob:
+    tail = (
+        "def main(data):\n    return report()\n"
+        if mode == "function"
+        else "print(json.dumps(report()))\n"
+    )
+    return dataclasses.replace(
+        job(textwrap.dedent(IMPORTING) + tail),
+        library=[
+            ("tools/helpers.py", b"def double(x):\n    return 2 * x\n"),
+            ("lib/geo.py", b"def depth(km):\n    return km * 10\n"),
+        ],
+        import_path=["tools", ""],
+    )
+
+
+@pytest.mark.parametrize("mode", ["function", "program"])
+def test_imported_scripts_are_found_in_the_lib_folder_read_only(
+    runner_workspace: RunnerWorkspace, mode: str
+) -> None:
+    reply = run_runner(runner_workspace, importing_job(mode))
+    assert outcome(reply) == ("succeeded", 0, None, None), reply.stderr
+    report = json.loads((reply.result or b"null") if mode == "function" else reply.stdout)
+    lib = f"{runner_workspace.job}/lib"
+    assert report == {
+        "value": 40,
+        "files": [f"{lib}/tools/helpers.py", f"{lib}/lib/geo.py"],
+        "writable": [False, False],
+        "search": [f"{lib}/tools", lib],
+        "job_on_path": False,
+    }
+
+
+def test_a_job_that_imports_nothing_searches_the_script_folder_as_before(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    script = "import sys\ndef main(data):\n    return sys.path[0]\n"
+    reply = run_runner(runner_workspace, job(script))
+    assert outcome(reply) == ("succeeded", 0, None, None)
+    assert json.loads(reply.result or b"null") == str(runner_workspace.job)

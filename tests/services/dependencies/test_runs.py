@@ -104,3 +104,22 @@ async def test_the_cache_is_reused(alice: GraphQLClient, deps: DependencyManager
         for s in (first_script, second_script)
     ]
     assert shown[0] == shown[1]
+
+
+async def test_a_script_with_dependencies_also_imports_its_neighbour(
+    alice: GraphQLClient,
+) -> None:
+    """Both on the search path: the scripts it imports (first, as the
+    script's own folder on disk) and its environment's packages."""
+    await create(alice, "version.py", "def of(module):\n    return module.__version__\n")
+    content = pep723(
+        "six==1.17.0",
+        body="import version\nimport six\n\n\ndef main(data):\n"
+        "    return {'six': version.of(six), 'at': six.__file__, 'mine': version.__file__}\n",
+    )
+    execution = await run(alice, (await create(alice, "both.py", content))["id"])
+    assert execution["status"] == "SUCCEEDED", execution
+    result = execution["result"]
+    assert result["six"] == "1.17.0"
+    assert result["at"].startswith("/opt/scriptbox/env/site/six")
+    assert result["mine"] == "/job/lib/version.py"

@@ -223,3 +223,26 @@ async def test_a_schedule_passes_its_policy_to_each_run(
         assert (await eventually(last, "the third attempt succeeds"))["attempt"] == 3
     finally:
         await alice.data("mutation($id: ID!) { deleteSchedule(id: $id) }", {"id": schedule["id"]})
+
+
+RUN_CODE = """mutation($input: RunCodeInput!) { runCode(input: $input) {
+  id status attempt result retryOf { id code { content } } code { content } } }"""
+
+
+async def test_a_run_of_unsaved_code_is_retried_with_the_same_code(alice: GraphQLClient) -> None:
+    last = (
+        await alice.data(
+            RUN_CODE,
+            {
+                "input": {
+                    "language": "PYTHON",
+                    "content": THIRD_TIME_LUCKY,
+                    "retry": {"maxAttempts": 3, "backoffSeconds": 0},
+                    "wait": True,
+                }
+            },
+        )
+    )["runCode"]
+    assert (last["status"], last["attempt"], last["result"]) == ("SUCCEEDED", 3, 3)
+    assert last["code"] == {"content": THIRD_TIME_LUCKY}
+    assert last["retryOf"]["code"] == {"content": THIRD_TIME_LUCKY}
