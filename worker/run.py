@@ -126,8 +126,7 @@ class _Run:
             script=content,
             input_json=row.input_json.encode(),
             files=files,
-            # Which attempt this is (1 unless retried): a script may act on it.
-            env={**secrets, **deps.env, "SCRIPTBOX_ATTEMPT": str(row.attempt)},
+            env={**secrets, **deps.env, **_attempt_env(row)},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
             library=list(
@@ -152,6 +151,7 @@ class _Run:
             script=code.content.encode(),
             input_json=self.row.input_json.encode(),
             files=files,
+            env=_attempt_env(self.row),
             limits=default_limits(self.parts.settings, self.row.timeout_seconds),
         )
 
@@ -192,3 +192,8 @@ class _Run:
             rejected_artifacts=(*outcome.rejected_artifacts, *saved.rejected),
             duration_ms=outcome.duration_ms,
         )
+
+
+def _attempt_env(row: Execution) -> dict[str, str]:
+    """Which attempt this is (1 unless retried): a script may act on it."""
+    return {"SCRIPTBOX_ATTEMPT": str(row.attempt)}
