@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -18,30 +18,28 @@ import pytest
 
 from core.languages import Language
 from core.statuses import ExecutionStatus
-from harness.postgres import fresh_postgres_database
-from models import db
 from models.executions import Execution
 from models.tree import Script
 from models.users import User
 from services.executions.lifecycle import new_execution
 from services.executions.queue import claim_statement
+from tests.support.servers import Service
 
 QUEUED, RUNNING = ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value
+TAG = "claim-race"
+TAGS = json.dumps([TAG])
 
 
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    async with fresh_postgres_database() as url:
-        await db.migrate(url)
-        await db.connect(url)
-        try:
-            yield url
-        finally:
-            await db.disconnect()
+pytestmark = pytest.mark.parametrize("service", ["postgres"], indirect=True)
+# The rows require TAG, carried by the two claimers here and by no worker of
+# the service, whose own worker would otherwise claim them first.
 
 
-async def test_two_claims_with_different_clocks_run_one(database: str) -> None:
-    owner = await User.create(id=uuid.uuid4(), username="racer", password_hash="-")
+async def test_two_claims_with_different_clocks_run_one(service: Service) -> None:
+    database = service.settings.database_url
+    owner = await User.create(
+        id=uuid.uuid4(), username=f"racer-{uuid.uuid4().hex[:8]}", password_hash="-"
+    )
     script = await Script.create(
         id=uuid.uuid4(),
         owner_id=owner.id,
@@ -52,9 +50,9 @@ async def test_two_claims_with_different_clocks_run_one(database: str) -> None:
     )
     now = datetime.now(UTC)
     # The older row is a retry due in a minute; the newer one is due now.
-    retry = new_execution(owner.id, script, "{}", 10)
+    retry = new_execution(owner.id, script, "{}", 10, target=TAG)
     retry.queued_at, retry.not_before = now - timedelta(seconds=2), now + timedelta(minutes=1)
-    fresh = new_execution(owner.id, script, "{}", 10)
+    fresh = new_execution(owner.id, script, "{}", 10, target=TAG)
     fresh.queued_at = now - timedelta(seconds=1)
     await Execution.bulk_create([retry, fresh])
 
@@ -67,11 +65,11 @@ async def test_two_claims_with_different_clocks_run_one(database: str) -> None:
         in_first = late.transaction()
         await in_first.start()
         claimed = await late.fetch(
-            statement, "late", now + timedelta(minutes=2), RUNNING, QUEUED, "[]"
+            statement, "late", now + timedelta(minutes=2), RUNNING, QUEUED, TAGS
         )
         assert [str(r["id"]) for r in claimed] == [str(retry.id)]
 
-        second = asyncio.create_task(early.fetch(statement, "early", now, RUNNING, QUEUED, "[]"))
+        second = asyncio.create_task(early.fetch(statement, "early", now, RUNNING, QUEUED, TAGS))
         # The second claim reads the queue before the first commits, so it
         # sees nothing running; it picks the newer row and, wanting the same
         # run slot, waits on the first's uncommitted one.
