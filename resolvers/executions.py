@@ -267,6 +267,11 @@ class RunCodeInput:
     wait: bool | None = strawberry.field(
         default=False, description="Answer once the execution has ended (bounded by its timeout)."
     )
+    target: str | None = strawberry.field(
+        default=None,
+        description="A worker tag: only a worker carrying it runs this. Waits QUEUED while no "
+        "live worker has it.",
+    )
 
 
 @strawberry.type
@@ -335,7 +340,7 @@ class ExecutionMutation:
         executions = info.context.services.executions
         code = CodeToRun(language=LanguageModel(input.language), content=input.content)
         row = await executions.submit_code(
-            caller, code, input.input, input.timeout_seconds, files=input.files
+            caller, code, input.input, input.timeout_seconds, files=input.files, target=input.target
         )
         if input.wait:
             row = await executions.wait(row.id, executions.wait_timeout(row))
