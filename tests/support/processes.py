@@ -5,7 +5,6 @@ one in-process service may hold the ORM at a time, and the suite's holds it)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,16 +19,17 @@ import httpx
 from tests.support.owners import fresh_owned_name, is_owned
 from tests.support.package_index import refuse_remote_index, suite_index
 from tests.support.paths import REPO
-from tests.support.servers import free_port
+from tests.support.servers import free_port, shell_variables
 from tests.support.volumes import PROCESSES_NAMESPACE
 
 
 def cli_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `scriptbox` command: none of the shell's
-    SCRIPTBOX_* variables, a worker name of this run (tests/support/owners.py),
-    the run's namespace for dependency volumes and the suite's package index
-    unless `extra` gives them, then `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    SCRIPTBOX_* variables (but the sandbox image under test), a worker name
+    of this run (tests/support/owners.py), the run's namespace for
+    dependency volumes and the suite's package index unless `extra` gives
+    them, then `extra`."""
+    env = shell_variables()
     env["SCRIPTBOX_DATA_DIR"] = str(data_dir)
     env["SCRIPTBOX_WORKER_NAME"] = fresh_owned_name("cli")
     env["SCRIPTBOX_DEPS_NAMESPACE"] = PROCESSES_NAMESPACE

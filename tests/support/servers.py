@@ -37,11 +37,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The one SCRIPTBOX_* variable of the shell the tests keep: the sandbox
+# image under test, so a development build of the runner (tagged beside the
+# :latest other sessions use) is the one the tests' services run.
+IMAGE_UNDER_TEST = "SCRIPTBOX_SANDBOX_IMAGE"
+
+
+def shell_variables() -> dict[str, str]:
+    """The shell's environment without its SCRIPTBOX_* variables (but the
+    image under test)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SCRIPTBOX_") or k == IMAGE_UNDER_TEST
+    }
+
+
 def clean_settings() -> Settings:
     """The documented defaults: a stray SCRIPTBOX_* variable in the shell that
     runs the tests (say, from `make run` in another terminal) must not change
     what the tests prove."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPTBOX_")}
+    clean = shell_variables()
     with mock.patch.dict(os.environ, clean, clear=True):
         return Settings.from_env()
 
