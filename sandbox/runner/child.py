@@ -172,7 +172,7 @@ class ChildRun:
     timed_out: bool
     report: bytes  # what function mode's harness reported
     report_overflow: bool
-    usage: RunUsage
+    usage: RunUsage | None  # None: not measured
 
 
 class HostGone(Exception):
@@ -385,8 +385,7 @@ def _pump(
     # The main process is gone (or out of time): nothing it started may
     # outlive it, hold the pipes open and hang the drain below.
     kill_everything_else()
-    _, wait_status, rusage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    usage = _reap(proc, wall, cpu_before)
     selector.unregister(0)
     if pidfd is not None:
         selector.unregister(pidfd)
@@ -404,8 +403,20 @@ def _pump(
         timed_out=timed_out,
         report=bytes(report),
         report_overflow=report_overflow,
-        usage=run_usage(rusage, wall, cpu_before),
+        usage=usage,
     )
+
+
+def _reap(proc: subprocess.Popen[bytes], wall: float, cpu_before: CpuTimes) -> RunUsage | None:
+    """Reap the child with ``wait4``; its usage, or None if someone else
+    reaped it first (nothing here does; then the run is just not measured)."""
+    try:
+        _, wait_status, rusage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        proc.wait()
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    return run_usage(rusage, wall, cpu_before)
 
 
 def _exited(pid: int) -> bool:
