@@ -22,6 +22,7 @@ from typing import Any
 
 from core.codes import ExecutionErrorCode
 from core.statuses import ExecutionStatus, check_initial, check_move
+from core.usage import ResourceUsage
 from models.executions import Execution
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
@@ -48,6 +49,9 @@ class Ending:
     rejected_artifacts: tuple[str, ...] = ()
     # None: from the row's start until now.
     duration_ms: int | None = None
+    usage: ResourceUsage = ResourceUsage()  # noqa: RUF009 (frozen: one shared default is safe)
+    image: str | None = None
+    image_id: str | None = None
 
     @classmethod
     def failed(cls, code: ExecutionErrorCode, message: str) -> Ending:
@@ -162,6 +166,12 @@ class ExecutionLifecycle:
                 if ending.duration_ms is None
                 else ending.duration_ms
             ),
+            peak_memory_bytes=ending.usage.peak_memory_bytes,
+            cpu_user_seconds=ending.usage.cpu_user_seconds,
+            cpu_system_seconds=ending.usage.cpu_system_seconds,
+            wall_seconds=ending.usage.wall_seconds,
+            image=ending.image,
+            image_id=ending.image_id,
         )
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
