@@ -36,9 +36,8 @@ def _env_int(name: str, default: int) -> int:
 def _sandbox_memory_bytes(default: int) -> int:
     value = _env_int("SCRIPTBOX_SANDBOX_MEMORY_BYTES", default)
     if value > MAX_MEMORY_BYTES:
-        raise ValueError(
-            f"SCRIPTBOX_SANDBOX_MEMORY_BYTES must be at most {MAX_MEMORY_BYTES} (2 GiB), got {value}"
-        )
+        limit = f"at most {MAX_MEMORY_BYTES} (2 GiB)"
+        raise ValueError(f"SCRIPTBOX_SANDBOX_MEMORY_BYTES must be {limit}, got {value}")
     return value
 
 
