@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 MiB = 2**20
 
+# The most memory one run may have: a run reports its peak memory as a
+# GraphQL Int, which is 32 bits (the spec's), so a larger peak could not be
+# answered. Far above what one single-use sandbox should need.
+MAX_MEMORY_BYTES = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class SandboxLimits:

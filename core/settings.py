@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from core.limits import MiB, SandboxLimits
+from core.limits import MAX_MEMORY_BYTES, MiB, SandboxLimits
 from core.worker_tags import parse_worker_tags
 
 
@@ -31,6 +31,14 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _sandbox_memory_bytes(default: int) -> int:
+    value = _env_int("SCRIPTBOX_SANDBOX_MEMORY_BYTES", default)
+    if value > MAX_MEMORY_BYTES:
+        limit = f"at most {MAX_MEMORY_BYTES} (2 GiB)"
+        raise ValueError(f"SCRIPTBOX_SANDBOX_MEMORY_BYTES must be {limit}, got {value}")
+    return value
 
 
 def _env_float(name: str, default: float) -> float:
@@ -323,9 +331,7 @@ class Settings:
             max_timeout_seconds=_env_float(
                 "SCRIPTBOX_MAX_TIMEOUT_SECONDS", cls.max_timeout_seconds
             ),
-            sandbox_memory_bytes=_env_int(
-                "SCRIPTBOX_SANDBOX_MEMORY_BYTES", cls.sandbox_memory_bytes
-            ),
+            sandbox_memory_bytes=_sandbox_memory_bytes(cls.sandbox_memory_bytes),
             sandbox_nano_cpus=_env_int("SCRIPTBOX_SANDBOX_NANO_CPUS", cls.sandbox_nano_cpus),
             sandbox_pids=_env_int("SCRIPTBOX_SANDBOX_PIDS", cls.sandbox_pids),
             sandbox_output_bytes=_env_int(

@@ -76,6 +76,16 @@ class Execution(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     duration_ms = fields.IntField(null=True)
+    # What the run cost, as the sandbox measured it (core/usage.py); null
+    # where it could not tell, and for runs that never reached a container.
+    peak_memory_bytes = fields.BigIntField(null=True)
+    cpu_user_seconds = fields.FloatField(null=True)
+    cpu_system_seconds = fields.FloatField(null=True)
+    wall_seconds = fields.FloatField(null=True)
+    # The sandbox image it ran in: the configured reference, and the image id
+    # that reference named when the container was created.
+    image = fields.CharField(max_length=255, null=True)
+    image_id = fields.CharField(max_length=128, null=True)
 
     owner_id: str
     script_id: str | None  # None for a run of unsaved code: see ExecutionCode

@@ -22,6 +22,7 @@ from models.executions import ExecutionCode as ExecutionCodeRow
 from resolvers.context import Context
 from resolvers.files import ArtifactType
 from resolvers.imports import BundledScript, bundle_of
+from resolvers.resources import ResourceUsageType, resources_of
 from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import Language, ScriptType
@@ -163,6 +164,27 @@ class ExecutionType:
     def duration_ms(self) -> int | None:
         return self.row.duration_ms
 
+    @strawberry.field(
+        description="What the run cost: memory, CPU and wall time. Null until it has "
+        "ended, and for a run that never reached a sandbox."
+    )
+    def resources(self) -> ResourceUsageType | None:
+        return resources_of(self.row)
+
+    @strawberry.field(
+        description="The sandbox image it ran in, as configured (e.g. "
+        "`scriptbox-sandbox:latest`); null for a run that never reached a sandbox."
+    )
+    def image(self) -> str | None:
+        return self.row.image
+
+    @strawberry.field(
+        description="The id of that image when the run's container was created: "
+        "exactly what ran, even after the tag moved."
+    )
+    def image_id(self) -> str | None:
+        return self.row.image_id
+
     @strawberry.field(description="Keys of your files that were copied into /job/in/.")
     def input_files(self) -> list[str]:
         return list(self.row.input_files)
@@ -300,6 +322,11 @@ class RunCodeInput:
     retry: RetryPolicyInput | None = strawberry.field(
         default=None, description="Try again on failure; off unless given."
     )
+    target: str | None = strawberry.field(
+        default=None,
+        description="A worker tag: only a worker carrying it runs this. Waits QUEUED while no "
+        "live worker has it.",
+    )
 
 
 @strawberry.type
@@ -374,6 +401,7 @@ class ExecutionMutation:
             input.input,
             input.timeout_seconds,
             files=input.files,
+            target=input.target,
             retry=policy_of(input.retry),
         )
         if input.wait:

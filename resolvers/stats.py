@@ -22,13 +22,20 @@ class DayStats:
     runs: int
     failures: int = strawberry.field(description="FAILED and TIMED_OUT runs.")
     median_duration_ms: float | None
+    cpu_seconds: float | None = strawberry.field(
+        description="CPU time (user and system) of the day's runs, summed; null when "
+        "none was measured."
+    )
+    peak_memory_bytes: int | None = strawberry.field(
+        description="The largest peak memory of the day's runs; null when none was measured."
+    )
 
 
 @strawberry.type
 class StatsQuery:
     @strawberry.field(
-        description="Runs, failures and median duration per day for the last `days` days "
-        "(today included), in `timeZone` (IANA, default UTC): a chart's data."
+        description="Runs, failures, median duration and what the runs cost per day for "
+        "the last `days` days (today included), in `timeZone` (IANA, default UTC): a chart's data."
     )
     async def execution_stats(
         self, info: Info[Context, None], days: int = 30, time_zone: str = "UTC"
@@ -44,6 +51,8 @@ class StatsQuery:
                 runs=s.runs,
                 failures=s.failures,
                 median_duration_ms=s.median_duration_ms,
+                cpu_seconds=s.cpu_seconds,
+                peak_memory_bytes=s.peak_memory_bytes,
             )
             for s in stats
         ]

@@ -6,6 +6,7 @@ of the contract. See sandbox/README.md.
 """
 
 from core.limits import SandboxLimits
+from core.usage import ResourceUsage
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.docker_backend import DockerSandbox
 from sandbox.environments import (
@@ -17,7 +18,14 @@ from sandbox.environments import (
     environment_mount,
     environment_variables,
 )
-from sandbox.job import Artifact, OutputChunk, SandboxJob, SandboxOutcome, VolumeMount
+from sandbox.job import (
+    Artifact,
+    OutputChunk,
+    SandboxImage,
+    SandboxJob,
+    SandboxOutcome,
+    VolumeMount,
+)
 
 __all__ = [
     "Artifact",
@@ -26,8 +34,10 @@ __all__ = [
     "InstallFailed",
     "Installed",
     "OutputChunk",
+    "ResourceUsage",
     "Runtime",
     "SandboxConfig",
+    "SandboxImage",
     "SandboxJob",
     "SandboxLimits",
     "SandboxOutcome",

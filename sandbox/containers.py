@@ -15,7 +15,7 @@ import requests.exceptions
 from core.limits import SandboxLimits
 from sandbox.config import BUILD_SCRIPT, SandboxUnavailable
 from sandbox.container_spec import create_kwargs, owner_filter
-from sandbox.job import VolumeMount
+from sandbox.job import SandboxImage, VolumeMount
 
 # Errors that mean "the engine cannot be reached or refused", as opposed to a
 # fault of the script.
@@ -33,6 +33,7 @@ class LiveContainer:
     id: str
     sock: socket.socket
     profile: tuple[int, int, int, int]
+    image: SandboxImage
     # The SDK's socket wrapper: kept so it is closed with ours, not by GC.
     _attach: Any = field(default=None, repr=False)
 
@@ -107,10 +108,16 @@ def start_container(
     execution_id: str | None,
     volumes: Sequence[VolumeMount] = (),
 ) -> LiveContainer:
-    """Create, attach and start one container; its runner then idles on stdin."""
+    """Create, attach and start one container; its runner then idles on stdin.
+
+    Created from the image id the reference names now, so what the run
+    records as its image is exactly what it ran, even when the tag moves
+    while the container waits in a pool.
+    """
     try:
+        image_id: str = api.inspect_image(image)["Id"]
         created = api.create_container(
-            **create_kwargs(api, image, limits, owner, execution_id, volumes)
+            **create_kwargs(api, image_id, limits, owner, execution_id, volumes)
         )
     except ENGINE_ERRORS as exc:
         raise SandboxUnavailable(f"cannot create a sandbox container: {exc}") from exc
@@ -138,7 +145,9 @@ def start_container(
         if isinstance(exc, ENGINE_ERRORS):
             raise SandboxUnavailable(f"cannot start a sandbox container: {exc}") from exc
         raise
-    return LiveContainer(container_id, sock, limits.container_profile(), attach)
+    return LiveContainer(
+        container_id, sock, limits.container_profile(), SandboxImage(image, image_id), attach
+    )
 
 
 def kill(api: docker.APIClient, container_id: str) -> None:

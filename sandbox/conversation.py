@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.limits import SandboxLimits
+from core.usage import ResourceUsage
 from sandbox.docker_stream import STDERR, STDOUT, DockerStreamDemuxer
 from sandbox.job import Artifact, OutputChunk, SandboxJob, Status
 from sandbox.runner import protocol as p
@@ -97,6 +98,7 @@ class RunnerReport:
     stderr_truncated: bool = False
     artifacts: list[Artifact] = field(default_factory=list)
     rejected_artifacts: list[str] = field(default_factory=list)
+    usage: ResourceUsage = field(default_factory=ResourceUsage)
     finished: bool = False
 
 
@@ -302,6 +304,7 @@ class Conversation:
             for entry in rejected:
                 if isinstance(entry, str):
                     self._reject(entry)
+        report.usage = _usage(message.get("usage"))
         report.finished = True
 
 
@@ -317,6 +320,39 @@ def _size(message: dict[str, Any]) -> int:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise RunnerMisbehaved(f"{message['type']} without a valid size")
     return size
+
+
+# Far above anything a container here can use or run for: a larger number
+# is not a measurement.
+MAX_REPORTED_BYTES = 2**50
+MAX_REPORTED_SECONDS = 10.0**7
+
+
+def _usage(reported: object) -> ResourceUsage:
+    """The runner's measurement, each number checked on its own: one that
+    is missing, of the wrong type, negative or absurd is unknown (None)."""
+    if not isinstance(reported, dict):
+        return ResourceUsage()
+    memory = reported.get("peak_memory_bytes")
+    return ResourceUsage(
+        peak_memory_bytes=(
+            memory
+            if isinstance(memory, int)
+            and not isinstance(memory, bool)
+            and 0 <= memory <= MAX_REPORTED_BYTES
+            else None
+        ),
+        cpu_user_seconds=_seconds(reported.get("cpu_user_seconds")),
+        cpu_system_seconds=_seconds(reported.get("cpu_system_seconds")),
+        wall_seconds=_seconds(reported.get("wall_seconds")),
+    )
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    # NaN fails both comparisons.
+    return float(value) if 0 <= value <= MAX_REPORTED_SECONDS else None
 
 
 def _text(value: object, limit: int) -> str | None:

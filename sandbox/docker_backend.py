@@ -22,6 +22,7 @@ import docker
 from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
+from core.usage import ResourceUsage
 from sandbox import containers, env_volumes
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
@@ -42,7 +43,14 @@ from sandbox.environments import (
     installed,
     runtime_for,
 )
-from sandbox.job import OutputChunk, SandboxJob, SandboxOutcome, Status, VolumeMount
+from sandbox.job import (
+    OutputChunk,
+    SandboxImage,
+    SandboxJob,
+    SandboxOutcome,
+    Status,
+    VolumeMount,
+)
 from sandbox.job_checks import job_problem
 from sandbox.pool import WarmPool
 
@@ -220,10 +228,11 @@ class DockerSandbox:
             await talk.send(bundle_frames(job, key))
         except OSError as exc:
             raise _JobNotDelivered(str(exc)) from exc
+        ran = _HostClock(container.image)
 
         reading = asyncio.create_task(talk.run())
         try:
-            return await self._await_report(container, talk, reading, limits, cancel, started)
+            return await self._await_report(container, talk, reading, limits, cancel, started, ran)
         finally:
             # Also when run() itself is cancelled: never leave a reader behind.
             if not reading.done():
@@ -237,6 +246,7 @@ class DockerSandbox:
         limits: SandboxLimits,
         cancel: asyncio.Event | None,
         started: float,
+        ran: _HostClock,
     ) -> SandboxOutcome:
         waiting: set[asyncio.Future[Any]] = {reading}
         cancelled = asyncio.create_task(cancel.wait()) if cancel is not None else None
@@ -261,24 +271,27 @@ class DockerSandbox:
                 await reading
             await talk.finish_output()
             if cancel is not None and cancel.is_set():
-                return _outcome(started, "cancelled", "CANCELLED", "cancelled", talk)
+                return _outcome(started, "cancelled", "CANCELLED", "cancelled", talk, ran)
             return _outcome(
                 started,
                 "timed_out",
                 "TIMEOUT",
                 f"timed out after {limits.timeout_seconds:g} s",
                 talk,
+                ran,
             )
 
         try:
             report = reading.result()
         except RunnerVanished as exc:
             await talk.finish_output()
-            return await self._vanished(container, talk, started, str(exc))
+            return await self._vanished(container, talk, started, str(exc), ran)
         except RunnerMisbehaved as exc:
             await self._kill(container)
             await talk.finish_output()
-            return _outcome(started, "failed", "SANDBOX_ERROR", f"runner misbehaved: {exc}", talk)
+            return _outcome(
+                started, "failed", "SANDBOX_ERROR", f"runner misbehaved: {exc}", talk, ran
+            )
         await talk.finish_output()
 
         outcome = SandboxOutcome(
@@ -292,6 +305,8 @@ class DockerSandbox:
             artifacts=report.artifacts,
             rejected_artifacts=report.rejected_artifacts,
             duration_ms=_elapsed_ms(started),
+            usage=report.usage,
+            image=container.image,
         )
         if report.result_too_large and outcome.status is ExecutionStatus.SUCCEEDED:
             outcome.status = ExecutionStatus.FAILED
@@ -305,7 +320,12 @@ class DockerSandbox:
         return outcome
 
     async def _vanished(
-        self, container: LiveContainer, talk: Conversation, started: float, why: str
+        self,
+        container: LiveContainer,
+        talk: Conversation,
+        started: float,
+        why: str,
+        ran: _HostClock,
     ) -> SandboxOutcome:
         """The runner's stream ended early: the OOM killer, or the engine is gone."""
         api = await self._get_api()
@@ -317,12 +337,13 @@ class DockerSandbox:
                 "OUT_OF_MEMORY",
                 "the sandbox exceeded its memory limit and was killed",
                 talk,
+                ran,
             )
         detail = talk.diagnostics
         message = f"the runner stopped unexpectedly ({why}; exit code {state.get('ExitCode')})"
         if detail:
             message += f": {detail[-1000:]}"
-        return _outcome(started, "failed", "SANDBOX_ERROR", message, talk)
+        return _outcome(started, "failed", "SANDBOX_ERROR", message, talk, ran)
 
     async def _kill(self, container: LiveContainer) -> None:
         api = await self._get_api()
@@ -478,6 +499,21 @@ class DockerSandbox:
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
 
+class _HostClock:
+    """When the job reached its container, and which image that was: what
+    the host can still say of a run whose runner never reported its own
+    measurement (killed at the timeout or on cancel, or gone)."""
+
+    def __init__(self, image: SandboxImage) -> None:
+        self.image = image
+        self._since = time.monotonic()
+
+    def usage(self) -> ResourceUsage:
+        # Wall time only: the CPU and memory of a container killed before
+        # its runner reported are not known here, and are not guessed.
+        return ResourceUsage(wall_seconds=round(time.monotonic() - self._since, 6))
+
+
 class _JobNotDelivered(Exception):
     """The container's stdin broke before the whole job was written."""
 
@@ -513,9 +549,11 @@ def _outcome(
     error_code: str,
     message: str,
     talk: Conversation | None = None,
+    ran: _HostClock | None = None,
 ) -> SandboxOutcome:
     """An outcome the host decided, its status and code mapped here into the
-    service's vocabulary (core/statuses.py, core/codes.py)."""
+    service's vocabulary (core/statuses.py, core/codes.py); `ran` when the
+    job reached a container."""
     report = talk.report if talk is not None else None
     return SandboxOutcome(
         status=ExecutionStatus(status),
@@ -528,4 +566,6 @@ def _outcome(
         artifacts=[],
         rejected_artifacts=[],
         duration_ms=_elapsed_ms(started),
+        usage=ran.usage() if ran is not None else ResourceUsage(),
+        image=ran.image if ran is not None else None,
     )

@@ -9,6 +9,7 @@ from typing import Literal
 from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
+from core.usage import ResourceUsage
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,16 @@ class Artifact:
     data: bytes
 
 
+@dataclass(frozen=True)
+class SandboxImage:
+    """The image a run's container was created from: the configured
+    reference, and the image id it resolved to at that moment (a tag such
+    as `latest` moves; the id says exactly what ran)."""
+
+    reference: str
+    id: str
+
+
 # The statuses the runner may report, in its own words (sandbox/runner/ cannot
 # import core); docker_backend.py maps them into an ExecutionStatus.
 Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
@@ -74,3 +85,5 @@ class SandboxOutcome:
     artifacts: list[Artifact]
     rejected_artifacts: list[str]  # names refused (symlink, special file, over cap)
     duration_ms: int
+    usage: ResourceUsage = field(default_factory=ResourceUsage)
+    image: SandboxImage | None = None  # None: no container was used

@@ -191,6 +191,9 @@ class _Run:
             output_truncated=outcome.stdout_truncated or outcome.stderr_truncated,
             rejected_artifacts=(*outcome.rejected_artifacts, *saved.rejected),
             duration_ms=outcome.duration_ms,
+            usage=outcome.usage,
+            image=outcome.image.reference if outcome.image else None,
+            image_id=outcome.image.id if outcome.image else None,
         )
 
 

@@ -48,12 +48,17 @@ const UPDATE = `mutation($id: ID!, $content: String!) { updateScript(id: $id, in
 const CREATE = `mutation($input: CreateScriptInput!) { createScript(input: $input) { id path } }`;
 const RUN = `mutation($input: RunScriptInput!) { runScript(input: $input) { id status scriptVersion } }`;
 const CANCEL = `mutation($id: ID!) { cancelExecution(id: $id) { id status } }`;
+const RESOURCES = "resources { peakMemoryBytes cpuUserSeconds cpuSystemSeconds wallSeconds }";
 const EXECUTIONS = `query($scriptId: ID!) { executions(scriptId: $scriptId, first: 10) {
-  id status scriptVersion queuedAt durationMs exitCode error { code message }
+  id status scriptVersion queuedAt durationMs exitCode error { code message } ${RESOURCES}
 } }`;
 const UPDATES = `subscription($id: ID!) { executionUpdates(executionId: $id) {
   seq status stream data
-  execution { id status result exitCode durationMs outputTruncated error { code message } }
+  execution { id status result exitCode durationMs outputTruncated error { code message } image ${RESOURCES} }
+} }`;
+const STATS_DAYS = 7;
+const STATS = `query($days: Int!) { executionStats(days: $days) {
+  label runs failures cpuSeconds peakMemoryBytes
 } }`;
 
 // ---- Errors in words ----------------------------------------------------
@@ -161,8 +166,10 @@ function render() {
   $("#app-view").hidden = !loggedIn;
   $("#logout").hidden = !loggedIn;
   $("#whoami").textContent = loggedIn ? `Logged in as ${session.username}` : "";
-  if (loggedIn) loadTree();
-  else $("#username").focus();
+  if (loggedIn) {
+    loadTree();
+    loadStats();
+  } else $("#username").focus();
 }
 
 async function authenticate(mutation) {
@@ -474,6 +481,7 @@ function watch(executionId, renewed = false) {
       if (watching && watching.stop === stop) watching = null;
       $("#cancel").hidden = true;
       loadExecutions();
+      loadStats();
     },
   });
   watching = { executionId, stop };
@@ -493,8 +501,79 @@ function showOutcome(execution) {
   if (execution.durationMs !== null) facts.push(`${execution.durationMs} ms`);
   if (execution.outputTruncated) facts.push("output truncated");
   if (facts.length) parts.push(line("muted", facts.join(", ")));
+  const cost = describeCost(execution.resources);
+  if (cost) {
+    const costLine = line("muted", `Cost: ${cost}${execution.image ? ` (image ${execution.image})` : ""}`);
+    costLine.id = "cost";
+    parts.push(costLine);
+  }
   $("#outcome").replaceChildren(...parts);
   setStatus(execution.status, execution.error ? execution.error.code : "");
+}
+
+// ---- What a run cost ---------------------------------------------------------
+
+/** Bytes in MiB, as a person reads memory sizes. */
+export function formatBytes(bytes) {
+  return bytes === null || bytes === undefined ? "" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Seconds of CPU or wall time. */
+export function formatSeconds(seconds) {
+  return seconds === null || seconds === undefined ? "" : `${seconds.toFixed(2)} s`;
+}
+
+/** CPU user + system, or null when neither was measured. */
+function cpuSeconds(resources) {
+  if (!resources || (resources.cpuUserSeconds === null && resources.cpuSystemSeconds === null)) return null;
+  return (resources.cpuUserSeconds || 0) + (resources.cpuSystemSeconds || 0);
+}
+
+/** "104.6 MiB peak memory, 0.52 s CPU (0.50 s user, 0.02 s system), 1.01 s wall"; only what was measured. */
+export function describeCost(resources) {
+  if (!resources) return "";
+  const facts = [];
+  if (resources.peakMemoryBytes !== null) facts.push(`${formatBytes(resources.peakMemoryBytes)} peak memory`);
+  const cpu = cpuSeconds(resources);
+  if (cpu !== null) {
+    facts.push(
+      `${formatSeconds(cpu)} CPU (${formatSeconds(resources.cpuUserSeconds || 0)} user, ` +
+        `${formatSeconds(resources.cpuSystemSeconds || 0)} system)`,
+    );
+  }
+  if (resources.wallSeconds !== null) facts.push(`${formatSeconds(resources.wallSeconds)} wall`);
+  return facts.join(", ");
+}
+
+async function loadStats() {
+  const body = $("#stats tbody");
+  try {
+    const data = await api(STATS, { days: STATS_DAYS });
+    const rows = data.executionStats
+      .slice()
+      .reverse()
+      .map((day) => {
+        const row = document.createElement("tr");
+        row.dataset.day = day.label;
+        const cells = [
+          day.label,
+          String(day.runs),
+          String(day.failures),
+          formatSeconds(day.cpuSeconds),
+          formatBytes(day.peakMemoryBytes),
+        ].map((text) => {
+          const cell = document.createElement("td");
+          cell.textContent = text;
+          return cell;
+        });
+        row.append(...cells);
+        return row;
+      });
+    body.replaceChildren(...rows);
+    $("#stats").dataset.loaded = "true";
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function line(className, text) {
@@ -527,6 +606,8 @@ async function loadExecutions() {
         `v${execution.scriptVersion}`,
         execution.error ? `${execution.status} (${execution.error.code})` : execution.status,
         execution.durationMs === null ? "" : `${execution.durationMs} ms`,
+        formatSeconds(cpuSeconds(execution.resources)),
+        formatBytes(execution.resources ? execution.resources.peakMemoryBytes : null),
         execution.exitCode === null ? "" : String(execution.exitCode),
       ].map((text) => {
         const cell = document.createElement("td");
@@ -548,7 +629,7 @@ async function loadExecutions() {
     if (!rows.length) {
       const row = document.createElement("tr");
       const cell = document.createElement("td");
-      cell.colSpan = 6;
+      cell.colSpan = 8;
       cell.className = "muted";
       cell.textContent = "Not run yet.";
       row.append(cell);
@@ -590,6 +671,7 @@ function start() {
   $("#run").addEventListener("click", run);
   $("#cancel").addEventListener("click", cancel);
   $("#reload-executions").addEventListener("click", loadExecutions);
+  $("#reload-stats").addEventListener("click", loadStats);
   render();
 }
 

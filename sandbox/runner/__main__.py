@@ -71,6 +71,7 @@ def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -
             "stderr_truncated": pump.truncated[p.KIND_STDERR],
             "rejected_artifacts": [name[:300] for name in rejected[:MAX_REPORTED_REJECTIONS]],
             "duration_ms": int((time.monotonic() - started) * 1000),
+            "usage": run.usage.message() if run.usage is not None else None,
             "mac": writer.mac.hexdigest(),
         }
     )

@@ -32,6 +32,7 @@ from sandbox.runner.job import (
     Job,
     diag,
 )
+from sandbox.runner.usage import CpuTimes, RunUsage, cpu_so_far, run_usage
 
 CALL_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.py")
 CALL_MAIN_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_main.mjs")
@@ -186,6 +187,7 @@ class ChildRun:
     timed_out: bool
     report: bytes  # what function mode's harness reported
     report_overflow: bool
+    usage: RunUsage | None  # None: not measured
 
 
 class HostGone(Exception):
@@ -302,9 +304,11 @@ def run_child(
 ) -> ChildRun:
     timeout = job.limits["timeout_seconds"]
     if standby is not None:
+        # Read before the order is written: from then on it is the run's time.
+        before = cpu_so_far(standby.proc.pid)
         if standby.fits(job, shape) and standby.give(job):
             try:
-                return _pump(standby.proc, pump, standby.report_r, report_cap, timeout)
+                return _pump(standby.proc, pump, standby.report_r, report_cap, timeout, before)
             finally:
                 os.close(standby.report_r)
         standby.discard()
@@ -321,7 +325,7 @@ def run_child(
     finally:
         os.close(report_w)
     try:
-        return _pump(proc, pump, report_r, report_cap, timeout)
+        return _pump(proc, pump, report_r, report_cap, timeout, CpuTimes())
     finally:
         os.close(report_r)
 
@@ -332,9 +336,17 @@ def _pump(
     report_r: int,
     report_cap: int,
     timeout: float,
+    cpu_before: CpuTimes,
 ) -> ChildRun:
+    """Pump the child's output until it exits or times out.
+
+    The child is reaped only at the end, with ``wait4``, which gives its
+    resource usage (see usage.py): until then its exit is observed without
+    reaping it (``_exited``), as ``Popen.poll`` would reap it and lose that.
+    """
     assert proc.stdout is not None and proc.stderr is not None
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     selector = selectors.DefaultSelector()
     streams = {proc.stdout.fileno(): p.KIND_STDOUT, proc.stderr.fileno(): p.KIND_STDERR}
     for fd in streams:
@@ -366,7 +378,7 @@ def _pump(
                 report_overflow = True
 
     timed_out = False
-    while proc.poll() is None:
+    while not _exited(proc.pid):
         now = time.monotonic()
         if now >= deadline:
             timed_out = True
@@ -384,10 +396,11 @@ def _pump(
         if due is not None and time.monotonic() >= due:
             pump.flush()
 
+    wall = time.monotonic() - started
     # The main process is gone (or out of time): nothing it started may
     # outlive it, hold the pipes open and hang the drain below.
     kill_everything_else()
-    proc.wait()
+    usage = _reap(proc, wall, cpu_before)
     selector.unregister(0)
     if pidfd is not None:
         selector.unregister(pidfd)
@@ -405,7 +418,29 @@ def _pump(
         timed_out=timed_out,
         report=bytes(report),
         report_overflow=report_overflow,
+        usage=usage,
     )
+
+
+def _reap(proc: subprocess.Popen[bytes], wall: float, cpu_before: CpuTimes) -> RunUsage | None:
+    """Reap the child with ``wait4``; its usage, or None if someone else
+    reaped it first (nothing here does; then the run is just not measured)."""
+    try:
+        _, wait_status, rusage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        proc.wait()
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    return run_usage(rusage, wall, cpu_before)
+
+
+def _exited(pid: int) -> bool:
+    """The child has ended; it stays a zombie until reaped by ``wait4``."""
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
 
 
 def _pidfd(pid: int) -> int | None:

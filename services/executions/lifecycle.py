@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from core.codes import ExecutionErrorCode
 from core.retries import RetryPolicy
 from core.statuses import ExecutionStatus, check_initial, check_move
+from core.usage import ResourceUsage
 from models.executions import Execution, ExecutionCode
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
@@ -54,6 +55,9 @@ class Ending:
     rejected_artifacts: tuple[str, ...] = ()
     # None: from the row's start until now.
     duration_ms: int | None = None
+    usage: ResourceUsage = ResourceUsage()  # noqa: RUF009 (frozen: one shared default is safe)
+    image: str | None = None
+    image_id: str | None = None
 
     @classmethod
     def failed(cls, code: ExecutionErrorCode, message: str) -> Ending:
@@ -187,6 +191,12 @@ class ExecutionLifecycle:
                     if ending.duration_ms is None
                     else ending.duration_ms
                 ),
+                peak_memory_bytes=ending.usage.peak_memory_bytes,
+                cpu_user_seconds=ending.usage.cpu_user_seconds,
+                cpu_system_seconds=ending.usage.cpu_system_seconds,
+                wall_seconds=ending.usage.wall_seconds,
+                image=ending.image,
+                image_id=ending.image_id,
             )
             retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
             if retry is not None:

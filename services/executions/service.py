@@ -122,6 +122,7 @@ class ExecutionService:
         input_value: Any,
         timeout_seconds: float | None,
         files: list[str] | None = None,
+        target: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> Execution:
         """Queue a run of code that is not in the tree, with the checks of
@@ -132,12 +133,19 @@ class ExecutionService:
         # a token held to one folder runs only the scripts in it.
         require_role(caller, None, caller.id, Role.EDITOR, "run code that is not saved")
         await check_code(self._settings, code)
+        target = checked_target(target)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
         row = new_execution(
-            caller.id, None, input_json, timeout, input_files=file_keys, retry=retry
+            caller.id,
+            None,
+            input_json,
+            timeout,
+            input_files=file_keys,
+            target=target,
+            retry=retry,
         )
         async with in_transaction():
             await self.lifecycle.create([row])

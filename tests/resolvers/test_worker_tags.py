@@ -261,3 +261,26 @@ async def test_run_on_workers_asks_what_a_run_asks_of_a_shared_script(
     batch = (await bob.data(RUN_ON_WORKERS, {"tag": name, "id": created["id"]}))["runOnWorkers"]
     [execution] = (await finished_batch(bob, batch["id"]))["executions"]
     assert (execution["status"], execution["worker"]) == ("SUCCEEDED", name)
+
+
+RUN_CODE = f"mutation($input: RunCodeInput!) {{ runCode(input: $input) {{ {PLACED} }} }}"
+
+
+async def test_unsaved_code_goes_where_its_target_says(
+    alice: GraphQLClient, service: Service
+) -> None:
+    code = {"language": "PYTHON", "content": ECHO, "input": 7}
+    name = worker_of(service)
+    placed = (await alice.data(RUN_CODE, {"input": {**code, "target": name, "wait": True}}))[
+        "runCode"
+    ]
+    assert (placed["status"], placed["result"], placed["worker"]) == ("SUCCEEDED", 7, name)
+    tag = absent_tag()
+    waiting = (await alice.data(RUN_CODE, {"input": {**code, "target": tag}}))["runCode"]
+    try:
+        assert (waiting["status"], waiting["target"]) == ("QUEUED", tag)
+        assert waiting["waitingFor"] == f"No live worker has the tag '{tag}'."
+    finally:
+        await alice.data(CANCEL, {"id": waiting["id"]})
+    refused = await alice.error(RUN_CODE, {"input": {**code, "target": "two words"}})
+    assert refused["extensions"]["code"] == "BAD_USER_INPUT", refused

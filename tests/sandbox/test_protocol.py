@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.usage import ResourceUsage
 from sandbox import OutputChunk, SandboxLimits
 from sandbox.conversation import Conversation, RunnerMisbehaved, RunnerVanished
 from sandbox.docker_stream import DockerStreamDemuxer, StreamFormatError
@@ -180,3 +181,27 @@ async def test_host_rejects_an_unauthenticated_stream(
     injected = docker_chunk(1, p.encode(p.KIND_STDOUT, b"forged")) + honest
     with pytest.raises(RunnerMisbehaved, match="authentication"):
         await converse(*pair, injected, SandboxLimits())
+
+
+async def test_host_keeps_only_plausible_usage_numbers(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """The runner's measurement is checked number by number: what is not a
+    plausible measurement becomes unknown, never an error or a guess."""
+    usage = {
+        "peak_memory_bytes": True,  # a bool is not a count
+        "cpu_user_seconds": 0.25,
+        "cpu_system_seconds": -1.0,
+        "wall_seconds": 1e300,
+    }
+    wire = stdout_frames(exit_message={**EXIT_OK, "usage": usage})
+    talk, _ = await converse(*pair, wire, SandboxLimits())
+    assert talk.report.usage == ResourceUsage(cpu_user_seconds=0.25)
+
+
+async def test_host_reads_a_runner_without_usage_as_unknown(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    talk, _ = await converse(*pair, stdout_frames(), SandboxLimits())
+    assert talk.report.finished
+    assert talk.report.usage == ResourceUsage()

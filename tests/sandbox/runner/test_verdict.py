@@ -17,6 +17,7 @@ import pytest
 
 from sandbox.runner.child import ChildRun, ScriptShape
 from sandbox.runner.job import DEFAULT_LIMITS, Job
+from sandbox.runner.usage import RunUsage
 from sandbox.runner.verdict import Verdict, judge, read_up_to
 from tests.support.runner_local import point_runner_at
 
@@ -48,7 +49,7 @@ def run(
     report: bytes = b"",
     report_overflow: bool = False,
 ) -> ChildRun:
-    return ChildRun(returncode, timed_out, report, report_overflow)
+    return ChildRun(returncode, timed_out, report, report_overflow, RunUsage(0, 0.0, 0.0, 0.0))
 
 
 def json_of_size(size: int) -> bytes:
