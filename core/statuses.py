@@ -6,8 +6,9 @@ between its members written once, so that no writer of a row can invent one.
                  └──────────────────► CANCELLED          (cancelled before it started)
     (new) ──► FAILED                 (refused before it could queue: a schedule's tick)
 
-A terminal status is final: a run is never run again (it may have had side
-effects), so nothing moves out of one."""
+A terminal status is final: a row is never run again (it may have had side
+effects), so nothing moves out of one. A retry the caller asked for is a new
+row (services/executions/retries.py)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,24 @@ class Execution(Model):
     # Keys of the caller's files, copied into /job/in/ (JSON list).
     input_files: fields.Field[list[str]] = fields.JSONField(default=list)
     rejected_artifacts: fields.Field[list[str]] = fields.JSONField(default=list)
+    # Retries: each attempt is a row of its own; every later attempt points at
+    # the first, and carries the policy (core/retries.py) as JSON.
+    attempt = fields.IntField(default=1)
+    # (An id, not a foreign key: every attempt goes with its script, and
+    # SQLite cannot add a foreign key to an existing table.)
+    retry_of_id = fields.UUIDField(null=True, db_index=True)
+    retry: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
+    # Not claimed before this time: the backoff before a retry, kept in the
+    # row so that it survives a restart of every process.
+    not_before = fields.DatetimeField(null=True)
+    # While RUNNING under its script's `max_concurrent_runs`: which of the
+    # script's run slots it holds. Unique per script, so two workers that
+    # claim at once can never both take the last slot (one claim fails and
+    # tries again); NULL otherwise, and NULLs never collide.
+    run_slot = fields.IntField(null=True)
+    # A schedule's run under the QUEUE overlap policy: waits until the
+    # earlier runs of its schedule have ended.
+    waits_for_schedule = fields.BooleanField(default=False)
     # The scripts the run imported, pinned when it started (JSON list of
     # {path, version, sha256, script_id}; services/bundles.py).
     bundle: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
@@ -76,6 +94,7 @@ class Execution(Model):
 
     class Meta:
         table = "executions"
+        unique_together = (("script_id", "run_slot"),)
         # ("status", "queued_at"): the claim finds the oldest QUEUED row at once,
         # however long the history and however deep the queue.
         indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"), ("status", "queued_at"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from core.retries import OverlapPolicy
 from models.tree import Script
 from models.users import User
 
@@ -23,6 +24,9 @@ class Schedule(Model):
     timezone = fields.CharField(max_length=64)
     input_json = fields.TextField()
     enabled = fields.BooleanField(default=True)
+    overlap = fields.CharEnumField(OverlapPolicy, max_length=16, default=OverlapPolicy.RUN_ANYWAY)
+    # The retry policy of each run it fires (core/retries.py), or None.
+    retry: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
     # The worker tag each of its runs requires (None: any worker).
     target = fields.CharField(max_length=128, null=True)
     # The next due time (UTC). A tick claims it with a conditional UPDATE, so

@@ -55,6 +55,9 @@ class Script(TimestampedModel):
         null=True
     )
     dependency_key: fields.Field[str | None] = fields.CharField(max_length=64, null=True)
+    # At most this many runs of the script at once (None: no limit of its own);
+    # the rest wait QUEUED, in order.
+    max_concurrent_runs = fields.IntField(null=True)
 
     owner_id: str
     folder_id: str | None

@@ -15,6 +15,7 @@ from core.statuses import ExecutionStatus as StatusModel
 from models.batches import Batch as BatchRow
 from resolvers.context import Context
 from resolvers.executions import ExecutionStatus, ExecutionType
+from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -106,11 +107,12 @@ class BatchMutation:
         path: str | None = None,
         concurrency: int = 4,
         target: str | None = None,
+        retry: RetryPolicyInput | None = None,
     ) -> BatchType:
         caller = await info.context.caller()
         script = await script_argument(info, caller, script_id, path)
         batch = await info.context.services.batches.submit(
-            caller, script, list(inputs), concurrency, target
+            caller, script, list(inputs), concurrency, target, retry=policy_of(retry)
         )
         return BatchType(row=batch)
 

@@ -23,6 +23,7 @@ from resolvers.context import Context
 from resolvers.files import ArtifactType
 from resolvers.imports import BundledScript, bundle_of
 from resolvers.resources import ResourceUsageType, resources_of
+from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import Language, ScriptType
 from services.access import get_script
@@ -211,6 +212,22 @@ class ExecutionType:
     def batch_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.batch_id)) if self.row.batch_id else None
 
+    @strawberry.field(description="1 for a run, 2 and on for the retries of it.")
+    def attempt(self) -> int:
+        return self.row.attempt
+
+    @strawberry.field(description="The first attempt, when this one is a retry.")
+    async def retry_of(self, info: Info[Context, None]) -> ExecutionType | None:
+        if self.row.retry_of_id is None:
+            return None
+        first = await info.context.services.executions.first_attempt(self.row)
+        return None if first is None else ExecutionType(row=first)
+
+    @strawberry.field(description="The retry that followed this attempt, if one did.")
+    async def next_attempt(self, info: Info[Context, None]) -> ExecutionType | None:
+        after = await info.context.services.executions.attempt_after(self.row)
+        return None if after is None else ExecutionType(row=after)
+
     @strawberry.field(description="The worker tag it requires; null: any worker.")
     def target(self) -> str | None:
         return self.row.target
@@ -220,8 +237,9 @@ class ExecutionType:
         return self.row.worker
 
     @strawberry.field(
-        description="Why it is still QUEUED, e.g. no live worker has its tag; "
-        "null when it is not waiting for anything but a free worker."
+        description="Why it is still QUEUED: no live worker has its tag, a retry's backoff, "
+        "the script's maxConcurrentRuns, its batch's concurrency, an earlier run of its "
+        "schedule; null when it is not waiting for anything but a free worker."
     )
     async def waiting_for(self, info: Info[Context, None]) -> str | None:
         return await waiting_for(self.row, info.context.services.settings)
@@ -234,6 +252,10 @@ class ExecutionEvent:
     status: ExecutionStatus  # type: ignore[valid-type]
     stream: OutputStream | None = strawberry.field(description="Set on output events.")
     data: str | None = strawberry.field(description="Set on output events.")
+    next_attempt_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="On a terminal event that a retry follows: the retry, whose events come next.",
+    )
 
     @strawberry.field(description="Set on the terminal event.")
     async def execution(self, info: Info[Context, None]) -> ExecutionType | None:
@@ -248,13 +270,14 @@ class ExecutionEvent:
         return ExecutionType(row=row)
 
     @classmethod
-    def from_bus(cls, event: BusEvent) -> ExecutionEvent:
+    def from_bus(cls, event: BusEvent, next_attempt: ExecutionRow | None = None) -> ExecutionEvent:
         return cls(
             execution_id=strawberry.ID(event.execution_id),
             seq=event.seq,
             status=event.status,
             stream=OutputStream(event.stream) if event.stream else None,
             data=event.data,
+            next_attempt_id=strawberry.ID(str(next_attempt.id)) if next_attempt else None,
         )
 
 
@@ -268,7 +291,12 @@ class RunScriptInput:
         default=None, description="Keys of your files, copied read-only into /job/in/."
     )
     wait: bool = strawberry.field(
-        default=False, description="Answer once the execution has ended (bounded by its timeout)."
+        default=False,
+        description="Answer once the execution has ended (bounded by its timeout); with "
+        "`retry`, its last attempt.",
+    )
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=None, description="Try again on failure; off unless given."
     )
     target: str | None = strawberry.field(
         default=None,
@@ -287,7 +315,12 @@ class RunCodeInput:
     )
     timeout_seconds: float | None = None
     wait: bool | None = strawberry.field(
-        default=False, description="Answer once the execution has ended (bounded by its timeout)."
+        default=False,
+        description="Answer once the execution has ended (bounded by its timeout); with "
+        "`retry`, its last attempt.",
+    )
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=None, description="Try again on failure; off unless given."
     )
     target: str | None = strawberry.field(
         default=None,
@@ -349,9 +382,10 @@ class ExecutionMutation:
             input.timeout_seconds,
             files=input.files,
             target=input.target,
+            retry=policy_of(input.retry),
         )
         if input.wait:
-            row = await executions.wait(row.id, executions.wait_timeout(row))
+            row = await executions.wait_attempts(row)
         return ExecutionType(row=row)
 
     @strawberry.mutation(
@@ -362,10 +396,16 @@ class ExecutionMutation:
         executions = info.context.services.executions
         code = CodeToRun(language=LanguageModel(input.language), content=input.content)
         row = await executions.submit_code(
-            caller, code, input.input, input.timeout_seconds, files=input.files, target=input.target
+            caller,
+            code,
+            input.input,
+            input.timeout_seconds,
+            files=input.files,
+            target=input.target,
+            retry=policy_of(input.retry),
         )
         if input.wait:
-            row = await executions.wait(row.id, executions.wait_timeout(row))
+            row = await executions.wait_attempts(row)
         return ExecutionType(row=row)
 
     @strawberry.mutation(description="Stop a queued or running execution.")
@@ -377,7 +417,9 @@ class ExecutionMutation:
 @strawberry.type
 class ExecutionSubscription:
     @strawberry.subscription(
-        description="What was printed so far, then live output, then the terminal event."
+        description="What was printed so far, then live output, then the terminal event; "
+        "when a retry follows, its events after that (`nextAttemptId` says which), up to "
+        "the last attempt."
     )
     async def execution_updates(
         self, info: Info[Context, None], execution_id: strawberry.ID
@@ -385,8 +427,8 @@ class ExecutionSubscription:
         caller = await info.context.caller()
         executions = info.context.services.executions
         row = await executions.get(caller, execution_id)
-        async for event in executions.follow(row):
-            yield ExecutionEvent.from_bus(event)
+        async for event, next_attempt in executions.follow_attempts(row):
+            yield ExecutionEvent.from_bus(event, next_attempt)
 
     @strawberry.subscription(description="Status changes of all of the caller's executions.")
     async def my_executions(

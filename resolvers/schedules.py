@@ -12,9 +12,12 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import BadUserInput, NotFound
+from core.retries import OverlapPolicy as OverlapModel
+from core.retries import RetryPolicy as RetryPolicyModel
 from models.schedules import Schedule as ScheduleRow
 from resolvers.context import Context
 from resolvers.executions import ExecutionType
+from resolvers.retries import OverlapPolicy, RetryPolicyInput, RetrySettings, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
@@ -83,6 +86,14 @@ class ScheduleType:
     def created_at(self) -> datetime:
         return self.row.created_at
 
+    @strawberry.field(description="What a tick does while an earlier run has not ended.")
+    def overlap(self) -> OverlapPolicy:  # type: ignore[valid-type]
+        return self.row.overlap
+
+    @strawberry.field(description="The retry policy of each run it fires, if any.")
+    def retry(self) -> RetrySettings | None:
+        return RetrySettings.of(RetryPolicyModel.from_json(self.row.retry))
+
 
 @strawberry.input
 class CreateScheduleInput:
@@ -96,6 +107,8 @@ class CreateScheduleInput:
     target: str | None = strawberry.field(
         default=None, description="A worker tag each run requires (default: any worker)."
     )
+    overlap: OverlapPolicy = OverlapModel.RUN_ANYWAY  # type: ignore[valid-type]
+    retry: RetryPolicyInput | None = None
 
 
 @strawberry.input
@@ -107,6 +120,10 @@ class UpdateScheduleInput:
     name: str | None = None
     target: str | None = strawberry.field(
         default=strawberry.UNSET, description="A worker tag each run requires; null: any worker."
+    )
+    overlap: OverlapPolicy | None = None  # type: ignore[valid-type]
+    retry: RetryPolicyInput | None = strawberry.field(
+        default=strawberry.UNSET, description="null stops retrying."
     )
 
 
@@ -149,6 +166,8 @@ class ScheduleMutation:
             input.enabled,
             input.name,
             target=input.target,
+            overlap=OverlapModel(input.overlap),
+            retry=policy_of(input.retry),
         )
         return ScheduleType(row=row)
 
@@ -161,6 +180,7 @@ class ScheduleMutation:
         row = await schedules.get_to_change(caller, id)
         given = input.input is not strawberry.UNSET
         target_given = input.target is not strawberry.UNSET
+        retry_given = input.retry is not strawberry.UNSET
         row = await schedules.update(
             row,
             cron=input.cron,
@@ -171,6 +191,9 @@ class ScheduleMutation:
             name=input.name,
             target=input.target if target_given else None,
             target_given=target_given,
+            overlap=None if input.overlap is None else OverlapModel(input.overlap),
+            retry=policy_of(input.retry) if retry_given else None,
+            retry_given=retry_given,
         )
         return ScheduleType(row=row)
 

@@ -10,12 +10,14 @@ from strawberry.types import Info
 
 from core.errors import BadUserInput, NotFound
 from core.languages import Language as LanguageModel
+from core.retries import checked_max_concurrent_runs
 from models.tree import Script
 from resolvers.context import Context
 from resolvers.dependencies import dependencies_saved
 from resolvers.tree_types import FolderType, Language, ScriptType, Tree
 from resolvers.uploads import one_content, read_text_upload, uploaded_file
 from services.access import Caller, get_folder, get_script, tree_owner_id
+from services.executions.concurrency import set_max_concurrent_runs
 from services.tree import script_at_path
 
 
@@ -120,6 +122,9 @@ class CreateScriptInput:
         default=None,
         description="Python only: requirements, one per line (also: a '# /// script' block).",
     )
+    max_concurrent_runs: int | None = strawberry.field(
+        default=None, description="At most this many runs at once; the rest wait queued."
+    )
 
 
 @strawberry.input
@@ -132,6 +137,9 @@ class UpdateScriptInput:
     secrets: list[str] | None = None
     requirements: str | None = strawberry.field(
         default=None, description="Python only: requirements, one per line; '' removes them."
+    )
+    max_concurrent_runs: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null removes the limit."
     )
 
 
@@ -185,6 +193,7 @@ class TreeMutation:
         content = await _content_of(info, input.content, input.file)
         if content is None:
             raise BadUserInput("Give the script's `content` or upload it as `file`.")
+        run_limit = checked_max_concurrent_runs(input.max_concurrent_runs)
         row = await info.context.services.tree.create_script(
             caller,
             name=input.name,
@@ -196,6 +205,8 @@ class TreeMutation:
             secret_names=input.secrets,
             requirements=input.requirements,
         )
+        if run_limit is not None:
+            row = await set_max_concurrent_runs(row, run_limit)
         await dependencies_saved(info, row)
         return ScriptType(row=row)
 
@@ -205,6 +216,8 @@ class TreeMutation:
     ) -> ScriptType:
         caller = await info.context.caller()
         content = await _content_of(info, input.content, input.file)
+        limit_given = input.max_concurrent_runs is not strawberry.UNSET
+        run_limit = checked_max_concurrent_runs(input.max_concurrent_runs if limit_given else None)
         row = await info.context.services.tree.update_script(
             caller,
             id,
@@ -215,6 +228,8 @@ class TreeMutation:
             secret_names=input.secrets,
             requirements=input.requirements,
         )
+        if limit_given:
+            row = await set_max_concurrent_runs(row, run_limit)
         await dependencies_saved(info, row)
         return ScriptType(row=row)
 

@@ -173,6 +173,10 @@ class ScriptType:
     def secrets(self) -> list[str]:
         return list(self.row.secret_names)
 
+    @strawberry.field(description="At most this many runs at once (null: no limit of its own).")
+    def max_concurrent_runs(self) -> int | None:
+        return self.row.max_concurrent_runs
+
     @strawberry.field(description="Requirements text attached to the script (Python only).")
     def requirements(self) -> str | None:
         return self.row.requirements

@@ -21,6 +21,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.errors import BadUserInput, NoLiveWorker, RateLimited
+from core.retries import RetryPolicy
 from core.settings import Settings
 from core.statuses import ExecutionStatus
 from core.worker_tags import checked_tag, checked_target
@@ -29,6 +30,7 @@ from models.executions import Execution
 from models.tree import Script
 from services.access import Caller, get_visible, require_run_script
 from services.executions.lifecycle import new_execution
+from services.executions.retries import last_attempts
 from services.executions.service import ExecutionService
 from services.executions.submit import PENDING, encode_input
 from services.workers import live_workers_with
@@ -51,6 +53,7 @@ class BatchService:
         inputs: list[Any],
         concurrency: int,
         target: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Batch:
         limit = self._settings.max_batch_size
         if not 1 <= len(inputs) <= limit:
@@ -61,7 +64,7 @@ class BatchService:
         target = checked_target(target)
         encoded = [encode_input(value, self._settings.max_input_bytes) for value in inputs]
         runs = [(text, target) for text in encoded]
-        return await self._queue(caller, script, runs, concurrency, target)
+        return await self._queue(caller, script, runs, concurrency, target, retry)
 
     async def submit_on_workers(
         self, caller: Caller, script: Script, input_value: Any, tag: str
@@ -88,6 +91,7 @@ class BatchService:
         runs: Sequence[tuple[str, str | None]],
         concurrency: int,
         target: str | None,
+        retry: RetryPolicy | None = None,
     ) -> Batch:
         """The batch and one execution per (input JSON, target) of `runs`,
         in one transaction, within the caller's cap of waiting batch runs."""
@@ -111,7 +115,13 @@ class BatchService:
             )
             rows = [
                 new_execution(
-                    caller.id, script, text, timeout, batch_id=batch.id, target=run_target
+                    caller.id,
+                    script,
+                    text,
+                    timeout,
+                    batch_id=batch.id,
+                    target=run_target,
+                    retry=retry,
                 )
                 for text, run_target in runs
             ]
@@ -128,15 +138,19 @@ class BatchService:
             await self._executions.cancel(caller, str(execution_id), wait=False)
 
     async def statuses(self, batch: Batch) -> list[ExecutionStatus]:
-        """The status of each of its executions, read at once."""
-        found: list[str] = await Execution.filter(  # type: ignore[assignment]
-            batch_id=batch.id
-        ).values_list("status", flat=True)
-        return [ExecutionStatus(status) for status in found]
+        """The status of each of its inputs' last attempt, read at once."""
+        rows = (
+            await Execution.filter(batch_id=batch.id)
+            .only("id", "status", "retry_of_id", "attempt")
+            .order_by("queued_at", "id")
+        )
+        return [row.status for row in last_attempts(rows)]
 
     async def executions_of(self, batch: Batch) -> list[Execution]:
-        """In input order."""
-        return await Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
+        """In input order; of an input that was retried, its last attempt
+        (the earlier ones are its `retryOf` chain)."""
+        rows = await Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
+        return last_attempts(rows)
 
     async def changes(self, batch: Batch) -> AsyncIterator[None]:
         """Now, then after each of its executions ends: when to look again."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core.retries import OverlapPolicy, RetryPolicy
 from core.settings import Settings
 from core.tasks import cancel_and_wait
 from core.worker_tags import checked_target
@@ -30,7 +31,7 @@ from models.tree import Script
 from services.access import Caller, get_visible, require_owner, require_run_script, visible
 from services.cron import check_cron, next_fire_times, parse_zone
 from services.executions.service import ExecutionService
-from services.executions.submit import encode_input
+from services.executions.submit import PENDING, encode_input
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Schedules:
         input_value: Any,
         enabled: bool,
         name: str | None,
+        overlap: OverlapPolicy = OverlapPolicy.RUN_ANYWAY,
+        retry: RetryPolicy | None = None,
         target: str | None = None,
     ) -> Schedule:
         """`target`: the worker tag each of its runs requires (None: any)."""
@@ -92,6 +95,8 @@ class Schedules:
             enabled=enabled,
             target=checked_target(target),
             next_run_at=self._next(cron, timezone) if enabled else None,
+            overlap=overlap,
+            retry=None if retry is None else retry.to_json(),
         )
 
     async def update(
@@ -104,6 +109,9 @@ class Schedules:
         input_given: bool = False,
         enabled: bool | None = None,
         name: str | None = None,
+        overlap: OverlapPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        retry_given: bool = False,
         target: str | None = None,
         target_given: bool = False,
     ) -> Schedule:
@@ -118,6 +126,10 @@ class Schedules:
             row.enabled = enabled
         if name is not None:
             row.name = name
+        if overlap is not None:
+            row.overlap = overlap
+        if retry_given:
+            row.retry = None if retry is None else retry.to_json()
         if target_given:
             row.target = checked_target(target)
         row.next_run_at = self._next(row.cron, row.timezone) if row.enabled else None
@@ -185,6 +197,9 @@ class Scheduler:
             ).update(next_run_at=following, last_run_at=now)
             if claimed != 1:
                 return None  # another scheduler fired this due time
+            if schedule.overlap is OverlapPolicy.SKIP and await self._still_going(schedule):
+                log.info("schedule %s skipped a tick: its last run has not ended", schedule.id)
+                return None
             row = await self._executions.submit_scheduled(schedule, script)
             await Schedule.filter(id=schedule.id).update(last_execution_id=row.id)
         if row.error_code is None:
@@ -194,3 +209,8 @@ class Scheduler:
                 "schedule %s was refused (%s): execution %s", schedule.id, row.error_code, row.id
             )
         return row
+
+    @staticmethod
+    async def _still_going(schedule: Schedule) -> bool:
+        """Whether a run of the schedule (or a retry of one) is queued or running."""
+        return await Execution.exists(schedule_id=schedule.id, status__in=PENDING)

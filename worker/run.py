@@ -126,7 +126,7 @@ class _Run:
             script=content,
             input_json=row.input_json.encode(),
             files=files,
-            env={**secrets, **deps.env},
+            env={**secrets, **deps.env, **_attempt_env(row)},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
             library=list(
@@ -151,6 +151,7 @@ class _Run:
             script=code.content.encode(),
             input_json=self.row.input_json.encode(),
             files=files,
+            env=_attempt_env(self.row),
             limits=default_limits(self.parts.settings, self.row.timeout_seconds),
         )
 
@@ -194,3 +195,8 @@ class _Run:
             image=outcome.image.reference if outcome.image else None,
             image_id=outcome.image.id if outcome.image else None,
         )
+
+
+def _attempt_env(row: Execution) -> dict[str, str]:
+    """Which attempt this is (1 unless retried): a script may act on it."""
+    return {"SCRIPTBOX_ATTEMPT": str(row.attempt)}

@@ -9,6 +9,9 @@ either may run in another process.
     submit.py     the checks every submission passes (a run, a tick, a batch)
     lifecycle.py  the one writer of status: create, claim, finish, cancel, lose
     queue.py      claiming the oldest queued row (the queue is the table)
+    retries.py    the next attempt of a run that ended as its retry policy says
+    concurrency.py a script's own limit on its runs at once
+    waiting.py    why a queued row is not running yet
     follow.py     waiting for and following an execution's events
     output.py     what a running execution printed so far (bus, then database)
     history.py    listing past executions, newest first, by cursor

@@ -14,20 +14,26 @@ last."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from core.codes import ExecutionErrorCode
+from core.retries import RetryPolicy
 from core.statuses import ExecutionStatus, check_initial, check_move
 from core.usage import ResourceUsage
-from models.executions import Execution
+from models.executions import Execution, ExecutionCode
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
 from services.executions.output import delete_persisted_output, output_so_far
 from services.executions.queue import claim_next_execution
+from services.executions.retries import next_attempt
 
 QUEUED = ExecutionStatus.QUEUED
 RUNNING = ExecutionStatus.RUNNING
@@ -69,6 +75,8 @@ def new_execution(
     batch_id: str | uuid.UUID | None = None,
     target: str | None = None,
     refused: tuple[ExecutionErrorCode, str] | None = None,
+    retry: RetryPolicy | None = None,
+    waits_for_schedule: bool = False,
 ) -> Execution:
     """A row to create for `owner_id` (who started it): queued, or failed at
     once with `refused`'s code and message (kept, so the refusal is seen where
@@ -88,6 +96,8 @@ def new_execution(
         schedule_id=schedule_id,
         batch_id=batch_id,
         target=target,
+        retry=None if retry is None else retry.to_json(),
+        waits_for_schedule=waits_for_schedule,
         queued_at=now,
     )
     if refused is not None:
@@ -109,6 +119,20 @@ class ExecutionLifecycle:
         for row in rows:
             check_initial(row.status)
         await Execution.bulk_create(rows)
+
+    async def _create_attempt(self, previous: Execution, retry: Execution) -> None:
+        """The next attempt, with the code it runs when that is not a saved
+        script (inside the transaction that ends `previous`)."""
+        await self.create([retry])
+        if previous.script_id is None:
+            code = await ExecutionCode.get(execution_id=previous.id)
+            await ExecutionCode.create(
+                execution_id=retry.id,
+                language=code.language,
+                content=code.content,
+                sha256=code.sha256,
+                size=code.size,
+            )
 
     async def announce(self, rows: Sequence[Execution]) -> None:
         """Record each script's last run, publish each row's first event, and
@@ -148,35 +172,41 @@ class ExecutionLifecycle:
         """Its worker ends a RUNNING row; `seq` numbers the terminal event,
         after every output event the worker published."""
         now = datetime.now(UTC)
-        ended = await _move(
-            row,
-            RUNNING,
-            ending.status,
-            error_code=ending.error_code,
-            error_message=ending.error_message,
-            result_json=ending.result_json,
-            exit_code=ending.exit_code,
-            stdout=stdout,
-            stderr=stderr,
-            output_truncated=ending.output_truncated,
-            rejected_artifacts=list(ending.rejected_artifacts),
-            finished_at=now,
-            duration_ms=(
-                _ms_between(row.started_at, now)
-                if ending.duration_ms is None
-                else ending.duration_ms
-            ),
-            peak_memory_bytes=ending.usage.peak_memory_bytes,
-            cpu_user_seconds=ending.usage.cpu_user_seconds,
-            cpu_system_seconds=ending.usage.cpu_system_seconds,
-            wall_seconds=ending.usage.wall_seconds,
-            image=ending.image,
-            image_id=ending.image_id,
-        )
+        async with _with_retry(row):
+            ended = await _move(
+                row,
+                RUNNING,
+                ending.status,
+                error_code=ending.error_code,
+                error_message=ending.error_message,
+                result_json=ending.result_json,
+                exit_code=ending.exit_code,
+                stdout=stdout,
+                stderr=stderr,
+                output_truncated=ending.output_truncated,
+                rejected_artifacts=list(ending.rejected_artifacts),
+                finished_at=now,
+                duration_ms=(
+                    _ms_between(row.started_at, now)
+                    if ending.duration_ms is None
+                    else ending.duration_ms
+                ),
+                peak_memory_bytes=ending.usage.peak_memory_bytes,
+                cpu_user_seconds=ending.usage.cpu_user_seconds,
+                cpu_system_seconds=ending.usage.cpu_system_seconds,
+                wall_seconds=ending.usage.wall_seconds,
+                image=ending.image,
+                image_id=ending.image_id,
+            )
+            retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
+            if retry is not None:
+                await self._create_attempt(row, retry)
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
         if ended or not await Execution.exists(id=row.id):
             await self._bus.publish(ExecutionEvent.of(row, seq, ending.status))
+        if retry is not None:
+            await self.announce([retry])
         return ended
 
     async def cancel_queued(self, row: Execution) -> bool:
@@ -212,28 +242,37 @@ class ExecutionLifecycle:
 
     async def fail_lost(self, rows: Sequence[Execution]) -> int:
         """RUNNING rows whose worker died end FAILED (WORKER_LOST) rather than
-        being run again: a script may have had side effects. Each keeps what
-        it printed (its batches, completed by the bus), and a late subscriber
-        replaying the bus is shown the same: what the bus lacks is published
-        before the end."""
+        being run again: a script may have had side effects (a retry policy
+        that lists WORKER_LOST queues a new attempt, in the same transaction).
+        Each keeps what it printed (its batches, completed by the bus), and a
+        late subscriber replaying the bus is shown the same: what the bus
+        lacks is published before the end."""
         failed = 0
         for row in rows:
             output = await output_so_far(self._bus, str(row.id))
             now = datetime.now(UTC)
             # Conditional on the worker too: a row another worker finished or
             # that was re-claimed is left alone.
-            lost = await _move(
-                row,
-                RUNNING,
-                ExecutionStatus.FAILED,
-                where={"worker": row.worker},
-                error_code=ExecutionErrorCode.WORKER_LOST,
-                error_message="The worker running this execution stopped unexpectedly.",
-                stdout=output.stdout,
-                stderr=output.stderr,
-                finished_at=now,
-                duration_ms=_ms_between(row.started_at, now),
-            )
+            async with _with_retry(row):
+                lost = await _move(
+                    row,
+                    RUNNING,
+                    ExecutionStatus.FAILED,
+                    where={"worker": row.worker},
+                    error_code=ExecutionErrorCode.WORKER_LOST,
+                    error_message="The worker running this execution stopped unexpectedly.",
+                    stdout=output.stdout,
+                    stderr=output.stderr,
+                    finished_at=now,
+                    duration_ms=_ms_between(row.started_at, now),
+                )
+                retry = (
+                    next_attempt(row, ExecutionStatus.FAILED, ExecutionErrorCode.WORKER_LOST, now)
+                    if lost
+                    else None
+                )
+                if retry is not None:
+                    await self._create_attempt(row, retry)
             if not lost:
                 continue
             failed += 1
@@ -243,6 +282,8 @@ class ExecutionLifecycle:
                 seq += 1
                 await self._bus.publish(ExecutionEvent.of(row, seq, RUNNING, stream, data))
             await self._bus.publish(ExecutionEvent.of(row, seq + 1, ExecutionStatus.FAILED))
+            if retry is not None:
+                await self.announce([retry])
         return failed
 
 
@@ -256,10 +297,19 @@ async def _move(
     """The one conditional UPDATE that changes a status: from `old` (and
     `where`) to `new`, if the lifecycle has that move. True when it did."""
     check_move(old, new)
+    if old is RUNNING:
+        fields["run_slot"] = None  # frees the script's run slot with the same write
     updated = await Execution.filter(id=row.id, status=old, **(where or {})).update(
         status=new, **fields
     )
     return updated == 1
+
+
+def _with_retry(row: Execution) -> AbstractAsyncContextManager[object]:
+    """A transaction for the end of a row whose policy may queue a retry (so
+    the end and the retry are written together); none otherwise, keeping
+    the end of every other run the one UPDATE it was."""
+    return in_transaction() if row.retry is not None else contextlib.nullcontext()
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from core.codes import ExecutionErrorCode
 from core.errors import BadUserInput, RateLimited
+from core.retries import OverlapPolicy, RetryPolicy
 from core.roles import Role
 from core.settings import Settings
 from core.statuses import ExecutionStatus
@@ -27,7 +28,7 @@ from models.tree import Script
 from services.access import Caller, get_visible, require_role, require_run_script
 from services.events import ExecutionEvent, ExecutionEventBus
 from services.executions import follow as following
-from services.executions import history
+from services.executions import history, retries
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
 from services.executions.submit import (
@@ -89,10 +90,12 @@ class ExecutionService:
         timeout_seconds: float | None,
         files: list[str] | None = None,
         target: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Execution:
         """Queue a run of the script's current version, started by (and
         belonging to) the caller; with `target`, for a worker carrying that
-        tag (accepted whether or not one is alive: it waits for one)."""
+        tag (accepted whether or not one is alive: it waits for one); tried
+        again as `retry` says."""
         require_run_script(caller, script)
         target = checked_target(target)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
@@ -100,7 +103,13 @@ class ExecutionService:
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
         row = new_execution(
-            caller.id, script, input_json, timeout, input_files=file_keys, target=target
+            caller.id,
+            script,
+            input_json,
+            timeout,
+            input_files=file_keys,
+            target=target,
+            retry=retry,
         )
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
@@ -114,10 +123,12 @@ class ExecutionService:
         timeout_seconds: float | None,
         files: list[str] | None = None,
         target: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Execution:
         """Queue a run of code that is not in the tree, with the checks of
         `submit` and those of saving a script (size, syntax). Its content is
-        kept with the execution, so its history shows what ran."""
+        kept with the execution (and each retry of it), so its history shows
+        what ran."""
         # Code of one's own making, as if saved at the top of one's own tree:
         # a token held to one folder runs only the scripts in it.
         require_role(caller, None, caller.id, Role.EDITOR, "run code that is not saved")
@@ -128,7 +139,13 @@ class ExecutionService:
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
         await check_queue_cap(self._settings, caller.id)
         row = new_execution(
-            caller.id, None, input_json, timeout, input_files=file_keys, target=target
+            caller.id,
+            None,
+            input_json,
+            timeout,
+            input_files=file_keys,
+            target=target,
+            retry=retry,
         )
         async with in_transaction():
             await self.lifecycle.create([row])
@@ -175,6 +192,8 @@ class ExecutionService:
             schedule_id=schedule.id,
             target=schedule.target,
             refused=refused,
+            retry=RetryPolicy.from_json(schedule.retry),
+            waits_for_schedule=schedule.overlap is OverlapPolicy.QUEUE,
         )
         await self.lifecycle.create([row])
         return row
@@ -185,8 +204,9 @@ class ExecutionService:
     # --- ending -------------------------------------------------------------------
 
     async def cancel(self, caller: Caller, execution_id: str, wait: bool = True) -> Execution:
-        """Stop a queued or running execution; an ended one is left as it is."""
-        row = await self.get(caller, execution_id)
+        """Stop a queued or running execution; an ended one is left as it is,
+        but a retry that follows it is stopped."""
+        row = await retries.last_attempt(await self.get(caller, execution_id))
         if str(row.owner_id) != str(caller.id):
             if row.script_id is None:
                 # Unsaved code belongs to no folder: as if at the top of
@@ -213,12 +233,45 @@ class ExecutionService:
         """The row once it is terminal, or as it is when `timeout` runs out."""
         return await following.wait(self._bus, execution_id, timeout)
 
+    async def wait_attempts(self, row: Execution) -> Execution:
+        """`wait` for each attempt in turn: the last one once it ended, or
+        the attempt under way when one outlives its wait."""
+        while True:
+            backoff = 0.0
+            if row.not_before is not None:
+                backoff = max(0.0, (row.not_before - row.queued_at).total_seconds())
+            row = await self.wait(row.id, self.wait_timeout(row) + backoff)
+            after = await retries.attempt_after(row) if row.status.is_terminal else None
+            if after is None:
+                return row
+            row = after
+
     def wait_timeout(self, row: Execution) -> float:
         return row.timeout_seconds + WAIT_GRACE_SECONDS
 
     def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
         """What was printed so far, then live output, then the terminal event."""
         return following.follow(self._bus, row, self.wait_timeout(row))
+
+    async def follow_attempts(
+        self, row: Execution
+    ) -> AsyncIterator[tuple[ExecutionEvent, Execution | None]]:
+        """`follow` of each attempt in turn, from `row` to the last one: each
+        event with, on a terminal event that a retry follows, that retry."""
+        current: Execution | None = row
+        while current is not None:
+            after = None
+            async for event in self.follow(current):
+                if event.is_terminal:
+                    after = await retries.attempt_after(current)
+                yield event, after
+            current = after
+
+    async def attempt_after(self, row: Execution) -> Execution | None:
+        return await retries.attempt_after(row)
+
+    async def first_attempt(self, row: Execution) -> Execution | None:
+        return await retries.first_attempt(row)
 
     async def follow_owner(self, owner_id: str | uuid.UUID) -> AsyncIterator[ExecutionEvent]:
         """Status events of every execution of one owner, from now on."""
