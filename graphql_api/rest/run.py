@@ -1,7 +1,8 @@
 """`POST /api/v1/scripts/{path}`: run a script by its path and answer with
 its result, for software that cannot speak GraphQL (the seed's shape).
 
-Request:  {"data": {...}, "files": ["test/a.txt"]}     (Bearer token required)
+Request:  {"data": {...}, "files": ["test/a.txt"], "target": "gpu"}
+          (Bearer token required; `files` and `target` optional)
 Success:  {"success": true, "result": {...}, "execution_time": 0.123,
            "execution_id": "...", "artifacts": [{"name", "key", "size", "url"}]}
 Failure:  {"success": false, "error": {"code": "...", "message": "..."}, ...}
@@ -10,7 +11,8 @@ Errors use the same codes as GraphQL.
 `files` are keys of the caller's files, copied into /job/in/ as runScript's
 `files` are; a string `data.file_key` (the seed's convention) is copied too.
 `artifacts` are what the script wrote to /job/out/, each downloadable from
-its `url` with the same token."""
+its `url` with the same token. `target` is a worker tag, as in runScript:
+only a worker carrying it runs the script."""
 
 from __future__ import annotations
 
@@ -66,6 +68,7 @@ def _failure(code: str, message: str, http_status: int, **extra: Any) -> JSONRes
 class RunRequest:
     data: Any
     files: list[str]
+    target: str | None = None
 
 
 async def _request_of(request: Request) -> RunRequest:
@@ -88,7 +91,10 @@ async def _request_of(request: Request) -> RunRequest:
         raise BadUserInput(f"`data.{FILE_KEY}` must be a file key (a string).")
     if file_key is not None and file_key not in files:
         files = [*files, file_key]
-    return RunRequest(data, files)
+    target = payload.get("target")
+    if target is not None and not isinstance(target, str):
+        raise BadUserInput("`target` must be a worker tag (a string).")
+    return RunRequest(data, files, target)
 
 
 def _artifact_json(artifact: Artifact) -> dict[str, Any]:
@@ -145,7 +151,9 @@ async def run_script_by_path(request: Request) -> JSONResponse:
         script = await script_at_path(caller, request.path_params["path"])
         audit.script_id, audit.owner_id = str(script.id), str(script.owner_id)
         run = await _request_of(request)
-        row = await services.executions.submit(caller, script, run.data, None, files=run.files)
+        row = await services.executions.submit(
+            caller, script, run.data, None, files=run.files, target=run.target
+        )
         # Recorded once the run is accepted: how it ends is the run's outcome,
         # as with the runScript mutation.
         await audit.record(ACCEPTED)

@@ -148,6 +148,10 @@ SCHEMAS: dict[str, Any] = {
                 "items": STRING,
                 "description": "Keys of your files, copied to /job/in/.",
             },
+            "target": {
+                "type": ["string", "null"],
+                "description": "A worker tag: only a worker carrying it runs the script.",
+            },
         }
     ),
     "Artifact": _ARTIFACT,

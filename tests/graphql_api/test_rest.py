@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.client import GraphQLClient
+from tests.support.servers import Service
 from tests.support.tree import folder, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
@@ -48,3 +49,25 @@ async def test_failures_use_the_graphql_codes(alice: GraphQLClient) -> None:
     assert body["success"] is False
     assert body["error"]["code"] == "SCRIPT_ERROR"
     assert "KeyError" in body["error"]["message"]
+
+
+async def test_a_run_by_path_goes_to_the_worker_its_target_names(
+    alice: GraphQLClient, service: Service
+) -> None:
+    await script(alice, "placed.py", "def main(data):\n    return data\n")
+    url = f"{alice.base_url}/api/v1/scripts/placed.py"
+    worker = service.settings.worker_name
+    placed = await alice.http.post(
+        url, json={"data": {"n": 1}, "target": worker}, headers=alice.headers()
+    )
+    assert (placed.status_code, placed.json()["result"]) == (200, {"n": 1}), placed.text
+    ran = await alice.data(
+        "query($id: ID!) { execution(id: $id) { target worker } }",
+        {"id": placed.json()["execution_id"]},
+    )
+    assert ran["execution"] == {"target": worker, "worker": worker}
+    for bad in ("two words", 7):
+        refused = await alice.http.post(
+            url, json={"data": {}, "target": bad}, headers=alice.headers()
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "BAD_USER_INPUT")
