@@ -52,8 +52,9 @@ DEADLINE_SECONDS = 300.0
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
 
 # Shaped like `executions`, its indexes included, so the raw loop meets the
-# same index choices as the service's claim.
-RAW_TABLE = "CREATE TABLE b7_raw_queue (LIKE executions INCLUDING INDEXES)"
+# same index choices as the service's claim; its defaults too, so columns
+# the service's rows get from defaults need no place in RAW_ROWS.
+RAW_TABLE = "CREATE TABLE b7_raw_queue (LIKE executions INCLUDING INDEXES INCLUDING DEFAULTS)"
 RAW_ROWS = """
 INSERT INTO b7_raw_queue (id, owner_id, script_id, script_version, status, input_json,
     stdout, stderr, output_truncated, timeout_seconds, cancel_requested, input_files,
@@ -431,7 +432,7 @@ def _report(
         "Baseline: a raw `UPDATE ... WHERE id = (SELECT ... ORDER BY queued_at LIMIT 1 FOR "
         "UPDATE SKIP LOCKED) RETURNING id` plus the finishing UPDATE, one asyncpg connection "
         "per worker, on a table of its own in the same database made `LIKE executions "
-        "INCLUDING INDEXES`.",
+        "INCLUDING INDEXES INCLUDING DEFAULTS`.",
     ]
     return rows, notes
 
