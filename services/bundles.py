@@ -63,6 +63,19 @@ class Bundle:
     contents: list[bytes] = field(default_factory=list)
     # The folders Python searches first, in order ('' is the tree's top).
     import_path: list[str] = field(default_factory=list)
+    # Where the run's own script goes among them ('' : not there): a
+    # JavaScript import is relative to the importing file, so the script
+    # runs from its tree path for its neighbours to be where it says.
+    main_path: str = ""
+
+    def library(self) -> list[tuple[str, bytes]]:
+        """The files the sandbox puts under $SCRIPTBOX_LIB; the run's own
+        script, when imported back, goes there once, as the script."""
+        return [
+            (entry.path, data)
+            for entry, data in zip(self.scripts, self.contents, strict=True)
+            if entry.path != self.main_path
+        ]
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,8 @@ async def resolve_bundle(
                 level.append((found[path], path, data))
     if bundle.scripts and language is Language.PYTHON:
         bundle.import_path = search_roots(main_folder)
+    if bundle.scripts and language is Language.JAVASCRIPT:
+        bundle.main_path = tree.path_of(script)
     return bundle
 
 
