@@ -6,7 +6,9 @@ version at the run's start and capped in number and bytes.
 What the worker ships to the sandbox with the job (under $SCRIPTBOX_LIB, at
 their tree paths) and what the execution lists afterwards. A script is
 taken once however often it is imported, so a cycle ends where Python's
-does, and a script that imports itself adds nothing."""
+(or Node's) does, and a script that imports itself adds nothing. A
+JavaScript run also names where its own script sits among them
+(`Bundle.main_path`), since Node resolves an import from the importing file."""
 
 from __future__ import annotations
 

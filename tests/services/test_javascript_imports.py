@@ -158,3 +158,21 @@ async def test_imports_that_climb_out_of_the_tree_are_refused(alice: GraphQLClie
         assert execution["status"] == "FAILED"
         assert execution["error"]["code"] == "IMPORT_REFUSED", execution["error"]
         assert execution["stdout"] == ""
+
+
+async def test_a_cycle_back_to_the_running_script_loads_it_once(alice: GraphQLClient) -> None:
+    await script(
+        alice,
+        "pong.js",
+        'import { hits } from "./rally.js";\nexport const pong = () => hits.push("pong");\n',
+    )
+    main = await script(
+        alice,
+        "rally.js",
+        'import { pong } from "./pong.js";\nexport const hits = [];\n'
+        "export function main() { hits.push('ping'); pong(); return hits; }\n",
+    )
+    execution = await run_bundle(alice, main["id"])
+    assert execution["status"] == "SUCCEEDED", execution
+    assert execution["result"] == ["ping", "pong"]
+    assert sorted(e["path"] for e in execution["bundle"]) == ["pong.js", "rally.js"]
