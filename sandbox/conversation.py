@@ -54,6 +54,7 @@ def bundle_frames(job: SandboxJob, key: bytes) -> list[bytes]:
                 "language": job.language,
                 "env": dict(job.env),
                 "import_path": list(job.import_path),
+                "main_path": job.main_path,
                 "limits": {
                     "timeout_seconds": limits.timeout_seconds,
                     "output_bytes_per_stream": limits.output_bytes_per_stream,

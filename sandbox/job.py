@@ -42,6 +42,10 @@ class SandboxJob:
     library: Sequence[tuple[str, bytes]] = ()
     # Folders of that tree Python searches first, in order ('' = the top).
     import_path: Sequence[str] = ()
+    # The script's own path in that tree, when it runs from there among
+    # them (JavaScript resolves imports from the importing file); '' : it
+    # runs from the job's top, as without imports.
+    main_path: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ version at the run's start and capped in number and bytes.
 What the worker ships to the sandbox with the job (under $SCRIPTBOX_LIB, at
 their tree paths) and what the execution lists afterwards. A script is
 taken once however often it is imported, so a cycle ends where Python's
-does, and a script that imports itself adds nothing."""
+(or Node's) does, and a script that imports itself adds nothing. A
+JavaScript run also names where its own script sits among them
+(`Bundle.main_path`), since Node resolves an import from the importing file."""
 
 from __future__ import annotations
 
@@ -63,6 +65,19 @@ class Bundle:
     contents: list[bytes] = field(default_factory=list)
     # The folders Python searches first, in order ('' is the tree's top).
     import_path: list[str] = field(default_factory=list)
+    # Where the run's own script goes among them ('' : not there): a
+    # JavaScript import is relative to the importing file, so the script
+    # runs from its tree path for its neighbours to be where it says.
+    main_path: str = ""
+
+    def library(self) -> list[tuple[str, bytes]]:
+        """The files the sandbox puts under $SCRIPTBOX_LIB; the run's own
+        script, when imported back, goes there once, as the script."""
+        return [
+            (entry.path, data)
+            for entry, data in zip(self.scripts, self.contents, strict=True)
+            if entry.path != self.main_path
+        ]
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,8 @@ async def resolve_bundle(
                 level.append((found[path], path, data))
     if bundle.scripts and language is Language.PYTHON:
         bundle.import_path = search_roots(main_folder)
+    if bundle.scripts and language is Language.JAVASCRIPT:
+        bundle.main_path = tree.path_of(script)
     return bundle
 
 

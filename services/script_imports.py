@@ -14,7 +14,12 @@ answers it. One that starts in the tree but ends nowhere (`lib.nothere`),
 or any relative import that finds nothing, is missing. Shell names what it
 sources by its path from the tree's top: `. "$SCRIPTBOX_LIB/lib/common.sh"`
 (also `source`, `${SCRIPTBOX_LIB}`, in double quotes or none); any other source line
-is left alone."""
+is left alone. JavaScript names a neighbour by a specifier relative to its
+own file's folder, as Node resolves it: `import ... from "./lib/geo.js"`,
+`import "./x.js"`, `export ... from "./x.js"`, `import("./x.js")` and
+`require("./x.js")`, each with one string literal (`require` may leave out
+`.js`); a bare name (`node:fs`, `lodash`) is Node's, a computed one is left
+alone, and the pattern reads comments too."""
 
 from __future__ import annotations
 
@@ -56,6 +61,8 @@ def imports_of(
     there), `roots` the folders Python searches, in order."""
     if language is Language.PYTHON:
         found: Iterable[ScriptImport] = _PythonImports(folder, tuple(roots), tree).of(content)
+    elif language is Language.JAVASCRIPT:
+        found = _javascript_imports(content, folder, tree)
     else:
         found = _sourced(content, tree)
     unique: dict[tuple[str, Problem | None], ScriptImport] = {}
@@ -74,7 +81,11 @@ def paths_asked(content: str, language: Language, folder: str, roots: Iterable[s
 
 def mentions_imports(language: Language, content: str) -> bool:
     """A cheap first look: content that cannot import a script skips parsing."""
-    return ("import" in content) if language is Language.PYTHON else (LIB_VARIABLE in content)
+    if language is Language.PYTHON:
+        return "import" in content
+    if language is Language.JAVASCRIPT:
+        return "import" in content or "require" in content
+    return LIB_VARIABLE in content
 
 
 def join(*parts: str) -> str:
@@ -204,6 +215,57 @@ def _sourced(content: str, tree: TreeLookup) -> Iterator[ScriptImport]:
             continue
         path = "/".join(segments)
         yield ScriptImport(written, path, None if tree.is_script(path) else "missing")
+
+
+# ---- JavaScript ----------------------------------------------------------------
+
+# A string literal in one of the places Node reads a specifier from: after
+# `from` (import and export), right after `import`, or as the one argument
+# of `import(...)` / `require(...)`. Template literals and anything computed
+# are not matched: only what Node will resolve, not what it might.
+_SPECIFIER = re.compile(
+    r"""(?:\b(?:import|export)\b[^;'"`]*?\bfrom\s*|\bimport\s*|"""
+    r"""\b(?P<call>import|require)\s*\(\s*)(?P<quote>["'])(?P<spec>[^"'\\\n]*)(?P=quote)"""
+)
+
+
+def _javascript_imports(content: str, folder: str, tree: TreeLookup) -> Iterator[ScriptImport]:
+    for match in _SPECIFIER.finditer(content):
+        if match.group("call") and not re.match(r"\s*\)", content[match.end() :]):
+            continue  # `require("./x" + name)`: computed
+        written = match.group("spec")
+        if written.startswith(("/", "file:")):
+            yield ScriptImport(written, written, "refused")
+            continue
+        if not written.startswith(("./", "../")):
+            continue  # a package or a Node built-in: Node's to find
+        path = _relative_path(folder, written)
+        if path is None:
+            yield ScriptImport(written, join(folder, written), "refused")
+            continue
+        candidates = [path]
+        if match.group("call") == "require" and not path.rsplit("/", 1)[-1].count("."):
+            candidates.append(path + ".js")  # CommonJS adds the extension
+        found = next((c for c in candidates if tree.is_script(c)), None)
+        yield ScriptImport(written, found or path, None if found else "missing")
+
+
+def _relative_path(folder: str, specifier: str) -> str | None:
+    """The tree path `specifier` names from `folder`, or None when it climbs
+    above the tree's top (or names no file)."""
+    parts = folder.split("/") if folder else []
+    for segment in specifier.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(segment)
+    if not parts or specifier.endswith("/"):
+        return None
+    return "/".join(parts)
 
 
 class _Recorder:

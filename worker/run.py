@@ -129,10 +129,9 @@ class _Run:
             env={**secrets, **deps.env, **_attempt_env(row)},
             limits=default_limits(parts.settings, row.timeout_seconds),
             volumes=deps.volumes,
-            library=list(
-                zip((entry.path for entry in bundle.scripts), bundle.contents, strict=True)
-            ),
+            library=bundle.library(),
             import_path=bundle.import_path,
+            main_path=bundle.main_path,
         )
 
     async def _prime_code(self) -> SandboxJob | Ending:

@@ -30,35 +30,11 @@
 // run pays Node's start-up (about 70-100 ms of CPU for Node 18).
 
 import fs from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, register } from "node:module";
 import { pathToFileURL } from "node:url";
-import vm from "node:vm";
+import { isModule } from "./module_formats.mjs";
 
 const HARNESS = new URL(import.meta.url).pathname;
-
-// What V8 says when module syntax is compiled as a CommonJS function body.
-const MODULE_SYNTAX_ERRORS = [
-  "Cannot use import statement outside a module",
-  "Unexpected token 'export'",
-  "Cannot use 'import.meta' outside a module",
-  "await is only valid in async functions and the top level bodies of modules",
-];
-
-function isModule(source, filename) {
-  try {
-    // The wrapper Node puts around a CommonJS file.
-    new vm.Script(
-      `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-      { filename },
-    );
-    return false;
-  } catch (error) {
-    return (
-      error instanceof SyntaxError &&
-      MODULE_SYNTAX_ERRORS.some((text) => error.message.includes(text))
-    );
-  }
-}
 
 // Node decides a file's module system by its name: a module needs `.mjs`. A
 // hard link, not a copy: no second set of bytes, the same file the runner
@@ -71,10 +47,23 @@ function moduleFile(script) {
   return target;
 }
 
+// A script that imports its neighbours sits among them under $SCRIPTBOX_LIB,
+// read-only, at its tree path: there, a hook tells each `.js` file's module
+// system (module_formats.mjs), and the script is imported where it is.
+function amongNeighbours(script) {
+  const lib = process.env.SCRIPTBOX_LIB;
+  return Boolean(lib) && script.startsWith(lib + "/");
+}
+
 async function load(script) {
   const source = fs.readFileSync(script, "utf8");
+  const neighbours = amongNeighbours(script);
+  if (neighbours) {
+    register("./module_formats.mjs", import.meta.url);
+  }
   if (isModule(source, script)) {
-    return await import(pathToFileURL(moduleFile(script)).href);
+    const file = neighbours ? script : moduleFile(script);
+    return await import(pathToFileURL(file).href);
   }
   return createRequire(script)(script);
 }

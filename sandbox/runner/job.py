@@ -81,6 +81,9 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
     job.import_path = [
         os.path.join(LIB_DIR, p.sanitize_name(d)) if d else LIB_DIR for d in import_path
     ]
+    main_path = header.get("main_path") or ""
+    if not isinstance(main_path, str):
+        raise p.ProtocolError("main_path must be a path")
 
     for directory in (IN_DIR, OUT_DIR, WORK_DIR, LIB_DIR):
         os.makedirs(directory, mode=0o755, exist_ok=True)
@@ -100,7 +103,11 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
         if received > MAX_JOB_BYTES:
             raise p.ProtocolError("job bundle too large")
         if kind == p.Msg.SCRIPT:
-            job.script_path = f"{JOB_ROOT}/script.{SCRIPT_SUFFIX[language]}"
+            if main_path:
+                job.script_path = os.path.join(LIB_DIR, p.sanitize_name(main_path))
+                os.makedirs(os.path.dirname(job.script_path), mode=0o755, exist_ok=True)
+            else:
+                job.script_path = f"{JOB_ROOT}/script.{SCRIPT_SUFFIX[language]}"
             path = job.script_path
         elif kind == p.Msg.INPUT:
             path = INPUT_PATH
