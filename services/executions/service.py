@@ -97,19 +97,8 @@ class ExecutionService:
         tag (accepted whether or not one is alive: it waits for one); tried
         again as `retry` says."""
         require_run_script(caller, script)
-        target = checked_target(target)
-        input_json = encode_input(input_value, self._settings.max_input_bytes)
-        timeout = checked_timeout(self._settings, timeout_seconds)
-        file_keys = await checked_files(self._settings, str(caller.id), files or [])
-        await check_queue_cap(self._settings, caller.id)
-        row = new_execution(
-            caller.id,
-            script,
-            input_json,
-            timeout,
-            input_files=file_keys,
-            target=target,
-            retry=retry,
+        row = await self._checked_row(
+            caller, script, input_value, timeout_seconds, files, target, retry
         )
         await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
@@ -133,19 +122,8 @@ class ExecutionService:
         # a token held to one folder runs only the scripts in it.
         require_role(caller, None, caller.id, Role.EDITOR, "run code that is not saved")
         await check_code(self._settings, code)
-        target = checked_target(target)
-        input_json = encode_input(input_value, self._settings.max_input_bytes)
-        timeout = checked_timeout(self._settings, timeout_seconds)
-        file_keys = await checked_files(self._settings, str(caller.id), files or [])
-        await check_queue_cap(self._settings, caller.id)
-        row = new_execution(
-            caller.id,
-            None,
-            input_json,
-            timeout,
-            input_files=file_keys,
-            target=target,
-            retry=retry,
+        row = await self._checked_row(
+            caller, None, input_value, timeout_seconds, files, target, retry
         )
         async with in_transaction():
             await self.lifecycle.create([row])
@@ -158,6 +136,34 @@ class ExecutionService:
             )
         await self.lifecycle.announce([row])
         return row
+
+    async def _checked_row(
+        self,
+        caller: Caller,
+        script: Script | None,
+        input_value: Any,
+        timeout_seconds: float | None,
+        files: list[str] | None,
+        target: str | None,
+        retry: RetryPolicy | None,
+    ) -> Execution:
+        """The checks every run a caller asks for passes (target, input,
+        timeout, files, the caller's queue cap), and the queued row they
+        allow; not yet written."""
+        target = checked_target(target)
+        input_json = encode_input(input_value, self._settings.max_input_bytes)
+        timeout = checked_timeout(self._settings, timeout_seconds)
+        file_keys = await checked_files(self._settings, str(caller.id), files or [])
+        await check_queue_cap(self._settings, caller.id)
+        return new_execution(
+            caller.id,
+            script,
+            input_json,
+            timeout,
+            input_files=file_keys,
+            target=target,
+            retry=retry,
+        )
 
     async def code_of(self, row: Execution) -> ExecutionCode | None:
         """What a run of unsaved code ran (None for a run of a script)."""
