@@ -5,37 +5,23 @@ a script says about its imports."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from tests.support.bundles import (
+    GET_BUNDLE,
+    IMPORTS,
+    assert_failed_before_container,
+    run_bundle,
+    sha_of,
+)
 from tests.support.client import GraphQLClient, registered
-from tests.support.runs import EXECUTION_FIELDS, RUN
+from tests.support.runs import RUN
 from tests.support.sharing import share
 from tests.support.tree import UPDATE_SCRIPT, folder, script
 
-RUN_BUNDLE = f"""
-mutation($input: RunScriptInput!) {{
-  runScript(input: $input) {{ {EXECUTION_FIELDS} bundle {{ path version sha256 }} }}
-}}
-"""
-GET_BUNDLE = "query($id: ID!) { execution(id: $id) { id bundle { path version sha256 } } }"
-IMPORTS = "query($id: ID!) { script(id: $id) { path imports { path resolved } } }"
 SAVE_WITH_IMPORTS = """
 mutation($input: CreateScriptInput!) {
   createScript(input: $input) { id path imports { path resolved } }
 }
 """
-VERSIONS = "query($id: ID!) { script(id: $id) { versions { version sha256 } } }"
-
-
-async def run_bundle(client: GraphQLClient, script_id: str, data: Any = None) -> dict[str, Any]:
-    variables = {"input": {"scriptId": script_id, "input": data, "wait": True}}
-    result: dict[str, Any] = (await client.data(RUN_BUNDLE, variables))["runScript"]
-    return result
-
-
-async def sha_of(client: GraphQLClient, script_id: str, version: int) -> str:
-    versions = (await client.data(VERSIONS, {"id": script_id}))["script"]["versions"]
-    return str(next(v["sha256"] for v in versions if v["version"] == version))
 
 
 async def test_a_script_imports_its_neighbour_read_only(alice: GraphQLClient) -> None:
@@ -134,11 +120,7 @@ async def test_a_missing_import_fails_the_run_before_it_starts(alice: GraphQLCli
         {"path": "lib/geo.py", "resolved": True},
     ]
     execution = await run_bundle(alice, saved["id"])
-    assert execution["status"] == "FAILED"
-    assert execution["error"]["code"] == "MISSING_IMPORT"
-    assert "lib.nothere" in execution["error"]["message"]
-    assert execution["exitCode"] is None and execution["stdout"] == ""
-    assert execution["bundle"] == []
+    assert_failed_before_container(execution, "MISSING_IMPORT", "lib.nothere")
 
 
 async def test_an_import_cycle_works_as_python_allows(alice: GraphQLClient) -> None:

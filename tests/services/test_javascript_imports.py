@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services.test_bundles import GET_BUNDLE, IMPORTS, run_bundle, sha_of
+from tests.support.bundles import (
+    GET_BUNDLE,
+    IMPORTS,
+    assert_failed_before_container,
+    run_bundle,
+    sha_of,
+)
 from tests.support.client import GraphQLClient
 from tests.support.tree import UPDATE_SCRIPT, folder, script
 
@@ -122,11 +128,7 @@ async def test_a_missing_import_fails_the_run_before_it_starts(alice: GraphQLCli
         {"path": "lib/nothere.js", "resolved": False},
     ]
     execution = await run_bundle(alice, main["id"])
-    assert execution["status"] == "FAILED"
-    assert execution["error"]["code"] == "MISSING_IMPORT"
-    assert "./lib/nothere.js" in execution["error"]["message"]
-    assert execution["exitCode"] is None and execution["stdout"] == ""
-    assert execution["bundle"] == []
+    assert_failed_before_container(execution, "MISSING_IMPORT", "./lib/nothere.js")
 
 
 async def test_imports_that_climb_out_of_the_tree_are_refused(alice: GraphQLClient) -> None:
