@@ -5,8 +5,6 @@ run whose worker died is a queued row that another worker picks up."""
 
 from __future__ import annotations
 
-import secrets
-import signal
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
-from tests.support.containers import remove_containers
 from tests.support.deadlines import eventually
-from tests.support.owners import owned_name
-from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.processes import ServiceProcess
+from tests.support.scale_out import api_process, shared_environment, stop_all, worker_process
 
 WORKERS = 2
 SLOTS_PER_WORKER = 2
@@ -32,39 +28,27 @@ SLEEPER = "import time\ndef main(data):\n    time.sleep(data['sleep'])\n    retu
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    prefix = f"scriptbox-test-{secrets.token_hex(4)}:"
-    async with fresh_postgres_database() as database_url:
-        base = cli_environment(
-            tmp_path / "data",
-            SCRIPTBOX_DATABASE_URL=database_url,
-            SCRIPTBOX_REDIS_URL="redis://127.0.0.1:6379/0",
-            SCRIPTBOX_REDIS_PREFIX=prefix,
-            SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
-            SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_WORKER_HEARTBEAT_SECONDS="1",
-            SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="5",
-            SCRIPTBOX_WARM_POOL_SIZE="1",
-            SCRIPTBOX_WORKER_CONCURRENCY=str(SLOTS_PER_WORKER),
-        )
-        api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
-        names = [owned_name(f"limits-{tmp_path.name[-12:]}-w{i}") for i in range(WORKERS)]
-        workers = {
-            name: ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": name}, command="worker")
-            for name in names
-        }
+    async with shared_environment(
+        tmp_path,
+        SCRIPTBOX_WARM_POOL_SIZE="1",
+        SCRIPTBOX_WORKER_CONCURRENCY=str(SLOTS_PER_WORKER),
+    ) as base:
+        api = api_process(base)
+        workers = [
+            worker_process(base, f"limits-{tmp_path.name[-12:]}-w{i}") for i in range(WORKERS)
+        ]
         api.start()
-        for worker in workers.values():
+        for worker in workers:
             worker.start()
         try:
             async with httpx.AsyncClient(timeout=60) as http:
                 client = await registered(GraphQLClient(api.url, None, http), "limits")
-                yield {"client": client, "workers": workers}
+                yield {
+                    "client": client,
+                    "workers": {w.env["SCRIPTBOX_WORKER_NAME"]: w for w in workers},
+                }
         finally:
-            for process in [api, *workers.values()]:
-                process.stop()
-            for name, worker in workers.items():
-                if worker.process is not None and worker.process.returncode == -signal.SIGKILL:
-                    remove_containers(name)
+            stop_all([api, *workers])
 
 
 async def create(client: GraphQLClient, name: str, limit: int | None) -> str:

@@ -6,13 +6,11 @@ what live and late subscribers were shown."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
 from tests.support.containers import owner_containers, remove_containers
 from tests.support.crashed_run import (
@@ -26,35 +24,25 @@ from tests.support.crashed_run import (
     start_crashing_run,
 )
 from tests.support.deadlines import eventually
-from tests.support.owners import owned_name
-from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.processes import ServiceProcess
 from tests.support.runs import UPDATES
+from tests.support.scale_out import api_process, shared_environment, worker_process
 from tests.support.ws import subscription_client
 
 
 async def test_output_of_a_killed_worker_is_kept(tmp_path: Path) -> None:
     secret = new_secret()
-    async with fresh_postgres_database() as database_url:
-        base = cli_environment(
-            tmp_path / "data",
-            SCRIPTBOX_DATABASE_URL=database_url,
-            SCRIPTBOX_REDIS_URL="redis://127.0.0.1:6379/0",
-            SCRIPTBOX_REDIS_PREFIX=f"scriptbox-test-{secrets.token_hex(4)}:",
-            SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
-            SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_WORKER_HEARTBEAT_SECONDS="1",
-            SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="3",
-            SCRIPTBOX_WARM_POOL_SIZE="1",
-            SCRIPTBOX_WORKER_CONCURRENCY="1",
-            **CAPPED_ENV,
-        )
-        api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
-        victim_name = owned_name(f"victim-{tmp_path.name[-12:]}")
-        victim = ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": victim_name}, command="worker")
-        sweeper = ServiceProcess(
-            {**base, "SCRIPTBOX_WORKER_NAME": owned_name(f"sweeper-{tmp_path.name[-12:]}")},
-            command="worker",
-        )
+    async with shared_environment(
+        tmp_path,
+        SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="3",
+        SCRIPTBOX_WARM_POOL_SIZE="1",
+        SCRIPTBOX_WORKER_CONCURRENCY="1",
+        **CAPPED_ENV,
+    ) as base:
+        api = api_process(base)
+        victim = worker_process(base, f"victim-{tmp_path.name[-12:]}")
+        victim_name = victim.env["SCRIPTBOX_WORKER_NAME"]
+        sweeper = worker_process(base, f"sweeper-{tmp_path.name[-12:]}")
         reaped_by_the_product = False
         api.start()
         victim.start()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,12 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.postgres import fresh_postgres_database
 from tests.support.client import GraphQLClient, registered
-from tests.support.containers import owner_containers, remove_containers
-from tests.support.owners import owned_name
-from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.containers import owner_containers
+from tests.support.processes import ServiceProcess
 from tests.support.runs import UPDATES
+from tests.support.scale_out import api_process, shared_environment, stop_all, worker_process
 from tests.support.ws import subscription_client
 
 TOTAL = 200
@@ -43,43 +40,26 @@ RUN = "mutation($input: RunScriptInput!) { runScript(input: $input) { id } }"
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    prefix = f"scriptbox-test-{secrets.token_hex(4)}:"
-    async with fresh_postgres_database() as database_url:
-        base = cli_environment(
-            tmp_path / "data",
-            SCRIPTBOX_DATABASE_URL=database_url,
-            SCRIPTBOX_REDIS_URL="redis://127.0.0.1:6379/0",
-            SCRIPTBOX_REDIS_PREFIX=prefix,
-            SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
-            SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_MAX_QUEUED_PER_USER="1000",
-            SCRIPTBOX_WORKER_HEARTBEAT_SECONDS="1",
-            SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="5",
-            SCRIPTBOX_WARM_POOL_SIZE="2",
-            SCRIPTBOX_WORKER_CONCURRENCY="2",
-        )
-        apis = [ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"}) for _ in range(2)]
-        names = [owned_name(f"scale-{tmp_path.name[-12:]}-w{i}") for i in range(3)]
-        workers = {
-            name: ServiceProcess({**base, "SCRIPTBOX_WORKER_NAME": name}, command="worker")
-            for name in names
-        }
+    async with shared_environment(
+        tmp_path,
+        SCRIPTBOX_MAX_QUEUED_PER_USER="1000",
+        SCRIPTBOX_WARM_POOL_SIZE="2",
+        SCRIPTBOX_WORKER_CONCURRENCY="2",
+    ) as base:
+        apis = [api_process(base) for _ in range(2)]
+        workers = [worker_process(base, f"scale-{tmp_path.name[-12:]}-w{i}") for i in range(3)]
         apis[0].start()  # migrates first; the others find the schema in place
         apis[1].start()
-        for worker in workers.values():
+        for worker in workers:
             worker.start()
         try:
-            yield {"apis": apis, "workers": workers, "base": base}
+            yield {
+                "apis": apis,
+                "workers": {w.env["SCRIPTBOX_WORKER_NAME"]: w for w in workers},
+                "base": base,
+            }
         finally:
-            for process in [*apis, *workers.values()]:
-                process.stop()
-            # A worker killed on purpose leaves its containers for its next
-            # start to reap; when the test ends before that, remove them here.
-            # (A worker stopped gracefully must have removed its own: the
-            # session's leftovers check reports any that remain.)
-            for name, worker in workers.items():
-                if worker.process is not None and worker.process.returncode == -signal.SIGKILL:
-                    remove_containers(name)
+            stop_all([*apis, *workers])
 
 
 async def follow(url: str, token: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:

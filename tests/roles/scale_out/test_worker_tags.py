@@ -7,7 +7,6 @@ worker of a tag; a worker that stops is no longer a place to run."""
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.postgres import fresh_postgres_database
 from tests.support.client import PASSWORD, GraphQLClient, registered, unique_username
 from tests.support.deadlines import eventually
-from tests.support.owners import owned_name
 from tests.support.paths import REPO
-from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.processes import ServiceProcess
+from tests.support.scale_out import api_process, shared_environment, stop_all, worker_process
 
 PLACED = "id status target worker waitingFor result"
 RUN = f"mutation($input: RunScriptInput!) {{ runScript(input: $input) {{ {PLACED} }} }}"
@@ -57,44 +55,19 @@ def make_admin(env: dict[str, str]) -> str:
 
 @pytest.fixture
 async def fleet(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    async with fresh_postgres_database() as database_url:
-        base = cli_environment(
-            tmp_path / "data",
-            SCRIPTBOX_DATABASE_URL=database_url,
-            SCRIPTBOX_REDIS_URL="redis://127.0.0.1:6379/0",
-            SCRIPTBOX_REDIS_PREFIX=f"scriptbox-test-{secrets.token_hex(4)}:",
-            SCRIPTBOX_JWT_SECRET=secrets.token_urlsafe(32),
-            SCRIPTBOX_STORAGE_DIR=str(tmp_path / "objects"),
-            SCRIPTBOX_WORKER_HEARTBEAT_SECONDS="1",
-            SCRIPTBOX_WORKER_LOST_AFTER_SECONDS="5",
-            SCRIPTBOX_WARM_POOL_SIZE="1",
-            SCRIPTBOX_WORKER_CONCURRENCY="1",
-        )
+    async with shared_environment(
+        tmp_path, SCRIPTBOX_WARM_POOL_SIZE="1", SCRIPTBOX_WORKER_CONCURRENCY="1"
+    ) as base:
         label = tmp_path.name[-12:]
-        api = ServiceProcess({**base, "SCRIPTBOX_EMBEDDED_WORKER": "false"})
-        eu = ServiceProcess(
-            {
-                **base,
-                "SCRIPTBOX_WORKER_NAME": owned_name(f"eu-{label}"),
-                "SCRIPTBOX_WORKER_TAGS": "eu",
-            },
-            command="worker",
-        )
-        gpu = ServiceProcess(
-            {
-                **base,
-                "SCRIPTBOX_WORKER_NAME": owned_name(f"gpu-{label}"),
-                "SCRIPTBOX_WORKER_TAGS": "gpu, eu",
-            },
-            command="worker",
-        )
+        api = api_process(base)
+        eu = worker_process(base, f"eu-{label}", SCRIPTBOX_WORKER_TAGS="eu")
+        gpu = worker_process(base, f"gpu-{label}", SCRIPTBOX_WORKER_TAGS="gpu, eu")
         api.start()  # migrates first
         eu.start()
         try:
             yield {"api": api, "eu": eu, "gpu": gpu, "base": base}
         finally:
-            for process in (api, eu, gpu):
-                process.stop()
+            stop_all([api, eu, gpu])
 
 
 async def test_tags_place_runs_on_the_workers_that_carry_them(fleet: dict[str, Any]) -> None:
