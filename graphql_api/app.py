@@ -72,6 +72,7 @@ def create_app(settings: Settings, services: ApiServices, background: Background
                 BodySizeLimit,
                 max_json_bytes=settings.max_json_body_bytes,
                 max_multipart_bytes=settings.max_upload_bytes,
+                own_errors_under=(rest.PREFIX,),
             )
         ],
         lifespan=lifespan,

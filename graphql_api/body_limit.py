@@ -1,5 +1,9 @@
 """Caps request body size before anything parses it: a declared length over
-the cap is refused at once, and a streamed body is cut off when it passes it."""
+the cap is refused at once, and a streamed body is cut off when it passes it.
+
+Routes that answer their own errors in a shape of their own (the REST face)
+are not refused here: reading the body raises `BodyTooLarge`, a ClientError,
+at once, and the route answers it as it answers every other error."""
 
 from __future__ import annotations
 
@@ -7,24 +11,36 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import ClientErrorCode
+from core.errors import ClientErrorCode, PayloadTooLarge
 from graphql_api.http_errors import error_body, response_media_type
 
 
-class BodyTooLarge(Exception):
-    pass
+def _message(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes."
+
+
+class BodyTooLarge(PayloadTooLarge):
+    def __init__(self, limit: int) -> None:
+        super().__init__(_message(limit))
 
 
 def _payload(limit: int) -> bytes:
-    message = f"The request body is larger than {limit} bytes."
-    return json.dumps(error_body(ClientErrorCode.PAYLOAD_TOO_LARGE, message)).encode()
+    return json.dumps(error_body(ClientErrorCode.PAYLOAD_TOO_LARGE, _message(limit))).encode()
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_json_bytes: int, max_multipart_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_json_bytes: int,
+        max_multipart_bytes: int,
+        own_errors_under: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_multipart_bytes = max_multipart_bytes
+        # Path prefixes whose routes answer a ClientError in their own shape.
+        self.own_errors_under = own_errors_under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +55,8 @@ class BodySizeLimit:
         )
         declared = headers.get(b"content-length")
         media_type = response_media_type(headers.get(b"accept", b"").decode("latin-1"))
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        over_declared = declared is not None and declared.isdigit() and int(declared) > limit
+        if over_declared and not scope["path"].startswith(self.own_errors_under):
             await _refuse(send, limit, media_type)
             return
 
@@ -48,11 +65,13 @@ class BodySizeLimit:
 
         async def limited_receive() -> Message:
             nonlocal received
+            if over_declared:
+                raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:

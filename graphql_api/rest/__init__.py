@@ -13,6 +13,9 @@ from starlette.routing import BaseRoute
 from graphql_api.rest import auth, files, folders, openapi, run, scripts, tree
 from graphql_api.rest.spec import RestRoute
 
+# Every REST path starts here; its routes answer their own errors.
+PREFIX = "/api/"
+
 REST_ROUTES: list[RestRoute] = [
     *auth.ROUTES,
     *folders.ROUTES,

@@ -165,6 +165,22 @@ async def test_an_oversized_body_is_a_coded_413_in_the_accepted_media_type(
     assert media_type(response) == accept
 
 
+async def test_an_oversized_streamed_body_is_cut_off_with_a_coded_413(
+    alice: GraphQLClient,
+) -> None:
+    """No Content-Length to refuse by: the cap cuts the stream as it passes."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ me { id } }"}'
+        for _ in range(5):
+            yield b" " * (1024 * 1024)
+
+    headers = {**alice.headers(), "Content-Type": JSON, "Accept": JSON}
+    response = await alice.http.post(alice.url, content=chunks(), headers=headers)
+    assert response.status_code == 413, response.text
+    assert code_of(response) == "PAYLOAD_TOO_LARGE"
+
+
 def multipart(parts: list[tuple[str, str | None, bytes]], *, closed: bool = True) -> bytes:
     body = b""
     for name, filename, content in parts:
