@@ -54,9 +54,9 @@ class AuditEntry:
 class AuditQuery:
     @strawberry.field(
         description=(
-            "Audit entries, oldest first: an admin reads all; anyone else what they did "
-            "and what was done to what they own. Page with `after` (the last id read); "
-            "`first` is 1 to 200 (default 50)."
+            "Audit entries, oldest first (newest first with `newestFirst`): an admin reads "
+            "all; anyone else what they did and what was done to what they own. Page with "
+            "`after` (the last id read); `first` is 1 to 200 (default 50)."
         )
     )
     async def audit_log(
@@ -68,6 +68,7 @@ class AuditQuery:
         since: datetime | None = None,
         first: int | None = None,
         after: str | None = None,
+        newest_first: bool = False,
     ) -> list[AuditEntry]:
         caller = await info.context.caller()
         rows = await info.context.services.audit.page(
@@ -78,6 +79,7 @@ class AuditQuery:
             since=since,
             first=first,
             after=after,
+            newest_first=newest_first,
         )
         actor_ids = {row.actor_id for row in rows if row.actor_id is not None}
         users = {

@@ -141,9 +141,10 @@ class AuditLog:
         since: datetime | None = None,
         first: int | None = None,
         after: str | None = None,
+        newest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Entries the caller may read, oldest first, after the cursor `after`
-        (the id of the last entry of the previous page)."""
+        """Entries the caller may read, oldest (or newest) first, after the
+        cursor `after` (the id of the last entry of the previous page)."""
         size = DEFAULT_PAGE if first is None else first
         if not 1 <= size <= MAX_PAGE:
             raise BadUserInput(f"first is 1 to {MAX_PAGE}.")
@@ -159,8 +160,9 @@ class AuditLog:
         if since is not None:
             query = query.filter(at__gte=since)
         if after is not None:
-            query = query.filter(id__gt=_cursor(after))
-        return await query.order_by("id").limit(size)
+            cursor = _cursor(after)
+            query = query.filter(id__lt=cursor) if newest_first else query.filter(id__gt=cursor)
+        return await query.order_by("-id" if newest_first else "id").limit(size)
 
     async def prune(self, now: datetime | None = None) -> int:
         """Delete one batch of entries older than the retention; how many.

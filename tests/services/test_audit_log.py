@@ -26,9 +26,9 @@ from tests.support.tree import folder, script
 
 ENTRIES = """
 query($actorId: ID, $objectId: ID, $action: String, $since: DateTime, $first: Int,
-      $after: String) {
+      $after: String, $newestFirst: Boolean! = false) {
   auditLog(actorId: $actorId, objectId: $objectId, action: $action, since: $since,
-           first: $first, after: $after) {
+           first: $first, after: $after, newestFirst: $newestFirst) {
     id at actor { id username } actorName tokenPrefix action objectType objectId outcome
     clientAddress
   }
@@ -238,16 +238,24 @@ async def test_filters_and_cursor_pages(alice: GraphQLClient, bob: GraphQLClient
 
     created = await entries(alice, action="createFolder", actorId=uid(alice), since=start)
     assert [e["objectId"] for e in created] == [f["id"] for f in made]
-    pages: list[str] = []
-    after = None
-    while True:
-        page = await entries(alice, action="createFolder", since=start, first=2, after=after)
-        if not page:
-            break
-        assert len(page) <= 2
-        pages += [e["objectId"] for e in page]
-        after = page[-1]["id"]
-    assert pages == [f["id"] for f in made]
+    for newest_first, expected in ((False, made), (True, made[::-1])):
+        pages: list[str] = []
+        after = None
+        while True:
+            page = await entries(
+                alice,
+                action="createFolder",
+                since=start,
+                first=2,
+                after=after,
+                newestFirst=newest_first,
+            )
+            if not page:
+                break
+            assert len(page) <= 2
+            pages += [e["objectId"] for e in page]
+            after = page[-1]["id"]
+        assert pages == [f["id"] for f in expected]
     assert await entries(alice, since=(datetime.now(UTC) + timedelta(hours=1)).isoformat()) == []
     assert await entries(alice, action="deleteScript") == []
     for first in (0, 201):
