@@ -1,10 +1,12 @@
 """`POST /api/v1/scripts/{path}`: run a script by its path and answer with
 its result, for software that cannot speak GraphQL (the seed's shape).
 
-Request:  {"data": {...}, "files": ["test/a.txt"], "target": "gpu"}
-          (Bearer token required; `files` and `target` optional)
+Request:  {"data": {...}, "files": ["test/a.txt"], "target": "gpu",
+           "retry": {"max_attempts": 3, "backoff_seconds": 2, "on": ["failed"]}}
+          (Bearer token required; `files`, `target` and `retry` optional)
 Success:  {"success": true, "result": {...}, "execution_time": 0.123,
-           "execution_id": "...", "artifacts": [{"name", "key", "size", "url"}]}
+           "execution_id": "...", "attempt": 1,
+           "artifacts": [{"name", "key", "size", "url"}]}
 Failure:  {"success": false, "error": {"code": "...", "message": "..."}, ...}
 Errors use the same codes as GraphQL.
 
@@ -12,7 +14,9 @@ Errors use the same codes as GraphQL.
 `files` are; a string `data.file_key` (the seed's convention) is copied too.
 `artifacts` are what the script wrote to /job/out/, each downloadable from
 its `url` with the same token. `target` is a worker tag, as in runScript:
-only a worker carrying it runs the script."""
+only a worker carrying it runs the script. `retry` is runScript's policy in
+this face's snake_case: the answer is the last attempt's (its
+`execution_id` and `attempt`)."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from core.errors import (
     MalformedRequest,
     Unauthenticated,
 )
+from core.retries import RetryOutcome, RetryPolicy
 from core.roles import TokenScope
 from core.statuses import ExecutionStatus
 from graphql_api.client_input import load_client_json_async
@@ -69,6 +74,7 @@ class RunRequest:
     data: Any
     files: list[str]
     target: str | None = None
+    retry: RetryPolicy | None = None
 
 
 async def _request_of(request: Request) -> RunRequest:
@@ -94,7 +100,39 @@ async def _request_of(request: Request) -> RunRequest:
     target = payload.get("target")
     if target is not None and not isinstance(target, str):
         raise BadUserInput("`target` must be a worker tag (a string).")
-    return RunRequest(data, files, target)
+    return RunRequest(data, files, target, _retry_of(payload.get("retry")))
+
+
+RETRY_FIELDS = {"max_attempts", "backoff_seconds", "on"}
+
+
+def _retry_of(value: Any) -> RetryPolicy | None:
+    """runScript's retry policy, from this face's snake_case names."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not set(value) <= RETRY_FIELDS:
+        raise BadUserInput(
+            "`retry` must be an object of max_attempts, backoff_seconds and on, "
+            'such as {"max_attempts": 3}.'
+        )
+    attempts, backoff, on = value.get("max_attempts"), value.get("backoff_seconds"), value.get("on")
+    if not isinstance(attempts, int) or isinstance(attempts, bool):
+        raise BadUserInput("`retry.max_attempts` must be an integer.")
+    if backoff is not None and (not isinstance(backoff, int | float) or isinstance(backoff, bool)):
+        raise BadUserInput("`retry.backoff_seconds` must be a number of seconds.")
+    outcomes = {outcome.value: outcome for outcome in RetryOutcome}
+    if on is not None and (
+        not isinstance(on, list) or not all(isinstance(o, str) and o in outcomes for o in on)
+    ):
+        raise BadUserInput(f"`retry.on` must list outcomes of {sorted(outcomes)}.")
+    try:
+        return RetryPolicy.checked(
+            attempts, backoff, None if on is None else [outcomes[o] for o in on]
+        )
+    except BadUserInput as exc:
+        # The same bounds as runScript's, named as this face names them.
+        message = exc.message.replace("maxAttempts", "max_attempts")
+        raise BadUserInput(message.replace("backoffSeconds", "backoff_seconds")) from None
 
 
 def _artifact_json(artifact: Artifact) -> dict[str, Any]:
@@ -112,6 +150,7 @@ def _outcome_response(row: Execution, artifacts: list[Artifact]) -> JSONResponse
     seconds = (row.duration_ms or 0) / 1000
     common = {
         "execution_id": str(row.id),
+        "attempt": row.attempt,
         "execution_time": seconds,
         "artifacts": [_artifact_json(a) for a in artifacts],
     }
@@ -152,12 +191,12 @@ async def run_script_by_path(request: Request) -> JSONResponse:
         audit.script_id, audit.owner_id = str(script.id), str(script.owner_id)
         run = await _request_of(request)
         row = await services.executions.submit(
-            caller, script, run.data, None, files=run.files, target=run.target
+            caller, script, run.data, None, files=run.files, target=run.target, retry=run.retry
         )
         # Recorded once the run is accepted: how it ends is the run's outcome,
         # as with the runScript mutation.
         await audit.record(ACCEPTED)
-        row = await services.executions.wait(row.id, services.executions.wait_timeout(row))
+        row = await services.executions.wait_attempts(row)
         return _outcome_response(row, await services.executions.artifacts_of(row))
     except ClientError as exc:
         await audit.record(exc.code.value)

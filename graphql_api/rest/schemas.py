@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.retries import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, RetryOutcome
 from graphql_api.rest.spec import ref
 
 STRING = {"type": "string"}
@@ -152,6 +153,25 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
                 "description": "A worker tag: only a worker carrying it runs the script.",
             },
+            "retry": {
+                "type": ["object", "null"],
+                "description": "Try again on these outcomes (runScript's retry policy); "
+                "the answer is the last attempt's.",
+                "properties": {
+                    "max_attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
+                    "backoff_seconds": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": MAX_BACKOFF_SECONDS,
+                    },
+                    "on": {
+                        "type": "array",
+                        "items": {"enum": [outcome.value for outcome in RetryOutcome]},
+                    },
+                },
+                "required": ["max_attempts"],
+                "additionalProperties": False,
+            },
         }
     ),
     "Artifact": _ARTIFACT,
@@ -161,15 +181,17 @@ SCHEMAS: dict[str, Any] = {
             "result": {},
             "execution_time": {"type": "number"},
             "execution_id": ID,
+            "attempt": {"type": "integer", "description": "1, or the retry that succeeded."},
             "artifacts": {"type": "array", "items": ref("Artifact")},
         },
-        ["success", "result", "execution_time", "execution_id", "artifacts"],
+        ["success", "result", "execution_time", "execution_id", "attempt", "artifacts"],
     ),
     "RunFailed": _object(
         {
             "success": {"const": False},
             "error": _object({"code": STRING, "message": STRING}, ["code", "message"]),
             "execution_id": ID,
+            "attempt": {"type": "integer"},
             "execution_time": {"type": "number"},
             "status": STRING,
             "stdout": STRING,
