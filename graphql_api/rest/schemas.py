@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.languages import Language
 from core.retries import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, RetryOutcome
 from graphql_api.rest.spec import ref
 
@@ -111,6 +112,24 @@ SCHEMAS: dict[str, Any] = {
             "replace": {"type": "boolean", "default": False},
         },
         ["file"],
+    ),
+    "ScriptText": _object(
+        {
+            "filename": {**STRING, "description": "The script's name, such as report.py."},
+            "content": STRING,
+            "language": {
+                "enum": [language.value for language in Language],
+                "description": "By default, from the name's extension.",
+            },
+            "description": STRING,
+            "folder_id": NULLABLE_ID,
+            "replace": {"type": "boolean", "default": False},
+        },
+        ["filename", "content"],
+    ),
+    "ScriptNewContent": _object(
+        {"content": STRING, "language": {"enum": [language.value for language in Language]}},
+        ["content"],
     ),
     "ScriptUpdate": _object({"display_name": STRING, "description": STRING, "filename": STRING}),
     "ScriptContent": _object({"content": STRING}, ["content"]),

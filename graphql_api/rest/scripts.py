@@ -1,16 +1,21 @@
-"""`/api/v1/scripts-manager/scripts`: upload a script (multipart: `file`,
-`display_name`, `description`, `folder_id`, `replace`), read it and its
-content, change its name or description, delete it; over the tree service.
+"""`/api/v1/scripts-manager/scripts`: create a script (an upload, multipart:
+`file`, `display_name`, `description`, `folder_id`, `replace`; or JSON text:
+`filename`, `content`, `language`, `description`, `folder_id`, `replace`),
+read it and its content, change its name, description or content, delete
+it; over the tree service.
 
-An upload to a name that exists answers SCRIPT_EXISTS_REPLACE_REQUIRED
-(409) unless `replace=true`, which saves the content as the next version."""
+A script created at a name that exists answers SCRIPT_EXISTS_REPLACE_REQUIRED
+(409) unless `replace` is true, which saves the content as the next version."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.errors import BadUserInput
+from core.errors import BadUserInput, UnsupportedMediaType
+from core.languages import Language
 from core.roles import TokenScope
 from graphql_api.rest.answers import audited_object, caller_of, handled, services_of
 from graphql_api.rest.bodies import flag, json_object, multipart_form, optional_text, text
@@ -33,10 +38,52 @@ async def _answer(caller: Caller, script: Script, status_code: int = 200) -> Res
     return JSONResponse(script_json(view, script), status_code=status_code)
 
 
+def _language(value: Any) -> Language | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.lower() not in {lang.value for lang in Language}:
+        raise BadUserInput(f"`language` is one of {sorted(lang.value for lang in Language)}.")
+    return Language(value.lower())
+
+
+def _content(body: dict[str, Any]) -> str:
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise BadUserInput("`content` must be the script's text (a string).")
+    return content
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("application/json")
+
+
 @handled
 async def upload_script(request: Request) -> Response:
     caller = await caller_of(request, TokenScope.WRITE, "upload scripts")
     services = services_of(request)
+    if _is_json(request):
+        body = await json_object(request)
+        name = optional_text(body.get("filename"), "`filename`")
+        if not name:
+            raise BadUserInput("`filename` (the script's name, such as report.py) is required.")
+        replace = body.get("replace", False)
+        if not isinstance(replace, bool):
+            raise BadUserInput("`replace` must be true or false.")
+        script = await services.tree.create_script(
+            caller,
+            name=name,
+            folder_id=optional_text(body.get("folder_id"), "`folder_id`"),
+            content=_content(body),
+            language=_language(body.get("language")),
+            description=optional_text(body.get("description"), "`description`"),
+            replace=replace,
+        )
+        audited_object(request, "Script", script.id, script.owner_id)
+        return await _answer(caller, script, status_code=201)
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise UnsupportedMediaType(
+            "Send a script as multipart/form-data (its file) or application/json (its text)."
+        )
     form = await multipart_form(request)
     upload = form.required_file()
     if not upload.filename:
@@ -73,6 +120,23 @@ async def read_script_content(request: Request) -> Response:
 
 
 @handled
+async def replace_script_content(request: Request) -> Response:
+    """Save `content` as the script's next version (`language` optional)."""
+    caller = await caller_of(request, TokenScope.WRITE, "change scripts")
+    audited_object(request, "Script", _script_id(request))
+    body = await json_object(request)
+    script = await services_of(request).tree.update_script(
+        caller,
+        _script_id(request),
+        name=None,
+        content=_content(body),
+        language=_language(body.get("language")),
+        description=None,
+    )
+    return await _answer(caller, script)
+
+
+@handled
 async def update_script(request: Request) -> Response:
     """`filename` renames; `description` replaces the description;
     `display_name` is accepted and has no separate value to change."""
@@ -105,7 +169,7 @@ ROUTES = [
         {
             "post": Operation(
                 upload_script,
-                "Upload a script; its name is the file's name",
+                "Create a script: upload its file (its name is the file's name) or send its text",
                 TAG,
                 {
                     "201": answer("The script.", ref("Script")),
@@ -113,7 +177,10 @@ ROUTES = [
                 },
                 request_body={
                     "required": True,
-                    "content": {"multipart/form-data": {"schema": ref("ScriptUpload")}},
+                    "content": {
+                        "multipart/form-data": {"schema": ref("ScriptUpload")},
+                        "application/json": {"schema": ref("ScriptText")},
+                    },
                 },
             )
         },
@@ -150,7 +217,17 @@ ROUTES = [
                 "A script's current content",
                 TAG,
                 {"200": answer("The content.", ref("ScriptContent")), **errors(401, 403, 404)},
-            )
+            ),
+            "put": Operation(
+                replace_script_content,
+                "Save new content as the script's next version",
+                TAG,
+                {
+                    "200": answer("The script.", ref("Script")),
+                    **errors(400, 401, 403, 404, 413),
+                },
+                request_body=json_body(ref("ScriptNewContent")),
+            ),
         },
     ),
 ]

@@ -166,12 +166,19 @@ async def test_methods_not_served_answer_json(alice: GraphQLClient) -> None:
 
 async def test_bodies_that_are_not_what_they_should_be(alice: GraphQLClient) -> None:
     base, headers = alice.base_url, alice.headers()
-    not_multipart = await alice.http.post(
+    neither = await alice.http.post(
+        f"{base}{MANAGER}/scripts",
+        headers={**headers, "Content-Type": "text/plain"},
+        content=b"print(1)\n",
+    )
+    assert (neither.status_code, detail(neither)["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert "application/json" in detail(neither)["message"]
+    json_without_text = await alice.http.post(
         f"{base}{MANAGER}/scripts", headers=headers, json={"file": "x"}
     )
-    assert (not_multipart.status_code, detail(not_multipart)["code"]) == (
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
+    assert (json_without_text.status_code, detail(json_without_text)["code"]) == (
+        400,
+        "BAD_USER_INPUT",
     )
     no_file = await alice.http.post(
         f"{base}{MANAGER}/scripts", headers=headers, files={"display_name": (None, "x")}

@@ -149,9 +149,10 @@ async def test_another_users_rows_are_not_found(alice: GraphQLClient, bob: Graph
         ("DELETE", f"/folders/{folder['id']}"),
         ("GET", f"/scripts/{script_id}"),
         ("GET", f"/scripts/{script_id}/content"),
+        ("PUT", f"/scripts/{script_id}/content"),
         ("DELETE", f"/scripts/{script_id}"),
     ]:
-        body = {"name": "taken"} if method == "PUT" else None
+        body = {"name": "taken", "content": "echo taken\n"} if method == "PUT" else None
         response = await bob.http.request(
             method, f"{base}{MANAGER}{path}", headers=bob.headers(), json=body
         )
@@ -164,3 +165,51 @@ async def test_another_users_rows_are_not_found(alice: GraphQLClient, bob: Graph
     }
     still = await alice.http.get(f"{base}{MANAGER}/folders/{folder['id']}", headers=alice.headers())
     assert still.json()["name"] == "private"
+
+
+async def test_a_script_from_json_text_and_new_content(alice: GraphQLClient) -> None:
+    """For software that holds a script as text, not a file to upload."""
+    base, headers = alice.base_url, alice.headers()
+    folder = await _create_folder(alice, "jobs")
+    text = {"filename": "hello.sh", "content": "echo hello\n", "folder_id": folder["id"]}
+    made = await alice.http.post(f"{base}{MANAGER}/scripts", headers=headers, json=text)
+    assert made.status_code == 201, made.text
+    script = made.json()
+    assert set(script) == SCRIPT_FIELDS
+    assert (script["logical_path"], script["language"], script["version"]) == (
+        "jobs/hello.sh",
+        "shell",
+        1,
+    )
+    again = await alice.http.post(f"{base}{MANAGER}/scripts", headers=headers, json=text)
+    assert (again.status_code, detail(again)["code"]) == (409, "SCRIPT_EXISTS_REPLACE_REQUIRED")
+    replaced = await alice.http.post(
+        f"{base}{MANAGER}/scripts",
+        headers=headers,
+        json={**text, "content": "echo again\n", "replace": True},
+    )
+    assert (replaced.status_code, replaced.json()["version"]) == (201, 2), replaced.text
+
+    content_url = f"{base}{MANAGER}/scripts/{script['id']}/content"
+    saved = await alice.http.put(content_url, headers=headers, json={"content": "echo three\n"})
+    assert (saved.status_code, saved.json()["version"]) == (200, 3), saved.text
+    read = await alice.http.get(content_url, headers=headers)
+    assert read.json() == {"content": "echo three\n"}
+
+    for bad, field in [
+        ({"content": "x"}, "filename"),
+        ({"filename": "a.py"}, "content"),
+        ({"filename": "a.py", "content": 5}, "content"),
+        ({"filename": "a.txt", "content": "x", "language": "cobol"}, "language"),
+        ({"filename": "a.py", "content": "x", "replace": "yes"}, "replace"),
+        ({"filename": "bad.py", "content": "def broken(:\n"}, ""),
+    ]:
+        refused = await alice.http.post(f"{base}{MANAGER}/scripts", headers=headers, json=bad)
+        assert refused.status_code in (400, 422), refused.text
+        assert field in detail(refused)["message"], refused.text
+    refused = await alice.http.put(content_url, headers=headers, json={"content": None})
+    assert (refused.status_code, detail(refused)["code"]) == (400, "BAD_USER_INPUT")
+    tree = (await alice.http.get(f"{base}{MANAGER}/tree", headers=headers)).json()
+    assert tree["root_scripts"] == []
+    [jobs] = tree["root_folders"]
+    assert [s["filename"] for s in jobs["scripts"]] == ["hello.sh"]
