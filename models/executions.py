@@ -66,6 +66,9 @@ class Execution(Model):
     # claim at once can never both take the last slot (one claim fails and
     # tries again); NULL otherwise, and NULLs never collide.
     run_slot = fields.IntField(null=True)
+    # The same for its batch's `concurrency`: which of the batch's slots it
+    # holds while RUNNING, unique per batch.
+    batch_slot = fields.IntField(null=True)
     # A schedule's run under the QUEUE overlap policy: waits until the
     # earlier runs of its schedule have ended.
     waits_for_schedule = fields.BooleanField(default=False)
@@ -94,7 +97,7 @@ class Execution(Model):
 
     class Meta:
         table = "executions"
-        unique_together = (("script_id", "run_slot"),)
+        unique_together = (("script_id", "run_slot"), ("batch_id", "batch_slot"))
         # ("status", "queued_at"): the claim finds the oldest QUEUED row at once,
         # however long the history and however deep the queue.
         indexes = (("owner_id", "queued_at"), ("script_id", "queued_at"), ("status", "queued_at"))

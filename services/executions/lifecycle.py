@@ -298,7 +298,8 @@ async def _move(
     `where`) to `new`, if the lifecycle has that move. True when it did."""
     check_move(old, new)
     if old is RUNNING:
-        fields["run_slot"] = None  # frees the script's run slot with the same write
+        # Frees the script's run slot and the batch's with the same write.
+        fields["run_slot"] = fields["batch_slot"] = None
     updated = await Execution.filter(id=row.id, status=old, **(where or {})).update(
         status=new, **fields
     )

@@ -61,27 +61,32 @@ _SCHEDULE_TURN = """(
     )
 )"""
 
-# The lowest run slot of the claimed row's script that no running row holds
-# (NULL for a script without a limit). The unique index on (script_id,
-# run_slot) is what makes the limit hold on PostgreSQL: two claims that read
-# the same running rows choose the same slot, and the second to write fails.
-_FREE_SLOT = """CASE
+# The lowest slot (`{slot}`) of the claimed row's script or batch (`{group}`)
+# that no running row holds. The unique index on ({group}, {slot}) is what
+# makes a limit hold on PostgreSQL, where a claim does not see another's
+# uncommitted one: two claims that read the same running rows choose the same
+# slot, and the second to write waits for the first and then fails.
+_FREE_SLOT = """(
+    SELECT min(f.n) FROM (
+        SELECT 0 AS n
+        UNION SELECT u.{slot} + 1 FROM executions u
+        WHERE u.{group} = executions.{group} AND u.status = {running} AND u.{slot} IS NOT NULL
+    ) f
+    WHERE f.n NOT IN (
+        SELECT t.{slot} FROM executions t
+        WHERE t.{group} = executions.{group} AND t.status = {running} AND t.{slot} IS NOT NULL
+    )
+)"""
+
+# A script's run slot: NULL for a script without a limit.
+_RUN_SLOT = """CASE
     WHEN (SELECT s.max_concurrent_runs FROM scripts s WHERE s.id = executions.script_id) IS NULL
     THEN NULL
-    ELSE (
-        SELECT min(f.n) FROM (
-            SELECT 0 AS n
-            UNION SELECT u.run_slot + 1 FROM executions u
-            WHERE u.script_id = executions.script_id AND u.status = {running}
-              AND u.run_slot IS NOT NULL
-        ) f
-        WHERE f.n NOT IN (
-            SELECT t.run_slot FROM executions t
-            WHERE t.script_id = executions.script_id AND t.status = {running}
-              AND t.run_slot IS NOT NULL
-        )
-    )
+    ELSE {free_slot}
 END"""
+
+# A batch's slot: NULL for a run of no batch.
+_BATCH_SLOT = "CASE WHEN executions.batch_id IS NULL THEN NULL ELSE {free_slot} END"
 
 # One round trip: pick the oldest claimable row, move it to RUNNING and
 # return all of it. PostgreSQL locks the pick with SKIP LOCKED (as Windmill
@@ -92,7 +97,8 @@ END"""
 _CLAIM = """
     WITH full_batches AS ({full_batches})
     UPDATE executions
-    SET status = {running}, worker = {worker}, started_at = {now}, run_slot = {free_slot}
+    SET status = {running}, worker = {worker}, started_at = {now},
+        run_slot = {run_slot}, batch_slot = {batch_slot}
     WHERE status = {queued} AND id = (
         SELECT e.id FROM executions e
         WHERE e.status = {queued}
@@ -107,8 +113,8 @@ _CLAIM = """
     RETURNING *
 """
 
-# A claim that lost the race for a run slot is tried again at once: the next
-# read sees the winner's row RUNNING.
+# A claim that lost the race for a slot is tried again at once: the next read
+# sees the winner's row RUNNING.
 CLAIM_TRIES = 3
 
 
@@ -134,7 +140,12 @@ def claim_statement(dialect: str) -> str:
         worker_tags=_TAGS_OF["postgres" if dialect == "postgres" else "sqlite"].format(**marks),
         script_has_room=_SCRIPT_HAS_ROOM.format(limit=_SCRIPT_LIMIT, **marks),
         schedule_turn=_SCHEDULE_TURN.format(**marks),
-        free_slot=_FREE_SLOT.format(**marks),
+        run_slot=_RUN_SLOT.format(
+            free_slot=_FREE_SLOT.format(slot="run_slot", group="script_id", **marks)
+        ),
+        batch_slot=_BATCH_SLOT.format(
+            free_slot=_FREE_SLOT.format(slot="batch_slot", group="batch_id", **marks)
+        ),
         lock=lock,
         **marks,
     )
