@@ -236,11 +236,13 @@ class Page:
         await self.send("Input.insertText", {"text": text})
 
     async def key(self, key: str, modifiers: int = 0) -> None:
-        codes = {"Backspace": 8, "Enter": 13, "a": 65}
+        codes = {"Backspace": 8, "Enter": 13, "Escape": 27}
+        letter = len(key) == 1 and key.isalpha()
         params = {
             "key": key,
             "code": "Key" + key.upper() if len(key) == 1 else key,
-            "windowsVirtualKeyCode": codes.get(key, 0),
+            # A letter's key code is its capital's (what Ctrl+S shortcuts read).
+            "windowsVirtualKeyCode": ord(key.upper()) if letter else codes.get(key, 0),
             "modifiers": modifiers,
         }
         await self.send("Input.dispatchKeyEvent", {"type": "rawKeyDown", **params})
