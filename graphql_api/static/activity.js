@@ -11,7 +11,7 @@ const STATS = `query($days: Int!) { executionStats(days: $days) { label runs fai
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 720;
 const HEIGHT = 220;
-const MARGIN = { top: 12, right: 8, bottom: 28, left: 40 };
+const MARGIN = { top: 26, right: 8, bottom: 28, left: 40 };
 
 function svg(tag, attributes = {}, text = "") {
   const node = document.createElementNS(SVG, tag);
@@ -38,10 +38,10 @@ export function drawChart(days) {
   const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", class: "chart" });
   chart.append(svg("title", {}, `Runs and failures per day, last ${days.length} days`));
 
-  for (const tick of [0, top / 2, top]) {
+  for (const tick of [0, top / 2, top].filter(Number.isInteger)) {
     chart.append(
       svg("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(tick), y2: y(tick), class: "grid" }),
-      svg("text", { x: MARGIN.left - 6, y: y(tick) + 4, class: "axis", "text-anchor": "end" }, String(Math.round(tick * 10) / 10)),
+      svg("text", { x: MARGIN.left - 6, y: y(tick) + 4, class: "axis", "text-anchor": "end" }, String(tick)),
     );
   }
   days.forEach((day, index) => {
@@ -59,10 +59,10 @@ export function drawChart(days) {
   });
   const legend = svg("g", { class: "legend" });
   legend.append(
-    svg("rect", { x: MARGIN.left + 8, y: MARGIN.top, width: 10, height: 10, class: "runs" }),
-    svg("text", { x: MARGIN.left + 22, y: MARGIN.top + 9, class: "axis" }, "runs"),
-    svg("rect", { x: MARGIN.left + 62, y: MARGIN.top, width: 10, height: 10, class: "failures" }),
-    svg("text", { x: MARGIN.left + 76, y: MARGIN.top + 9, class: "axis" }, "failed"),
+    svg("rect", { x: MARGIN.left + 8, y: 4, width: 10, height: 10, class: "runs" }),
+    svg("text", { x: MARGIN.left + 22, y: 13, class: "axis" }, "runs"),
+    svg("rect", { x: MARGIN.left + 62, y: 4, width: 10, height: 10, class: "failures" }),
+    svg("text", { x: MARGIN.left + 76, y: 13, class: "axis" }, "failed"),
   );
   chart.append(legend);
   return chart;

@@ -77,6 +77,7 @@ async function showDiff(version) {
     $("#revert").textContent = `Revert to version ${version}`;
     $("#diff-view").hidden = false;
     $("#diff").dataset.version = String(version);
+    $("#diff-view").scrollIntoView({ block: "nearest" });
     shown = version;
   } catch (err) {
     showError(err);
