@@ -242,9 +242,14 @@ def routes(settings: Settings) -> list[BaseRoute]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphql_api.web")
     commands = parser.add_subparsers(dest="command", required=True)
-    copy = commands.add_parser("vendor", help="copy GraphiQL's assets and the page's modules from node_modules")
+    copy = commands.add_parser(
+        "vendor", help="copy GraphiQL's assets and the page's modules from node_modules"
+    )
     copy.add_argument("node_modules", type=Path)
-    commands.add_parser("missing", help="list GraphiQL assets that would come from the CDN, and a missing import map")
+    commands.add_parser(
+        "missing",
+        help="list GraphiQL assets that would come from the CDN, and a missing import map",
+    )
     args = parser.parse_args(argv)
     if args.command == "vendor":
         problems = vendor(args.node_modules)

@@ -144,14 +144,16 @@ def resolve(specifier: str, importer: Path, node_modules: Path) -> tuple[Path, P
     return package, path
 
 
-def collect(node_modules: Path, url_prefix: str) -> ModuleSet:
-    """Follow the imports from ENTRY_SPECIFIERS; the files and the import map.
+def collect(
+    node_modules: Path, url_prefix: str, entries: tuple[str, ...] = ENTRY_SPECIFIERS
+) -> ModuleSet:
+    """Follow the imports from `entries`; the files and the import map.
 
     Each file is served at `<url_prefix><package>@<version>/<path in it>`,
     so a package's relative imports resolve in the browser as on disk."""
     found = ModuleSet()
     root = node_modules.resolve()
-    pending: list[tuple[str, Path]] = [(s, root.parent) for s in ENTRY_SPECIFIERS]
+    pending: list[tuple[str, Path]] = [(s, root.parent) for s in entries]
     packages: dict[Path, tuple[str, str]] = {}
     relative: list[Path] = []
 
@@ -200,7 +202,9 @@ def collect(node_modules: Path, url_prefix: str) -> ModuleSet:
     return found
 
 
-def vendor_modules(node_modules: Path, target_dir: Path, url_prefix: str) -> tuple[set[Path], list[str]]:
+def vendor_modules(
+    node_modules: Path, target_dir: Path, url_prefix: str
+) -> tuple[set[Path], list[str]]:
     """Copy the page's modules under target_dir and write its import map
     (target_dir/importmap.json); returns the files written and the problems."""
     found = collect(node_modules, url_prefix)

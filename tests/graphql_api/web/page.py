@@ -27,7 +27,9 @@ async def log_in(page: Page, service_url: str, client: GraphQLClient) -> None:
 
 async def open_script(page: Page, path: str) -> None:
     await page.click(f'#tree button.script[data-path="{path}"]')
-    await page.wait_for(f"document.querySelector('#script-path').textContent === {json.dumps(path)}")
+    await page.wait_for(
+        f"document.querySelector('#script-path').textContent === {json.dumps(path)}"
+    )
     await page.wait_for(f"{EDITOR_TEXT}.then((text) => text.length > 0)")
 
 
@@ -62,4 +64,3 @@ async def confirm(page: Page) -> str:
     await page.click("#confirm-ok")
     await page.wait_for("!document.querySelector('#confirm-dialog').open")
     return question
-

@@ -78,7 +78,9 @@ async def test_editor_highlights_saves_with_ctrl_s_and_marks_a_syntax_error_at_i
         await open_script(page, "hello.py")
         edited = "def main(data):\n    return {'n': 2}\n"
         await type_in_editor(page, edited)
-        await page.wait_for("document.querySelector('#save-state').textContent === 'Unsaved changes'")
+        await page.wait_for(
+            "document.querySelector('#save-state').textContent === 'Unsaved changes'"
+        )
         await page.key("s", modifiers=2)  # Ctrl+S, in the editor
         await page.wait_for(
             "document.querySelector('#save-state').textContent === 'Saved as version 2'"
@@ -92,7 +94,8 @@ async def test_editor_highlights_saves_with_ctrl_s_and_marks_a_syntax_error_at_i
         text = await message(page)
         assert "syntax error" in text, text
         refused = await alice.execute(
-            "mutation($id: ID!, $c: String!) { updateScript(id: $id, input: {content: $c}) { id } }",
+            "mutation($id: ID!, $c: String!) {"
+            " updateScript(id: $id, input: {content: $c}) { id } }",
             {"id": created["hello.py"]["id"], "c": broken},
         )
         expected = refused["errors"][0]["extensions"]["line"]

@@ -36,7 +36,8 @@ async def choose_file(page: Page, selector: str, name: str, content: bytes) -> N
         f"""(() => {{
             const bytes = Uint8Array.from(atob({json.dumps(encoded)}), (c) => c.charCodeAt(0));
             const chosen = new DataTransfer();
-            chosen.items.add(new File([bytes], {json.dumps(name)}, {{ type: 'application/octet-stream' }}));
+            const type = {{ type: 'application/octet-stream' }};
+            chosen.items.add(new File([bytes], {json.dumps(name)}, type));
             const input = document.querySelector({json.dumps(selector)});
             input.files = chosen.files;
             input.dispatchEvent(new Event('change', {{ bubbles: true }}));
@@ -44,14 +45,21 @@ async def choose_file(page: Page, selector: str, name: str, content: bytes) -> N
     )
 
 
-async def downloaded(folder: Path, name: str) -> bytes:
-    """The file once the browser has finished saving it."""
+def saved(folder: Path, name: str) -> bytes | None:
+    """The file's bytes once the browser has finished saving it, else None."""
     target = folder / name
+    if target.is_file() and not list(folder.glob("*.crdownload")):
+        return target.read_bytes()
+    return None
+
+
+async def downloaded(folder: Path, name: str) -> bytes:
     for _ in range(600):
-        if target.is_file() and not list(folder.glob("*.crdownload")):
-            return target.read_bytes()
+        content = await asyncio.to_thread(saved, folder, name)
+        if content is not None:
+            return content
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{name} was not downloaded: {sorted(p.name for p in folder.iterdir())}")
+    raise AssertionError(f"{name} was not downloaded into {folder}")
 
 
 async def test_files_are_uploaded_listed_downloaded_and_deleted(
@@ -94,16 +102,14 @@ async def test_the_files_of_a_run_are_downloaded_from_its_outcome_and_history(
         await open_script(page, "writer.py")
         await page.click("#run")
         await page.wait_for("document.querySelector('#status').dataset.status === 'SUCCEEDED'")
-        shown = await page.wait_for(
-            "document.querySelector('#run-files') && document.querySelector('#run-files').textContent"
-        )
+        shown = await page.wait_for("document.querySelector('#run-files')?.textContent")
         assert shown == "Files: table.csv (8 B)", shown
         await page.click('#run-files button[data-name="table.csv"]')
         assert await downloaded(tmp_path, "table.csv") == b"a,b\n1,2\n"
 
         history = "#executions tbody tr[data-status='SUCCEEDED'] .artifacts button"
         await page.wait_for(f"document.querySelector({json.dumps(history)})")
-        (tmp_path / "table.csv").unlink()
+        await asyncio.to_thread((tmp_path / "table.csv").unlink)
         await page.click(history)
         assert await downloaded(tmp_path, "table.csv") == b"a,b\n1,2\n"
         await page.screenshot(artifact_path)

@@ -97,16 +97,26 @@ async def test_folders_are_created_renamed_moved_and_deleted_with_a_confirmation
         await page.click("#folder-move-form button[type=submit]")
         await wait_for_folder(page, "monthly/lab/raw")
         assert await paths(alice) == {
-            "monthly/", "monthly/lab/", "monthly/lab/raw/", "monthly/lab/a.py", "loose.py"
+            "monthly/",
+            "monthly/lab/",
+            "monthly/lab/raw/",
+            "monthly/lab/a.py",
+            "loose.py",
         }
 
         # Drag: lab back to the top, and loose.py into lab/raw.
         await drag(page, summary("monthly/lab"), "#tree")
         await wait_for_folder(page, "lab")
         await drag(page, '#tree button.script[data-path="loose.py"]', summary("lab/raw"))
-        await page.wait_for("document.querySelector('#tree button.script[data-path=\"lab/raw/loose.py\"]')")
+        await page.wait_for(
+            "document.querySelector('#tree button.script[data-path=\"lab/raw/loose.py\"]')"
+        )
         assert await paths(alice) == {
-            "monthly/", "lab/", "lab/raw/", "lab/a.py", "lab/raw/loose.py"
+            "monthly/",
+            "lab/",
+            "lab/raw/",
+            "lab/a.py",
+            "lab/raw/loose.py",
         }
         await page.screenshot(artifact_path.with_name(artifact_path.stem + "-moved.png"))
 

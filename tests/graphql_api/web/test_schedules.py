@@ -46,7 +46,10 @@ async def test_schedules_are_created_show_next_runs_and_pause_and_resume(
 
         [schedule] = (await alice.data(SCHEDULES, {"id": created["id"]}))["schedules"]
         assert (schedule["name"], schedule["cron"], schedule["timezone"], schedule["input"]) == (
-            "new year", "0 3 1 1 *", "Europe/Berlin", {"n": 3}
+            "new year",
+            "0 3 1 1 *",
+            "Europe/Berlin",
+            {"n": 3},
         )
         assert schedule["enabled"]
         cells = await page.evaluate(
@@ -59,8 +62,12 @@ async def test_schedules_are_created_show_next_runs_and_pause_and_resume(
         await page.screenshot(artifact_path)
 
         await page.click(f"{row} button.pause")
-        await page.wait_for(f"document.querySelector({json.dumps(row)}).dataset.enabled === 'false'")
-        state = await page.evaluate(f"document.querySelector({json.dumps(row + ' td.state')}).textContent")
+        await page.wait_for(
+            f"document.querySelector({json.dumps(row)}).dataset.enabled === 'false'"
+        )
+        state = await page.evaluate(
+            f"document.querySelector({json.dumps(row + ' td.state')}).textContent"
+        )
         assert state == "Paused"
         [paused] = (await alice.data(SCHEDULES, {"id": created["id"]}))["schedules"]
         assert not paused["enabled"]

@@ -51,7 +51,7 @@ async def test_versions_show_a_diff_against_the_current_one_and_revert(
             ["added", "+ # done"],
         ], lines
         title = await page.evaluate("document.querySelector('#diff-title').textContent")
-        assert title == "Version 1 → current (v3): +2 −1 lines", title
+        assert title == "Version 1 → current (v3): +2 \u22121 lines", title  # a minus sign
         await page.screenshot(artifact_path.with_name(artifact_path.stem + "-diff.png"))
 
         await page.click("#revert")
