@@ -270,7 +270,9 @@ async function createScript(event) {
   const folderId = $("#new-script-folder").value || null;
   const content = name.endsWith(".sh")
     ? 'echo "hello from $(basename "$0")"\n'
-    : "def main(data):\n    print('input:', data)\n    return data\n";
+    : /\.m?js$/.test(name)
+      ? "export function main(data) {\n  console.log('input:', data);\n  return data;\n}\n"
+      : "def main(data):\n    print('input:', data)\n    return data\n";
   clearMessage();
   try {
     const data = await api(CREATE, { input: { name, folderId, content } });
