@@ -1,5 +1,14 @@
 # The Scriptbox API/worker image, for machines that reach a registry.
 # Build: docker build -t scriptbox:latest .
+
+# The browser assets (GraphiQL, Swagger UI, the web page's CodeMirror and
+# diff) from npm, at the versions web/package-lock.json pins, so the image
+# serves them itself and its pages work offline (no CDN).
+FROM node:20-bookworm-slim AS web-assets
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SCRIPTBOX_DATA_DIR=/var/lib/scriptbox
@@ -21,6 +30,13 @@ COPY storage ./storage
 COPY models ./models
 COPY core ./core
 RUN pip install --no-cache-dir --no-deps .
+# Copy the assets into the installed package (run from / so that `python -m`
+# imports the installed graphql_api, not /app's); `missing` fails the build
+# if GraphiQL or the page would still need a CDN.
+COPY --from=web-assets /web/node_modules /tmp/node_modules
+RUN cd / && python -m graphql_api.web vendor /tmp/node_modules \
+ && python -m graphql_api.web missing \
+ && rm -rf /tmp/node_modules
 USER scriptbox
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \

@@ -49,7 +49,7 @@ sandbox-image: engine
 services:  ## PostgreSQL and Redis on 127.0.0.1 (for the scale-out tests)
 	@scripts/services-up.sh
 
-web-assets: setup  ## GraphiQL's files and the graphql-ws client from npm (web/)
+web-assets: setup  ## GraphiQL's files, the page's CodeMirror and diff, and the graphql-ws client from npm (web/)
 	@scripts/setup-web-assets.sh
 
 browser:  ## Debian's chromium for the browser tests

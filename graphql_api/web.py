@@ -9,7 +9,9 @@ files the template names into `static/vendor/<package>@<version>/<path>`
 keeping the CDN only for a file that is absent. The template's `integrity`
 hashes stay, so a local file must be byte for byte the one the CDN serves.
 The REST API's page (`/api/v1/docs`) loads Swagger UI the same way, from
-`static/vendor/swagger-ui-dist/` (API_DOCS_FILES), copied by the same step.
+`static/vendor/swagger-ui-dist/` (API_DOCS_FILES), copied by the same step,
+and the web page's ES modules (CodeMirror, diff) from `static/vendor/modules/`
+with the import map `web_modules` writes beside them, inlined in the page.
 
     python -m graphql_api.web vendor web/node_modules   # what the set-up runs
 """
@@ -17,9 +19,12 @@ The REST API's page (`/api/v1/docs`) loads Swagger UI the same way, from
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import html
 import json
 import re
+import secrets
 import shutil
 import sys
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from strawberry.http.ides import get_graphql_ide_html
 
 from core.settings import Settings
+from graphql_api.web_modules import vendor_modules
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
@@ -55,6 +61,11 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+
+# The page's ES modules and their import map (see web_modules).
+MODULES_DIR = VENDOR_DIR / "modules"
+MODULES_PREFIX = f"{VENDOR_PREFIX}modules/"
+IMPORT_MAP_FILE = MODULES_DIR / "importmap.json"
 
 # Swagger UI's files for the REST API page, from the npm package of that name.
 API_DOCS_PACKAGE = "swagger-ui-dist"
@@ -145,6 +156,9 @@ def vendor(node_modules: Path, template: str | None = None) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     problems += _vendor_api_docs(node_modules, wanted)
+    modules, module_problems = vendor_modules(node_modules, MODULES_DIR, MODULES_PREFIX)
+    wanted |= modules
+    problems += module_problems
     # Leave only what the template names (older versions go).
     if VENDOR_DIR.is_dir():
         for stale in sorted(VENDOR_DIR.rglob("*"), reverse=True):
@@ -177,13 +191,47 @@ def tree_depth(settings: Settings) -> int:
     return max(1, min(settings.max_folder_depth, settings.max_query_depth - _QUERY_DEPTH_MARGIN))
 
 
+def import_map_script() -> str:
+    """The text of the page's `<script type="importmap">`: the vendored map,
+    or an empty one before the set-up ran (the editor then cannot load)."""
+    try:
+        imports = json.loads(IMPORT_MAP_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        imports = {"imports": {}}
+    # "</" could end the script element early; JSON reads "<\/" the same.
+    return json.dumps(imports, sort_keys=True).replace("</", "<\\/")
+
+
+def page_headers(inline_script: str, style_nonce: str) -> dict[str, str]:
+    """PAGE_HEADERS, allowing the one inline script (the import map, which
+    a browser reads only inline) by its hash, and the `<style>` elements
+    that carry this response's nonce: CodeMirror writes its theme into one
+    (EditorView.cspNonce) because style-mod adopts style sheets only in a
+    shadow root. No other inline script or style applies."""
+    digest = base64.b64encode(hashlib.sha256(inline_script.encode()).digest()).decode()
+    policy = (
+        PAGE_HEADERS["Content-Security-Policy"]
+        .replace("script-src 'self'", f"script-src 'self' 'sha256-{digest}'")
+        .replace("style-src 'self'", f"style-src 'self' 'nonce-{style_nonce}'")
+    )
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
+
 def routes(settings: Settings) -> list[BaseRoute]:
     """`/` (the web page) and `/static` (its files and the vendored assets)."""
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     page = page.replace("{{TREE_DEPTH}}", html.escape(str(tree_depth(settings))))
+    import_map = import_map_script()
+    page = page.replace("{{IMPORT_MAP}}", import_map)
 
     async def index(request: Request) -> Response:
-        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        # A fresh nonce per response, so a page's nonce says nothing about another's.
+        nonce = secrets.token_urlsafe(18)
+        return Response(
+            page.replace("{{STYLE_NONCE}}", nonce),
+            media_type="text/html; charset=utf-8",
+            headers=page_headers(import_map, nonce),
+        )
 
     return [
         Route("/", index, methods=["GET", "HEAD"]),
@@ -194,18 +242,25 @@ def routes(settings: Settings) -> list[BaseRoute]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphql_api.web")
     commands = parser.add_subparsers(dest="command", required=True)
-    copy = commands.add_parser("vendor", help="copy GraphiQL's assets from node_modules")
+    copy = commands.add_parser(
+        "vendor", help="copy GraphiQL's assets and the page's modules from node_modules"
+    )
     copy.add_argument("node_modules", type=Path)
-    commands.add_parser("missing", help="list GraphiQL assets that would come from the CDN")
+    commands.add_parser(
+        "missing",
+        help="list GraphiQL assets that would come from the CDN, and a missing import map",
+    )
     args = parser.parse_args(argv)
     if args.command == "vendor":
         problems = vendor(args.node_modules)
         for line in problems:
             print(f"vendor: {line}", file=sys.stderr)
         return 1 if problems else 0
-    missing = missing_assets()
-    for asset in missing:
-        print(asset.url)
+    missing = [asset.url for asset in missing_assets()]
+    if not IMPORT_MAP_FILE.is_file():
+        missing.append(str(IMPORT_MAP_FILE))
+    for name in missing:
+        print(name)
     return 1 if missing else 0
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser assets: npm packages of web/ (GraphiQL and what it loads, Swagger
-# UI for the REST API page, the graphql-ws reference client for the tests
-# and examples), and the copies of GraphiQL's and Swagger UI's files that
-# the service serves instead of a CDN (graphql_api/static/vendor/, gitignored).
+# UI for the REST API page, CodeMirror and diff for the web page, the
+# graphql-ws reference client for the tests and examples), and the copies of
+# their files that the service serves instead of a CDN, with the page's
+# import map (graphql_api/static/vendor/, gitignored).
 #
 # Idempotent and fast when done: `npm ci` runs only when web/node_modules is
 # missing or was installed from another package.json / package-lock.json;

@@ -1,11 +1,20 @@
 // The Scriptbox web page: log in, browse the tree, edit, save and run a
-// script, and watch its output arrive live. Plain DOM, no framework; every
-// text from the service goes in with textContent, never as HTML.
+// script, and watch its output arrive live; the panels of folders,
+// versions, schedules, files, secrets and activity live in their own
+// modules. Plain DOM, no framework, no build step; every text from the
+// service goes in with textContent, never as HTML.
 
 import { ApiError, request, subscribe } from "./graphql.js";
+import { api, endSession, onSessionEnd, renew, saveSession, session } from "./session.js";
+import { $, clearMessage, describe, element, showError, showMessage } from "./messages.js";
+import { createEditor } from "./editor.js";
+import { decorateFolder, decorateScript, initFolders, setFolders } from "./folders.js";
+import { initVersions, loadVersions } from "./versions.js";
+import { initSchedules, loadSchedules } from "./schedules.js";
+import { downloadButton, initFiles, loadFiles } from "./files.js";
+import { initSecrets, loadSecrets } from "./secrets.js";
+import { loadChart } from "./activity.js";
 
-const $ = (selector) => document.querySelector(selector);
-const SESSION_KEY = "scriptbox.session";
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"]);
 
 // ---- GraphQL documents -------------------------------------------------
@@ -13,7 +22,6 @@ const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"]);
 const AUTH_FIELDS = "accessToken refreshToken user { username isAdmin }";
 const LOGIN = `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
 const REGISTER = `mutation($u: String!, $p: String!) { register(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
-const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`;
 
 const SCRIPT_FIELDS = "scripts { id name path }";
 
@@ -49,12 +57,13 @@ const CREATE = `mutation($input: CreateScriptInput!) { createScript(input: $inpu
 const RUN = `mutation($input: RunScriptInput!) { runScript(input: $input) { id status scriptVersion } }`;
 const CANCEL = `mutation($id: ID!) { cancelExecution(id: $id) { id status } }`;
 const RESOURCES = "resources { peakMemoryBytes cpuUserSeconds cpuSystemSeconds wallSeconds }";
+const ARTIFACTS = "artifacts { name size downloadUrl }";
 const EXECUTIONS = `query($scriptId: ID!) { executions(scriptId: $scriptId, first: 10) {
-  id status scriptVersion queuedAt durationMs exitCode error { code message } ${RESOURCES}
+  id status scriptVersion queuedAt durationMs exitCode attempt worker error { code message } ${RESOURCES} ${ARTIFACTS}
 } }`;
 const UPDATES = `subscription($id: ID!) { executionUpdates(executionId: $id) {
   seq status stream data
-  execution { id status result exitCode durationMs outputTruncated error { code message } image ${RESOURCES} }
+  execution { id status result exitCode durationMs outputTruncated attempt worker error { code message } image ${RESOURCES} ${ARTIFACTS} }
 } }`;
 const STATS_DAYS = 7;
 const STATS = `query($days: Int!) { executionStats(days: $days) {
@@ -62,22 +71,6 @@ const STATS = `query($days: Int!) { executionStats(days: $days) {
 } }`;
 
 // ---- Errors in words ----------------------------------------------------
-
-const CODE_WORDS = {
-  UNAUTHENTICATED: "You are not logged in, or your session has ended.",
-  FORBIDDEN: "Your role does not allow that.",
-  NOT_FOUND: "It does not exist (any more).",
-  BAD_USER_INPUT: "The request was not valid.",
-  ALREADY_EXISTS: "Something with that name already exists.",
-  SCRIPT_EXISTS_REPLACE_REQUIRED: "A script with that name already exists.",
-  INVALID_SCRIPT: "The script has a syntax error.",
-  PAYLOAD_TOO_LARGE: "That is too large.",
-  RATE_LIMITED: "Too many attempts; wait a little.",
-  CONFLICT: "Someone changed it at the same time; reload and try again.",
-  SERVICE_UNAVAILABLE: "The service is not available right now.",
-  INTERNAL_SERVER_ERROR: "The service had an internal error.",
-  NETWORK_ERROR: "The service cannot be reached.",
-};
 
 const OUTCOME_WORDS = {
   SCRIPT_ERROR: "The script raised an exception.",
@@ -91,72 +84,11 @@ const OUTCOME_WORDS = {
   SANDBOX_UNAVAILABLE: "The sandbox is not available.",
 };
 
-function describe(err) {
-  if (!(err instanceof ApiError)) return `Something went wrong: ${err && err.message ? err.message : err}`;
-  const lead = CODE_WORDS[err.code];
-  let text = lead && lead !== err.message ? `${lead} ${err.message}` : err.message;
-  if (err.details && err.details.line && !text.includes(`line ${err.details.line}`)) text += ` (line ${err.details.line})`;
-  if (err.details && err.details.retryAfterSeconds) text += ` Try again in ${err.details.retryAfterSeconds} s.`;
-  if (err.details && err.details.requestId) text += ` (request ${err.details.requestId})`;
-  return text;
-}
-
-function showMessage(text, kind = "error") {
-  const box = $("#message");
-  box.textContent = text;
-  box.className = kind;
-  box.hidden = !text;
-}
-const showError = (err) => showMessage(describe(err), "error");
-const clearMessage = () => showMessage("");
-
-// ---- Session ----------------------------------------------------------------
-
-let session = loadSession();
-
-function loadSession() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
-  } catch {
-    return null;
-  }
-}
-
-function saveSession(auth) {
-  session = { accessToken: auth.accessToken, refreshToken: auth.refreshToken, username: auth.user.username };
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-}
-
-function endSession(text) {
-  session = null;
-  sessionStorage.removeItem(SESSION_KEY);
+onSessionEnd((text) => {
   stopWatching();
   render();
   if (text) showMessage(text, "error");
-}
-
-/** A request as the logged-in user; renews the access token once when it has expired. */
-async function api(query, variables = {}) {
-  if (!session) throw new ApiError("Log in first.", "UNAUTHENTICATED");
-  try {
-    return await request(query, variables, session.accessToken);
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.code !== "UNAUTHENTICATED" || !(await renew())) throw err;
-    return request(query, variables, session.accessToken);
-  }
-}
-
-async function renew() {
-  if (!session || !session.refreshToken) return false;
-  try {
-    const data = await request(REFRESH, { t: session.refreshToken });
-    saveSession(data.refreshToken);
-    return true;
-  } catch {
-    endSession("Your session has ended; log in again.");
-    return false;
-  }
-}
+});
 
 // ---- Views ------------------------------------------------------------------
 
@@ -192,7 +124,8 @@ async function authenticate(mutation) {
 
 // ---- Tree -------------------------------------------------------------------
 
-let current = null; // the open script: { id, path, version, content }
+let current = null; // the open script: { id, path, language, version, content }
+let editor = null; // the CodeMirror editor (editor.js)
 
 async function loadTree() {
   const tree = $("#tree");
@@ -207,6 +140,7 @@ async function loadTree() {
       tree.append(empty);
     }
     fillFolderChoice(data.tree.folders);
+    setFolders(data.tree.folders);
     tree.dataset.loaded = "true";
   } catch (err) {
     tree.replaceChildren();
@@ -294,6 +228,7 @@ function renderLevel(folders, scripts, own = true) {
         openShareDialog(folder);
       });
       summary.append(" ", share);
+      decorateFolder(summary, folder);
     }
     details.append(summary, renderLevel(folder.folders || [], folder.scripts, own));
     item.append(details);
@@ -309,6 +244,7 @@ function renderLevel(folders, scripts, own = true) {
     button.dataset.id = script.id;
     if (current && current.id === script.id) button.classList.add("selected");
     button.addEventListener("click", () => openScript(script.id));
+    if (own) decorateScript(button, script);
     item.append(button);
     list.append(item);
   }
@@ -334,7 +270,9 @@ async function createScript(event) {
   const folderId = $("#new-script-folder").value || null;
   const content = name.endsWith(".sh")
     ? 'echo "hello from $(basename "$0")"\n'
-    : "def main(data):\n    print('input:', data)\n    return data\n";
+    : /\.m?js$/.test(name)
+      ? "export function main(data) {\n  console.log('input:', data);\n  return data;\n}\n"
+      : "def main(data):\n    print('input:', data)\n    return data\n";
   clearMessage();
   try {
     const data = await api(CREATE, { input: { name, folderId, content } });
@@ -366,12 +304,21 @@ async function openScript(id) {
   $("#no-script").hidden = true;
   $("#script-panel").hidden = false;
   $("#script-path").textContent = current.path;
-  $("#editor").value = current.content;
+  editor.load(current.content, current.language);
   $("#output").replaceChildren();
   $("#outcome").replaceChildren();
   setStatus("");
   showMeta();
-  await loadExecutions();
+  showTab("script");
+  await Promise.all([loadExecutions(), loadVersions(), loadSchedules()]);
+}
+
+/** After a revert: the service saved an older content as the current version. */
+function reverted(script) {
+  current.content = script.content;
+  current.version = script.version;
+  editor.load(current.content, current.language);
+  showMeta();
 }
 
 function showMeta() {
@@ -379,12 +326,13 @@ function showMeta() {
   $("#save-state").textContent = isDirty() ? "Unsaved changes" : "Saved";
 }
 
-const isDirty = () => current && $("#editor").value !== current.content;
+const isDirty = () => current && editor.value !== current.content;
 
 async function save() {
   if (!current) return;
   clearMessage();
-  const content = $("#editor").value;
+  const content = editor.value;
+  editor.clearErrors();
   if (content === current.content) {
     $("#save-state").textContent = "Nothing to save";
     return;
@@ -396,8 +344,12 @@ async function save() {
     current.version = data.updateScript.version;
     showMeta();
     $("#save-state").textContent = `Saved as version ${current.version}`;
+    loadVersions();
   } catch (err) {
     showError(err);
+    if (err instanceof ApiError && err.code === "INVALID_SCRIPT" && err.details.line) {
+      editor.markError(err.details.line, err.details.column, err.message);
+    }
   } finally {
     $("#save").disabled = false;
   }
@@ -500,6 +452,8 @@ function showOutcome(execution) {
   if (execution.exitCode !== null) facts.push(`exit code ${execution.exitCode}`);
   if (execution.durationMs !== null) facts.push(`${execution.durationMs} ms`);
   if (execution.outputTruncated) facts.push("output truncated");
+  if (execution.attempt > 1) facts.push(`attempt ${execution.attempt}`);
+  if (execution.worker) facts.push(`on ${execution.worker}`);
   if (facts.length) parts.push(line("muted", facts.join(", ")));
   const cost = describeCost(execution.resources);
   if (cost) {
@@ -507,6 +461,7 @@ function showOutcome(execution) {
     costLine.id = "cost";
     parts.push(costLine);
   }
+  if (execution.artifacts && execution.artifacts.length) parts.push(artifactList(execution.artifacts, "run-files"));
   $("#outcome").replaceChildren(...parts);
   setStatus(execution.status, execution.error ? execution.error.code : "");
 }
@@ -609,6 +564,8 @@ async function loadExecutions() {
         formatSeconds(cpuSeconds(execution.resources)),
         formatBytes(execution.resources ? execution.resources.peakMemoryBytes : null),
         execution.exitCode === null ? "" : String(execution.exitCode),
+        String(execution.attempt),
+        execution.worker || "",
       ].map((text) => {
         const cell = document.createElement("td");
         cell.textContent = text;
@@ -621,15 +578,17 @@ async function loadExecutions() {
         clearMessage();
         watch(execution.id);
       });
+      const files = element("td");
+      if (execution.artifacts.length) files.append(artifactList(execution.artifacts));
       const last = document.createElement("td");
       last.append(show);
-      row.append(...cells, last);
+      row.append(...cells, files, last);
       return row;
     });
     if (!rows.length) {
       const row = document.createElement("tr");
       const cell = document.createElement("td");
-      cell.colSpan = 8;
+      cell.colSpan = 11;
       cell.className = "muted";
       cell.textContent = "Not run yet.";
       row.append(cell);
@@ -639,6 +598,27 @@ async function loadExecutions() {
   } catch (err) {
     showError(err);
   }
+}
+
+/** The files a run wrote under /job/out/, each a download. */
+function artifactList(artifacts, id = "") {
+  const list = element("div", "", "artifacts");
+  if (id) {
+    list.id = id;
+    list.append(element("span", "Files: ", "muted"));
+  }
+  for (const artifact of artifacts) list.append(downloadButton(artifact.name, artifact.size, artifact.downloadUrl));
+  return list;
+}
+
+// ---- Tabs -------------------------------------------------------------------
+
+const TAB_LOADERS = { script: () => {}, files: loadFiles, secrets: loadSecrets, activity: loadChart };
+
+function showTab(name) {
+  for (const tab of document.querySelectorAll("nav.tabs button")) tab.classList.toggle("selected", tab.dataset.tab === name);
+  for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.id !== `tab-${name}`;
+  TAB_LOADERS[name]();
 }
 
 // ---- Wiring -----------------------------------------------------------------
@@ -661,13 +641,14 @@ function start() {
   $("#share-cancel").addEventListener("click", () => $("#share-dialog").close());
   $("#new-script-form").addEventListener("submit", createScript);
   $("#save").addEventListener("click", save);
-  $("#editor").addEventListener("input", showMeta);
-  $("#editor").addEventListener("keydown", (event) => {
-    if ((event.ctrlKey || event.metaKey) && event.key === "s") {
-      event.preventDefault();
-      save();
-    }
-  });
+  editor = createEditor($("#editor"), { onChange: () => current && showMeta(), onSave: save });
+  for (const tab of document.querySelectorAll("nav.tabs button")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  $("#reload-chart").addEventListener("click", loadChart);
+  initFolders(loadTree);
+  initVersions(() => current, reverted);
+  initSchedules(() => current);
+  initFiles();
+  initSecrets();
   $("#run").addEventListener("click", run);
   $("#cancel").addEventListener("click", cancel);
   $("#reload-executions").addEventListener("click", loadExecutions);

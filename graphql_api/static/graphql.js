@@ -21,9 +21,26 @@ function fromGraphQLErrors(errors) {
 export async function request(query, variables = {}, token = null) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  return post({ method: "POST", headers, body: JSON.stringify({ query, variables }) });
+}
+
+/**
+ * POST a GraphQL multipart request (github.com/jaydenseric/graphql-multipart-request-spec)
+ * with one file as `variables.file`. The Authorization header it carries is
+ * also what lets the service tell it from a cross-site form post.
+ */
+export async function sendUpload(query, variables, file, token) {
+  const form = new FormData();
+  form.append("operations", JSON.stringify({ query, variables: { ...variables, file: null } }));
+  form.append("map", JSON.stringify({ 0: ["variables.file"] }));
+  form.append("0", file, file.name);
+  return post({ method: "POST", headers: { Accept: "application/json", Authorization: `Bearer ${token}` }, body: form });
+}
+
+async function post(init) {
   let response;
   try {
-    response = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    response = await fetch("/graphql", init);
   } catch (err) {
     throw new ApiError(`Cannot reach the service (${err.message}).`, "NETWORK_ERROR");
   }

@@ -105,7 +105,7 @@ class Browser:
         session = (await self.send("Target.attachToTarget", {"targetId": target, "flatten": True}))[
             "sessionId"
         ]
-        page = Page(self, session)
+        page = Page(self, session, context)
         self.on(session, page._event)
         for domain in ("Page", "Runtime", "Network", "Log"):
             await page.send(f"{domain}.enable")
@@ -123,9 +123,10 @@ class Browser:
 
 
 class Page:
-    def __init__(self, browser: Browser, session: str) -> None:
+    def __init__(self, browser: Browser, session: str, context: str) -> None:
         self._browser = browser
         self._session = session
+        self._context = context
         self._waiters: list[tuple[str, asyncio.Future[dict[str, Any]]]] = []
         # What the page asked for and what went wrong, for assertions.
         self.requests: list[dict[str, Any]] = []
@@ -236,15 +237,24 @@ class Page:
         await self.send("Input.insertText", {"text": text})
 
     async def key(self, key: str, modifiers: int = 0) -> None:
-        codes = {"Backspace": 8, "Enter": 13, "a": 65}
+        codes = {"Backspace": 8, "Enter": 13, "Escape": 27}
+        letter = len(key) == 1 and key.isalpha()
         params = {
             "key": key,
             "code": "Key" + key.upper() if len(key) == 1 else key,
-            "windowsVirtualKeyCode": codes.get(key, 0),
+            # A letter's key code is its capital's (what Ctrl+S shortcuts read).
+            "windowsVirtualKeyCode": ord(key.upper()) if letter else codes.get(key, 0),
             "modifiers": modifiers,
         }
         await self.send("Input.dispatchKeyEvent", {"type": "rawKeyDown", **params})
         await self.send("Input.dispatchKeyEvent", {"type": "keyUp", **params})
+
+    async def allow_downloads(self, folder: Path) -> None:
+        """Save what the page downloads into `folder` (under its own name)."""
+        await self._browser.send(
+            "Browser.setDownloadBehavior",
+            {"behavior": "allow", "browserContextId": self._context, "downloadPath": str(folder)},
+        )
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", {"format": "png"})

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.graphql_api.web.page import editor_text, log_in, open_script, type_in_editor
 from tests.support.chromium import Browser, Page
-from tests.support.client import PASSWORD, GraphQLClient, registered
+from tests.support.client import GraphQLClient, registered
 from tests.support.tree import SCRIPT_BY_ID, folder, script
 
 # One storage backend is enough here: the API tests cover both.
@@ -115,14 +116,6 @@ async def test_graphiql_works_offline_with_a_query_and_a_live_subscription(
     assert_stayed_local(page)
 
 
-async def log_in(page: Page, service_url: str, client: GraphQLClient) -> None:
-    await page.goto(f"{service_url}/")
-    await page.type("#username", client.user["username"])  # type: ignore[attr-defined]
-    await page.type("#password", PASSWORD)
-    await page.click("#login-button")
-    await page.wait_for("document.querySelector('#tree').dataset.loaded === 'true'")
-
-
 def tree_requests(page: Page) -> list[dict[str, Any]]:
     return [r for r in page.requests if r["body"] and "ScriptboxTree" in r["body"]]
 
@@ -144,11 +137,10 @@ async def test_web_page_edits_saves_and_runs_a_script_with_live_output(
             assert name in tree
         assert len(tree_requests(page)) == 1  # the whole tree in one request
 
-        await page.click('#tree button.script[data-path="geology/deep/count.py"]')
-        await page.wait_for("document.querySelector('#editor').value.includes('def main')")
-        assert await page.evaluate("document.querySelector('#editor').value") == COUNTING
+        await open_script(page, "geology/deep/count.py")
+        assert await editor_text(page) == COUNTING
 
-        await page.type("#editor", edited)
+        await type_in_editor(page, edited)
         await page.wait_for(
             "document.querySelector('#save-state').textContent === 'Unsaved changes'"
         )
@@ -196,7 +188,7 @@ async def test_web_page_edits_saves_and_runs_a_script_with_live_output(
             " && document.querySelector('#message').textContent"
         )
         assert message.startswith("The input is not valid JSON"), message
-        await page.type("#editor", "def main(data):\n    return (\n")
+        await type_in_editor(page, "def main(data):\n    return (\n")
         await page.click("#save")
         message = await page.wait_for(
             "document.querySelector('#message').textContent.includes('syntax error')"

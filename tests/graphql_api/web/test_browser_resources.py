@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.graphql_api.web.test_browser import assert_stayed_local, log_in
+from tests.graphql_api.web.page import log_in, open_script
+from tests.graphql_api.web.test_browser import assert_stayed_local
 from tests.support.chromium import Browser
 from tests.support.client import GraphQLClient
 from tests.support.tree import script
@@ -45,8 +46,7 @@ async def test_web_page_shows_what_a_run_cost(
     async with browser.page() as page:
         await log_in(page, service_url, alice)
         await page.wait_for("document.querySelector('#stats').dataset.loaded === 'true'")
-        await page.click('#tree button.script[data-path="hungry.py"]')
-        await page.wait_for("document.querySelector('#editor').value.includes('def main')")
+        await open_script(page, "hungry.py")
         await page.click("#run")
         cost = await page.wait_for(
             "document.querySelector('#cost') && document.querySelector('#cost').textContent"
