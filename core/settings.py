@@ -143,6 +143,10 @@ class Settings:
     # statement (default 100), so no transaction is ever long.
     retention_interval_seconds: float = 60.0
     retention_batch: int = 100
+    # SCRIPTBOX_RETENTION_PAUSE_SECONDS: the pause between two batches, so a
+    # large backlog is deleted gently, leaving the database to users in
+    # between (default 0.1).
+    retention_pause_seconds: float = 0.1
     # SCRIPTBOX_OUTPUT_INLINE_BYTES: a run's output (stdout and stderr, in
     # UTF-8) larger than this is kept in object storage, not in its row
     # (default 64 KiB), so the executions table stays small.
@@ -330,6 +334,9 @@ class Settings:
                 "SCRIPTBOX_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
             ),
             retention_batch=_env_int("SCRIPTBOX_RETENTION_BATCH", cls.retention_batch),
+            retention_pause_seconds=_env_float(
+                "SCRIPTBOX_RETENTION_PAUSE_SECONDS", cls.retention_pause_seconds
+            ),
             output_inline_bytes=_env_int("SCRIPTBOX_OUTPUT_INLINE_BYTES", cls.output_inline_bytes),
             host=_env("SCRIPTBOX_HOST", cls.host),
             port=_env_int("SCRIPTBOX_PORT", cls.port),
