@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -183,3 +184,44 @@ async def test_two_processes_prune_each_execution_once(tmp_path: Path, database:
 
         for execution_id in (history.queued, history.running):
             await alice.data(CANCEL, {"id": execution_id})
+
+
+async def test_schedulers_of_two_api_processes_apply_retention_once(tmp_path: Path) -> None:
+    """Where it runs by itself: beside the scheduler of each process (two API
+    processes and a worker), on PostgreSQL. Each deletion is logged by the
+    one process that did it."""
+    async with shared_environment(
+        tmp_path,
+        SCRIPTBOX_RETENTION_PER_SCRIPT="2",
+        SCRIPTBOX_RETENTION_INTERVAL_SECONDS="0.2",
+        SCRIPTBOX_RETENTION_PAUSE_SECONDS="0",
+    ) as env:
+        apis = [api_process(env), api_process(env)]
+        processes = [*apis, worker_process(env, "retention-scheduled")]
+        try:
+            for process in processes:
+                await asyncio.to_thread(process.start)
+            async with user_at(apis[0].url) as alice:
+                job = await script(alice, "job.py", JOB)
+                runs = []
+                for n in range(6):
+                    variables = {"input": {"scriptId": job["id"], "input": {"n": n}, "wait": True}}
+                    runs.append((await alice.data(RUN, variables))["runScript"]["id"])
+
+                async def pruned() -> bool:
+                    rows = [(await alice.data(STATUS, {"id": i}))["execution"] for i in runs]
+                    return [row is not None for row in rows] == [False] * 4 + [True] * 2
+
+                await eventually(pruned, "the runs beyond the newest two to go")
+                for execution_id in runs[:4]:
+                    assert objects_of(tmp_path / "objects" / "objects", execution_id) == []
+        finally:
+            await asyncio.to_thread(stop_all, processes)
+        logs = [process.output() for process in processes]
+        deleted = [
+            int(count)
+            for log in logs
+            for count in re.findall(r"retention deleted \{[^}]*'executions': (\d+)", log)
+        ]
+        assert sum(deleted) == 4, logs
+        assert not any("retention round failed" in log for log in logs), logs
