@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,7 +79,6 @@ class PruneReport:
     # True when another process held the lease for the whole wait: it is
     # pruning, and this one did nothing.
     busy: bool = False
-    batches: int = field(default=0, compare=False)
 
     def add(self, other: PruneReport) -> None:
         self.executions += other.executions
@@ -228,7 +227,6 @@ class Retention:
         try:
             while ids := await candidates(self.rules, now, self._batch):
                 report.add(await self.delete_batch(ids))
-                report.batches += 1
                 await asyncio.sleep(self._pause)
                 if not await leases.take(LEASE, self._holder, LEASE_TTL):
                     log.warning("retention: lost the lease; another process goes on")
