@@ -81,7 +81,13 @@ def _prune_cmd(args: argparse.Namespace) -> int:
 
     from roles.admin import prune
 
-    report = asyncio.run(prune(Settings.from_env(), args.dry_run))
+    settings = Settings.from_env()
+    if settings.retention_days <= 0 and settings.retention_per_script <= 0:
+        print(
+            "retention is off: set SCRIPTBOX_RETENTION_DAYS or SCRIPTBOX_RETENTION_PER_SCRIPT",
+            file=sys.stderr,
+        )
+    report = asyncio.run(prune(settings, args.dry_run))
     if args.json:
         print(json.dumps(report.as_dict()))
     elif report.busy:

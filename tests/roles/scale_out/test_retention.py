@@ -26,7 +26,7 @@ import pytest
 from tests.support.client import GraphQLClient, user_at
 from tests.support.deadlines import eventually
 from tests.support.paths import REPO
-from tests.support.processes import own_service
+from tests.support.processes import cli_environment, own_service
 from tests.support.runs import CANCEL, GET, RUN
 from tests.support.scale_out import api_process, shared_environment, stop_all, worker_process
 from tests.support.tree import script
@@ -225,3 +225,12 @@ async def test_schedulers_of_two_api_processes_apply_retention_once(tmp_path: Pa
         ]
         assert sum(deleted) == 4, logs
         assert not any("retention round failed" in log for log in logs), logs
+
+
+def test_prune_says_when_retention_is_off(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path / "data")
+    process = prune(env, "--dry-run")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "retention is off" in err
+    assert json.loads(out)["executions"] == 0
