@@ -7,7 +7,6 @@ from core.settings import Settings
 from graphql_api.schema import build_schema
 from models import db
 from models.users import User
-from roles.parts import build_store
 from services.accounts import create_user
 from services.retention import PruneReport, Retention
 
@@ -29,6 +28,10 @@ PRUNE_WAIT_SECONDS = 60.0
 
 async def prune(settings: Settings, dry_run: bool) -> PruneReport:
     """Apply the retention settings once, now (or say what that would delete)."""
+    # Here, not at the top: roles.parts brings the sandbox's modules, which
+    # the other admin commands need not load.
+    from roles.parts import build_store
+
     store = build_store(settings)
     try:
         async with db.opened(settings.database_url, migrate_first=settings.auto_migrate):
