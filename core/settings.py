@@ -130,6 +130,27 @@ class Settings:
     # SCRIPTBOX_AUDIT_RETENTION_DAYS: audit entries older than this are deleted
     # (default 365; 0 keeps them for ever).
     audit_retention_days: int = 365
+    # Execution history (services/retention.py). SCRIPTBOX_RETENTION_DAYS:
+    # ended executions queued longer ago than this are deleted, with their
+    # output and artifacts; SCRIPTBOX_RETENTION_PER_SCRIPT: only the newest
+    # this many executions of each script are kept. 0 (the default) turns a
+    # rule off: history is the users' record, so deleting it is the admin's
+    # choice, never a surprise of an upgrade.
+    retention_days: int = 0
+    retention_per_script: int = 0
+    # SCRIPTBOX_RETENTION_INTERVAL_SECONDS: how often the scheduler applies
+    # them (default 60); SCRIPTBOX_RETENTION_BATCH: executions deleted per
+    # statement (default 100), so no transaction is ever long.
+    retention_interval_seconds: float = 60.0
+    retention_batch: int = 100
+    # SCRIPTBOX_RETENTION_PAUSE_SECONDS: the pause between two batches, so a
+    # large backlog is deleted gently, leaving the database to users in
+    # between (default 0.1).
+    retention_pause_seconds: float = 0.1
+    # SCRIPTBOX_OUTPUT_INLINE_BYTES: a run's output (stdout and stderr, in
+    # UTF-8) larger than this is kept in object storage, not in its row
+    # (default 64 KiB), so the executions table stays small.
+    output_inline_bytes: int = MiB // 16
 
     # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
     host: str = "127.0.0.1"
@@ -305,6 +326,18 @@ class Settings:
             audit_retention_days=_env_int(
                 "SCRIPTBOX_AUDIT_RETENTION_DAYS", cls.audit_retention_days
             ),
+            retention_days=_env_int("SCRIPTBOX_RETENTION_DAYS", cls.retention_days),
+            retention_per_script=_env_int(
+                "SCRIPTBOX_RETENTION_PER_SCRIPT", cls.retention_per_script
+            ),
+            retention_interval_seconds=_env_float(
+                "SCRIPTBOX_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
+            ),
+            retention_batch=_env_int("SCRIPTBOX_RETENTION_BATCH", cls.retention_batch),
+            retention_pause_seconds=_env_float(
+                "SCRIPTBOX_RETENTION_PAUSE_SECONDS", cls.retention_pause_seconds
+            ),
+            output_inline_bytes=_env_int("SCRIPTBOX_OUTPUT_INLINE_BYTES", cls.output_inline_bytes),
             host=_env("SCRIPTBOX_HOST", cls.host),
             port=_env_int("SCRIPTBOX_PORT", cls.port),
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", cls.max_script_bytes),

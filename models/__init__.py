@@ -5,6 +5,7 @@ from models.batches import Batch
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.executions import Execution, ExecutionCode, WorkerHeartbeat
 from models.files import Artifact, StoredFile
+from models.leases import Lease
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
 from models.secrets import Secret
@@ -32,6 +33,7 @@ MODEL_MODULES = [
     "models.login_throttle",
     "models.teams",
     "models.audit",
+    "models.leases",
     "aerich.models",
 ]
 
@@ -53,6 +55,7 @@ __all__ = [
     "GroupMember",
     "GroupSecret",
     "Invite",
+    "Lease",
     "LoginFailures",
     "PythonEnv",
     "RefreshToken",

@@ -76,6 +76,32 @@ def _create_user_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    from roles.admin import prune
+
+    settings = Settings.from_env()
+    if settings.retention_days <= 0 and settings.retention_per_script <= 0:
+        print(
+            "retention is off: set SCRIPTBOX_RETENTION_DAYS or SCRIPTBOX_RETENTION_PER_SCRIPT",
+            file=sys.stderr,
+        )
+    report = asyncio.run(prune(settings, args.dry_run))
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    elif report.busy:
+        print("another process is pruning now; try again later", file=sys.stderr)
+    else:
+        verb = "would delete" if report.dry_run else "deleted"
+        print(
+            f"{verb} {report.executions} executions, "
+            f"{report.artifacts} artifacts ({report.artifact_bytes} bytes), "
+            f"{report.stored_outputs} stored outputs ({report.stored_output_bytes} bytes)"
+        )
+    return 1 if report.busy else 0
+
+
 def _export_schema_cmd(args: argparse.Namespace) -> int:
     from roles.admin import schema_sdl
 
@@ -118,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create_user.set_defaults(func=_create_user_cmd)
+
+    prune = commands.add_parser(
+        "prune", help="delete old executions now, as SCRIPTBOX_RETENTION_* say"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    prune.add_argument("--json", action="store_true", help="print the counts as JSON")
+    prune.set_defaults(func=_prune_cmd)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")

@@ -24,6 +24,7 @@ from sandbox import DockerSandbox
 from services.dependencies import DependencyManager
 from services.events import ExecutionEventBus
 from services.executions.lifecycle import ExecutionLifecycle
+from services.executions.output_archive import OutputArchive
 from services.files import FileStore
 from services.secrets import SecretStore
 from storage import ObjectStore
@@ -58,7 +59,7 @@ class Worker:
         self.tags = tuple(dict.fromkeys((name, *settings.worker_tags)))
         self._sandbox = sandbox
         self._bus = bus
-        self.lifecycle = ExecutionLifecycle(bus)
+        self.lifecycle = ExecutionLifecycle(bus, OutputArchive(store, settings.output_inline_bytes))
         self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies
         self.journal = OutputJournal()
         self.liveness = Liveness(name, settings, self.lifecycle, sandbox, self.tags[1:])
