@@ -8,6 +8,7 @@ from models.files import Artifact, StoredFile
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
 from models.secrets import Secret
+from models.services import Service, ServiceEvent, ServiceLogChunk
 from models.teams import (
     AccessGeneration,
     ApiToken,
@@ -32,6 +33,7 @@ MODEL_MODULES = [
     "models.login_throttle",
     "models.teams",
     "models.audit",
+    "models.services",
     "aerich.models",
 ]
 
@@ -60,6 +62,9 @@ __all__ = [
     "Script",
     "ScriptVersion",
     "Secret",
+    "Service",
+    "ServiceEvent",
+    "ServiceLogChunk",
     "StoredFile",
     "User",
     "WorkerHeartbeat",

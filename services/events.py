@@ -133,6 +133,17 @@ class ExecutionEventBus(Protocol):
         moment of the call on. May raise EventBusUnavailable while iterating."""
         ...
 
+    async def announce(self, topic: str, message: str) -> None:
+        """Send `message` to every listener of `topic` in any process, now
+        (nothing is kept: services/service_logs.py replays from the
+        database). Never raises for an unreachable bus."""
+        ...
+
+    def announcements(self, topic: str) -> AsyncIterator[str]:
+        """The messages of `topic` from the moment of the first iteration
+        on. May raise EventBusUnavailable while iterating."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -152,6 +163,7 @@ class InMemoryEventBus:
         self._owner_subscribers: dict[str, set[asyncio.Queue[ExecutionEvent | None]]] = {}
         self._queued: _Signals[None] = _Signals()
         self._cancels: _Signals[str] = _Signals()
+        self._topics_announced: dict[str, _Signals[str]] = {}
 
     def open(self, execution_id: str) -> None:
         """Start recording an execution's events (called when it is queued)."""
@@ -239,6 +251,20 @@ class InMemoryEventBus:
     def cancel_signals(self) -> AsyncIterator[str]:
         return self._cancels.listen()
 
+    async def announce(self, topic: str, message: str) -> None:
+        signals = self._topics_announced.get(topic)
+        if signals is not None:
+            signals.send(message)
+
+    async def announcements(self, topic: str) -> AsyncIterator[str]:
+        signals = self._topics_announced.setdefault(topic, _Signals())
+        try:
+            async for message in signals.listen():
+                yield message
+        finally:
+            if not signals.listening:
+                self._topics_announced.pop(topic, None)
+
     async def close(self) -> None:
         return None
 
@@ -264,6 +290,10 @@ class _Signals(Generic[SignalT]):
         for queue in self._listeners:
             if not queue.full():
                 queue.put_nowait(item)
+
+    @property
+    def listening(self) -> bool:
+        return bool(self._listeners)
 
     def listen(self) -> AsyncIterator[SignalT]:
         queue: asyncio.Queue[SignalT] = asyncio.Queue(SIGNAL_QUEUE_LIMIT)

@@ -31,6 +31,7 @@ from worker.liveness import Liveness
 from worker.output_journal import OutputJournal
 from worker.run import RunParts, run_execution
 from worker.script_contents import ScriptContents
+from worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Worker:
             self.journal,
             ScriptContents(store),
         )
+        # Services: scripts kept running, beside the runs.
+        self.supervisor = Supervisor(name, self.tags, self._parts)
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -86,6 +89,7 @@ class Worker:
         await self.liveness.recover_lost_executions()
         await self._sandbox.start()
         await self.deps.start()
+        await self.supervisor.start()
         loops = (
             self._claim_loop,
             self._wake_on_signals,
@@ -101,6 +105,7 @@ class Worker:
 
     async def stop(self) -> None:
         await cancel_and_wait(self._background)
+        await self.supervisor.stop()
         for cancel in self._cancels.values():
             cancel.set()
         if self._tasks:

@@ -54,6 +54,11 @@ class ExecutionService:
         self._bus = bus
         self.lifecycle = ExecutionLifecycle(bus)
 
+    @property
+    def bus(self) -> ExecutionEventBus:
+        """The bus this API process publishes and follows on (services use it too)."""
+        return self._bus
+
     # --- reading ------------------------------------------------------------------
 
     async def get(self, caller: Caller, execution_id: str | uuid.UUID) -> Execution:
