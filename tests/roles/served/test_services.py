@@ -194,3 +194,28 @@ async def test_services_keep_the_sandbox_hardening(alice: GraphQLClient) -> None
     failed = await until_status(alice, hungry["id"], "FAILED")
     crash = next(e for e in failed["events"] if e["kind"] == "crash")
     assert "memory" in (crash["message"] or ""), crash
+
+
+async def test_an_output_flood_is_capped_without_stalling_the_service(alice: GraphQLClient) -> None:
+    flood = await script(
+        alice,
+        "flood.py",
+        "import sys, time\n"
+        "for _ in range(4000):\n"
+        "    sys.stdout.write('x' * 999 + '\\n')\n"
+        "sys.stdout.flush()\n"
+        "n = 0\n"
+        "while True:\n"
+        "    print('alive', n, flush=True)\n"
+        "    n += 1\n"
+        "    time.sleep(0.2)\n",
+    )
+    started = await start(alice, flood["id"])
+    found = await until(
+        alice, started["id"], "alive after the flood", lambda s: "alive 5\n" in s["logs"]
+    )
+    assert "bytes of output dropped: over 65536 bytes a second" in found["logs"]
+    kept = (await service(alice, started["id"], tail=10_000))["logs"]
+    # Four megabytes printed, a second's worth (and the lines since) kept.
+    assert kept.count("x" * 999) < 100
+    await alice.data(DELETE, {"id": started["id"]})
