@@ -14,8 +14,9 @@ terminal event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
@@ -259,8 +260,10 @@ class InMemoryEventBus:
     async def announcements(self, topic: str) -> AsyncIterator[str]:
         signals = self._topics_announced.setdefault(topic, _Signals())
         try:
-            async for message in signals.listen():
-                yield message
+            # Closed with this generator, so its queue leaves the topic at once.
+            async with contextlib.aclosing(signals.listen()) as messages:
+                async for message in messages:
+                    yield message
         finally:
             if not signals.listening:
                 self._topics_announced.pop(topic, None)
@@ -295,12 +298,12 @@ class _Signals(Generic[SignalT]):
     def listening(self) -> bool:
         return bool(self._listeners)
 
-    def listen(self) -> AsyncIterator[SignalT]:
+    def listen(self) -> AsyncGenerator[SignalT, None]:
         queue: asyncio.Queue[SignalT] = asyncio.Queue(SIGNAL_QUEUE_LIMIT)
         self._listeners.add(queue)
         return self._drain(queue)
 
-    async def _drain(self, queue: asyncio.Queue[SignalT]) -> AsyncIterator[SignalT]:
+    async def _drain(self, queue: asyncio.Queue[SignalT]) -> AsyncGenerator[SignalT, None]:
         try:
             while True:
                 yield await queue.get()

@@ -4,12 +4,14 @@ restart policies, redeploy, access and the sandbox's hardening."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tests.support.client import GraphQLClient, GraphQLErrorResponse
 from tests.support.services import (
     DELETE,
     LOGS,
+    MY_SERVICES,
     RESTART,
     SERVICES,
     STATS,
@@ -219,3 +221,25 @@ async def test_an_output_flood_is_capped_without_stalling_the_service(alice: Gra
     # Four megabytes printed, a second's worth (and the lines since) kept.
     assert kept.count("x" * 999) < 100
     await alice.data(DELETE, {"id": started["id"]})
+
+
+async def test_my_services_streams_status_changes(alice: GraphQLClient) -> None:
+    created = await script(alice, "watched.py", TICKER)
+    started = await start(alice, created["id"])
+    await until_status(alice, started["id"], "RUNNING")
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        events = ws.events(MY_SERVICES, timeout=60)
+        first = asyncio.ensure_future(anext(events))
+        # The first change seen says the subscription listens; until then,
+        # make changes (each restart is one).
+        while not first.done():
+            await alice.data(RESTART, {"id": started["id"]})
+            await asyncio.wait({first}, timeout=0.5)
+        assert first.result()["myServices"]["id"] == started["id"]
+        await alice.data(STOP, {"id": started["id"]})
+        statuses = []
+        async for event in events:
+            statuses.append(event["myServices"]["status"])
+            if statuses[-1] == "STOPPED":
+                break
+    assert statuses[-1] == "STOPPED", statuses
