@@ -74,6 +74,7 @@ _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED: 409,
     ClientErrorCode.CONFLICT: 409,
     ClientErrorCode.NO_LIVE_WORKER: 409,
+    ClientErrorCode.SERVICE_LIMIT_REACHED: 409,
     ClientErrorCode.PAYLOAD_TOO_LARGE: 413,
     ClientErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ClientErrorCode.RATE_LIMITED: 429,
