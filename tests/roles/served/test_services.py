@@ -105,6 +105,20 @@ async def test_a_crashing_service_backs_off_then_fails(alice: GraphQLClient) -> 
     stats = (await alice.data(STATS, {"days": 1}))["serviceStats"]
     assert stats[0]["failures"] >= 4  # three crashes and the end
 
+    # Pages of events, newest first, by cursor.
+    page = """query($id: ID!, $after: String) { service(id: $id) {
+      events(first: 4, after: $after) { kind cursor } } }"""
+    seen: list[str] = []
+    after = None
+    while True:
+        events = (await alice.data(page, {"id": started["id"], "after": after}))["service"]
+        batch = events["events"]
+        seen += [e["kind"] for e in batch]
+        if len(batch) < 4:
+            break
+        after = batch[-1]["cursor"]
+    assert list(reversed(seen)) == kinds(failed)
+
 
 async def test_restart_policy_never_and_always(alice: GraphQLClient) -> None:
     done = await script(alice, "once.py", "print('once', flush=True)\n")
