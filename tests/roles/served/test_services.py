@@ -257,3 +257,24 @@ async def test_my_services_streams_status_changes(alice: GraphQLClient) -> None:
             if statuses[-1] == "STOPPED":
                 break
     assert statuses[-1] == "STOPPED", statuses
+
+
+async def test_a_fork_bomb_service_is_contained(alice: GraphQLClient) -> None:
+    bomb = await script(
+        alice,
+        "bomb.py",
+        "import os, time\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.fork()\n"
+        "    except OSError as exc:\n"
+        "        print('fork refused:', exc, flush=True)\n"
+        "        break\n"
+        "time.sleep(0.5)\n"
+        "raise SystemExit(7)\n",
+    )
+    started = await start(alice, bomb["id"], restartPolicy="NEVER")
+    failed = await until_status(alice, started["id"], "FAILED")
+    # The process limit refused the forks; its processes ended with it.
+    assert "fork refused" in failed["logs"]
+    assert failed["lastExitCode"] == 7
