@@ -34,6 +34,8 @@ class ClientErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     # Nothing to run on: no live worker carries the tag asked for.
     NO_LIVE_WORKER = "NO_LIVE_WORKER"
+    # A person has as many services up as the setting allows.
+    SERVICE_LIMIT_REACHED = "SERVICE_LIMIT_REACHED"
     # The request itself, before any GraphQL runs.
     BAD_REQUEST = "BAD_REQUEST"
     MALFORMED_MULTIPART = "MALFORMED_MULTIPART"
@@ -72,6 +74,7 @@ _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED: 409,
     ClientErrorCode.CONFLICT: 409,
     ClientErrorCode.NO_LIVE_WORKER: 409,
+    ClientErrorCode.SERVICE_LIMIT_REACHED: 409,
     ClientErrorCode.PAYLOAD_TOO_LARGE: 413,
     ClientErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ClientErrorCode.RATE_LIMITED: 429,
@@ -164,6 +167,13 @@ class NoLiveWorker(ClientError):
     is queued instead, and waits)."""
 
     code = ClientErrorCode.NO_LIVE_WORKER
+
+
+class ServiceLimitReached(ClientError):
+    """Starting one more service would pass the owner's limit of services up
+    at once (SCRIPTBOX_MAX_SERVICES_PER_USER); stop one first."""
+
+    code = ClientErrorCode.SERVICE_LIMIT_REACHED
 
 
 class MalformedRequest(ClientError):

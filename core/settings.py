@@ -272,6 +272,29 @@ class Settings:
     # SCRIPTBOX_DEPS_NAMESPACE: label of this deployment's environment volumes
     # on the engine; the clean-up touches no other. Default: scriptbox
     deps_namespace: str = "scriptbox"
+    # Services (scripts that stay up: services/service_ops.py, worker/supervisor.py).
+    # SCRIPTBOX_MAX_SERVICES_PER_USER: services one person may have up
+    # (starting, running or waiting to restart) at once. Default 5.
+    max_services_per_user: int = 5
+    # SCRIPTBOX_SERVICE_STOP_GRACE_SECONDS: after SIGTERM, how long a stopping
+    # service may take to exit before it is killed. Default 10.
+    service_stop_grace_seconds: float = 10.0
+    # SCRIPTBOX_SERVICE_MAX_RESTARTS: restarts after failures before a
+    # service with no maximum of its own ends FAILED. Default 5.
+    service_max_restarts: int = 5
+    # SCRIPTBOX_SERVICE_BACKOFF_SECONDS / _MAX_SECONDS: the wait before the
+    # first restart, doubling with each one up to the maximum. Default 1, 60.
+    service_backoff_seconds: float = 1.0
+    service_backoff_max_seconds: float = 60.0
+    # SCRIPTBOX_SERVICE_MAX_LIFETIME_SECONDS: a service is stopped after this
+    # long (0: never). Default 0.
+    service_max_lifetime_seconds: float = 0.0
+    # SCRIPTBOX_SERVICE_LOG_LINES: the recent lines kept per service for
+    # `Service.logs` and the replay of `serviceLogs`. Default 1000.
+    service_log_lines: int = 1000
+    # SCRIPTBOX_SERVICE_LOG_BYTES_PER_SECOND: a service's output beyond this
+    # in one second is dropped (and says so), never blocking it. Default 64 KiB.
+    service_log_bytes_per_second: int = 64 * 1024
 
     @property
     def jwt_secret_file(self) -> Path:
@@ -414,6 +437,28 @@ class Settings:
                 "SCRIPTBOX_DEPS_RETRY_FAILED_SECONDS", cls.deps_retry_failed_seconds
             ),
             deps_namespace=_env("SCRIPTBOX_DEPS_NAMESPACE", cls.deps_namespace),
+            max_services_per_user=_env_int(
+                "SCRIPTBOX_MAX_SERVICES_PER_USER", cls.max_services_per_user
+            ),
+            service_stop_grace_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_STOP_GRACE_SECONDS", cls.service_stop_grace_seconds
+            ),
+            service_max_restarts=_env_int(
+                "SCRIPTBOX_SERVICE_MAX_RESTARTS", cls.service_max_restarts
+            ),
+            service_backoff_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_BACKOFF_SECONDS", cls.service_backoff_seconds
+            ),
+            service_backoff_max_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_BACKOFF_MAX_SECONDS", cls.service_backoff_max_seconds
+            ),
+            service_max_lifetime_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_MAX_LIFETIME_SECONDS", cls.service_max_lifetime_seconds
+            ),
+            service_log_lines=_env_int("SCRIPTBOX_SERVICE_LOG_LINES", cls.service_log_lines),
+            service_log_bytes_per_second=_env_int(
+                "SCRIPTBOX_SERVICE_LOG_BYTES_PER_SECOND", cls.service_log_bytes_per_second
+            ),
         )
 
 

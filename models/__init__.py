@@ -9,6 +9,7 @@ from models.leases import Lease
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
 from models.secrets import Secret
+from models.services import Service, ServiceEvent, ServiceLogChunk
 from models.teams import (
     AccessGeneration,
     ApiToken,
@@ -34,6 +35,7 @@ MODEL_MODULES = [
     "models.teams",
     "models.audit",
     "models.leases",
+    "models.services",
     "aerich.models",
 ]
 
@@ -63,6 +65,9 @@ __all__ = [
     "Script",
     "ScriptVersion",
     "Secret",
+    "Service",
+    "ServiceEvent",
+    "ServiceLogChunk",
     "StoredFile",
     "User",
     "WorkerHeartbeat",

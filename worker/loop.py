@@ -32,6 +32,7 @@ from worker.liveness import Liveness
 from worker.output_journal import OutputJournal
 from worker.run import RunParts, run_execution
 from worker.script_contents import ScriptContents
+from worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Worker:
             self.journal,
             ScriptContents(store),
         )
+        # Services: scripts kept running, beside the runs.
+        self.supervisor = Supervisor(name, self.tags, self._parts)
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -87,6 +90,7 @@ class Worker:
         await self.liveness.recover_lost_executions()
         await self._sandbox.start()
         await self.deps.start()
+        await self.supervisor.start()
         loops = (
             self._claim_loop,
             self._wake_on_signals,
@@ -102,6 +106,7 @@ class Worker:
 
     async def stop(self) -> None:
         await cancel_and_wait(self._background)
+        await self.supervisor.stop()
         for cancel in self._cancels.values():
             cancel.set()
         if self._tasks:

@@ -60,6 +60,11 @@ class ExecutionService:
         self._archive = OutputArchive(store, settings.output_inline_bytes)
         self.lifecycle = ExecutionLifecycle(bus, self._archive)
 
+    @property
+    def bus(self) -> ExecutionEventBus:
+        """The bus this API process publishes and follows on (services use it too)."""
+        return self._bus
+
     # --- reading ------------------------------------------------------------------
 
     async def get(self, caller: Caller, execution_id: str | uuid.UUID) -> Execution:
