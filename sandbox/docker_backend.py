@@ -23,7 +23,7 @@ from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
 from core.usage import ResourceUsage
-from sandbox import containers, env_volumes
+from sandbox import containers, env_volumes, http_sockets
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
 from sandbox.conversation import (
@@ -165,6 +165,9 @@ class DockerSandbox:
         Raises SandboxUnavailable only when the engine itself fails.
         """
         started = time.monotonic()
+        if job.http_socket_dir is not None:
+            with contextlib.suppress(OSError):  # what is still wrong, job_problem says
+                http_sockets.prepare(job.http_socket_dir)
         problem = job_problem(job)
         if problem is not None:
             return _outcome(started, "failed", "INVALID_JOB", problem)
@@ -203,6 +206,9 @@ class DockerSandbox:
 
     async def _lease(self, job: SandboxJob, warm_ok: bool = True) -> LiveContainer:
         profile = job.limits.container_profile()
+        if job.http_socket_dir is not None:
+            # Its socket directory is mounted at creation: never a warm one.
+            warm_ok = False
         if job.volumes:  # mounted at creation: only a pool for these volumes fits
             warm = self._env_pools.take(job.volumes, profile) if warm_ok else None
         else:
@@ -211,7 +217,9 @@ class DockerSandbox:
             return warm
         # No warm container fits: make one now. It can carry the execution
         # label, unlike warm ones.
-        return await self._start_container(job.limits, job.execution_id, job.volumes)
+        return await self._start_container(
+            job.limits, job.execution_id, job.volumes, job.http_socket_dir
+        )
 
     async def _drive(
         self,
@@ -365,6 +373,7 @@ class DockerSandbox:
         limits: SandboxLimits,
         execution_id: str | None,
         volumes: Sequence[VolumeMount] = (),
+        http_socket_dir: str | None = None,
     ) -> LiveContainer:
         """Create and start a container in a thread, never leaving it orphaned.
 
@@ -387,6 +396,7 @@ class DockerSandbox:
                 self.config.owner,
                 execution_id,
                 volumes,
+                http_socket_dir,
             )
         )
         self._creating.add(creating)
