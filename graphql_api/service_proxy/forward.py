@@ -66,10 +66,28 @@ async def forward(request: Request, socket: Path, prefix: str, limits: ProxyLimi
     declared = _declared_length(request)
     if declared is not None and declared > limits.max_request_bytes:
         raise _too_large(limits)
-    if not _is_socket(socket):
+    directory = _open_directory(socket)
+    try:
+        return await _exchange(request, directory, socket.name, prefix, limits, deadline)
+    finally:
+        # Connected (or failed) by now: the path is no longer needed.
+        os.close(directory)
+
+
+async def _exchange(
+    request: Request,
+    directory: int,
+    name: str,
+    prefix: str,
+    limits: ProxyLimits,
+    deadline: float,
+) -> Response:
+    if not _is_socket(directory, name):
         raise ServiceUnreachable("The service is not running.")
     client = httpx.AsyncClient(
-        transport=httpx.AsyncHTTPTransport(uds=str(socket), verify=_UNUSED_TLS, retries=0),
+        transport=httpx.AsyncHTTPTransport(
+            uds=f"/proc/self/fd/{directory}/{name}", verify=_UNUSED_TLS, retries=0
+        ),
         timeout=httpx.Timeout(
             connect=limits.connect_seconds,
             read=limits.first_byte_seconds,
@@ -112,11 +130,21 @@ def _too_large(limits: ProxyLimits) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body is larger than {limits.max_request_bytes} bytes.")
 
 
-def _is_socket(path: Path) -> bool:
-    # lstat: never a symlink, whatever it points to (the directory is root's
-    # alone, see sandbox/http_sockets.py; this is the host's own check).
+def _open_directory(socket: Path) -> int:
+    """The socket's directory, held open: connecting through
+    /proc/self/fd/N/<name> keeps the path under the 108 bytes a unix
+    socket's address may have, however deep the data dir is."""
     try:
-        return stat.S_ISSOCK(os.lstat(path).st_mode)
+        return os.open(socket.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        raise ServiceUnreachable("The service is not running.") from None
+
+
+def _is_socket(directory: int, name: str) -> bool:
+    # Never a symlink, whatever it points to (the directory is root's alone,
+    # see sandbox/http_sockets.py; this is the host's own check).
+    try:
+        return stat.S_ISSOCK(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode)
     except OSError:
         return False
 
