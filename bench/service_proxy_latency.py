@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import socketserver
 import statistics
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 
@@ -35,13 +34,8 @@ REGISTER = """mutation($u: String!, $p: String!) {
   register(username: $u, password: $p) { accessToken } }"""
 
 
-class _UnixServer(ThreadingHTTPServer):
-    address_family = socket.AF_UNIX
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "service", 0
 
 
 class _Answer(BaseHTTPRequestHandler):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +105,8 @@ async def start_service(sandbox: DockerSandbox, tmp_path: Path) -> AsyncIterator
 
         cancel = asyncio.Event()
         run = asyncio.create_task(sandbox.run(job, on_output, cancel))
-        done, _ = await asyncio.wait({run, first_line}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {run, first_line}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if first_line not in done:
             pytest.fail(f"the service never started: {run.result()}")
         service = Service(directory / "http.sock", json.loads(first_line.result()), run, cancel)

@@ -3,23 +3,16 @@ service behind the runner's bridge, for tests of the API's proxy."""
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 
-class UnixHTTPServer(ThreadingHTTPServer):
-    address_family = socket.AF_UNIX
+class UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = "service"
-        self.server_port = 0
 
 
 class QuietHandler(BaseHTTPRequestHandler):
