@@ -66,7 +66,7 @@ async def forward(request: Request, socket: Path, prefix: str, limits: ProxyLimi
     declared = _declared_length(request)
     if declared is not None and declared > limits.max_request_bytes:
         raise _too_large(limits)
-    directory = _open_directory(socket)
+    directory = open_socket_directory(socket)
     try:
         return await _exchange(request, directory, socket.name, prefix, limits, deadline)
     finally:
@@ -82,11 +82,9 @@ async def _exchange(
     limits: ProxyLimits,
     deadline: float,
 ) -> Response:
-    if not _is_socket(directory, name):
-        raise ServiceUnreachable("The service is not running.")
     client = httpx.AsyncClient(
         transport=httpx.AsyncHTTPTransport(
-            uds=f"/proc/self/fd/{directory}/{name}", verify=_UNUSED_TLS, retries=0
+            uds=socket_in(directory, name), verify=_UNUSED_TLS, retries=0
         ),
         timeout=httpx.Timeout(
             connect=limits.connect_seconds,
@@ -130,7 +128,7 @@ def _too_large(limits: ProxyLimits) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body is larger than {limits.max_request_bytes} bytes.")
 
 
-def _open_directory(socket: Path) -> int:
+def open_socket_directory(socket: Path) -> int:
     """The socket's directory, held open: connecting through
     /proc/self/fd/N/<name> keeps the path under the 108 bytes a unix
     socket's address may have, however deep the data dir is."""
@@ -140,13 +138,17 @@ def _open_directory(socket: Path) -> int:
         raise ServiceUnreachable("The service is not running.") from None
 
 
-def _is_socket(directory: int, name: str) -> bool:
-    # Never a symlink, whatever it points to (the directory is root's alone,
-    # see sandbox/http_sockets.py; this is the host's own check).
+def socket_in(directory: int, name: str) -> str:
+    """The path to connect to, once it is known to name a socket: never a
+    symlink, whatever it points to (the directory is root's alone, see
+    sandbox/http_sockets.py; this is the host's own check)."""
     try:
-        return stat.S_ISSOCK(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode)
+        found = os.stat(name, dir_fd=directory, follow_symlinks=False)
     except OSError:
-        return False
+        found = None
+    if found is None or not stat.S_ISSOCK(found.st_mode):
+        raise ServiceUnreachable("The service is not running.")
+    return f"/proc/self/fd/{directory}/{name}"
 
 
 def _upstream_request(

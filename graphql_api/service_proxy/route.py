@@ -8,17 +8,16 @@ anything else happens, so a flood costs no database work; then
 see, FORBIDDEN for a token that may not reach it) and `forward` passes the
 request on. Refusals answer in the REST face's JSON shape, with their code.
 
-WebSocket upgrades are not passed on: `Upgrade` is hop-by-hop and stripped,
-so a service sees a plain request. Bridging them would take a byte pipe
-after the 101 answer, which the runner's bridge already is but Starlette's
-HTTP route is not (see README, HTTP services).
+A WebSocket to the same path goes through the same door, then is relayed
+message by message (`websocket_relay.py`).
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from core.errors import ClientError, RateLimited, Unauthenticated
 from core.settings import Settings
@@ -26,6 +25,7 @@ from graphql_api.rest.answers import error_response
 from graphql_api.service_proxy.address_rate import AddressRate
 from graphql_api.service_proxy.forward import forward
 from graphql_api.service_proxy.limits import ProxyLimits
+from graphql_api.service_proxy.websocket_relay import open_upstream, relay
 from resolvers.context import ApiServices
 from services.access import Caller
 from services.service_sockets import reachable_service, socket_path
@@ -34,7 +34,7 @@ PREFIX = "/services"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-async def _caller(request: Request) -> Caller | None:
+async def _caller(request: Request | WebSocket) -> Caller | None:
     authorization = request.headers.get("authorization")
     if authorization is None:
         return None
@@ -49,7 +49,7 @@ async def _caller(request: Request) -> Caller | None:
         raise
 
 
-def _prefix(request: Request) -> str:
+def _prefix(request: Request | WebSocket) -> str:
     """`/services/{id}` as the caller wrote it (the raw path's first two
     segments), which is what the service's paths are relative to."""
     raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
@@ -61,28 +61,40 @@ def routes(settings: Settings) -> list[BaseRoute]:
     limits = ProxyLimits.from_settings(settings)
     anonymous_rate = AddressRate(settings.service_proxy_anonymous_per_minute)
 
+    async def admitted(request: Request | WebSocket) -> None:
+        """Raises the ClientError that keeps this caller from the service."""
+        caller = await _caller(request)
+        if caller is None:
+            address = request.client.host if request.client is not None else ""
+            wait = anonymous_rate.take(address)
+            if wait is not None:
+                raise RateLimited(
+                    "Too many requests from this address; try again later.",
+                    retryAfterSeconds=AddressRate.retry_after(wait),
+                )
+        await reachable_service(caller, request.path_params["service_id"])
+
     async def to_service(request: Request) -> Response:
         service_id: str = request.path_params["service_id"]
         try:
-            caller = await _caller(request)
-            if caller is None:
-                address = request.client.host if request.client is not None else ""
-                wait = anonymous_rate.take(address)
-                if wait is not None:
-                    seconds = AddressRate.retry_after(wait)
-                    raise RateLimited(
-                        "Too many requests from this address; try again later.",
-                        retryAfterSeconds=seconds,
-                    )
-            await reachable_service(caller, service_id)
+            await admitted(request)
             return await forward(
                 request, socket_path(settings, service_id), _prefix(request), limits
             )
         except ClientError as exc:
-            answer = error_response(exc)
-            if isinstance(exc, RateLimited):
-                answer.headers["Retry-After"] = str(exc.extra["retryAfterSeconds"])
-            return answer
+            return _refusal(exc)
+
+    async def websocket_to_service(websocket: WebSocket) -> None:
+        service_id: str = websocket.path_params["service_id"]
+        try:
+            await admitted(websocket)
+            upstream = await open_upstream(
+                websocket, socket_path(settings, service_id), _prefix(websocket), limits
+            )
+        except ClientError as exc:
+            await websocket.send_denial_response(_refusal(exc))
+            return
+        await relay(websocket, upstream, limits)
 
     async def with_slash(request: Request) -> Response:
         # The service's relative links resolve against its folder, not ours.
@@ -92,4 +104,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
     return [
         Route(f"{PREFIX}/{{service_id}}", with_slash, methods=METHODS),
         Route(f"{PREFIX}/{{service_id}}/{{path:path}}", to_service, methods=METHODS),
+        WebSocketRoute(f"{PREFIX}/{{service_id}}/{{path:path}}", websocket_to_service),
     ]
+
+
+def _refusal(exc: ClientError) -> Response:
+    answer = error_response(exc)
+    if isinstance(exc, RateLimited):
+        answer.headers["Retry-After"] = str(exc.extra["retryAfterSeconds"])
+    return answer

@@ -1,6 +1,7 @@
 """The API's proxy to users' HTTP services, `/services/{id}/...`, served as
 `scriptbox serve` serves it, in front of a real HTTP server on the service's
-unix socket (what the runner's bridge offers the host).
+unix socket (what the runner's bridge offers the host), and WebSockets
+relayed to a WebSocket server there.
 
 What crosses: the request and response as sent, streamed both ways, minus
 hop-by-hop headers and the caller's credentials, plus the proxy's own
@@ -21,6 +22,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.asyncio.server import ServerConnection, unix_serve
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from services.service_sockets import socket_path
 from tests.support.client import GraphQLClient, registered
@@ -355,3 +360,65 @@ async def test_the_service_root_needs_its_slash(proxied: Proxied) -> None:
     )
     assert response.status_code == 308
     assert response.headers["location"].endswith(f"/services/{proxied.service_id}/?x=1")
+
+
+@pytest.fixture
+async def websocket_service(api: Service) -> AsyncIterator[str]:
+    """A WebSocket service on its unix socket: it first says what it saw of
+    the handshake, then echoes every message."""
+    service_id = str(uuid.uuid4())
+    path = socket_path(api.settings, service_id)
+    path.parent.mkdir(parents=True)
+
+    async def echo(connection: ServerConnection) -> None:
+        request = connection.request
+        assert request is not None
+        await connection.send(
+            json.dumps(
+                {
+                    "path": request.path,
+                    "headers": sorted(k.lower() for k in request.headers),
+                    "subprotocol": connection.subprotocol,
+                }
+            )
+        )
+        async for message in connection:
+            await connection.send(message)
+
+    async with unix_serve(echo, str(path), subprotocols=[Subprotocol("chat.v1")]):
+        yield service_id
+
+
+async def test_a_websocket_is_relayed_both_ways(proxied: Proxied, websocket_service: str) -> None:
+    url = proxied.url("/live?room=1", websocket_service).replace("http://", "ws://")
+    async with ws_connect(
+        url,
+        additional_headers=proxied.alice.headers(),
+        subprotocols=[Subprotocol("chat.v1")],
+        max_size=4 * MAX_REQUEST,
+    ) as ws:
+        seen = json.loads(await ws.recv())
+        assert seen["path"] == "/live?room=1"
+        assert "authorization" not in seen["headers"] and "x-forwarded-for" in seen["headers"]
+        assert seen["subprotocol"] == ws.subprotocol == "chat.v1"
+        await ws.send("hello")
+        assert await ws.recv() == "hello"
+        await ws.send(b"\x00\x01")
+        assert await ws.recv() == b"\x00\x01"
+        # A message over the request cap closes the relay: 1009, message too big.
+        await ws.send("x" * (MAX_REQUEST + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_a_websocket_to_a_dead_or_hidden_service_is_refused(proxied: Proxied) -> None:
+    url = proxied.url("/live", str(uuid.uuid4())).replace("http://", "ws://")
+    with pytest.raises(InvalidStatus) as dead:
+        async with ws_connect(url, additional_headers=proxied.alice.headers()):
+            pass
+    assert dead.value.response.status_code == 502
+    with pytest.raises(InvalidStatus) as hidden:
+        async with ws_connect(url):
+            pass
+    assert hidden.value.response.status_code in (404, 429)
