@@ -56,6 +56,11 @@ class ClientErrorCode(StrEnum):
     STILL_RUNNING = "STILL_RUNNING"
     # Not the client's doing, but told plainly.
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # A user's HTTP service behind /services/{id}/: not answering, too slow,
+    # or answering more than the proxy passes on.
+    SERVICE_UNREACHABLE = "SERVICE_UNREACHABLE"
+    SERVICE_TIMED_OUT = "SERVICE_TIMED_OUT"
+    SERVICE_RESPONSE_TOO_LARGE = "SERVICE_RESPONSE_TOO_LARGE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
     @property
@@ -80,6 +85,9 @@ _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.RATE_LIMITED: 429,
     ClientErrorCode.INTERNAL_SERVER_ERROR: 500,
     ClientErrorCode.SERVICE_UNAVAILABLE: 503,
+    ClientErrorCode.SERVICE_UNREACHABLE: 502,
+    ClientErrorCode.SERVICE_RESPONSE_TOO_LARGE: 502,
+    ClientErrorCode.SERVICE_TIMED_OUT: 504,
 }
 
 
@@ -204,3 +212,21 @@ class OperationNameRequired(ClientError):
 
 class OperationNotFound(ClientError):
     code = ClientErrorCode.OPERATION_NOT_FOUND
+
+
+class ServiceUnreachable(ClientError):
+    """A user's HTTP service is not listening, or hung up without answering."""
+
+    code = ClientErrorCode.SERVICE_UNREACHABLE
+
+
+class ServiceTimedOut(ClientError):
+    """A user's HTTP service did not answer within the proxy's time limits."""
+
+    code = ClientErrorCode.SERVICE_TIMED_OUT
+
+
+class ServiceResponseTooLarge(ClientError):
+    """A user's HTTP service announced a response over the proxy's cap."""
+
+    code = ClientErrorCode.SERVICE_RESPONSE_TOO_LARGE

@@ -296,6 +296,22 @@ class Settings:
     # in one second is dropped (and says so), never blocking it. Default 64 KiB.
     service_log_bytes_per_second: int = 64 * 1024
 
+    # The proxy to users' HTTP services, /services/{id}/... (graphql_api/service_proxy/).
+    # SCRIPTBOX_SERVICE_PROXY_MAX_REQUEST_BYTES / _MAX_RESPONSE_BYTES: bodies
+    # passed on, each way (defaults 10 MiB and 50 MiB).
+    service_proxy_max_request_bytes: int = 10 * MiB
+    service_proxy_max_response_bytes: int = 50 * MiB
+    # SCRIPTBOX_SERVICE_PROXY_CONNECT_SECONDS (default 5), _FIRST_BYTE_SECONDS
+    # (until the response's head, default 30), _TOTAL_SECONDS (the whole
+    # exchange, default 300).
+    service_proxy_connect_seconds: float = 5.0
+    service_proxy_first_byte_seconds: float = 30.0
+    service_proxy_total_seconds: float = 300.0
+    # SCRIPTBOX_SERVICE_PROXY_ANONYMOUS_PER_MINUTE: requests without a token
+    # one client address may send (in bursts of as many), per API process.
+    # Default 120.
+    service_proxy_anonymous_per_minute: int = 120
+
     @property
     def jwt_secret_file(self) -> Path:
         return self.data_dir / "jwt-secret"
@@ -458,6 +474,25 @@ class Settings:
             service_log_lines=_env_int("SCRIPTBOX_SERVICE_LOG_LINES", cls.service_log_lines),
             service_log_bytes_per_second=_env_int(
                 "SCRIPTBOX_SERVICE_LOG_BYTES_PER_SECOND", cls.service_log_bytes_per_second
+            ),
+            service_proxy_max_request_bytes=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_MAX_REQUEST_BYTES", cls.service_proxy_max_request_bytes
+            ),
+            service_proxy_max_response_bytes=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_MAX_RESPONSE_BYTES", cls.service_proxy_max_response_bytes
+            ),
+            service_proxy_connect_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_CONNECT_SECONDS", cls.service_proxy_connect_seconds
+            ),
+            service_proxy_first_byte_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_FIRST_BYTE_SECONDS", cls.service_proxy_first_byte_seconds
+            ),
+            service_proxy_total_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_TOTAL_SECONDS", cls.service_proxy_total_seconds
+            ),
+            service_proxy_anonymous_per_minute=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_ANONYMOUS_PER_MINUTE",
+                cls.service_proxy_anonymous_per_minute,
             ),
         )
 

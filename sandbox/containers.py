@@ -107,6 +107,7 @@ def start_container(
     owner: str,
     execution_id: str | None,
     volumes: Sequence[VolumeMount] = (),
+    http_socket_dir: str | None = None,
 ) -> LiveContainer:
     """Create, attach and start one container; its runner then idles on stdin.
 
@@ -117,7 +118,7 @@ def start_container(
     try:
         image_id: str = api.inspect_image(image)["Id"]
         created = api.create_container(
-            **create_kwargs(api, image_id, limits, owner, execution_id, volumes)
+            **create_kwargs(api, image_id, limits, owner, execution_id, volumes, http_socket_dir)
         )
     except ENGINE_ERRORS as exc:
         raise SandboxUnavailable(f"cannot create a sandbox container: {exc}") from exc

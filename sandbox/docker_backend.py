@@ -24,7 +24,7 @@ from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
 from core.usage import ResourceUsage
-from sandbox import containers, env_volumes
+from sandbox import containers, env_volumes, http_sockets
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
 from sandbox.conversation import (
@@ -180,6 +180,9 @@ class DockerSandbox:
         Raises SandboxUnavailable only when the engine itself fails.
         """
         started = time.monotonic()
+        if job.http_socket_dir is not None:
+            with contextlib.suppress(OSError):  # what is still wrong, job_problem says
+                http_sockets.prepare(job.http_socket_dir)
         problem = job_problem(job)
         if problem is not None:
             return _outcome(started, "failed", "INVALID_JOB", problem)
@@ -230,7 +233,9 @@ class DockerSandbox:
             return warm
         # No warm container fits: make one now. It can carry the execution
         # label, unlike warm ones.
-        return await self._start_container(job.limits, job.execution_id, job.volumes)
+        return await self._start_container(
+            job.limits, job.execution_id, job.volumes, job.http_socket_dir
+        )
 
     async def _drive(
         self,
@@ -402,6 +407,7 @@ class DockerSandbox:
         limits: SandboxLimits,
         execution_id: str | None,
         volumes: Sequence[VolumeMount] = (),
+        http_socket_dir: str | None = None,
     ) -> LiveContainer:
         """Create and start a container in a thread, never leaving it orphaned.
 
@@ -424,6 +430,7 @@ class DockerSandbox:
                 self.config.owner,
                 execution_id,
                 volumes,
+                http_socket_dir,
             )
         )
         self._creating.add(creating)
