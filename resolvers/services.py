@@ -121,11 +121,11 @@ class ServiceType:
         return self.row.public
 
     @strawberry.field(
-        description="Where its HTTP answers are reached through the API; null while the "
-        "service does not answer HTTP."
+        description="Where its HTTP answers are reached through the API (a path on the "
+        "API's address, such as /services/<id>/); null for a service started without `http`."
     )
     def url(self) -> str | None:
-        return None
+        return f"/services/{self.row.id}/" if self.row.http else None
 
     @strawberry.field(description="The worker that keeps it up; null when none does.")
     def worker(self) -> str | None:

@@ -16,7 +16,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +27,13 @@ from websockets.asyncio.server import ServerConnection, unix_serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from core.service_states import RestartPolicy, ServiceStatus
+from models.services import Service as ServiceRow
 from services.service_sockets import socket_path
 from tests.support.client import GraphQLClient, registered
 from tests.support.servers import Service, running_service
 from tests.support.servers import test_settings as settings_in
+from tests.support.tree import script
 from tests.support.unix_http import QuietHandler, serving
 
 MAX_REQUEST = 64 * 1024
@@ -146,6 +149,31 @@ class Proxied:
     def socket_of(self, service_id: str) -> Path:
         return socket_path(self.service.settings, service_id)
 
+    async def new_service(self, public: bool = False) -> str:
+        return await http_service_of(self.alice, public=public)
+
+
+async def http_service_of(owner: GraphQLClient, public: bool = False) -> str:
+    """A service row of `owner`'s that answers HTTP (`http: true`), as
+    startService leaves one; nothing supervises it here (no worker), so
+    what answers on its socket is the test's own server."""
+    made = await script(owner, f"svc-{uuid.uuid4().hex[:8]}.py", "print('up')\n")
+    row = await ServiceRow.create(
+        id=uuid.uuid4(),
+        owner_id=owner.user["id"],  # type: ignore[attr-defined]
+        script_id=made["id"],
+        name="proxied",
+        version=1,
+        input_json="null",
+        restart_policy=RestartPolicy.NEVER,
+        max_restarts=0,
+        http=True,
+        public=public,
+        desired_running=False,
+        status=ServiceStatus.STOPPED,
+    )
+    return str(row.id)
+
 
 @pytest.fixture(scope="module")
 async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
@@ -166,9 +194,9 @@ async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service
 @pytest.fixture
 async def proxied(api: Service) -> AsyncIterator[Proxied]:
     upstream = Upstream()
-    service_id = str(uuid.uuid4())
     async with httpx.AsyncClient(timeout=WAIT) as http:
         alice = await registered(GraphQLClient(api.url, None, http), "alice")
+        service_id = await http_service_of(alice)
         with serving(socket_path(api.settings, service_id), _handler(upstream)):
             try:
                 yield Proxied(api, alice, service_id, upstream)
@@ -293,10 +321,10 @@ async def test_a_silent_service_gives_504_and_holds_up_nobody_else(proxied: Prox
 
 
 @pytest.fixture
-def hanging_up(proxied: Proxied) -> Iterator[str]:
+async def hanging_up(proxied: Proxied) -> AsyncIterator[str]:
     """A socket that accepts and closes at once: the runner's bridge when
     the service is not listening on its port."""
-    service_id = str(uuid.uuid4())
+    service_id = await proxied.new_service()
     path = proxied.socket_of(service_id)
     path.parent.mkdir(parents=True)
     listener = socket.socket(socket.AF_UNIX)
@@ -318,12 +346,12 @@ def hanging_up(proxied: Proxied) -> Iterator[str]:
 
 
 async def test_a_dead_service_gives_502(proxied: Proxied, hanging_up: str) -> None:
-    stale = str(uuid.uuid4())  # its socket's listener is gone (a killed container)
+    stale = await proxied.new_service()  # its socket's listener is gone (a killed container)
     path = proxied.socket_of(stale)
     path.parent.mkdir(parents=True)
     with socket.socket(socket.AF_UNIX) as gone:
         gone.bind(str(path))
-    never_started = str(uuid.uuid4())  # no socket at all
+    never_started = await proxied.new_service()  # no socket at all
     for service_id in (stale, never_started, hanging_up):
         response = await proxied.alice.http.get(
             proxied.url("/", service_id), headers=proxied.alice.headers()
@@ -342,12 +370,21 @@ async def test_who_may_reach_a_service(proxied: Proxied) -> None:
     read_only = {"Authorization": f"Bearer {data['createApiToken']['token']}"}
     refused = await http.get(proxied.url("/echo"), headers=read_only)
     assert refused.status_code == 403 and _code(refused) == "FORBIDDEN"
+    # Another user does not see it.
+    bob = await registered(GraphQLClient(proxied.service.url, None, http), "bob")
+    hidden = await http.get(proxied.url("/echo"), headers=bob.headers())
+    assert hidden.status_code == 404 and _code(hidden) == "NOT_FOUND"
+    # Public, anyone reaches it, with no token at all.
+    await ServiceRow.filter(id=proxied.service_id).update(public=True)
+    assert (await http.get(proxied.url("/echo"))).status_code == 200
+    assert (await http.get(proxied.url("/echo"), headers=bob.headers())).status_code == 200
+    await ServiceRow.filter(id=proxied.service_id).update(public=False)
     # Anonymous callers are counted per address before anything is looked up.
-    answers = [await http.get(proxied.url("/echo")) for _ in range(ANONYMOUS_PER_MINUTE + 1)]
-    assert [a.status_code for a in answers] == [404] * ANONYMOUS_PER_MINUTE + [429]
+    answers = [await http.get(proxied.url("/echo")) for _ in range(ANONYMOUS_PER_MINUTE)]
+    assert [a.status_code for a in answers] == [404] * (ANONYMOUS_PER_MINUTE - 1) + [429]
     assert _code(answers[-1]) == "RATE_LIMITED"
     assert int(answers[-1].headers["retry-after"]) >= 1
-    assert proxied.upstream.requests == []
+    assert len(proxied.upstream.requests) == 2  # the public ones
     # A signed-in caller is not held to the anonymous rate.
     assert (
         await http.get(proxied.url("/echo"), headers=proxied.alice.headers())
@@ -363,11 +400,11 @@ async def test_the_service_root_needs_its_slash(proxied: Proxied) -> None:
 
 
 @pytest.fixture
-async def websocket_service(api: Service) -> AsyncIterator[str]:
+async def websocket_service(proxied: Proxied) -> AsyncIterator[str]:
     """A WebSocket service on its unix socket: it first says what it saw of
     the handshake, then echoes every message."""
-    service_id = str(uuid.uuid4())
-    path = socket_path(api.settings, service_id)
+    service_id = await proxied.new_service()
+    path = proxied.socket_of(service_id)
     path.parent.mkdir(parents=True)
 
     async def echo(connection: ServerConnection) -> None:
@@ -413,7 +450,7 @@ async def test_a_websocket_is_relayed_both_ways(proxied: Proxied, websocket_serv
 
 
 async def test_a_websocket_to_a_dead_or_hidden_service_is_refused(proxied: Proxied) -> None:
-    url = proxied.url("/live", str(uuid.uuid4())).replace("http://", "ws://")
+    url = proxied.url("/live", await proxied.new_service()).replace("http://", "ws://")
     with pytest.raises(InvalidStatus) as dead:
         async with ws_connect(url, additional_headers=proxied.alice.headers()):
             pass

@@ -1,32 +1,23 @@
-"""HTTP through Scriptbox, end to end: a Python `http.server` running in a
-hardened sandbox container with no network answers a request sent to
-`scriptbox serve` at `/services/{id}/...`, through the API's proxy, the
-service's unix socket and the runner's bridge to its `$PORT`.
-
-The container is started here, as a worker starts an http service's job
-(a `SandboxJob` naming the service's socket directory under the API's data
-dir), so what is tested is the pipe, whoever supervises the service."""
+"""HTTP through Scriptbox, end to end on the served process in both shapes:
+a service started with `http: true` (a Python `http.server`, a JavaScript
+`node:http` server) runs in a hardened sandbox container with no network
+and answers requests sent to `scriptbox serve` at its `url`
+(`/services/{id}/...`), through the API's proxy, the service's unix socket
+and the runner's bridge to its `$PORT`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
-import pytest
+import httpx
 
-from sandbox import DockerSandbox, OutputChunk, SandboxConfig, SandboxJob, SandboxLimits
-from tests.roles.served.conftest import Served
 from tests.support.client import GraphQLClient
-from tests.support.owners import owned_name
-from tests.support.paths import REPO
+from tests.support.deadlines import eventually
+from tests.support.services import STOP, start, until, until_status
+from tests.support.tree import script
 
-pytestmark = pytest.mark.docker
-
-SERVICE = """
+PYTHON_SERVICE = """
 import json, os
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -46,69 +37,74 @@ server = HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Echo)
 print("listening", flush=True)
 server.serve_forever()
 """
+JAVASCRIPT_SERVICE = """
+const http = require("node:http");
+http
+  .createServer((request, response) => {
+    response.setHeader("Content-Type", "application/json");
+    response.end(JSON.stringify({ from: "node", url: request.url, method: request.method }));
+  })
+  .listen(Number(process.env.PORT), "127.0.0.1", () => console.log("listening"));
+"""
+URL = "query($id: ID!) { service(id: $id) { id http public url status } }"
 
 
-@pytest.fixture(scope="module")
-def sandbox_image() -> str:
-    built = subprocess.run(
-        [str(REPO / "scripts" / "build-sandbox-image.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+async def _answered(client: GraphQLClient, url: str, **headers: str) -> httpx.Response:
+    """The first answer that is not the proxy's 502 of a service still starting."""
+
+    async def answer() -> httpx.Response | None:
+        response = await client.http.get(url, headers={**client.headers(), **headers})
+        return None if response.status_code == 502 else response
+
+    found: httpx.Response = await eventually(answer, f"{url} answers", every=0.2)
+    return found
+
+
+async def _http_service(
+    client: GraphQLClient, name: str, content: str, public: bool = False
+) -> dict[str, Any]:
+    created = await script(client, name, content)
+    started = await start(
+        client, created["id"], name=name, http=True, public=public, restartPolicy="NEVER"
     )
-    if built.returncode != 0:
-        pytest.fail(f"building the sandbox image failed:\n{built.stderr}")
-    return built.stdout.strip().splitlines()[-1]
+    await until(client, started["id"], "listening", lambda s: "listening" in s["logs"])
+    found: dict[str, Any] = (await client.data(URL, {"id": started["id"]}))["service"]
+    assert found["url"] == f"/services/{started['id']}/"
+    return found
 
 
-@pytest.fixture
-async def sandbox(sandbox_image: str) -> AsyncIterator[DockerSandbox]:
-    box = DockerSandbox(
-        SandboxConfig(image=sandbox_image, owner=owned_name("served-http"), warm_pool_size=0)
-    )
-    await box.start()
-    yield box
-    await box.close()
-
-
-async def test_a_sandboxed_http_service_answers_through_the_api(
-    served: Served, alice: GraphQLClient, anon: GraphQLClient, sandbox: DockerSandbox
+async def test_a_python_service_answers_through_the_api(
+    alice: GraphQLClient, anon: GraphQLClient, bob: GraphQLClient
 ) -> None:
-    service_id = str(uuid.uuid4())
-    data_dir = Path(served.processes[0].env["SCRIPTBOX_DATA_DIR"])
-    listening = asyncio.Event()
-
-    async def on_output(chunk: OutputChunk) -> None:
-        if "listening" in chunk.data:
-            listening.set()
-
-    job = SandboxJob(
-        execution_id=service_id,
-        language="python",
-        script=SERVICE.encode(),
-        input_json=b"null",
-        limits=SandboxLimits(timeout_seconds=120),
-        http_socket_dir=str(data_dir / "service-sockets" / service_id),
-    )
-    stop = asyncio.Event()
-    run = asyncio.create_task(sandbox.run(job, on_output, stop))
-    try:
-        await asyncio.wait_for(listening.wait(), 60)
-        url = f"{served.url}/services/{service_id}/hello/world?x=1"
-        response = await alice.http.get(url, headers=alice.headers())
-        assert response.status_code == 200, response.text
-        seen = response.json()
-        assert seen["path"] == "/hello/world?x=1"
-        assert "authorization" not in seen["headers"]
-        assert "x-forwarded-for" in seen["headers"]
-        # Without a token, a service that is not public is not there.
-        refused = await anon.http.get(url)
-        assert refused.status_code == 404
+    found = await _http_service(alice, "echo.py", PYTHON_SERVICE)
+    url = f"{alice.base_url}{found['url']}hello/world?x=1"
+    response = await _answered(alice, url, Cookie="session=secret")
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert seen["path"] == "/hello/world?x=1"
+    # The caller's credentials never reach the service; the proxy says who asked.
+    assert "authorization" not in seen["headers"] and "cookie" not in seen["headers"]
+    assert "x-forwarded-for" in seen["headers"]
+    # Not public: without a token, or for another user, it is not there.
+    for other in (anon, bob):
+        refused = await other.http.get(url, headers=other.headers())
+        assert refused.status_code == 404, refused.text
         assert json.loads(refused.text)["detail"]["code"] == "NOT_FOUND"
-    finally:
-        stop.set()
-        outcome = await run
-    assert outcome.status.value == "cancelled"
-    gone = await alice.http.get(f"{served.url}/services/{service_id}/", headers=alice.headers())
+
+    await alice.data(STOP, {"id": found["id"]})
+    await until_status(alice, found["id"], "STOPPED")
+    gone = await alice.http.get(url, headers=alice.headers())
     assert gone.status_code == 502
+    assert gone.json()["detail"]["code"] == "SERVICE_UNREACHABLE"
+
+
+async def test_a_public_javascript_service_answers_anyone(
+    alice: GraphQLClient, anon: GraphQLClient
+) -> None:
+    found = await _http_service(alice, "hello.js", JAVASCRIPT_SERVICE, public=True)
+    assert found["public"] is True
+    response = await _answered(anon, f"{anon.base_url}{found['url']}ping")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"from": "node", "url": "/ping", "method": "GET"}
+    await alice.data(STOP, {"id": found["id"]})
+    await until_status(alice, found["id"], "STOPPED")
