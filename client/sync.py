@@ -212,7 +212,7 @@ def apply_push(api: Api, directory: Path, push: PushPlan) -> None:
     except (CliError, UnicodeDecodeError) as exc:
         failures = pusher.journal.roll_back()
         undone = "undone" if not failures else f"could not undo: {'; '.join(failures)}"
-        reason = str(exc) if isinstance(exc, CliError) else "not UTF-8 text"
+        reason = exc.message if isinstance(exc, CliError) else "not UTF-8 text"
         code = exc.code if isinstance(exc, CliError) else "BAD_USER_INPUT"
         exit_code = exc.exit_code if isinstance(exc, CliError) else ExitCode.USAGE
         raise CliError(

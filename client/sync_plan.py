@@ -101,7 +101,7 @@ def plan_push(
         if path in remote.folders:
             plan.add(Action.CONFLICT, path, "a file here, a folder on the server")
         else:
-            plan.add(Action.SKIP, path, f"not a script ({extensions})")
+            plan.add(Action.SKIP, path, f"not a script: {extensions}")
     if delete:
         for path, server in sorted(remote.scripts.items()):
             if path in local.files or path in local.folders:
