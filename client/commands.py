@@ -39,6 +39,9 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
         except CliError as exc:
             click.echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
+        except OSError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(ExitCode.LOCAL_FILE) from None
 
     return wrapper
 

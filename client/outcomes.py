@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     CONFLICT = 5
     # Not logged in: no stored token and no SCRIPTBOX_TOKEN.
     NOT_LOGGED_IN = 6
+    # A local file or folder could not be read or written.
+    LOCAL_FILE = 7
     # The run ran out of time (TIMED_OUT).
     TIMED_OUT = 124
     # The run failed without an exit code of its script: it never started
