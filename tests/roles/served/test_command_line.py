@@ -1,7 +1,8 @@
 """The `scriptbox` client (login, ls, cat, push, pull, run, logs, runs) as a
 user runs it: the installed command in a process of its own, against the
 served process. The client is a client like any other, so one shape of the
-service (embedded) is enough; its transports are the same in both."""
+service (embedded) is enough for most; following a run is also tried in the
+scale-out shape, where its events cross Redis from a separate worker."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.roles.served.conftest import EMBEDDED, Served
+from tests.roles.served.conftest import EMBEDDED, SCALE_OUT, Served
 from tests.support.client import PASSWORD, GraphQLClient
 from tests.support.command_line import CommandLine, command_line
 from tests.support.tree import SCRIPT_BY_PATH, UPDATE_SCRIPT, folder
 
-pytestmark = pytest.mark.parametrize("served", [EMBEDDED], indirect=True)
+EMBEDDED_ONLY = pytest.mark.parametrize("served", [EMBEDDED], indirect=True)
+BOTH_SHAPES = pytest.mark.parametrize("served", [EMBEDDED, SCALE_OUT], indirect=True)
 
 ANSI = re.compile(r"\x1b\[")
 BOX = re.compile("[\u2500-\u257f]")  # the box-drawing characters of a table
@@ -62,6 +64,7 @@ PROJECT = {
 }
 
 
+@EMBEDDED_ONLY
 async def test_login_stores_the_token_for_its_owner_only(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
@@ -82,6 +85,7 @@ async def test_login_stores_the_token_for_its_owner_only(
     assert stat.S_IMODE(other.config_file.stat().st_mode) == 0o600
 
 
+@EMBEDDED_ONLY
 async def test_push_dry_run_push_update_and_pull_round_trip(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
@@ -137,6 +141,7 @@ async def test_push_dry_run_push_update_and_pull_round_trip(
     assert "0 to change, 3 unchanged, 0 conflicts" in unchanged.stdout
 
 
+@EMBEDDED_ONLY
 async def test_push_delete_removes_what_is_gone_locally(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
@@ -160,6 +165,7 @@ async def test_push_delete_removes_what_is_gone_locally(
     assert (await cli("ls")).stdout.splitlines() == ["lib/\tfolder\t", "hello.py\tpython\t1"]
 
 
+@EMBEDDED_ONLY
 async def test_a_conflict_is_reported_and_nothing_is_written(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
@@ -198,6 +204,7 @@ async def test_a_conflict_is_reported_and_nothing_is_written(
     assert (local / "hello.py").read_text() == "def main(data):\n    return 'mine'\n"
 
 
+@EMBEDDED_ONLY
 async def test_a_push_that_fails_halfway_is_undone(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
@@ -230,6 +237,7 @@ RUNS = {
 }
 
 
+@BOTH_SHAPES
 async def test_run_follow_streams_output_and_exits_with_the_outcome(
     cli: CommandLine, tmp_path: Path
 ) -> None:
@@ -262,6 +270,7 @@ async def test_run_follow_streams_output_and_exits_with_the_outcome(
     assert (with_file.returncode, with_file.stdout) == (0, "1 2 3\n"), with_file.stderr
 
 
+@EMBEDDED_ONLY
 async def test_run_without_follow_then_logs_and_runs(cli: CommandLine, tmp_path: Path) -> None:
     assert (await cli("push", str(write(tmp_path / "runs", RUNS)))).returncode == 0
     queued = await cli("run", "exits.sh")
@@ -279,6 +288,7 @@ async def test_run_without_follow_then_logs_and_runs(cli: CommandLine, tmp_path:
     assert row[:4] == [execution_id, "exits.sh", "FAILED", "7"]
 
 
+@EMBEDDED_ONLY
 async def test_plain_output_without_a_terminal_and_a_table_on_one(
     cli: CommandLine, tmp_path: Path
 ) -> None:
@@ -297,6 +307,7 @@ async def test_plain_output_without_a_terminal_and_a_table_on_one(
     assert "double.py" in shown.stdout
 
 
+@EMBEDDED_ONLY
 async def test_errors_show_the_code_and_message_without_a_traceback(
     cli: CommandLine, served: Served
 ) -> None:
