@@ -142,6 +142,21 @@ async def test_push_dry_run_push_update_and_pull_round_trip(
 
 
 @EMBEDDED_ONLY
+async def test_a_tree_deeper_than_one_query_reads_is_synced_whole(
+    cli: CommandLine, tmp_path: Path
+) -> None:
+    """The client reads a few levels per query, then the folders at the edge
+    again, several per request: all of them must be seen."""
+    files = {f"a/b/c/d/e{i}/f/s.sh": f"echo {i}\n" for i in range(6)}
+    local = write(tmp_path / "deep", {**files, "a/b/c/top.sh": "echo top\n"})
+    assert (await cli("push", str(local))).returncode == 0
+    again = await cli("push", str(local))
+    assert "0 to change, 7 unchanged, 0 conflicts" in again.stdout
+    listed = await cli("ls", "a/b/c/d/e5/f")
+    assert listed.stdout.splitlines() == ["s.sh\tshell\t1"]
+
+
+@EMBEDDED_ONLY
 async def test_push_delete_removes_what_is_gone_locally(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
