@@ -21,7 +21,9 @@ from client.follow import Ending, exit_code_of, follow
 from client.http import Api
 from client.outcomes import ExitCode
 from client.output import as_json, line, note, on_terminal, spinner, table
-from client.sync import apply_pull, apply_push, joined, plan_pull_of, plan_push_of, tree_path
+from client.paths import joined, tree_path
+from client.pull import apply_pull, plan_pull_of
+from client.push import apply_push, plan_push_of
 from client.sync_plan import Plan
 from client.tree import read_tree
 
@@ -172,13 +174,13 @@ def pull(path: str, directory: Path, dry_run: bool, force: bool) -> None:
     """Copy a folder of your tree (or one script) into a local folder."""
     source = tree_path(path)
     with _api() as api:
-        plan, remote = plan_pull_of(api, source, directory, force)
-        _show(plan, lambda relative: str(directory / relative))
-        _stop_on_conflicts(plan)
+        planned = plan_pull_of(api, source, directory, force)
+        _show(planned.plan, lambda relative: str(directory / relative))
+        _stop_on_conflicts(planned.plan)
         if dry_run:
             note("dry run: nothing was written")
             return
-        apply_pull(api, source, directory, plan, remote)
+        apply_pull(api, directory, planned)
 
 
 # -- run, logs, runs -----------------------------------------------------------

@@ -7,8 +7,8 @@ the same subscription. The run's ending becomes the exit code
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,26 +66,19 @@ Waiting = Callable[[], AbstractContextManager[object]]
 
 
 def follow(url: str, token: str, execution_id: str, waiting: Waiting | None = None) -> Ending:
-    events: Iterator[dict[str, Any]] = subscribe(url, token, UPDATES, {"id": execution_id})
     ending: Ending | None = None
-    spinner: AbstractContextManager[object] = (waiting or nullcontext)()
-    spinning = True
-    spinner.__enter__()
-    try:
-        for data in events:
+    with ExitStack() as queued:
+        queued.enter_context((waiting or nullcontext)())
+        for data in subscribe(url, token, UPDATES, {"id": execution_id}):
             event = data["executionUpdates"]
-            if spinning and event["status"] != "QUEUED":
-                spinner.__exit__(None, None, None)
-                spinning = False
+            if event["status"] != "QUEUED":
+                queued.close()  # the spinner stops once the run has started
             if event.get("data") is not None:
                 stream = sys.stderr if event.get("stream") == "STDERR" else sys.stdout
                 stream.write(event["data"])
                 stream.flush()
             if event.get("execution") is not None and event.get("nextAttemptId") is None:
                 ending = ending_of(event["execution"])
-    finally:
-        if spinning:
-            spinner.__exit__(None, None, None)
     if ending is None:
         raise CliError(
             f"the updates of {execution_id} ended before the run did; "
