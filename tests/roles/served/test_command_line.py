@@ -320,6 +320,12 @@ async def test_plain_output_without_a_terminal_and_a_table_on_one(
     assert shown.returncode == 0, shown.stdout
     assert BOX.search(shown.stdout) and "Execution" in shown.stdout
     assert "double.py" in shown.stdout
+    # Following on a terminal also says which run it is and how it ended.
+    followed = await cli.on_terminal("run", "double.py", "--input", '{"n": 1}', "-f")
+    assert followed.returncode == 0, followed.stdout
+    assert re.search(r"[0-9a-f-]{36} queued", followed.stdout), followed.stdout
+    assert re.search(r"one\r?\ntwo\r?\nthree\r?\n", followed.stdout), followed.stdout
+    assert "succeeded" in followed.stdout
 
 
 @EMBEDDED_ONLY
