@@ -57,17 +57,19 @@ class CommandLine:
         )
         return Finished(done.returncode, done.stdout, done.stderr or "")
 
-    async def on_terminal(self, *args: str) -> Finished:
-        """Run with a pseudo-terminal as stdout and stderr, as in a shell."""
-        return await asyncio.to_thread(self._on_terminal, args)
+    async def on_terminal(self, *args: str, answers: dict[str, str] | None = None) -> Finished:
+        """Run with a pseudo-terminal as stdin, stdout and stderr, as in a
+        shell; `answers` are typed as a person would, each once its prompt
+        has been shown (so the terminal's echo is as the program set it)."""
+        return await asyncio.to_thread(self._on_terminal, args, dict(answers or {}))
 
-    def _on_terminal(self, args: tuple[str, ...]) -> Finished:
+    def _on_terminal(self, args: tuple[str, ...], answers: dict[str, str]) -> Finished:
         leader, follower = pty.openpty()
         process = subprocess.Popen(
             [SCRIPTBOX, *args],
             env={**self.env, "TERM": "xterm-256color", "COLUMNS": "160"},
             cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=follower,
             stdout=follower,
             stderr=follower,
         )
@@ -81,6 +83,8 @@ class CommandLine:
             if not chunk:
                 break
             chunks.append(chunk)
+            for prompt in [p for p in answers if chunk.decode(errors="replace").endswith(p)]:
+                os.write(leader, (answers.pop(prompt) + "\n").encode())
         os.close(leader)
         returncode = process.wait(timeout=180)
         return Finished(returncode, b"".join(chunks).decode(errors="replace"), "")

@@ -86,6 +86,20 @@ async def test_login_stores_the_token_for_its_owner_only(
 
 
 @EMBEDDED_ONLY
+async def test_login_asks_for_the_password_without_showing_it(
+    served: Served, alice: GraphQLClient, tmp_path: Path
+) -> None:
+    line = command_line(served.url, tmp_path)
+    username = alice.user["username"]  # type: ignore[attr-defined]
+    answers = {"Username: ": username, "Password: ": PASSWORD}
+    typed = await line.on_terminal("login", answers=answers)
+    assert typed.returncode == 0, typed.stdout
+    assert username in typed.stdout  # echoed as typed, and named when logged in
+    assert PASSWORD not in typed.stdout
+    assert json.loads(line.config_file.read_text())["token"].startswith("sbx_")
+
+
+@EMBEDDED_ONLY
 async def test_push_dry_run_push_update_and_pull_round_trip(
     cli: CommandLine, alice: GraphQLClient, tmp_path: Path
 ) -> None:
