@@ -30,6 +30,7 @@ from models import db
 from roles.parts import build_bus, build_secrets, build_store, worker_name
 from sandbox import DockerSandbox, SandboxConfig, SandboxJob, SandboxOutcome
 from sandbox.conversation import OnOutput
+from sandbox.docker_backend import OnStarted
 from services.executions import lifecycle
 from services.files import FileStore
 from worker.loop import Worker
@@ -64,7 +65,13 @@ class InstantSandbox(DockerSandbox):
         return False
 
     async def run(
-        self, job: SandboxJob, on_output: OnOutput, cancel: asyncio.Event | None = None
+        self,
+        job: SandboxJob,
+        on_output: OnOutput,
+        cancel: asyncio.Event | None = None,
+        *,
+        stop_grace_seconds: float = 0.0,
+        on_started: OnStarted | None = None,
     ) -> SandboxOutcome:
         from core.statuses import ExecutionStatus
 

@@ -34,6 +34,8 @@ class ClientErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     # Nothing to run on: no live worker carries the tag asked for.
     NO_LIVE_WORKER = "NO_LIVE_WORKER"
+    # A person has as many services up as the setting allows.
+    SERVICE_LIMIT_REACHED = "SERVICE_LIMIT_REACHED"
     # The request itself, before any GraphQL runs.
     BAD_REQUEST = "BAD_REQUEST"
     MALFORMED_MULTIPART = "MALFORMED_MULTIPART"
@@ -54,6 +56,11 @@ class ClientErrorCode(StrEnum):
     STILL_RUNNING = "STILL_RUNNING"
     # Not the client's doing, but told plainly.
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # A user's HTTP service behind /services/{id}/: not answering, too slow,
+    # or answering more than the proxy passes on.
+    SERVICE_UNREACHABLE = "SERVICE_UNREACHABLE"
+    SERVICE_TIMED_OUT = "SERVICE_TIMED_OUT"
+    SERVICE_RESPONSE_TOO_LARGE = "SERVICE_RESPONSE_TOO_LARGE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
     @property
@@ -72,11 +79,15 @@ _HTTP_STATUS: dict[ClientErrorCode, int] = {
     ClientErrorCode.SCRIPT_EXISTS_REPLACE_REQUIRED: 409,
     ClientErrorCode.CONFLICT: 409,
     ClientErrorCode.NO_LIVE_WORKER: 409,
+    ClientErrorCode.SERVICE_LIMIT_REACHED: 409,
     ClientErrorCode.PAYLOAD_TOO_LARGE: 413,
     ClientErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ClientErrorCode.RATE_LIMITED: 429,
     ClientErrorCode.INTERNAL_SERVER_ERROR: 500,
     ClientErrorCode.SERVICE_UNAVAILABLE: 503,
+    ClientErrorCode.SERVICE_UNREACHABLE: 502,
+    ClientErrorCode.SERVICE_RESPONSE_TOO_LARGE: 502,
+    ClientErrorCode.SERVICE_TIMED_OUT: 504,
 }
 
 
@@ -166,6 +177,13 @@ class NoLiveWorker(ClientError):
     code = ClientErrorCode.NO_LIVE_WORKER
 
 
+class ServiceLimitReached(ClientError):
+    """Starting one more service would pass the owner's limit of services up
+    at once (SCRIPTBOX_MAX_SERVICES_PER_USER); stop one first."""
+
+    code = ClientErrorCode.SERVICE_LIMIT_REACHED
+
+
 class MalformedRequest(ClientError):
     """The request itself cannot be read (not JSON, not UTF-8, wrong shape)."""
 
@@ -194,3 +212,21 @@ class OperationNameRequired(ClientError):
 
 class OperationNotFound(ClientError):
     code = ClientErrorCode.OPERATION_NOT_FOUND
+
+
+class ServiceUnreachable(ClientError):
+    """A user's HTTP service is not listening, or hung up without answering."""
+
+    code = ClientErrorCode.SERVICE_UNREACHABLE
+
+
+class ServiceTimedOut(ClientError):
+    """A user's HTTP service did not answer within the proxy's time limits."""
+
+    code = ClientErrorCode.SERVICE_TIMED_OUT
+
+
+class ServiceResponseTooLarge(ClientError):
+    """A user's HTTP service announced a response over the proxy's cap."""
+
+    code = ClientErrorCode.SERVICE_RESPONSE_TOO_LARGE

@@ -130,6 +130,27 @@ class Settings:
     # SCRIPTBOX_AUDIT_RETENTION_DAYS: audit entries older than this are deleted
     # (default 365; 0 keeps them for ever).
     audit_retention_days: int = 365
+    # Execution history (services/retention.py). SCRIPTBOX_RETENTION_DAYS:
+    # ended executions queued longer ago than this are deleted, with their
+    # output and artifacts; SCRIPTBOX_RETENTION_PER_SCRIPT: only the newest
+    # this many executions of each script are kept. 0 (the default) turns a
+    # rule off: history is the users' record, so deleting it is the admin's
+    # choice, never a surprise of an upgrade.
+    retention_days: int = 0
+    retention_per_script: int = 0
+    # SCRIPTBOX_RETENTION_INTERVAL_SECONDS: how often the scheduler applies
+    # them (default 60); SCRIPTBOX_RETENTION_BATCH: executions deleted per
+    # statement (default 100), so no transaction is ever long.
+    retention_interval_seconds: float = 60.0
+    retention_batch: int = 100
+    # SCRIPTBOX_RETENTION_PAUSE_SECONDS: the pause between two batches, so a
+    # large backlog is deleted gently, leaving the database to users in
+    # between (default 0.1).
+    retention_pause_seconds: float = 0.1
+    # SCRIPTBOX_OUTPUT_INLINE_BYTES: a run's output (stdout and stderr, in
+    # UTF-8) larger than this is kept in object storage, not in its row
+    # (default 64 KiB), so the executions table stays small.
+    output_inline_bytes: int = MiB // 16
 
     # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
     host: str = "127.0.0.1"
@@ -251,6 +272,45 @@ class Settings:
     # SCRIPTBOX_DEPS_NAMESPACE: label of this deployment's environment volumes
     # on the engine; the clean-up touches no other. Default: scriptbox
     deps_namespace: str = "scriptbox"
+    # Services (scripts that stay up: services/service_ops.py, worker/supervisor.py).
+    # SCRIPTBOX_MAX_SERVICES_PER_USER: services one person may have up
+    # (starting, running or waiting to restart) at once. Default 5.
+    max_services_per_user: int = 5
+    # SCRIPTBOX_SERVICE_STOP_GRACE_SECONDS: after SIGTERM, how long a stopping
+    # service may take to exit before it is killed. Default 10.
+    service_stop_grace_seconds: float = 10.0
+    # SCRIPTBOX_SERVICE_MAX_RESTARTS: restarts after failures before a
+    # service with no maximum of its own ends FAILED. Default 5.
+    service_max_restarts: int = 5
+    # SCRIPTBOX_SERVICE_BACKOFF_SECONDS / _MAX_SECONDS: the wait before the
+    # first restart, doubling with each one up to the maximum. Default 1, 60.
+    service_backoff_seconds: float = 1.0
+    service_backoff_max_seconds: float = 60.0
+    # SCRIPTBOX_SERVICE_MAX_LIFETIME_SECONDS: a service is stopped after this
+    # long (0: never). Default 0.
+    service_max_lifetime_seconds: float = 0.0
+    # SCRIPTBOX_SERVICE_LOG_LINES: the recent lines kept per service for
+    # `Service.logs` and the replay of `serviceLogs`. Default 1000.
+    service_log_lines: int = 1000
+    # SCRIPTBOX_SERVICE_LOG_BYTES_PER_SECOND: a service's output beyond this
+    # in one second is dropped (and says so), never blocking it. Default 64 KiB.
+    service_log_bytes_per_second: int = 64 * 1024
+
+    # The proxy to users' HTTP services, /services/{id}/... (graphql_api/service_proxy/).
+    # SCRIPTBOX_SERVICE_PROXY_MAX_REQUEST_BYTES / _MAX_RESPONSE_BYTES: bodies
+    # passed on, each way (defaults 10 MiB and 50 MiB).
+    service_proxy_max_request_bytes: int = 10 * MiB
+    service_proxy_max_response_bytes: int = 50 * MiB
+    # SCRIPTBOX_SERVICE_PROXY_CONNECT_SECONDS (default 5), _FIRST_BYTE_SECONDS
+    # (until the response's head, default 30), _TOTAL_SECONDS (the whole
+    # exchange, default 300).
+    service_proxy_connect_seconds: float = 5.0
+    service_proxy_first_byte_seconds: float = 30.0
+    service_proxy_total_seconds: float = 300.0
+    # SCRIPTBOX_SERVICE_PROXY_ANONYMOUS_PER_MINUTE: requests without a token
+    # one client address may send (in bursts of as many), per API process.
+    # Default 120.
+    service_proxy_anonymous_per_minute: int = 120
 
     @property
     def jwt_secret_file(self) -> Path:
@@ -305,6 +365,18 @@ class Settings:
             audit_retention_days=_env_int(
                 "SCRIPTBOX_AUDIT_RETENTION_DAYS", cls.audit_retention_days
             ),
+            retention_days=_env_int("SCRIPTBOX_RETENTION_DAYS", cls.retention_days),
+            retention_per_script=_env_int(
+                "SCRIPTBOX_RETENTION_PER_SCRIPT", cls.retention_per_script
+            ),
+            retention_interval_seconds=_env_float(
+                "SCRIPTBOX_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
+            ),
+            retention_batch=_env_int("SCRIPTBOX_RETENTION_BATCH", cls.retention_batch),
+            retention_pause_seconds=_env_float(
+                "SCRIPTBOX_RETENTION_PAUSE_SECONDS", cls.retention_pause_seconds
+            ),
+            output_inline_bytes=_env_int("SCRIPTBOX_OUTPUT_INLINE_BYTES", cls.output_inline_bytes),
             host=_env("SCRIPTBOX_HOST", cls.host),
             port=_env_int("SCRIPTBOX_PORT", cls.port),
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", cls.max_script_bytes),
@@ -381,6 +453,47 @@ class Settings:
                 "SCRIPTBOX_DEPS_RETRY_FAILED_SECONDS", cls.deps_retry_failed_seconds
             ),
             deps_namespace=_env("SCRIPTBOX_DEPS_NAMESPACE", cls.deps_namespace),
+            max_services_per_user=_env_int(
+                "SCRIPTBOX_MAX_SERVICES_PER_USER", cls.max_services_per_user
+            ),
+            service_stop_grace_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_STOP_GRACE_SECONDS", cls.service_stop_grace_seconds
+            ),
+            service_max_restarts=_env_int(
+                "SCRIPTBOX_SERVICE_MAX_RESTARTS", cls.service_max_restarts
+            ),
+            service_backoff_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_BACKOFF_SECONDS", cls.service_backoff_seconds
+            ),
+            service_backoff_max_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_BACKOFF_MAX_SECONDS", cls.service_backoff_max_seconds
+            ),
+            service_max_lifetime_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_MAX_LIFETIME_SECONDS", cls.service_max_lifetime_seconds
+            ),
+            service_log_lines=_env_int("SCRIPTBOX_SERVICE_LOG_LINES", cls.service_log_lines),
+            service_log_bytes_per_second=_env_int(
+                "SCRIPTBOX_SERVICE_LOG_BYTES_PER_SECOND", cls.service_log_bytes_per_second
+            ),
+            service_proxy_max_request_bytes=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_MAX_REQUEST_BYTES", cls.service_proxy_max_request_bytes
+            ),
+            service_proxy_max_response_bytes=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_MAX_RESPONSE_BYTES", cls.service_proxy_max_response_bytes
+            ),
+            service_proxy_connect_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_CONNECT_SECONDS", cls.service_proxy_connect_seconds
+            ),
+            service_proxy_first_byte_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_FIRST_BYTE_SECONDS", cls.service_proxy_first_byte_seconds
+            ),
+            service_proxy_total_seconds=_env_float(
+                "SCRIPTBOX_SERVICE_PROXY_TOTAL_SECONDS", cls.service_proxy_total_seconds
+            ),
+            service_proxy_anonymous_per_minute=_env_int(
+                "SCRIPTBOX_SERVICE_PROXY_ANONYMOUS_PER_MINUTE",
+                cls.service_proxy_anonymous_per_minute,
+            ),
         )
 
 

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from core.settings import Settings
-from graphql_api import rest, web
+from graphql_api import rest, service_proxy, web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
 from graphql_api.schema import build_schema
@@ -65,6 +65,7 @@ def create_app(settings: Settings, services: ApiServices, background: Background
             Route("/files/{key:path}", download_file, methods=["GET"]),
             Route("/artifacts/{execution_id}/{name}", download_artifact, methods=["GET"]),
             Route("/healthz", healthz),
+            *service_proxy.routes(settings),
             *web.routes(settings),
         ],
         middleware=[
@@ -73,6 +74,8 @@ def create_app(settings: Settings, services: ApiServices, background: Background
                 max_json_bytes=settings.max_json_body_bytes,
                 max_multipart_bytes=settings.max_upload_bytes,
                 own_errors_under=(rest.PREFIX,),
+                # The proxy caps what it passes on itself (its own settings).
+                not_under=(service_proxy.PREFIX + "/",),
             )
         ],
         lifespan=lifespan,

@@ -35,15 +35,18 @@ class BodySizeLimit:
         max_json_bytes: int,
         max_multipart_bytes: int,
         own_errors_under: tuple[str, ...] = (),
+        not_under: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_multipart_bytes = max_multipart_bytes
         # Path prefixes whose routes answer a ClientError in their own shape.
         self.own_errors_under = own_errors_under
+        # Path prefixes whose routes cap bodies themselves, to limits of their own.
+        self.not_under = not_under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.not_under and scope["path"].startswith(self.not_under)):
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope["headers"]}

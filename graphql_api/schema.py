@@ -27,6 +27,7 @@ from resolvers.files import FileMutation, FileQuery
 from resolvers.groups import GroupMutation, GroupQuery
 from resolvers.schedules import ScheduleMutation, ScheduleQuery
 from resolvers.secrets import SecretMutation, SecretQuery
+from resolvers.services import ServiceMutation, ServiceQuery, ServiceSubscription
 from resolvers.sharing import SharingMutation, SharingQuery
 from resolvers.stats import StatsQuery
 from resolvers.tree import TreeMutation, TreeQuery
@@ -49,6 +50,7 @@ class Query(
     GroupQuery,
     SharingQuery,
     WorkerQuery,
+    ServiceQuery,
 ):
     pass
 
@@ -67,12 +69,13 @@ class Mutation(
     GroupMutation,
     SharingMutation,
     WorkerMutation,
+    ServiceMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(ExecutionSubscription, BatchSubscription):
+class Subscription(ExecutionSubscription, BatchSubscription, ServiceSubscription):
     pass
 
 

@@ -5,9 +5,11 @@ from models.batches import Batch
 from models.dependencies import DependencySet, DependencyStatus, EnvStatus, PythonEnv
 from models.executions import Execution, ExecutionCode, WorkerHeartbeat
 from models.files import Artifact, StoredFile
+from models.leases import Lease
 from models.login_throttle import LoginFailures
 from models.schedules import Schedule
 from models.secrets import Secret
+from models.services import Service, ServiceEvent, ServiceLogChunk
 from models.teams import (
     AccessGeneration,
     ApiToken,
@@ -32,6 +34,8 @@ MODEL_MODULES = [
     "models.login_throttle",
     "models.teams",
     "models.audit",
+    "models.leases",
+    "models.services",
     "aerich.models",
 ]
 
@@ -53,6 +57,7 @@ __all__ = [
     "GroupMember",
     "GroupSecret",
     "Invite",
+    "Lease",
     "LoginFailures",
     "PythonEnv",
     "RefreshToken",
@@ -60,6 +65,9 @@ __all__ = [
     "Script",
     "ScriptVersion",
     "Secret",
+    "Service",
+    "ServiceEvent",
+    "ServiceLogChunk",
     "StoredFile",
     "User",
     "WorkerHeartbeat",

@@ -33,6 +33,10 @@ class Execution(Model):
     stdout = fields.TextField(default="")
     stderr = fields.TextField(default="")
     output_truncated = fields.BooleanField(default=False)
+    # Output past SCRIPTBOX_OUTPUT_INLINE_BYTES lives in object storage, not
+    # in `stdout`/`stderr` (then empty): the key of that object, and its size.
+    output_key = fields.CharField(max_length=255, null=True)
+    output_stored_bytes = fields.BigIntField(null=True)
     timeout_seconds = fields.FloatField()
     # Which worker claimed it: recovery after a crash fails only that
     # worker's RUNNING rows.

@@ -51,6 +51,11 @@ MUTATION_SCOPES: dict[str, TokenScope | None] = {
     "pauseSchedule": R,
     "resumeSchedule": R,
     "deleteSchedule": R,
+    # Services: starting one runs a script; operating one is a run's cancel.
+    "startService": R,
+    "stopService": R,
+    "restartService": R,
+    "deleteService": R,
     # A person's data.
     "uploadFile": W,
     "deleteFile": W,

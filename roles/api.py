@@ -17,6 +17,7 @@ from services.batches import BatchService
 from services.events import ExecutionEventBus
 from services.executions.service import ExecutionService
 from services.files import FileStore
+from services.retention import Retention
 from services.schedules import Scheduler, Schedules
 from services.tree import TreeService
 from worker.loop import Worker
@@ -31,6 +32,8 @@ class ApiProcess:
     bus: ExecutionEventBus
     worker: Worker | None
     scheduler: Scheduler | None
+    # Applied where the schedules are: deletes old executions (retention).
+    retention: Retention | None = None
 
     async def start(self) -> None:
         await self.services.store.ensure_ready()
@@ -40,8 +43,12 @@ class ApiProcess:
             await self.worker.start()
         if self.scheduler is not None:
             await self.scheduler.start()
+        if self.retention is not None:
+            await self.retention.start()
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:
@@ -60,7 +67,7 @@ def build_api_process(settings: Settings) -> ApiProcess:
     worker = (
         build_worker(settings, store, bus, secrets, files) if settings.embedded_worker else None
     )
-    executions = ExecutionService(settings, bus)
+    executions = ExecutionService(settings, bus, store)
     services = ApiServices(
         settings=settings,
         store=store,
@@ -75,7 +82,10 @@ def build_api_process(settings: Settings) -> ApiProcess:
         audit=AuditLog(settings.audit_retention_days),
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None
-    return ApiProcess(services=services, bus=bus, worker=worker, scheduler=scheduler)
+    retention = Retention.from_settings(settings, store) if settings.scheduler_enabled else None
+    return ApiProcess(
+        services=services, bus=bus, worker=worker, scheduler=scheduler, retention=retention
+    )
 
 
 def build_api_app(settings: Settings | None = None) -> Starlette:

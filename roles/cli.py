@@ -1,7 +1,7 @@
 """The `scriptbox` command, one Click group for both faces:
 
 - the service's roles: serve, worker, worker-health, migrate, create-user,
-  export-schema. Each imports and builds only its own role.
+  prune, export-schema. Each imports and builds only its own role.
 - the command-line client (client/commands.py): login, ls, cat, push, pull,
   run, logs, runs. It talks to a service over the wire only.
 """
@@ -128,6 +128,36 @@ def create_user(username: str, admin: bool, password_stdin: bool) -> int:
         return 1
     print(f"created {'admin ' if user.is_admin else ''}user {user.username} ({user.id})")
     return 0
+
+
+@cli.command(help="delete old executions now, as SCRIPTBOX_RETENTION_* say")
+@click.option("--dry-run", is_flag=True, help="only count what would go")
+@click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")
+@server_command
+def prune(dry_run: bool, as_json: bool) -> int:
+    import json
+
+    from roles.admin import prune as prune_executions
+
+    settings = Settings.from_env()
+    if settings.retention_days <= 0 and settings.retention_per_script <= 0:
+        print(
+            "retention is off: set SCRIPTBOX_RETENTION_DAYS or SCRIPTBOX_RETENTION_PER_SCRIPT",
+            file=sys.stderr,
+        )
+    report = asyncio.run(prune_executions(settings, dry_run))
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    elif report.busy:
+        print("another process is pruning now; try again later", file=sys.stderr)
+    else:
+        verb = "would delete" if report.dry_run else "deleted"
+        print(
+            f"{verb} {report.executions} executions, "
+            f"{report.artifacts} artifacts ({report.artifact_bytes} bytes), "
+            f"{report.stored_outputs} stored outputs ({report.stored_output_bytes} bytes)"
+        )
+    return 1 if report.busy else 0
 
 
 @cli.command("export-schema", help="write the GraphQL SDL")

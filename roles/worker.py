@@ -16,6 +16,7 @@ from roles.parts import build_bus, build_secrets, build_store, build_worker, wor
 from services.events import ExecutionEventBus
 from services.executions.service import ExecutionService
 from services.files import FileStore
+from services.retention import Retention
 from services.schedules import Scheduler
 from storage import ObjectStore
 from worker.loop import Worker
@@ -29,14 +30,20 @@ class WorkerProcess:
     bus: ExecutionEventBus
     worker: Worker
     scheduler: Scheduler | None
+    # Applied where the schedules are: deletes old executions (retention).
+    retention: Retention | None = None
 
     async def start(self) -> None:
         await self.store.ensure_ready()
         await self.worker.start()
         if self.scheduler is not None:
             await self.scheduler.start()
+        if self.retention is not None:
+            await self.retention.start()
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.worker.stop()
@@ -49,8 +56,12 @@ def build_worker_process(settings: Settings) -> WorkerProcess:
     bus = build_bus(settings)
     files = FileStore(store, settings.max_file_bytes)
     worker = build_worker(settings, store, bus, build_secrets(settings), files)
-    scheduler = Scheduler(ExecutionService(settings, bus)) if settings.scheduler_enabled else None
-    return WorkerProcess(store=store, bus=bus, worker=worker, scheduler=scheduler)
+    executions = ExecutionService(settings, bus, store)
+    scheduler = Scheduler(executions) if settings.scheduler_enabled else None
+    retention = Retention.from_settings(settings, store) if settings.scheduler_enabled else None
+    return WorkerProcess(
+        store=store, bus=bus, worker=worker, scheduler=scheduler, retention=retention
+    )
 
 
 async def run_until_stopped(settings: Settings) -> None:

@@ -1,7 +1,9 @@
 """The one place that says how a sandbox container is created.
 
 Every container gets the same hardening; only the resource numbers vary with
-the job's limits. Never privileged, no bind mounts, no docker socket.
+the job's limits. Never privileged, no docker socket, and one bind mount
+only: an http service's socket directory, which the script cannot write
+(see ``sandbox/http_sockets.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from core.limits import SandboxLimits
 from sandbox.job import VolumeMount
+from sandbox.runner.http_bridge import SOCKET_DIR as HTTP_SOCKET_DIR
 from sandbox.runner.identity import SANDBOX_UID
 
 # The runner's two capabilities, only to keep its real uid apart from the
@@ -45,6 +48,7 @@ def create_kwargs(
     owner: str,
     execution_id: str | None,
     volumes: Sequence[VolumeMount] = (),
+    http_socket_dir: str | None = None,
 ) -> dict[str, Any]:
     """Arguments for ``APIClient.create_container``."""
     workdir = limits.workdir_bytes
@@ -79,9 +83,7 @@ def create_kwargs(
         # Untrusted output must not land in json-file logs on the host disk.
         log_config=LogConfig(type="none"),
         auto_remove=False,  # removed explicitly, after the outcome is read
-        # Named volumes only (dependency environments), never host paths.
-        mounts=[Mount(v.target, v.volume, type="volume", read_only=v.read_only) for v in volumes]
-        or None,
+        mounts=_mounts(volumes, http_socket_dir) or None,
     )
     return {
         "image": image,
@@ -99,3 +101,15 @@ def create_kwargs(
         "labels": labels(owner, execution_id),
         "host_config": host_config,
     }
+
+
+def _mounts(volumes: Sequence[VolumeMount], http_socket_dir: str | None) -> list[Mount]:
+    # Named volumes (dependency environments), and the one host path: an
+    # http service's socket directory. Docker takes no nosuid/nodev/noexec
+    # for a bind mount; none is needed: the script cannot write there, no
+    # capability lets it make a device, and no-new-privileges makes a
+    # set-uid file powerless.
+    mounts = [Mount(v.target, v.volume, type="volume", read_only=v.read_only) for v in volumes]
+    if http_socket_dir is not None:
+        mounts.append(Mount(HTTP_SOCKET_DIR, http_socket_dir, type="bind", read_only=False))
+    return mounts

@@ -107,6 +107,7 @@ def start_container(
     owner: str,
     execution_id: str | None,
     volumes: Sequence[VolumeMount] = (),
+    http_socket_dir: str | None = None,
 ) -> LiveContainer:
     """Create, attach and start one container; its runner then idles on stdin.
 
@@ -117,7 +118,7 @@ def start_container(
     try:
         image_id: str = api.inspect_image(image)["Id"]
         created = api.create_container(
-            **create_kwargs(api, image_id, limits, owner, execution_id, volumes)
+            **create_kwargs(api, image_id, limits, owner, execution_id, volumes, http_socket_dir)
         )
     except ENGINE_ERRORS as exc:
         raise SandboxUnavailable(f"cannot create a sandbox container: {exc}") from exc
@@ -153,6 +154,34 @@ def start_container(
 def kill(api: docker.APIClient, container_id: str) -> None:
     with contextlib.suppress(*ENGINE_ERRORS):
         api.kill(container_id)
+
+
+# The uid the script runs as (sandbox/runner/identity.py). Its kill(-1)
+# reaches the script's processes only: the runner and docker-init keep root
+# as their real and saved uid, out of its reach.
+SCRIPT_USER = "10001:10001"
+
+
+def terminate_script(api: docker.APIClient, container_id: str) -> None:
+    """SIGTERM every process of the script, as the script's own user."""
+    with contextlib.suppress(*ENGINE_ERRORS):
+        run = api.exec_create(container_id, ["/bin/sh", "-c", "kill -TERM -1"], user=SCRIPT_USER)
+        api.exec_start(run["Id"])
+
+
+USAGE_ERRORS: tuple[type[BaseException], ...] = (*ENGINE_ERRORS, KeyError, TypeError, ValueError)
+
+
+def usage_now(api: docker.APIClient, container_id: str) -> tuple[int, float, float] | None:
+    """(memory bytes, user CPU seconds, system CPU seconds) of a container
+    now; None when the engine cannot tell (it is gone)."""
+    try:
+        stats: dict[str, Any] = api.stats(container_id, stream=False, one_shot=True)
+        memory = int(stats["memory_stats"]["usage"])
+        cpu = stats["cpu_stats"]["cpu_usage"]
+        return memory, cpu["usage_in_usermode"] / 1e9, cpu["usage_in_kernelmode"] / 1e9
+    except USAGE_ERRORS:
+        return None
 
 
 def remove(api: docker.APIClient, container_id: str) -> bool:

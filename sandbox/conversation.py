@@ -55,6 +55,7 @@ def bundle_frames(job: SandboxJob, key: bytes) -> list[bytes]:
                 "env": dict(job.env),
                 "import_path": list(job.import_path),
                 "main_path": job.main_path,
+                "http": job.http_socket_dir is not None,
                 "limits": {
                     "timeout_seconds": limits.timeout_seconds,
                     "output_bytes_per_stream": limits.output_bytes_per_stream,

@@ -13,8 +13,9 @@ import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import docker
@@ -23,7 +24,7 @@ from core.codes import ExecutionErrorCode
 from core.limits import SandboxLimits
 from core.statuses import ExecutionStatus
 from core.usage import ResourceUsage
-from sandbox import containers, env_volumes
+from sandbox import containers, env_volumes, http_sockets
 from sandbox.config import SandboxConfig, SandboxUnavailable
 from sandbox.containers import LiveContainer
 from sandbox.conversation import (
@@ -152,6 +153,12 @@ class DockerSandbox:
         while self._disposals:
             await asyncio.gather(*self._disposals, return_exceptions=True)
 
+    async def usage_now(self, container_id: str) -> tuple[int, float, float] | None:
+        """(memory bytes, user and system CPU seconds) of a running job's
+        container, as the engine counts them now; None when it cannot tell."""
+        api = await self._get_api()
+        return await self._call(containers.usage_now, api, container_id)
+
     # --- running ------------------------------------------------------------------
 
     async def run(
@@ -159,21 +166,33 @@ class DockerSandbox:
         job: SandboxJob,
         on_output: OnOutput,
         cancel: asyncio.Event | None = None,
+        *,
+        stop_grace_seconds: float = 0.0,
+        on_started: OnStarted | None = None,
     ) -> SandboxOutcome:
         """Run one job in a container of its own; every script fault is an outcome.
+
+        A cancel kills the container at once, unless `stop_grace_seconds`
+        is given (a service's stop): then the script's processes get SIGTERM
+        and that long to end by themselves, and the outcome is theirs.
+        `on_started` hears the container's id once the job is in it.
 
         Raises SandboxUnavailable only when the engine itself fails.
         """
         started = time.monotonic()
+        if job.http_socket_dir is not None:
+            with contextlib.suppress(OSError):  # what is still wrong, job_problem says
+                http_sockets.prepare(job.http_socket_dir)
         problem = job_problem(job)
         if problem is not None:
             return _outcome(started, "failed", "INVALID_JOB", problem)
         if cancel is not None and cancel.is_set():
             return _outcome(started, "cancelled", "CANCELLED", "cancelled before start")
+        stopping = _Stopping(cancel, stop_grace_seconds, on_started)
         container = await self._lease(job)
         self._leased.add(container.id)
         try:
-            return await self._drive(container, job, on_output, cancel, started)
+            return await self._drive(container, job, on_output, stopping, started)
         except _JobNotDelivered as exc:
             # A warm container that died after its health check fails the
             # send, before the job reached anyone: safe to try once more.
@@ -181,20 +200,20 @@ class DockerSandbox:
         finally:
             self._leased.discard(container.id)
             self._dispose(container)
-        return await self._drive_fresh(job, on_output, cancel, started)
+        return await self._drive_fresh(job, on_output, stopping, started)
 
     async def _drive_fresh(
         self,
         job: SandboxJob,
         on_output: OnOutput,
-        cancel: asyncio.Event | None,
+        stopping: _Stopping,
         started: float,
     ) -> SandboxOutcome:
         """Last try: a container made for this job; a second refusal is an outcome."""
         container = await self._lease(job, warm_ok=False)
         self._leased.add(container.id)
         try:
-            return await self._drive(container, job, on_output, cancel, started)
+            return await self._drive(container, job, on_output, stopping, started)
         except _JobNotDelivered as exc:
             return _outcome(started, "failed", "SANDBOX_ERROR", f"cannot deliver the job: {exc}")
         finally:
@@ -203,6 +222,9 @@ class DockerSandbox:
 
     async def _lease(self, job: SandboxJob, warm_ok: bool = True) -> LiveContainer:
         profile = job.limits.container_profile()
+        if job.http_socket_dir is not None:
+            # Its socket directory is mounted at creation: never a warm one.
+            warm_ok = False
         if job.volumes:  # mounted at creation: only a pool for these volumes fits
             warm = self._env_pools.take(job.volumes, profile) if warm_ok else None
         else:
@@ -211,14 +233,16 @@ class DockerSandbox:
             return warm
         # No warm container fits: make one now. It can carry the execution
         # label, unlike warm ones.
-        return await self._start_container(job.limits, job.execution_id, job.volumes)
+        return await self._start_container(
+            job.limits, job.execution_id, job.volumes, job.http_socket_dir
+        )
 
     async def _drive(
         self,
         container: LiveContainer,
         job: SandboxJob,
         on_output: OnOutput,
-        cancel: asyncio.Event | None,
+        stopping: _Stopping,
         started: float,
     ) -> SandboxOutcome:
         limits = job.limits
@@ -232,7 +256,11 @@ class DockerSandbox:
 
         reading = asyncio.create_task(talk.run())
         try:
-            return await self._await_report(container, talk, reading, limits, cancel, started, ran)
+            if stopping.on_started is not None:
+                await stopping.on_started(container.id)
+            return await self._await_report(
+                container, talk, reading, limits, stopping, started, ran
+            )
         finally:
             # Also when run() itself is cancelled: never leave a reader behind.
             if not reading.done():
@@ -244,10 +272,11 @@ class DockerSandbox:
         talk: Conversation,
         reading: asyncio.Task[RunnerReport],
         limits: SandboxLimits,
-        cancel: asyncio.Event | None,
+        stopping: _Stopping,
         started: float,
         ran: _HostClock,
     ) -> SandboxOutcome:
+        cancel = stopping.cancel
         waiting: set[asyncio.Future[Any]] = {reading}
         cancelled = asyncio.create_task(cancel.wait()) if cancel is not None else None
         if cancelled is not None:
@@ -262,6 +291,8 @@ class DockerSandbox:
             if cancelled is not None:
                 cancelled.cancel()
 
+        if not reading.done() and cancel is not None and cancel.is_set():
+            await self._ask_to_end(container, reading, stopping.grace_seconds)
         if not reading.done():
             # Timed out or cancelled on the host: kill first, so the script
             # stops now, then stop reading.
@@ -345,6 +376,17 @@ class DockerSandbox:
             message += f": {detail[-1000:]}"
         return _outcome(started, "failed", "SANDBOX_ERROR", message, talk, ran)
 
+    async def _ask_to_end(
+        self, container: LiveContainer, reading: asyncio.Task[RunnerReport], grace: float
+    ) -> None:
+        """SIGTERM to the script's processes, then up to `grace` seconds for
+        the runner's report (the script ended by itself) before the kill."""
+        if grace <= 0:
+            return
+        api = await self._get_api()
+        await self._call(containers.terminate_script, api, container.id)
+        await asyncio.wait({reading}, timeout=grace)
+
     async def _kill(self, container: LiveContainer) -> None:
         api = await self._get_api()
         with contextlib.suppress(TimeoutError):
@@ -365,6 +407,7 @@ class DockerSandbox:
         limits: SandboxLimits,
         execution_id: str | None,
         volumes: Sequence[VolumeMount] = (),
+        http_socket_dir: str | None = None,
     ) -> LiveContainer:
         """Create and start a container in a thread, never leaving it orphaned.
 
@@ -387,6 +430,7 @@ class DockerSandbox:
                 self.config.owner,
                 execution_id,
                 volumes,
+                http_socket_dir,
             )
         )
         self._creating.add(creating)
@@ -497,6 +541,20 @@ class DockerSandbox:
             self._executor = ThreadPoolExecutor(DOCKER_THREADS, thread_name_prefix="sandbox-docker")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+
+# Told the container's id once the job is in it (a service's supervisor
+# samples the container's memory and CPU by it).
+OnStarted = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Stopping:
+    """How a job is stopped, and who hears that it started."""
+
+    cancel: asyncio.Event | None
+    grace_seconds: float = 0.0
+    on_started: OnStarted | None = None
 
 
 class _HostClock:

@@ -46,6 +46,9 @@ class SandboxJob:
     # them (JavaScript resolves imports from the importing file); '' : it
     # runs from the job's top, as without imports.
     main_path: str = ""
+    # A service started with `http: true`: the host directory shared with the
+    # container for its HTTP socket (services/service_sockets.py).
+    http_socket_dir: str | None = None
 
 
 @dataclass(frozen=True)

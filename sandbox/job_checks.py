@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import get_args
 
+from sandbox import http_sockets
 from sandbox.job import SandboxJob, SandboxLanguage
 from sandbox.runner import protocol as p
 
@@ -23,6 +24,8 @@ def job_problem(job: SandboxJob) -> str | None:
     except (UnicodeDecodeError, ValueError) as exc:
         return f"input is not valid UTF-8 JSON: {exc}"
     problem = _limits_problem(job) or _volumes_problem(job)
+    if problem is None and job.http_socket_dir is not None:
+        problem = http_sockets.problem(job.http_socket_dir)
     if problem is not None:
         return problem
     env_bytes = 0

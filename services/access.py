@@ -46,6 +46,7 @@ from models.executions import Execution
 from models.files import Artifact, StoredFile
 from models.schedules import Schedule
 from models.secrets import Secret
+from models.services import Service
 from models.tree import Folder, Script
 from models.users import User
 
@@ -55,7 +56,7 @@ RowT = TypeVar("RowT", bound=Model)
 OWNER_ONLY: tuple[type[Model], ...] = (StoredFile, Secret)
 # Rows that record something started on a script: seen by who started them,
 # by the script's owner, and by editors of the script's folder.
-RUN_RECORDS: tuple[type[Model], ...] = (Execution, Batch, Schedule)
+RUN_RECORDS: tuple[type[Model], ...] = (Execution, Batch, Schedule, Service)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,12 @@ async def get_folder(caller: Caller, folder_id: str | uuid.UUID) -> Folder:
 
 async def get_script(caller: Caller, script_id: str | uuid.UUID) -> Script:
     return await get_visible(Script, caller, script_id, "Script")
+
+
+async def get_service(caller: Caller, service_id: str | uuid.UUID) -> Service:
+    """A service: seen, and so stopped and restarted, by whoever started it,
+    the script's owner and editors of its folder (a run record's rule)."""
+    return await get_visible(Service, caller, service_id, "Service")
 
 
 async def get_file(caller: Caller, key: str) -> StoredFile:

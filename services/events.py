@@ -14,8 +14,9 @@ terminal event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
@@ -133,6 +134,17 @@ class ExecutionEventBus(Protocol):
         moment of the call on. May raise EventBusUnavailable while iterating."""
         ...
 
+    async def announce(self, topic: str, message: str) -> None:
+        """Send `message` to every listener of `topic` in any process, now
+        (nothing is kept: services/service_logs.py replays from the
+        database). Never raises for an unreachable bus."""
+        ...
+
+    def announcements(self, topic: str) -> AsyncIterator[str]:
+        """The messages of `topic` from the moment of the first iteration
+        on. May raise EventBusUnavailable while iterating."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -152,6 +164,7 @@ class InMemoryEventBus:
         self._owner_subscribers: dict[str, set[asyncio.Queue[ExecutionEvent | None]]] = {}
         self._queued: _Signals[None] = _Signals()
         self._cancels: _Signals[str] = _Signals()
+        self._topics_announced: dict[str, _Signals[str]] = {}
 
     def open(self, execution_id: str) -> None:
         """Start recording an execution's events (called when it is queued)."""
@@ -239,6 +252,22 @@ class InMemoryEventBus:
     def cancel_signals(self) -> AsyncIterator[str]:
         return self._cancels.listen()
 
+    async def announce(self, topic: str, message: str) -> None:
+        signals = self._topics_announced.get(topic)
+        if signals is not None:
+            signals.send(message)
+
+    async def announcements(self, topic: str) -> AsyncIterator[str]:
+        signals = self._topics_announced.setdefault(topic, _Signals())
+        try:
+            # Closed with this generator, so its queue leaves the topic at once.
+            async with contextlib.aclosing(signals.listen()) as messages:
+                async for message in messages:
+                    yield message
+        finally:
+            if not signals.listening:
+                self._topics_announced.pop(topic, None)
+
     async def close(self) -> None:
         return None
 
@@ -265,12 +294,16 @@ class _Signals(Generic[SignalT]):
             if not queue.full():
                 queue.put_nowait(item)
 
-    def listen(self) -> AsyncIterator[SignalT]:
+    @property
+    def listening(self) -> bool:
+        return bool(self._listeners)
+
+    def listen(self) -> AsyncGenerator[SignalT, None]:
         queue: asyncio.Queue[SignalT] = asyncio.Queue(SIGNAL_QUEUE_LIMIT)
         self._listeners.add(queue)
         return self._drain(queue)
 
-    async def _drain(self, queue: asyncio.Queue[SignalT]) -> AsyncIterator[SignalT]:
+    async def _drain(self, queue: asyncio.Queue[SignalT]) -> AsyncGenerator[SignalT, None]:
         try:
             while True:
                 yield await queue.get()

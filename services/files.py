@@ -56,6 +56,11 @@ def file_key(prefix: str | None, filename: str) -> str:
     return key
 
 
+def artifact_prefix(execution_id: object) -> str:
+    """Where an execution's artifacts lie in object storage."""
+    return f"artifacts/{execution_id}/"
+
+
 def content_type_for(name: str, given: str | None = None) -> str:
     if given and given != "application/octet-stream" and given.isascii():
         return given
@@ -194,7 +199,7 @@ class FileStore:
                 )
                 continue
             holder[name] = artifact.name
-            storage_key = f"artifacts/{execution_id}/{uuid.uuid4().hex}"
+            storage_key = f"{artifact_prefix(execution_id)}{uuid.uuid4().hex}"
             ctype = content_type_for(name)
             await self._store.put_bytes(storage_key, artifact.data, ctype)
             # One call per execution, names already distinct: no clash left

@@ -218,5 +218,14 @@ class RedisEventBus:
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
+    async def announce(self, topic: str, message: str) -> None:
+        try:
+            await self._redis.publish(f"{self._prefix}topic:{topic}", message)
+        except (RedisError, OSError) as exc:
+            log.warning("event bus unreachable; %s not announced: %s", topic, exc)
+
+    def announcements(self, topic: str) -> AsyncIterator[str]:
+        return self._messages(f"{self._prefix}topic:{topic}")
+
     async def close(self) -> None:
         await self._redis.aclose()

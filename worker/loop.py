@@ -24,6 +24,7 @@ from sandbox import DockerSandbox
 from services.dependencies import DependencyManager
 from services.events import ExecutionEventBus
 from services.executions.lifecycle import ExecutionLifecycle
+from services.executions.output_archive import OutputArchive
 from services.files import FileStore
 from services.secrets import SecretStore
 from storage import ObjectStore
@@ -31,6 +32,7 @@ from worker.liveness import Liveness
 from worker.output_journal import OutputJournal
 from worker.run import RunParts, run_execution
 from worker.script_contents import ScriptContents
+from worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class Worker:
         self.tags = tuple(dict.fromkeys((name, *settings.worker_tags)))
         self._sandbox = sandbox
         self._bus = bus
-        self.lifecycle = ExecutionLifecycle(bus)
+        self.lifecycle = ExecutionLifecycle(bus, OutputArchive(store, settings.output_inline_bytes))
         self.deps = DependencyManager(name, settings, sandbox)  # Python dependencies
         self.journal = OutputJournal()
         self.liveness = Liveness(name, settings, self.lifecycle, sandbox, self.tags[1:])
@@ -74,6 +76,8 @@ class Worker:
             self.journal,
             ScriptContents(store),
         )
+        # Services: scripts kept running, beside the runs.
+        self.supervisor = Supervisor(name, self.tags, self._parts)
         self._slots = asyncio.Semaphore(max(1, settings.worker_concurrency))
         self._wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -86,6 +90,7 @@ class Worker:
         await self.liveness.recover_lost_executions()
         await self._sandbox.start()
         await self.deps.start()
+        await self.supervisor.start()
         loops = (
             self._claim_loop,
             self._wake_on_signals,
@@ -101,6 +106,7 @@ class Worker:
 
     async def stop(self) -> None:
         await cancel_and_wait(self._background)
+        await self.supervisor.stop()
         for cancel in self._cancels.values():
             cancel.set()
         if self._tasks:

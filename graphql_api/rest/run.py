@@ -146,7 +146,9 @@ def _artifact_json(artifact: Artifact) -> dict[str, Any]:
     }
 
 
-def _outcome_response(row: Execution, artifacts: list[Artifact]) -> JSONResponse:
+def _outcome_response(
+    row: Execution, artifacts: list[Artifact], output: tuple[str, str]
+) -> JSONResponse:
     seconds = (row.duration_ms or 0) / 1000
     common = {
         "execution_id": str(row.id),
@@ -169,8 +171,8 @@ def _outcome_response(row: Execution, artifacts: list[Artifact]) -> JSONResponse
         row.error_message or f"The execution ended {row.status.name}.",
         STATUS_FOR_OUTCOME.get(row.status, 500),
         status=row.status.name,
-        stdout=row.stdout,
-        stderr=row.stderr,
+        stdout=output[0],
+        stderr=output[1],
         **common,
     )
 
@@ -197,7 +199,11 @@ async def run_script_by_path(request: Request) -> JSONResponse:
         # as with the runScript mutation.
         await audit.record(ACCEPTED)
         row = await services.executions.wait_attempts(row)
-        return _outcome_response(row, await services.executions.artifacts_of(row))
+        return _outcome_response(
+            row,
+            await services.executions.artifacts_of(row),
+            await services.executions.output_of(row),
+        )
     except ClientError as exc:
         await audit.record(exc.code.value)
         return _failure(exc.code.value, exc.message, exc.http_status)

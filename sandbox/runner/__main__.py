@@ -32,6 +32,7 @@ from sandbox.runner.child import (
     run_child,
     set_dumpable,
 )
+from sandbox.runner.http_bridge import HttpBridge, listen
 from sandbox.runner.identity import WrongIdentity, drop_to_runner_identity
 from sandbox.runner.job import Job, diag, receive_job
 from sandbox.runner.verdict import judge
@@ -54,7 +55,12 @@ def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -
     pump = StreamPump(writer, int(limits["output_bytes_per_stream"]))
     oom_before = oom_kills()
     report_cap = int(limits["result_bytes"]) + REPORT_HEADER_BYTES
-    run = run_child(job, shape, pump, report_cap, standby)
+    bridge = start_http_bridge() if job.http else None
+    try:
+        run = run_child(job, shape, pump, report_cap, standby)
+    finally:
+        if bridge is not None:
+            bridge.stop()
     verdict = judge(job, shape, run, oom_kills() - oom_before)
 
     rejected = send_artifacts(writer, limits)
@@ -75,6 +81,20 @@ def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -
             "mac": writer.mac.hexdigest(),
         }
     )
+
+
+def start_http_bridge() -> HttpBridge | None:
+    """The host-facing socket of an http service, bridged to its $PORT.
+
+    A bridge that cannot start leaves the service running, unreachable: the
+    host's proxy answers 502, and the reason is in the diagnostics."""
+    try:
+        bridge = HttpBridge(listen())
+    except OSError as exc:
+        diag(f"no http bridge: {exc}")
+        return None
+    bridge.start()
+    return bridge
 
 
 def main() -> int:

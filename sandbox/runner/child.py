@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from sandbox.runner import protocol as p
+from sandbox.runner.http_bridge import SERVICE_PORT
 from sandbox.runner.identity import SANDBOX_UID
 from sandbox.runner.job import (
     IN_DIR,
@@ -93,6 +94,8 @@ def child_env(job: Job | None) -> dict[str, str]:
     }
     if job is not None:
         env.update(job.env)
+        if job.http:
+            env["PORT"] = str(SERVICE_PORT)
         if job.import_path:
             # Before a dependency environment's site directory, as a
             # script's own folder comes before site-packages.

@@ -53,6 +53,9 @@ class Job:
     # Folders of LIB_DIR that Python searches first, in order (the script's
     # folder, then the tree's top); empty when the job imports nothing.
     import_path: list[str] = field(default_factory=list)
+    # A service answering HTTP: $PORT is set and the runner bridges the
+    # host's socket to it (http_bridge.py).
+    http: bool = False
 
 
 def receive_job(reader: p.FdFrameReader) -> Job | None:
@@ -74,7 +77,10 @@ def receive_job(reader: p.FdFrameReader) -> Job | None:
     key = bytes.fromhex(str(header.get("key", "")))
     if len(key) < 16:
         raise p.ProtocolError("job lacks a stream key")
-    job = Job(language=language, env=env, limits=limits, key=key)
+    http = header.get("http", False)
+    if not isinstance(http, bool):
+        raise p.ProtocolError("http must be true or false")
+    job = Job(language=language, env=env, limits=limits, key=key, http=http)
     import_path = header.get("import_path") or []
     if not isinstance(import_path, list) or not all(isinstance(d, str) for d in import_path):
         raise p.ProtocolError("import_path must be a list of folder names")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from models.executions import Execution
 from services.events import (
@@ -57,11 +57,15 @@ async def _poll_until_terminal(key: str, deadline: float) -> Execution:
         await asyncio.sleep(DB_POLL_SECONDS)
 
 
+OutputOf = Callable[[Execution], Awaitable[tuple[str, str]]]
+
+
 async def follow(
-    bus: ExecutionEventBus, row: Execution, wait_timeout: float
+    bus: ExecutionEventBus, row: Execution, wait_timeout: float, output_of: OutputOf
 ) -> AsyncIterator[ExecutionEvent]:
     """Replay, then live events, then the terminal event; the rest from the
-    row (within `wait_timeout`) when the bus cannot tell."""
+    row (within `wait_timeout`) when the bus cannot tell, its output read
+    with `output_of` (it may lie in object storage)."""
     last_seq = -1
     delivered: dict[Stream, int] = {"stdout": 0, "stderr": 0}
     try:
@@ -78,7 +82,8 @@ async def follow(
     if not row.status.is_terminal:
         row = await wait(bus, row.id, wait_timeout)
     seq = max(last_seq, SEQ_QUEUED)
-    streams: tuple[tuple[Stream, str], ...] = (("stdout", row.stdout), ("stderr", row.stderr))
+    stdout, stderr = await output_of(row)
+    streams: tuple[tuple[Stream, str], ...] = (("stdout", stdout), ("stderr", stderr))
     for stream, text in streams:
         rest = text[delivered[stream] :]
         if rest:

@@ -32,6 +32,7 @@ from models.executions import Execution, ExecutionCode
 from models.tree import Script
 from services.events import SEQ_QUEUED, SEQ_RUNNING, ExecutionEvent, ExecutionEventBus
 from services.executions.output import delete_persisted_output, output_so_far
+from services.executions.output_archive import OutputArchive
 from services.executions.queue import claim_next_execution
 from services.executions.retries import next_attempt
 
@@ -108,8 +109,10 @@ def new_execution(
 
 
 class ExecutionLifecycle:
-    def __init__(self, bus: ExecutionEventBus) -> None:
+    def __init__(self, bus: ExecutionEventBus, archive: OutputArchive | None = None) -> None:
+        """`archive`: where output too large for a row goes (None: rows)."""
         self._bus = bus
+        self._archive = archive or OutputArchive(None, 0)
 
     # --- created ------------------------------------------------------------------
 
@@ -171,6 +174,7 @@ class ExecutionLifecycle:
     ) -> bool:
         """Its worker ends a RUNNING row; `seq` numbers the terminal event,
         after every output event the worker published."""
+        kept = await self._archive.keep(row.id, stdout, stderr)
         now = datetime.now(UTC)
         async with _with_retry(row):
             ended = await _move(
@@ -181,8 +185,7 @@ class ExecutionLifecycle:
                 error_message=ending.error_message,
                 result_json=ending.result_json,
                 exit_code=ending.exit_code,
-                stdout=stdout,
-                stderr=stderr,
+                **kept.columns(),
                 output_truncated=ending.output_truncated,
                 rejected_artifacts=list(ending.rejected_artifacts),
                 finished_at=now,
@@ -201,6 +204,8 @@ class ExecutionLifecycle:
             retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
             if retry is not None:
                 await self._create_attempt(row, retry)
+        if not ended:
+            await self._archive.discard(kept)
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
         if ended or not await Execution.exists(id=row.id):
@@ -250,6 +255,7 @@ class ExecutionLifecycle:
         failed = 0
         for row in rows:
             output = await output_so_far(self._bus, str(row.id))
+            kept = await self._archive.keep(row.id, output.stdout, output.stderr)
             now = datetime.now(UTC)
             # Conditional on the worker too: a row another worker finished or
             # that was re-claimed is left alone.
@@ -261,8 +267,7 @@ class ExecutionLifecycle:
                     where={"worker": row.worker},
                     error_code=ExecutionErrorCode.WORKER_LOST,
                     error_message="The worker running this execution stopped unexpectedly.",
-                    stdout=output.stdout,
-                    stderr=output.stderr,
+                    **kept.columns(),
                     finished_at=now,
                     duration_ms=_ms_between(row.started_at, now),
                 )
@@ -274,6 +279,7 @@ class ExecutionLifecycle:
                 if retry is not None:
                     await self._create_attempt(row, retry)
             if not lost:
+                await self._archive.discard(kept)
                 continue
             failed += 1
             await delete_persisted_output(str(row.id))

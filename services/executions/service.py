@@ -31,6 +31,7 @@ from services.executions import follow as following
 from services.executions import history, retries
 from services.executions.lifecycle import ExecutionLifecycle, new_execution
 from services.executions.output import live_output
+from services.executions.output_archive import OutputArchive
 from services.executions.submit import (
     CodeToRun,
     check_code,
@@ -40,6 +41,7 @@ from services.executions.submit import (
     checked_timeout,
     encode_input,
 )
+from storage import ObjectStore
 
 # How long `wait` may take beyond the execution's own timeout, for time spent
 # queued and starting.
@@ -49,10 +51,19 @@ CANCEL_WAIT_SECONDS = 10.0
 
 
 class ExecutionService:
-    def __init__(self, settings: Settings, bus: ExecutionEventBus) -> None:
+    def __init__(
+        self, settings: Settings, bus: ExecutionEventBus, store: ObjectStore | None = None
+    ) -> None:
+        """`store`: where output past `settings.output_inline_bytes` lies."""
         self._settings = settings
         self._bus = bus
-        self.lifecycle = ExecutionLifecycle(bus)
+        self._archive = OutputArchive(store, settings.output_inline_bytes)
+        self.lifecycle = ExecutionLifecycle(bus, self._archive)
+
+    @property
+    def bus(self) -> ExecutionEventBus:
+        """The bus this API process publishes and follows on (services use it too)."""
+        return self._bus
 
     # --- reading ------------------------------------------------------------------
 
@@ -73,7 +84,7 @@ class ExecutionService:
         """stdout and stderr: of a RUNNING row, what it printed so far (the
         row gets its output when it ends), whichever process runs it."""
         if row.status is not ExecutionStatus.RUNNING:
-            return row.stdout, row.stderr
+            return await self._archive.output_of(row)
         output = await live_output(self._bus, str(row.id))
         return output.stdout, output.stderr
 
@@ -257,7 +268,7 @@ class ExecutionService:
 
     def follow(self, row: Execution) -> AsyncIterator[ExecutionEvent]:
         """What was printed so far, then live output, then the terminal event."""
-        return following.follow(self._bus, row, self.wait_timeout(row))
+        return following.follow(self._bus, row, self.wait_timeout(row), self.output_of)
 
     async def follow_attempts(
         self, row: Execution

@@ -53,10 +53,14 @@ def created(api: docker.APIClient, owner: str) -> Iterator[Any]:
     ids: list[str] = []
     volumes: list[str] = []
 
-    def create(execution_id: str | None, mounts: tuple[VolumeMount, ...] = ()) -> dict[str, Any]:
+    def create(
+        execution_id: str | None,
+        mounts: tuple[VolumeMount, ...] = (),
+        http_socket_dir: str | None = None,
+    ) -> dict[str, Any]:
         volumes.extend(m.volume for m in mounts)
         container = api.create_container(
-            **create_kwargs(api, IMAGE, LIMITS, owner, execution_id, mounts)
+            **create_kwargs(api, IMAGE, LIMITS, owner, execution_id, mounts, http_socket_dir)
         )
         ids.append(container["Id"])
         info: dict[str, Any] = api.inspect_container(container["Id"])
@@ -139,3 +143,18 @@ def test_only_named_volumes_are_mounted_read_only_unless_asked(created: Any) -> 
     assert set(found) == {"/deps", "/build"}
     assert found["/deps"]["Type"] == "volume" and found["/deps"]["ReadOnly"] is True
     assert found["/build"]["Type"] == "volume" and not found["/build"].get("ReadOnly")
+
+
+def test_an_http_service_gets_its_socket_directory_and_nothing_else(
+    created: Any, tmp_path: Any
+) -> None:
+    info = created("svc-1", (), str(tmp_path))
+    host = info["HostConfig"]
+    (mount,) = host["Mounts"]
+    assert mount["Type"] == "bind" and mount["Source"] == str(tmp_path)
+    assert mount["Target"] == "/run/scriptbox-http" and not mount.get("ReadOnly")
+    # Every other flag holds: still no network, read-only root, no caps.
+    assert host["NetworkMode"] == "none" and info["Config"]["NetworkDisabled"] is True
+    assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+    assert sorted(host["CapAdd"]) == ["SETGID", "SETUID"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]

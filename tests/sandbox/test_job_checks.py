@@ -9,6 +9,7 @@ runner, or input files that overwrite each other.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import pytest
@@ -150,3 +151,23 @@ def test_the_longest_volume_name_passes() -> None:
 def test_a_limit_of_one_is_positive(name: str) -> None:
     tiny = job(script=b"", input_json=b"0")  # 1 byte: fits a work dir of 1
     assert job_problem(dataclasses.replace(tiny, limits=limits(**{name: 1}))) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="hands directories to other owners")
+def test_an_http_socket_directory_must_be_roots_alone(tmp_path: Any) -> None:
+    safe = tmp_path / "safe"
+    safe.mkdir(mode=0o755)
+    os.chown(safe, 0, 0)
+    assert job_problem(job(http_socket_dir=str(safe))) is None
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    assert "root alone" in str(job_problem(job(http_socket_dir=str(open_to_all))))
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 10001, 10001)
+    assert "root alone" in str(job_problem(job(http_socket_dir=str(theirs))))
+    link = tmp_path / "link"
+    link.symlink_to(safe)
+    assert "not a directory" in str(job_problem(job(http_socket_dir=str(link))))
+    assert "absolute" in str(job_problem(job(http_socket_dir="relative")))
