@@ -20,6 +20,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
+COPY client ./client
 COPY roles ./roles
 COPY graphql_api ./graphql_api
 COPY resolvers ./resolvers

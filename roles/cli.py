@@ -1,21 +1,65 @@
-"""The `scriptbox` command: serve, worker, worker-health, migrate, create-user,
-export-schema. Each subcommand imports and builds only its own role."""
+"""The `scriptbox` command, one Click group for both faces:
+
+- the service's roles: serve, worker, worker-health, migrate, create-user,
+  prune, export-schema. Each imports and builds only its own role.
+- the command-line client (client/commands.py): login, ls, cat, push, pull,
+  run, logs, runs. It talks to a service over the wire only.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec
 
+import click
+
+from client.commands import COMMANDS as CLIENT_COMMANDS
 from core.settings import Settings
 
 SCHEMA_FILE = Path("schema.graphql")
+P = ParamSpec("P")
 
 
-def _serve(args: argparse.Namespace) -> int:
+def server_command(command: Callable[P, int]) -> Callable[P, None]:
+    """A role's command: logs to stderr, and a bad setting (a ValueError
+    naming its variable) is an error message and exit code 2, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        try:
+            code = command(*args, **kwargs)
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            code = 2
+        raise click.exceptions.Exit(code)
+
+    return wrapper
+
+
+@click.group(
+    help="Scriptbox: run the service (serve, worker, ...) or use one as a client "
+    "(login, ls, cat, push, pull, run, logs, runs).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+def cli() -> None:
+    pass
+
+
+@cli.command(help="run the GraphQL service (uvicorn)")
+@click.option("--host", help="default: SCRIPTBOX_HOST or 127.0.0.1")
+@click.option("--port", type=int, help="default: SCRIPTBOX_PORT or 8000")
+@click.option("--log-level", default="info", show_default=True)
+@server_command
+def serve(host: str | None, port: int | None, log_level: str) -> int:
     import uvicorn
 
     from graphql_api.serving import uvicorn_config
@@ -24,23 +68,26 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     config = uvicorn_config(
         build_api_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=args.log_level,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=log_level,
     )
     uvicorn.Server(config).run()
     return 0
 
 
-def _worker_cmd(args: argparse.Namespace) -> int:
+@cli.command(help="run executions and schedules (no HTTP); see SCRIPTBOX_WORKER_*")
+@server_command
+def worker() -> int:
     from roles.worker import run_until_stopped
 
     asyncio.run(run_until_stopped(Settings.from_env()))
     return 0
 
 
-def _worker_health_cmd(args: argparse.Namespace) -> int:
-    """Exit 0 when this machine's worker wrote a heartbeat recently (for health checks)."""
+@cli.command("worker-health", help="exit 0 when this worker's heartbeat is fresh (health checks)")
+@server_command
+def worker_health() -> int:
     from roles.worker import is_alive
 
     alive = asyncio.run(is_alive(Settings.from_env()))
@@ -48,19 +95,26 @@ def _worker_health_cmd(args: argparse.Namespace) -> int:
     return 0 if alive else 1
 
 
-def _migrate_cmd(args: argparse.Namespace) -> int:
-    from roles.admin import migrate
+@cli.command(help="apply pending database migrations")
+@server_command
+def migrate() -> int:
+    from roles.admin import migrate as apply_migrations
 
-    applied = asyncio.run(migrate(Settings.from_env()))
+    applied = asyncio.run(apply_migrations(Settings.from_env()))
     print("\n".join(f"applied {name}" for name in applied) or "database is up to date")
     return 0
 
 
-def _create_user_cmd(args: argparse.Namespace) -> int:
+@cli.command("create-user", help="create a user account")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="give admin rights")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@server_command
+def create_user(username: str, admin: bool, password_stdin: bool) -> int:
     from core.errors import ClientError
     from roles.admin import add_user
 
-    if args.password_stdin:
+    if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass("Password: ")
@@ -68,7 +122,7 @@ def _create_user_cmd(args: argparse.Namespace) -> int:
             print("error: the passwords differ", file=sys.stderr)
             return 2
     try:
-        user = asyncio.run(add_user(Settings.from_env(), args.username, password, args.admin))
+        user = asyncio.run(add_user(Settings.from_env(), username, password, admin))
     except ClientError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -76,10 +130,14 @@ def _create_user_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prune_cmd(args: argparse.Namespace) -> int:
+@cli.command(help="delete old executions now, as SCRIPTBOX_RETENTION_* say")
+@click.option("--dry-run", is_flag=True, help="only count what would go")
+@click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")
+@server_command
+def prune(dry_run: bool, as_json: bool) -> int:
     import json
 
-    from roles.admin import prune
+    from roles.admin import prune as prune_executions
 
     settings = Settings.from_env()
     if settings.retention_days <= 0 and settings.retention_per_script <= 0:
@@ -87,8 +145,8 @@ def _prune_cmd(args: argparse.Namespace) -> int:
             "retention is off: set SCRIPTBOX_RETENTION_DAYS or SCRIPTBOX_RETENTION_PER_SCRIPT",
             file=sys.stderr,
         )
-    report = asyncio.run(prune(settings, args.dry_run))
-    if args.json:
+    report = asyncio.run(prune_executions(settings, dry_run))
+    if as_json:
         print(json.dumps(report.as_dict()))
     elif report.busy:
         print("another process is pruning now; try again later", file=sys.stderr)
@@ -102,70 +160,33 @@ def _prune_cmd(args: argparse.Namespace) -> int:
     return 1 if report.busy else 0
 
 
-def _export_schema_cmd(args: argparse.Namespace) -> int:
+@cli.command("export-schema", help="write the GraphQL SDL")
+@click.option("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")
+@server_command
+def export_schema(output: str) -> int:
     from roles.admin import schema_sdl
 
     sdl = schema_sdl()
-    if args.output == "-":
+    if output == "-":
         sys.stdout.write(sdl)
     else:
-        Path(args.output).write_text(sdl)
-        print(f"wrote {args.output}")
+        Path(output).write_text(sdl)
+        print(f"wrote {output}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scriptbox", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the GraphQL service (uvicorn)")
-    serve.add_argument("--host", help="default: SCRIPTBOX_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: SCRIPTBOX_PORT or 8000")
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(func=_serve)
-
-    worker = commands.add_parser(
-        "worker", help="run executions and schedules (no HTTP); see SCRIPTBOX_WORKER_*"
-    )
-    worker.set_defaults(func=_worker_cmd)
-
-    health = commands.add_parser(
-        "worker-health", help="exit 0 when this worker's heartbeat is fresh (health checks)"
-    )
-    health.set_defaults(func=_worker_health_cmd)
-
-    migrate = commands.add_parser("migrate", help="apply pending database migrations")
-    migrate.set_defaults(func=_migrate_cmd)
-
-    create_user = commands.add_parser("create-user", help="create a user account")
-    create_user.add_argument("username")
-    create_user.add_argument("--admin", action="store_true", help="give admin rights")
-    create_user.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    create_user.set_defaults(func=_create_user_cmd)
-
-    prune = commands.add_parser(
-        "prune", help="delete old executions now, as SCRIPTBOX_RETENTION_* say"
-    )
-    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
-    prune.add_argument("--json", action="store_true", help="print the counts as JSON")
-    prune.set_defaults(func=_prune_cmd)
-
-    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
-    export.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file, or - for stdout")
-    export.set_defaults(func=_export_schema_cmd)
-    return parser
+for _command in CLIENT_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = build_parser().parse_args(argv)
+    """The console script: the exit code of the command (Click prints usage
+    errors with code 2)."""
     try:
-        return int(args.func(args))
-    except ValueError as exc:  # settings errors name the variable at fault
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        cli.main(args=argv, prog_name="scriptbox", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":
