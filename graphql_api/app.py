@@ -17,6 +17,7 @@ from core.settings import Settings
 from graphql_api import rest, web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
+from graphql_api.observe import ObservedRequests, metrics_route
 from graphql_api.schema import build_schema
 from graphql_api.view import ScriptboxGraphQL
 from models import db
@@ -65,15 +66,17 @@ def create_app(settings: Settings, services: ApiServices, background: Background
             Route("/files/{key:path}", download_file, methods=["GET"]),
             Route("/artifacts/{execution_id}/{name}", download_artifact, methods=["GET"]),
             Route("/healthz", healthz),
+            metrics_route(settings),
             *web.routes(settings),
         ],
         middleware=[
+            Middleware(ObservedRequests),
             Middleware(
                 BodySizeLimit,
                 max_json_bytes=settings.max_json_body_bytes,
                 max_multipart_bytes=settings.max_upload_bytes,
                 own_errors_under=(rest.PREFIX,),
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -5,38 +5,63 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
-import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from core import logs
+from core.metric_files import share_between_processes
 from core.settings import Settings
 
 SCHEMA_FILE = Path("schema.graphql")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from graphql_api.serving import uvicorn_config
-    from roles.api import build_api_app
-
     settings = Settings.from_env()
-    config = uvicorn_config(
-        build_api_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=args.log_level,
-    )
-    uvicorn.Server(config).run()
+    with observed(settings):
+        import uvicorn
+
+        from graphql_api.serving import uvicorn_config
+        from roles.api import build_api_app
+
+        config = uvicorn_config(
+            build_api_app(settings),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level=args.log_level,
+            # Logging is configured already (core/logs.py): the access log
+            # goes through it too.
+            log_config=None,
+        )
+        uvicorn.Server(config).run()
     return 0
 
 
 def _worker_cmd(args: argparse.Namespace) -> int:
-    from roles.worker import run_until_stopped
+    settings = Settings.from_env()
+    with observed(settings):
+        from roles.worker import run_until_stopped
 
-    asyncio.run(run_until_stopped(Settings.from_env()))
+        asyncio.run(run_until_stopped(settings))
     return 0
+
+
+@contextlib.contextmanager
+def observed(settings: Settings) -> Iterator[None]:
+    """Metrics shared through SCRIPTBOX_METRICS_DIR (set before the metrics
+    are first imported) and tracing when configured, for a serving role."""
+    if settings.metrics_dir is not None:
+        share_between_processes(settings.metrics_dir)
+    from core import metrics, tracing
+
+    tracing.configure(settings.otel_endpoint)
+    try:
+        yield
+    finally:
+        tracing.shutdown()
+        metrics.leave()
 
 
 def _worker_health_cmd(args: argparse.Namespace) -> int:
@@ -126,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        logs.configure(Settings.from_env().log_format)
         return int(args.func(args))
     except ValueError as exc:  # settings errors name the variable at fault
         print(f"error: {exc}", file=sys.stderr)
