@@ -117,12 +117,18 @@ def add_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
-def add_access_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """uvicorn's access line as fields too (client, method, path, status)."""
+def shape_uvicorn_lines(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """uvicorn's access line as fields too (client, method, path, status),
+    without the query string: GraphQL GETs carry variables there, and
+    clients put tokens in URLs. (And no copy of the line with colour codes.)"""
+    event_dict.pop("color_message", None)
     args = event_dict.pop("positional_args", None)
     is_access = event_dict.get("logger") == "uvicorn.access"
     if is_access and isinstance(args, tuple) and len(args) == 5:
-        client, method, path, _, status = args
+        client, method, full_path, version, status = args
+        path, query_mark, _ = str(full_path).partition("?")
+        path += "?..." if query_mark else ""
+        event_dict["event"] = f'{client} - "{method} {path} HTTP/{version}" {status}'
         event_dict.update(client=client, method=method, path=path, status=status)
     return event_dict
 
@@ -155,7 +161,7 @@ def processors() -> list[Processor]:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_ids,
-        add_access_fields,
+        shape_uvicorn_lines,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.format_exc_info,
     ]

@@ -24,7 +24,6 @@ from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -39,6 +38,10 @@ from core.metric_files import MULTIPROCESS_VARIABLE
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
+# Only these metrics: not the client library's default process and GC ones,
+# whose names are not the service's.
+COUNTED = CollectorRegistry()
+
 # Seconds: from a blink to the longest run a caller may ask for (600 s).
 RUN_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 WAIT_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -47,46 +50,55 @@ EXECUTIONS = Counter(
     "scriptbox_executions",
     "Executions that ended, by status and language (unknown: ended before a sandbox job).",
     ["status", "language"],
+    registry=COUNTED,
 )
 RUN_DURATION = Histogram(
     "scriptbox_run_duration_seconds",
     "How long runs took in the sandbox, by language.",
     ["language"],
     buckets=RUN_SECONDS,
+    registry=COUNTED,
 )
 QUEUE_WAIT = Histogram(
     "scriptbox_queue_wait_seconds",
     "Time from queued to claimed by a worker.",
     buckets=WAIT_SECONDS,
+    registry=COUNTED,
 )
 WARM_POOL_SIZE = Gauge(
     "scriptbox_warm_pool_size",
     "Started containers waiting for a run, summed over live processes.",
     multiprocess_mode="livesum",
+    registry=COUNTED,
 )
 WARM_POOL_MISSES = Counter(
     "scriptbox_warm_pool_misses",
     "Runs that found no warm container and waited for one to start.",
+    registry=COUNTED,
 )
 ACTIVE_SUBSCRIPTIONS = Gauge(
     "scriptbox_active_subscriptions",
     "GraphQL operations running over WebSockets (subscriptions), over live processes.",
     multiprocess_mode="livesum",
+    registry=COUNTED,
 )
 HTTP_REQUESTS = Counter(
     "scriptbox_http_requests",
     "HTTP requests answered, by route, GraphQL operation name and status code.",
     ["route", "operation", "status"],
+    registry=COUNTED,
 )
 DEPENDENCY_BUILDS = Counter(
     "scriptbox_dependency_builds",
     "Python dependency environments built, by outcome (built or failed).",
     ["outcome"],
+    registry=COUNTED,
 )
 SCHEDULER_LAG = Histogram(
     "scriptbox_scheduler_lag_seconds",
     "How late a schedule fired after its due time.",
     buckets=WAIT_SECONDS,
+    registry=COUNTED,
 )
 
 # Operation names come from clients: each process labels at most this many
@@ -150,7 +162,7 @@ def exposition(scraped: Iterable[tuple[str, str, float]] = ()) -> bytes:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         counted = generate_latest(registry)
     else:
-        counted = generate_latest(REGISTRY)
+        counted = generate_latest(COUNTED)
     extra = CollectorRegistry()
     extra.register(_Gauges(scraped))
     return counted + generate_latest(extra)

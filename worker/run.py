@@ -72,6 +72,7 @@ async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) 
         row, ending, output.text("stdout"), output.text("stderr"), seq=output.next_seq
     )
     if ended:
+        log.info("execution %s ended %s", row.id, ending.status.value.lower())
         language = job.language if isinstance(job, SandboxJob) else None
         ran = ending.duration_ms / 1000 if language and ending.duration_ms is not None else None
         metrics.execution_ended(ending.status.value, language, ran)
