@@ -30,13 +30,19 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from core.metric_files import MULTIPROCESS_VARIABLE
+from core.metric_files import MULTIPROCESS_VARIABLE, process_identifier
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+if os.environ.get(MULTIPROCESS_VARIABLE):
+    # Files named by host and pid, not pid alone: processes in containers
+    # that share the folder are each pid 1.
+    values.ValueClass = values.MultiProcessValue(process_identifier)  # type: ignore[no-untyped-call]
 
 # Only these metrics: not the client library's default process and GC ones,
 # whose names are not the service's.
@@ -117,7 +123,7 @@ def is_shared() -> bool:
 def leave() -> None:
     """This process stops: its live gauges no longer count."""
     if is_shared():
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(process_identifier())  # type: ignore[no-untyped-call]
 
 
 def operation_label(name: str | None) -> str:
