@@ -7,7 +7,6 @@ shows prove that both processes' work is summed there."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness.postgres import fresh_postgres_database
 from tests.roles.served.conftest import Served
 from tests.support.client import PASSWORD, GraphQLClient
+from tests.support.deadlines import eventually
 from tests.support.owners import owned_name
 from tests.support.processes import ServiceProcess, cli_environment
 from tests.support.runs import EXECUTION_FIELDS
@@ -150,11 +150,11 @@ async def test_open_subscriptions_are_counted(alice: GraphQLClient) -> None:
         await alice.data(RUN_NAMED, {"input": {"scriptId": created["id"]}})
         assert (await socket.next_message(timeout=60))["type"] == "next"
         assert value(await scrape(alice), name) == before + 1
-    for _ in range(100):
-        if value(await scrape(alice), name) == before:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the closed subscription is still counted")
+
+    async def uncounted() -> bool:
+        return value(await scrape(alice), name) == before
+
+    await eventually(uncounted, "the closed subscription no longer counted")
 
 
 CREATE_TOKEN = """
