@@ -177,7 +177,8 @@ class _Run:
         """The sandbox's outcome; or the ending, when there is no sandbox."""
         with tracing.span("sandbox.run", {"execution_id": job.execution_id}):
             # A script that reads TRACEPARENT makes its spans children of this one.
-            job = replace(job, env={**job.env, **tracing.trace_environment()})
+            if trace := tracing.trace_environment():
+                job = replace(job, env={**job.env, **trace})
             try:
                 return await self.parts.sandbox.run(job, self.output.feed, self.cancel)
             except SandboxUnavailable as exc:
