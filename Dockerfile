@@ -13,6 +13,9 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SCRIPTBOX_DATA_DIR=/var/lib/scriptbox
 RUN useradd --system --uid 10001 --home /var/lib/scriptbox --create-home scriptbox
+# The folder processes share their metrics in (SCRIPTBOX_METRICS_DIR in
+# docker-compose.yml): a volume mounted there starts owned by the service.
+RUN install -d -o scriptbox /var/lib/scriptbox-metrics
 # Debian's Node.js: `node --check`, the syntax check of JavaScript scripts on save.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs \

@@ -312,6 +312,22 @@ class Settings:
     # Default 120.
     service_proxy_anonymous_per_minute: int = 120
 
+    # Observability (core/metrics.py, core/logs.py, core/tracing.py).
+    # SCRIPTBOX_METRICS_TOKEN: the bearer token GET /metrics asks for; unset,
+    # /metrics answers 404 (off). Default: unset.
+    metrics_token: str | None = None
+    # SCRIPTBOX_METRICS_DIR: a folder the processes of one machine share
+    # (API processes, `scriptbox worker`s); each writes its metrics there and
+    # /metrics sums them all. Empty it when the deployment starts. Unset: each
+    # process counts for itself (its embedded worker included).
+    metrics_dir: Path | None = None
+    # SCRIPTBOX_LOG_FORMAT: "text" (readable lines; the default) or "json"
+    # (one JSON object a line).
+    log_format: Literal["text", "json"] = "text"
+    # SCRIPTBOX_OTEL_ENDPOINT: an OTLP/HTTP collector (http://host:4318);
+    # set, spans are exported there (needs the `otel` extra). Default: unset.
+    otel_endpoint: str | None = None
+
     @property
     def jwt_secret_file(self) -> Path:
         return self.data_dir / "jwt-secret"
@@ -494,6 +510,10 @@ class Settings:
                 "SCRIPTBOX_SERVICE_PROXY_ANONYMOUS_PER_MINUTE",
                 cls.service_proxy_anonymous_per_minute,
             ),
+            metrics_token=os.environ.get("SCRIPTBOX_METRICS_TOKEN", "").strip() or None,
+            metrics_dir=Path(raw) if (raw := _env("SCRIPTBOX_METRICS_DIR", "")) else None,
+            log_format=_log_format(_env("SCRIPTBOX_LOG_FORMAT", cls.log_format)),
+            otel_endpoint=os.environ.get("SCRIPTBOX_OTEL_ENDPOINT", "").strip() or None,
         )
 
 
@@ -504,3 +524,12 @@ def _registration(value: str) -> Literal["open", "invite"]:
     if value == "invite":
         return "invite"
     raise ValueError(f"SCRIPTBOX_REGISTRATION must be 'open' or 'invite', got {value!r}")
+
+
+def _log_format(value: str) -> Literal["text", "json"]:
+    value = value.strip().lower()
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ValueError(f"SCRIPTBOX_LOG_FORMAT must be 'text' or 'json', got {value!r}")

@@ -17,6 +17,7 @@ from core.settings import Settings
 from graphql_api import rest, service_proxy, web
 from graphql_api.body_limit import BodySizeLimit
 from graphql_api.downloads import download_artifact, download_file
+from graphql_api.observe import ObservedRequests, metrics_route
 from graphql_api.schema import build_schema
 from graphql_api.view import ScriptboxGraphQL
 from models import db
@@ -66,9 +67,11 @@ def create_app(settings: Settings, services: ApiServices, background: Background
             Route("/artifacts/{execution_id}/{name}", download_artifact, methods=["GET"]),
             Route("/healthz", healthz),
             *service_proxy.routes(settings),
+            metrics_route(settings),
             *web.routes(settings),
         ],
         middleware=[
+            Middleware(ObservedRequests),
             Middleware(
                 BodySizeLimit,
                 max_json_bytes=settings.max_json_body_bytes,
@@ -76,7 +79,7 @@ def create_app(settings: Settings, services: ApiServices, background: Background
                 own_errors_under=(rest.PREFIX,),
                 # The proxy caps what it passes on itself (its own settings).
                 not_under=(service_proxy.PREFIX + "/",),
-            )
+            ),
         ],
         lifespan=lifespan,
     )

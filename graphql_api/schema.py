@@ -15,6 +15,7 @@ from core.settings import Settings
 from graphql_api.audit_extension import AuditTrail, audit_mutations
 from graphql_api.error_handling import ClientErrorFormatter, log_errors
 from graphql_api.executor import ScriptboxExecutor
+from graphql_api.observe_schema import observing_extensions
 from graphql_api.operation_scopes import OperationScopes
 from graphql_api.query_cost import QueryLimits, check
 from resolvers.account_admin import AccountAdminMutation, AccountAdminQuery
@@ -145,6 +146,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ClientErrorFormatter,
         OperationScopes,
         AuditTrail,
+        *observing_extensions(),
     ]
     audit_mutations(Mutation)
     return ScriptboxSchema(

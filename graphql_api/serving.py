@@ -23,9 +23,11 @@ def uvicorn_config(
     port: int,
     log_level: str = "info",
     timeout_graceful_shutdown: int = GRACEFUL_SHUTDOWN_SECONDS,
+    log_config: dict[str, Any] | None = uvicorn.config.LOGGING_CONFIG,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        log_config=log_config,
         host=host,
         port=port,
         log_level=log_level,

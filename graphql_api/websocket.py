@@ -60,6 +60,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from core import metrics
 from core.errors import (
     BadUserInput,
     ClientError,
@@ -382,6 +383,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        with metrics.ACTIVE_SUBSCRIPTIONS.track_inprogress():
+            await self._run_operation(operation)
+
+    async def _run_operation(self, operation: Operation[Context, None]) -> None:
         if is_shareable(operation.query, operation.operation_name):
             # One copy of a document that thousands of sockets hold.
             operation.query = shared_text(operation.query)
@@ -597,7 +602,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         variables: dict[str, object] | None,
     ) -> None:
         try:
-            await super().handle_async_results(operation_id, query, operation_name, variables)
+            with metrics.ACTIVE_SUBSCRIPTIONS.track_inprogress():
+                await super().handle_async_results(operation_id, query, operation_name, variables)
         except GraphQLError as error:
             # A parse error raised by a parsing extension (ParserCache).
             await self._send_error(operation_id, dict(error.formatted))

@@ -62,7 +62,8 @@ class Context:
         self.services = services
         self.request = request
         self.response = response
-        self.request_id = uuid.uuid4().hex[:16]
+        # The id the request's log lines carry (graphql_api/observe.py).
+        self.request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:16]
         self._loaders: Loaders | None = None
         # Set by the WebSocket protocols from the connection_init payload.
         self.connection_params: dict[str, Any] | None = None

@@ -9,17 +9,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import getpass
-import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec
 
 import click
 
 from client.commands import COMMANDS as CLIENT_COMMANDS
+from core import logs
+from core.metric_files import share_between_processes
 from core.settings import Settings
 
 SCHEMA_FILE = Path("schema.graphql")
@@ -27,15 +29,14 @@ P = ParamSpec("P")
 
 
 def server_command(command: Callable[P, int]) -> Callable[P, None]:
-    """A role's command: logs to stderr, and a bad setting (a ValueError
-    naming its variable) is an error message and exit code 2, not a traceback."""
+    """A role's command: logs to stderr (as SCRIPTBOX_LOG_FORMAT says), and a
+    bad setting (a ValueError naming its variable) is an error message and
+    exit code 2, not a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
         try:
+            logs.configure(Settings.from_env().log_format)
             code = command(*args, **kwargs)
         except ValueError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -60,29 +61,51 @@ def cli() -> None:
 @click.option("--log-level", default="info", show_default=True)
 @server_command
 def serve(host: str | None, port: int | None, log_level: str) -> int:
-    import uvicorn
-
-    from graphql_api.serving import uvicorn_config
-    from roles.api import build_api_app
-
     settings = Settings.from_env()
-    config = uvicorn_config(
-        build_api_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=log_level,
-    )
-    uvicorn.Server(config).run()
+    with observed(settings):
+        import uvicorn
+
+        from graphql_api.serving import uvicorn_config
+        from roles.api import build_api_app
+
+        config = uvicorn_config(
+            build_api_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=log_level,
+            # Logging is configured already (core/logs.py): the access log
+            # goes through it too.
+            log_config=None,
+        )
+        uvicorn.Server(config).run()
     return 0
 
 
 @cli.command(help="run executions and schedules (no HTTP); see SCRIPTBOX_WORKER_*")
 @server_command
 def worker() -> int:
-    from roles.worker import run_until_stopped
+    settings = Settings.from_env()
+    with observed(settings):
+        from roles.worker import run_until_stopped
 
-    asyncio.run(run_until_stopped(Settings.from_env()))
+        asyncio.run(run_until_stopped(settings))
     return 0
+
+
+@contextlib.contextmanager
+def observed(settings: Settings) -> Iterator[None]:
+    """Metrics shared through SCRIPTBOX_METRICS_DIR (set before the metrics
+    are first imported) and tracing when configured, for a serving role."""
+    if settings.metrics_dir is not None:
+        share_between_processes(settings.metrics_dir)
+    from core import metrics, tracing
+
+    tracing.configure(settings.otel_endpoint)
+    try:
+        yield
+    finally:
+        tracing.shutdown()
+        metrics.leave()
 
 
 @cli.command("worker-health", help="exit 0 when this worker's heartbeat is fresh (health checks)")

@@ -19,7 +19,6 @@ from services.credentials import TokenCodec
 from services.events import ExecutionEventBus, InMemoryEventBus
 from services.files import FileStore
 from services.login_throttle import LoginThrottle
-from services.redis_events import RedisEventBus
 from services.secrets import SecretStore
 from storage import LocalStorageConfig, ObjectStore, S3StorageConfig, create_object_store
 from worker.limits import default_limits
@@ -48,6 +47,10 @@ def build_store(settings: Settings) -> ObjectStore:
 def build_bus(settings: Settings) -> ExecutionEventBus:
     """Redis between processes when configured; else in memory, for one process."""
     if settings.redis_url:
+        # Imported only when used: redis-py imports OpenTelemetry whenever
+        # it is installed, which an untraced embedded service must not.
+        from services.redis_events import RedisEventBus
+
         return RedisEventBus(settings.redis_url, settings.redis_prefix)
     return InMemoryEventBus(settings.subscriber_queue_limit)
 

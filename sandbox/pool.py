@@ -14,6 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from core import metrics
 from sandbox.containers import LiveContainer
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,18 @@ class WarmPool:
     def take(self, profile: tuple[int, int, int, int]) -> LiveContainer | None:
         """A healthy idle container made for these limits, or None."""
         if profile != self.profile:
+            metrics.WARM_POOL_MISSES.inc()
             return None
         while self._ready:
             container = self._ready.popleft()
+            metrics.WARM_POOL_SIZE.dec()
             self._wanted.set()
             if container.alive():
                 return container
             log.warning("warm container %s died while idle; discarding", container.id[:12])
             self._discard(container)
         self._wanted.set()
+        metrics.WARM_POOL_MISSES.inc()
         return None
 
     @property
@@ -70,6 +74,7 @@ class WarmPool:
             self._task = None
         while self._ready:
             self._discard(self._ready.popleft())
+            metrics.WARM_POOL_SIZE.dec()
 
     async def _fill(self) -> None:
         backoff = 0.5
@@ -93,6 +98,7 @@ class WarmPool:
                 self._discard(container)
                 return
             self._ready.append(container)
+            metrics.WARM_POOL_SIZE.inc()
 
     async def _closed_event(self) -> None:
         while not self._closed:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import logs
 from core.errors import AlreadyExists, BadUserInput, Forbidden, RateLimited, Unauthenticated
 from core.roles import TokenScope
 from models.users import RefreshToken, User
@@ -193,9 +194,11 @@ class Accounts:
             raise Unauthenticated(LOG_IN_FIRST)
         if is_api_token(token):
             user, hold = await self.api_tokens.authenticate(token)
+            logs.note_user(str(user.id))
             return AccessSession(caller=await caller_for(user, hold), expires_at=hold.expires_at)
         claims = self._tokens.decode(token, "access")
         user = await self._live_user(claims.user_id, claims.issued_at)
+        logs.note_user(str(user.id))
         return AccessSession(caller=await caller_for(user), expires_at=claims.expires_at)
 
     async def caller_with_scope(

@@ -21,6 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core import metrics
 from core.retries import OverlapPolicy, RetryPolicy
 from core.settings import Settings
 from core.tasks import cancel_and_wait
@@ -197,6 +198,9 @@ class Scheduler:
             ).update(next_run_at=following, last_run_at=now)
             if claimed != 1:
                 return None  # another scheduler fired this due time
+            if schedule.next_run_at is not None:
+                lag = (now - schedule.next_run_at).total_seconds()
+                metrics.SCHEDULER_LAG.observe(max(0.0, lag))
             if schedule.overlap is OverlapPolicy.SKIP and await self._still_going(schedule):
                 log.info("schedule %s skipped a tick: its last run has not ended", schedule.id)
                 return None

@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
+from core import logs, tracing
 from core.settings import Settings
 from core.tasks import cancel_and_wait
 from models.executions import Execution
@@ -125,7 +126,8 @@ class Worker:
         while True:
             await self._slots.acquire()
             try:
-                row = await self.lifecycle.claim(self.name, self.tags)
+                with tracing.span("execution.claim", {"worker": self.name}):
+                    row = await self.lifecycle.claim(self.name, self.tags)
             except Exception:
                 self._slots.release()
                 log.exception("claiming the next execution failed")
@@ -138,7 +140,11 @@ class Worker:
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
                 continue
             log.info("worker %s claimed execution %s", self.name, row.id)
-            task = asyncio.create_task(self._run_and_release(row), name=f"execution {row.id}")
+            task = asyncio.create_task(
+                self._run_and_release(row),
+                name=f"execution {row.id}",
+                context=logs.for_execution(str(row.id), str(row.owner_id)),
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

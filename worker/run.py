@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from core import logs, metrics, tracing
 from core.codes import ExecutionErrorCode
 from core.errors import ClientError
 from core.settings import Settings
@@ -57,6 +58,7 @@ class RunParts:
 async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) -> None:
     """Run a claimed (RUNNING) row to its end; setting `cancel` stops it."""
     run = _Run(parts, row, cancel, RunOutput(row, parts.bus, parts.journal))
+    job: SandboxJob | Ending | None = None
     try:
         job = await run.prime()
         outcome = job if isinstance(job, Ending) else await run.execute(job)
@@ -66,9 +68,14 @@ async def run_execution(parts: RunParts, row: Execution, cancel: asyncio.Event) 
         ending = Ending.failed(ExecutionErrorCode.INTERNAL_ERROR, "The worker failed; see logs.")
     output = run.output
     await output.flush()
-    await parts.lifecycle.finish(
+    ended = await parts.lifecycle.finish(
         row, ending, output.text("stdout"), output.text("stderr"), seq=output.next_seq
     )
+    if ended:
+        log.info("execution %s ended %s", row.id, ending.status.value.lower())
+        language = job.language if isinstance(job, SandboxJob) else None
+        ran = ending.duration_ms / 1000 if language and ending.duration_ms is not None else None
+        metrics.execution_ended(ending.status.value, language, ran)
 
 
 class _Run:
@@ -106,6 +113,7 @@ class _Run:
         if isinstance(files, Ending):
             return files
         self.output.hide(secrets.values())
+        logs.hide(secrets.values())
         content = await parts.contents.read(version.storage_key, version.sha256)
         caps = BundleCaps(parts.settings.max_bundle_scripts, parts.settings.max_bundle_bytes)
         try:
@@ -167,14 +175,18 @@ class _Run:
 
     async def execute(self, job: SandboxJob) -> SandboxOutcome | Ending:
         """The sandbox's outcome; or the ending, when there is no sandbox."""
-        try:
-            return await self.parts.sandbox.run(job, self.output.feed, self.cancel)
-        except SandboxUnavailable as exc:
-            log.error("sandbox unavailable for execution %s: %s", self.row.id, exc)
-            return Ending.failed(
-                ExecutionErrorCode.SANDBOX_UNAVAILABLE,
-                "The sandbox is unavailable; try again later.",
-            )
+        with tracing.span("sandbox.run", {"execution_id": job.execution_id}):
+            # A script that reads TRACEPARENT makes its spans children of this one.
+            if trace := tracing.trace_environment():
+                job = replace(job, env={**job.env, **trace})
+            try:
+                return await self.parts.sandbox.run(job, self.output.feed, self.cancel)
+            except SandboxUnavailable as exc:
+                log.error("sandbox unavailable for execution %s: %s", self.row.id, exc)
+                return Ending.failed(
+                    ExecutionErrorCode.SANDBOX_UNAVAILABLE,
+                    "The sandbox is unavailable; try again later.",
+                )
 
     async def record(self, outcome: SandboxOutcome) -> Ending:
         """Keep what the script made, and say how it ended."""

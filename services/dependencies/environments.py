@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
+from core import metrics
 from core.languages import Language
 from core.settings import Settings
 from core.tasks import cancel_and_wait
@@ -395,6 +396,7 @@ class DependencyManager:
             if not updated:
                 raise DependencyFailure("DEPENDENCY_TIMEOUT", "another worker took over the build")
             self.builds += 1
+            metrics.DEPENDENCY_BUILDS.labels(outcome="built").inc()
             log.info(
                 "built environment %s (%d pins, %d bytes) in %s",
                 row.hash[:12],
@@ -406,6 +408,7 @@ class DependencyManager:
             self._spawn(self.evict(keep=row.hash), "deps-evict")
             return row
         except DependencyFailure as exc:
+            metrics.DEPENDENCY_BUILDS.labels(outcome="failed").inc()
             await self._remove_volume(volume)
             await claims.record_failure(row, exc)
             raise

@@ -24,6 +24,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core import metrics
 from core.codes import ExecutionErrorCode
 from core.retries import RetryPolicy
 from core.statuses import ExecutionStatus, check_initial, check_move
@@ -144,6 +145,8 @@ class ExecutionLifecycle:
         for script_id, execution_id in last_by_script.items():
             await Script.filter(id=script_id).update(last_execution_id=execution_id)
         for row in rows:
+            if row.status is not QUEUED:  # refused at once: ended unrun
+                metrics.execution_ended(row.status.value, None, None)
             self._bus.open(str(row.id))
             seq = SEQ_QUEUED if row.status is QUEUED else SEQ_ENDED_UNRUN
             await self._bus.publish(ExecutionEvent.of(row, seq, row.status))
@@ -157,6 +160,7 @@ class ExecutionLifecycle:
         RUNNING and announced."""
         row = await claim_next_execution(worker, tags)
         if row is not None:
+            _observe_wait(row)
             await self._bus.publish(ExecutionEvent.of(row, SEQ_RUNNING, RUNNING))
         return row
 
@@ -226,6 +230,7 @@ class ExecutionLifecycle:
             duration_ms=0,
         )
         if cancelled:
+            metrics.execution_ended(ExecutionStatus.CANCELLED.value, None, None)
             await self._bus.publish(
                 ExecutionEvent.of(row, SEQ_ENDED_UNRUN, ExecutionStatus.CANCELLED)
             )
@@ -282,6 +287,7 @@ class ExecutionLifecycle:
                 await self._archive.discard(kept)
                 continue
             failed += 1
+            metrics.execution_ended(ExecutionStatus.FAILED.value, None, None)
             await delete_persisted_output(str(row.id))
             seq = output.last_seq
             for stream, data in output.missing_from_bus():
@@ -317,6 +323,13 @@ def _with_retry(row: Execution) -> AbstractAsyncContextManager[object]:
     the end and the retry are written together); none otherwise, keeping
     the end of every other run the one UPDATE it was."""
     return in_transaction() if row.retry is not None else contextlib.nullcontext()
+
+
+def _observe_wait(row: Execution) -> None:
+    """How long a claimed row waited, from when it could first run."""
+    ready = max(filter(None, (row.queued_at, row.not_before)), default=None)
+    if ready is not None and row.started_at is not None:
+        metrics.QUEUE_WAIT.observe(max(0.0, (row.started_at - ready).total_seconds()))
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:

@@ -58,6 +58,7 @@ def test_variables_override_and_data_dir_moves_its_files() -> None:
         ("SCRIPTBOX_EMBEDDED_WORKER", "maybe", "must be true or false"),
         ("SCRIPTBOX_STORAGE", "floppy", "SCRIPTBOX_STORAGE must be 'local' or 's3'"),
         ("SCRIPTBOX_SANDBOX_MEMORY_BYTES", str(2**31), "must be at most 2147483647"),
+        ("SCRIPTBOX_LOG_FORMAT", "xml", "SCRIPTBOX_LOG_FORMAT must be 'text' or 'json'"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str, says: str) -> None:
