@@ -191,7 +191,12 @@ def configure(log_format: Literal["text", "json"], level: int | str = logging.IN
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # uvicorn's loggers write through the root's handler, not their own.
+    # uvicorn's loggers write through the root's handler, not their own, at
+    # the root's level until uvicorn's `log_level` sets theirs (an earlier
+    # uvicorn in the same process may have left them quieter, or disabled).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+        logger.disabled = False
