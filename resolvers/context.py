@@ -70,6 +70,8 @@ class Context:
         self._session: AccessSession | None = None
         self._refusal: Unauthenticated | None = None
         self._session_lock = asyncio.Lock()
+        # A WebSocket's re-check reads the token afresh, never a kept session.
+        self._fresh = False
         # (owner id, tree revision) of each tree answered from its rows by
         # a compiled plan: what a cached response depends on.
         self.tree_answers: list[tuple[str | None, int]] = []
@@ -109,7 +111,9 @@ class Context:
     async def _read_session(self) -> None:
         authorization = self.authorization()
         try:
-            self._session = await self.services.accounts.session_for(authorization)
+            self._session = await self.services.accounts.session_for(
+                authorization, fresh=self._fresh
+            )
         except Unauthenticated as exc:
             self._refusal = exc
             await self.services.audit.token_refused(exc, authorization, self.client_address)
@@ -158,6 +162,7 @@ class Context:
         return self._session.expires_at if self._session is not None else None
 
     def forget_session(self) -> None:
-        """Read the token again on next use (a WebSocket re-checks it)."""
+        """Read the token again, afresh, on next use (a WebSocket re-checks it)."""
+        self._fresh = True
         self._session = None
         self._refusal = None

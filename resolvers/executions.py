@@ -26,7 +26,7 @@ from resolvers.resources import ResourceUsageType, resources_of
 from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import Language, ScriptType
-from services.access import get_script
+from services.access import get_script, sees_run_started_by
 from services.events import ExecutionEvent as BusEvent
 from services.executions.history import ExecutionFilter, cursor_of
 from services.executions.submit import CodeToRun
@@ -256,6 +256,9 @@ class ExecutionEvent:
         default=None,
         description="On a terminal event that a retry follows: the retry, whose events come next.",
     )
+    # The finished row the event carried (in the process that ended it):
+    # shown without reading it again to a caller who surely sees it.
+    finished_row: strawberry.Private[ExecutionRow | None] = None
 
     @strawberry.field(description="Set on the terminal event.")
     async def execution(self, info: Info[Context, None]) -> ExecutionType | None:
@@ -263,6 +266,10 @@ class ExecutionEvent:
         if self.stream is not None or not status.is_terminal:
             return None
         caller = await info.context.caller()
+        if self.finished_row is not None and sees_run_started_by(
+            caller, self.finished_row.owner_id
+        ):
+            return ExecutionType(row=self.finished_row)
         try:
             row = await info.context.services.executions.get(caller, self.execution_id)
         except NotFound:
@@ -270,7 +277,12 @@ class ExecutionEvent:
         return ExecutionType(row=row)
 
     @classmethod
-    def from_bus(cls, event: BusEvent, next_attempt: ExecutionRow | None = None) -> ExecutionEvent:
+    def from_bus(
+        cls,
+        event: BusEvent,
+        next_attempt: ExecutionRow | None = None,
+        finished_row: ExecutionRow | None = None,
+    ) -> ExecutionEvent:
         return cls(
             execution_id=strawberry.ID(event.execution_id),
             seq=event.seq,
@@ -278,6 +290,7 @@ class ExecutionEvent:
             stream=OutputStream(event.stream) if event.stream else None,
             data=event.data,
             next_attempt_id=strawberry.ID(str(next_attempt.id)) if next_attempt else None,
+            finished_row=finished_row,
         )
 
 
@@ -428,7 +441,7 @@ class ExecutionSubscription:
         executions = info.context.services.executions
         row = await executions.get(caller, execution_id)
         async for event, next_attempt in executions.follow_attempts(row):
-            yield ExecutionEvent.from_bus(event, next_attempt)
+            yield ExecutionEvent.from_bus(event, next_attempt, event.finished)
 
     @strawberry.subscription(description="Status changes of all of the caller's executions.")
     async def my_executions(
@@ -436,4 +449,4 @@ class ExecutionSubscription:
     ) -> AsyncGenerator[ExecutionEvent, None]:
         caller = await info.context.caller()
         async for event in await info.context.services.executions.follow_owner(caller.id):
-            yield ExecutionEvent.from_bus(event)
+            yield ExecutionEvent.from_bus(event, finished_row=event.finished)

@@ -19,6 +19,7 @@ from services.executions.service import ExecutionService
 from services.files import FileStore
 from services.retention import Retention
 from services.schedules import Scheduler, Schedules
+from services.session_cache import SessionCache
 from services.tree import TreeService
 from worker.loop import Worker
 
@@ -68,17 +69,20 @@ def build_api_process(settings: Settings) -> ApiProcess:
         build_worker(settings, store, bus, secrets, files) if settings.embedded_worker else None
     )
     executions = ExecutionService(settings, bus, store)
+    access_watch = AccessWatch(settings.access_check_seconds)
     services = ApiServices(
         settings=settings,
         store=store,
-        accounts=build_accounts(settings),
+        accounts=build_accounts(
+            settings, SessionCache(lambda: access_watch.revision, settings.access_check_seconds)
+        ),
         tree=TreeService(store, settings.max_script_bytes, settings.max_folder_depth),
         executions=executions,
         batches=BatchService(settings, executions),
         secrets=secrets,
         files=files,
         schedules=Schedules(settings),
-        access_watch=AccessWatch(settings.access_check_seconds),
+        access_watch=access_watch,
         audit=AuditLog(settings.audit_retention_days),
     )
     scheduler = Scheduler(executions) if settings.scheduler_enabled else None

@@ -20,6 +20,7 @@ from services.events import ExecutionEventBus, InMemoryEventBus
 from services.files import FileStore
 from services.login_throttle import LoginThrottle
 from services.secrets import SecretStore
+from services.session_cache import SessionCache
 from storage import LocalStorageConfig, ObjectStore, S3StorageConfig, create_object_store
 from worker.limits import default_limits
 from worker.loop import Worker
@@ -59,7 +60,7 @@ def build_secrets(settings: Settings) -> SecretStore:
     return SecretStore(settings.secrets_key, settings.secrets_key_file)
 
 
-def build_accounts(settings: Settings) -> Accounts:
+def build_accounts(settings: Settings, sessions: SessionCache | None = None) -> Accounts:
     tokens = TokenCodec(
         load_or_create_secret(settings.jwt_secret, settings.jwt_secret_file),
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
@@ -71,7 +72,7 @@ def build_accounts(settings: Settings) -> Accounts:
         settings.login_first_delay_seconds,
         settings.login_max_usernames_per_address,
     )
-    return Accounts(tokens, throttle, settings.registration)
+    return Accounts(tokens, throttle, settings.registration, sessions)
 
 
 def worker_name(settings: Settings) -> str:

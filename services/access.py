@@ -189,6 +189,13 @@ def sees_in_tree(
     return folder_id is not None and str(folder_id) in caller.shared
 
 
+def sees_run_started_by(caller: Caller, owner_id: str | uuid.UUID) -> bool:
+    """Whether `visible_filter` surely shows the caller a run record that
+    `owner_id` started, without reading anything: an admin's, or their own
+    with their whole tree. False says nothing: ask `visible_filter`."""
+    return caller.is_admin or (caller.own_tree and str(owner_id) == str(caller.id))
+
+
 def visible(query: QuerySet[RowT], caller: Caller) -> QuerySet[RowT]:
     """`query` narrowed to the rows the caller may see."""
     condition = visible_filter(caller, query.model)

@@ -8,6 +8,11 @@ process polls that row (one tiny query every `interval` seconds) and
 wakes its sockets, which then re-read their caller: refused, they end
 their streams and close; still allowed but reaching less, they end their
 subscriptions with an error so each is re-checked when the client subscribes again.
+
+What gives access (a grant, a membership, an admin role) calls
+`access_given`, which bumps the same counter: sockets re-check and find
+nothing narrowed, but sessions cached by that counter (services/session_cache.py)
+are read afresh.
 """
 
 from __future__ import annotations
@@ -24,14 +29,28 @@ from models.teams import AccessGeneration
 ROW_ID = 1
 log = logging.getLogger(__name__)
 
+# Changes made by this process, counted as soon as they are written: its own
+# cached sessions must not wait for the next poll to see them.
+_changes_here = 0
+
 
 async def access_taken_away() -> None:
+    await _bump()
+
+
+async def access_given() -> None:
+    await _bump()
+
+
+async def _bump() -> None:
+    global _changes_here
     updated = await AccessGeneration.filter(id=ROW_ID).update(generation=F("generation") + 1)
     if not updated:
         # The first bump ever: make the row (another process may race us).
         _, created = await AccessGeneration.get_or_create(id=ROW_ID, defaults={"generation": 1})
         if not created:
             await AccessGeneration.filter(id=ROW_ID).update(generation=F("generation") + 1)
+    _changes_here += 1
 
 
 async def current_generation() -> int:
@@ -54,6 +73,14 @@ class AccessWatch:
         # callback rather than a task of its own, which idle sockets by the
         # thousand would each hold.
         self._listeners: set[Callable[[], None]] = set()
+
+    @property
+    def revision(self) -> tuple[int, int] | None:
+        """Moves at every change this process makes or observes; None while
+        the watch is not polling (then nothing may be cached by it)."""
+        if self._poller is None:
+            return None
+        return (_changes_here, self._epoch)
 
     async def start(self) -> None:
         self._seen = await current_generation()

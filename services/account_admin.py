@@ -16,7 +16,7 @@ from core.errors import BadUserInput, NotFound
 from core.ids import parse_id
 from models.users import User
 from services.access import Caller, require_admin
-from services.access_watch import access_taken_away
+from services.access_watch import access_given, access_taken_away
 from services.accounts import create_user, end_sessions
 
 MAX_PAGE = 200
@@ -91,7 +91,9 @@ async def set_admin(caller: Caller, user_id: str, admin: bool) -> User:
         if not admin and row.is_admin and row.is_active:
             await _refuse_last_admin(row.id)
         await User.filter(id=row.id).update(is_admin=admin)
-    if not admin:
+    if admin:
+        await access_given()
+    else:
         await access_taken_away()
     return await User.get(id=row.id)
 

@@ -33,6 +33,7 @@ from services.credentials import (
 from services.invites import INVITE_REQUIRED, use_invite
 from services.login_throttle import LoginThrottle, client_key, username_key
 from services.reach import caller_for
+from services.session_cache import SessionCache
 
 BAD_CREDENTIALS = "Wrong username or password."
 DEACTIVATED = "The account is deactivated."
@@ -91,9 +92,16 @@ async def _insert_user(username: str, password_hash: str, is_admin: bool = False
 
 class Accounts:
     def __init__(
-        self, tokens: TokenCodec, throttle: LoginThrottle, registration: str = "open"
+        self,
+        tokens: TokenCodec,
+        throttle: LoginThrottle,
+        registration: str = "open",
+        sessions: SessionCache | None = None,
     ) -> None:
         self._tokens = tokens
+        # None: every session is read afresh (a process that watches no
+        # access changes).
+        self._sessions = sessions
         self._throttle = throttle
         # "open": anyone registers; "invite": only with an unused invite code.
         self._registration = registration
@@ -183,12 +191,14 @@ class Accounts:
         user = await self._live_user(claims.user_id, claims.issued_at)
         return await self._issue(user, family=claims.family or secrets.token_hex(16))
 
-    async def session_for(self, authorization: str | None) -> AccessSession:
-        """Who an `Authorization` value speaks for, read afresh, with what they
+    async def session_for(self, authorization: str | None, fresh: bool = False) -> AccessSession:
+        """Who an `Authorization` value speaks for, with what they
         reach: UNAUTHENTICATED when it holds no bearer token, or an access
         token that is expired, forged, of another type, issued before the
         password changed, or of an account deleted or deactivated; or an API
-        token unknown, revoked or expired."""
+        token unknown, revoked or expired. A login's session may be one read
+        before, while no access has changed since (services/session_cache.py),
+        unless `fresh`."""
         token = bearer_token(authorization)
         if token is None:
             raise Unauthenticated(LOG_IN_FIRST)
@@ -196,6 +206,21 @@ class Accounts:
             user, hold = await self.api_tokens.authenticate(token)
             logs.note_user(str(user.id))
             return AccessSession(caller=await caller_for(user, hold), expires_at=hold.expires_at)
+        if self._sessions is None:
+            return await self._login_session(token)
+        kept = None if fresh else self._sessions.get(token)
+        if kept is not None:
+            return kept
+        revision = self._sessions.revision()
+        try:
+            session = await self._login_session(token)
+        except Unauthenticated:
+            self._sessions.forget(token)
+            raise
+        self._sessions.keep(token, revision, session)
+        return session
+
+    async def _login_session(self, token: str) -> AccessSession:
         claims = self._tokens.decode(token, "access")
         user = await self._live_user(claims.user_id, claims.issued_at)
         logs.note_user(str(user.id))

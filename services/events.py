@@ -50,6 +50,11 @@ class ExecutionEvent:
     stream: Stream | None = None
     data: str | None = None
     batch_id: str | None = None
+    # On a terminal event published by the process that ended the row: the
+    # row as written, so followers in that process show it without reading
+    # it again. Never crosses processes (a scale-out bus drops it, and its
+    # followers read the row).
+    finished: Execution | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -59,6 +64,7 @@ class ExecutionEvent:
         status: ExecutionStatus = ExecutionStatus.RUNNING,
         stream: Stream | None = None,
         data: str | None = None,
+        finished: Execution | None = None,
     ) -> ExecutionEvent:
         """An event of `row`: a change to `status`, or output (`stream` and
         `data`, while it runs). Every event of a row is made here."""
@@ -70,6 +76,7 @@ class ExecutionEvent:
             stream=stream,
             data=data,
             batch_id=str(row.batch_id) if row.batch_id else None,
+            finished=finished,
         )
 
     @property

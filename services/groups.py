@@ -14,7 +14,7 @@ from core.ids import parse_id
 from models.teams import Group, GroupMember, GroupSecret
 from models.users import User
 from services.access import Caller, require_admin
-from services.access_watch import access_taken_away
+from services.access_watch import access_given, access_taken_away
 from services.secrets import SecretStore, check_secret_name
 
 MAX_GROUP_NAME = 64
@@ -100,6 +100,8 @@ async def add_member(caller: Caller, group_id: str, user_id: str) -> Group:
     # Added at the same moment by another request: the same outcome.
     with contextlib.suppress(IntegrityError):
         await GroupMember.get_or_create(group_id=group.id, user_id=user.id)
+    # They now reach what is shared with the group.
+    await access_given()
     return group
 
 

@@ -14,7 +14,7 @@ from models.teams import FolderGrant, Group
 from models.tree import Folder
 from models.users import User
 from services.access import Caller, get_folder, get_visible_where, require_owner
-from services.access_watch import access_taken_away
+from services.access_watch import access_given, access_taken_away
 from services.login_throttle import username_key
 
 
@@ -59,9 +59,11 @@ async def share_folder(
     existing = await FolderGrant.get_or_none(folder_id=folder.id, **grantee)
     if existing is None:
         try:
-            return await FolderGrant.create(
+            grant = await FolderGrant.create(
                 folder_id=folder.id, role=role, granted_by_id=caller.id, **grantee
             )
+            await access_given()
+            return grant
         except IntegrityError:
             # Granted at the same moment by another request: change that one.
             existing = await FolderGrant.get(folder_id=folder.id, **grantee)
@@ -71,6 +73,8 @@ async def share_folder(
     await existing.save(update_fields=["role", "granted_by_id"])
     if weaker:
         await access_taken_away()
+    else:
+        await access_given()
     return existing
 
 

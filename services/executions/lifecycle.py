@@ -15,6 +15,7 @@ last."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -180,31 +181,29 @@ class ExecutionLifecycle:
         after every output event the worker published."""
         kept = await self._archive.keep(row.id, stdout, stderr)
         now = datetime.now(UTC)
+        written: dict[str, Any] = dict(
+            error_code=ending.error_code,
+            error_message=ending.error_message,
+            result_json=ending.result_json,
+            exit_code=ending.exit_code,
+            **kept.columns(),
+            output_truncated=ending.output_truncated,
+            rejected_artifacts=list(ending.rejected_artifacts),
+            finished_at=now,
+            duration_ms=(
+                _ms_between(row.started_at, now)
+                if ending.duration_ms is None
+                else ending.duration_ms
+            ),
+            peak_memory_bytes=ending.usage.peak_memory_bytes,
+            cpu_user_seconds=ending.usage.cpu_user_seconds,
+            cpu_system_seconds=ending.usage.cpu_system_seconds,
+            wall_seconds=ending.usage.wall_seconds,
+            image=ending.image,
+            image_id=ending.image_id,
+        )
         async with _with_retry(row):
-            ended = await _move(
-                row,
-                RUNNING,
-                ending.status,
-                error_code=ending.error_code,
-                error_message=ending.error_message,
-                result_json=ending.result_json,
-                exit_code=ending.exit_code,
-                **kept.columns(),
-                output_truncated=ending.output_truncated,
-                rejected_artifacts=list(ending.rejected_artifacts),
-                finished_at=now,
-                duration_ms=(
-                    _ms_between(row.started_at, now)
-                    if ending.duration_ms is None
-                    else ending.duration_ms
-                ),
-                peak_memory_bytes=ending.usage.peak_memory_bytes,
-                cpu_user_seconds=ending.usage.cpu_user_seconds,
-                cpu_system_seconds=ending.usage.cpu_system_seconds,
-                wall_seconds=ending.usage.wall_seconds,
-                image=ending.image,
-                image_id=ending.image_id,
-            )
+            ended = await _move(row, RUNNING, ending.status, **written)
             retry = next_attempt(row, ending.status, ending.error_code, now) if ended else None
             if retry is not None:
                 await self._create_attempt(row, retry)
@@ -212,7 +211,10 @@ class ExecutionLifecycle:
             await self._archive.discard(kept)
         # A row deleted meanwhile (with its script) gets its end published
         # all the same, so that its followers stop.
-        if ended or not await Execution.exists(id=row.id):
+        if ended:
+            finished = _as_written(row, ending.status, written)
+            await self._bus.publish(ExecutionEvent.of(row, seq, ending.status, finished=finished))
+        elif not await Execution.exists(id=row.id):
             await self._bus.publish(ExecutionEvent.of(row, seq, ending.status))
         if retry is not None:
             await self.announce([retry])
@@ -316,6 +318,15 @@ async def _move(
         status=new, **fields
     )
     return updated == 1
+
+
+def _as_written(row: Execution, status: ExecutionStatus, fields: Mapping[str, Any]) -> Execution:
+    """A copy of `row` as `_move` left it in the database (the worker's own
+    row stays as it was claimed)."""
+    finished = copy.copy(row)
+    for name, value in {**fields, "status": status, "run_slot": None, "batch_slot": None}.items():
+        setattr(finished, name, value)
+    return finished
 
 
 def _with_retry(row: Execution) -> AbstractAsyncContextManager[object]:

@@ -279,7 +279,8 @@ class ExecutionService:
         while current is not None:
             after = None
             async for event in self.follow(current):
-                if event.is_terminal:
+                # Only a retry policy makes another attempt.
+                if event.is_terminal and current.retry is not None:
                     after = await retries.attempt_after(current)
                 yield event, after
             current = after

@@ -147,3 +147,25 @@ async def test_a_subscription_over_plain_http_gets_a_clear_error(alice: GraphQLC
     assert "WebSocket" in error["message"]
     # Queries and mutations on the same URL are unaffected.
     assert (await alice.data("{ me { id } }"))["me"]["id"]
+
+
+ENDED = """
+status result exitCode stdout stderr outputTruncated error { code } image
+startedAt finishedAt durationMs
+resources { peakMemoryBytes cpuUserSeconds wallSeconds }
+"""
+
+
+async def test_the_terminal_event_shows_the_execution_as_stored(alice: GraphQLClient) -> None:
+    """The process that ends a run hands its subscribers the finished row
+    with the terminal event: what they see is what a read of it answers."""
+    execution = await run(alice, COUNTING, input={"n": 3, "pause": 0.2}, wait=False)
+    follow = f"""subscription($id: ID!) {{ executionUpdates(executionId: $id) {{
+      seq status stream execution {{ {ENDED} }} }} }}"""
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        events = await ws.collect(follow, {"id": execution["id"]})
+    shown = events[-1]["executionUpdates"]["execution"]
+    read = f"query($id: ID!) {{ execution(id: $id) {{ {ENDED} }} }}"
+    stored = (await alice.data(read, {"id": execution["id"]}))["execution"]
+    assert shown == stored
+    assert shown["status"] == "SUCCEEDED" and shown["result"] == {"printed": 3}

@@ -7,8 +7,10 @@ stable code, never an internal error."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +77,23 @@ async def test_a_refresh_token_of_a_deleted_account_is_refused(
         await assert_refresh_refused(client, refresh_token)
         error = await client.error(ME)
         assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_kept_login_of_a_deleted_account_is_refused_within_the_access_check_bound(
+    served: tuple[ServiceProcess, Path],
+) -> None:
+    """A deletion in the database sends no signal: a login's session kept by
+    the service is read afresh once it is older than the access check
+    interval (0.5 s by default), as a socket's would be."""
+    service, database = served
+    async with httpx.AsyncClient(timeout=60) as http:
+        client, user_id, _ = await account(http, service.url, "keptgone")
+        for _ in range(2):  # the second answer is the kept session's
+            assert (await client.data(ME))["me"]["username"].startswith("keptgone")
+        assert delete_rows(database, "DELETE FROM users WHERE id = ?", user_id) == 1
+        # Far longer than the bound, so a busy machine does not fail it.
+        deadline = time.monotonic() + 20
+        while (body := await client.execute(ME)).get("data"):
+            assert time.monotonic() < deadline, "the deleted account's login still answers"
+            await asyncio.sleep(0.1)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
