@@ -108,7 +108,8 @@ class AccountMutation:
     @strawberry.mutation(
         description=(
             "End the login this refresh token belongs to: it, and every token rotated "
-            "from it, stops refreshing. The access token in hand lasts until it expires."
+            "from it, stops refreshing, and the access tokens issued with them are refused "
+            "(open sockets close)."
         )
     )
     async def logout(self, info: Info[Context, None], refresh_token: str) -> bool:

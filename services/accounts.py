@@ -145,13 +145,15 @@ class Accounts:
 
     async def logout(self, refresh_token: str) -> None:
         """End the login a refresh token belongs to: its whole family, so
-        neither it nor any token rotated from it refreshes again. The access
-        token in hand stays valid until it expires (minutes)."""
+        neither it nor any token rotated from it refreshes again, and the
+        access tokens issued with them (they carry the family) are refused
+        from the next request on; open sockets are told."""
         claims = self._tokens.decode(refresh_token, "refresh")
         if claims.family:
             await RefreshToken.filter(family=claims.family).update(revoked=True)
         else:
             await RefreshToken.filter(jti=claims.jti).update(revoked=True)
+        await access_taken_away()
 
     async def login(
         self, username: str, password: str, client_host: str | None = None
@@ -223,6 +225,13 @@ class Accounts:
     async def _login_session(self, token: str) -> AccessSession:
         claims = self._tokens.decode(token, "access")
         user = await self._live_user(claims.user_id, claims.issued_at)
+        # The login it came with has ended (logged out, or a replayed refresh
+        # token revoked its chain). Tokens from before families were carried
+        # have none, and last until they expire.
+        if claims.family is not None and await RefreshToken.exists(
+            family=claims.family, revoked=True
+        ):
+            raise Unauthenticated("This login has ended (logged out); log in again.")
         logs.note_user(str(user.id))
         return AccessSession(caller=await caller_for(user), expires_at=claims.expires_at)
 
@@ -254,7 +263,7 @@ class Accounts:
         return user
 
     async def _issue(self, user: User, family: str) -> IssuedTokens:
-        access, _ = self._tokens.issue(user.id, "access")
+        access, _ = self._tokens.issue(user.id, "access", family=family)
         refresh, claims = self._tokens.issue(user.id, "refresh", family=family)
         await RefreshToken.create(
             jti=claims.jti, user_id=user.id, family=family, expires_at=claims.expires_at

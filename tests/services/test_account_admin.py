@@ -103,9 +103,20 @@ async def test_logout_ends_the_refresh_chain(anon: GraphQLClient, alice: GraphQL
     other = (await login(anon, name_of(alice)))["data"]["login"]
     rotated = (await anon.data(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]
 
-    assert (await anon.data(LOGOUT, {"t": rotated["refreshToken"]}))["logout"] is True
+    # The access tokens in hand work (twice: the second may be a kept session).
+    for access in (first["accessToken"], rotated["accessToken"], other["accessToken"]) * 2:
+        assert (await anon.with_token(access).data(ME))["me"]["id"] == id_of(alice)
+
+    async def log_out() -> None:
+        assert (await anon.data(LOGOUT, {"t": rotated["refreshToken"]}))["logout"] is True
+
+    await assert_socket_ends(anon.base_url, rotated["accessToken"], log_out)
     assert code(await anon.error(REFRESH, {"t": rotated["refreshToken"]})) == "UNAUTHENTICATED"
-    # Another login is another chain: it still refreshes.
+    # Every access token of that login is refused now, the first one too.
+    for access in (first["accessToken"], rotated["accessToken"]):
+        assert code(await anon.with_token(access).error(ME)) == "UNAUTHENTICATED"
+    # Another login is another chain: it still works and refreshes.
+    assert (await anon.with_token(other["accessToken"]).data(ME))["me"]["id"] == id_of(alice)
     assert (await anon.data(REFRESH, {"t": other["refreshToken"]}))["refreshToken"]
     assert code(await anon.error(LOGOUT, {"t": "not-a-token"})) == "UNAUTHENTICATED"
     assert code(await anon.error(LOGOUT, {"t": first["accessToken"]})) == "UNAUTHENTICATED"
