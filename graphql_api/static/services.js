@@ -37,6 +37,26 @@ let following = null; // stops the serviceLogs subscription
 let watchingChanges = null; // stops the myServices subscription
 let refresher = null;
 
+/**
+ * The answers to the latest of several overlapping reads: a status change,
+ * the timer and a button can each read the list at once, and an answer
+ * that arrives late must not put an older state back on the page.
+ */
+function latestOnly() {
+  let asked = 0;
+  let shown = 0;
+  return async (read, show) => {
+    const ticket = ++asked;
+    const answer = await read();
+    if (ticket < shown) return;
+    shown = ticket;
+    show(answer);
+  };
+}
+const listReads = latestOnly();
+const eventReads = latestOnly();
+const chartReads = latestOnly();
+
 export function initServices(current) {
   script = current;
   $("#new-service-form").addEventListener("submit", startService);
@@ -99,22 +119,25 @@ function cpuNow(resources) {
 
 export async function loadServices() {
   try {
-    const data = await api(SERVICES);
-    services = data.services;
-    const rows = services.map(serviceRow);
-    if (!rows.length) {
-      const row = element("tr");
-      const cell = element("td", "No services.", "muted");
-      cell.colSpan = 12;
-      row.append(cell);
-      rows.push(row);
-    }
-    $("#services tbody").replaceChildren(...rows);
-    $("#services").dataset.loaded = "true";
-    if (selected && !services.some((s) => s.id === selected)) closeDetail();
+    await listReads(() => api(SERVICES), showList);
   } catch (err) {
     showError(err);
   }
+}
+
+function showList(data) {
+  services = data.services;
+  const rows = services.map(serviceRow);
+  if (!rows.length) {
+    const row = element("tr");
+    const cell = element("td", "No services.", "muted");
+    cell.colSpan = 12;
+    row.append(cell);
+    rows.push(row);
+  }
+  $("#services tbody").replaceChildren(...rows);
+  $("#services").dataset.loaded = "true";
+  if (selected && !services.some((s) => s.id === selected)) closeDetail();
 }
 
 function serviceRow(service) {
@@ -342,25 +365,28 @@ function setFollowState(state) {
 
 async function loadEvents(id) {
   try {
-    const data = await api(EVENTS, { id });
-    if (!data.service || selected !== id) return;
-    const rows = data.service.events.map((event) => {
-      const row = element("tr");
-      row.dataset.kind = event.kind;
-      row.append(
-        element("td", formatTime(event.at)),
-        element("td", event.kind, "kind"),
-        element("td", event.version === null ? "" : String(event.version)),
-        element("td", event.exitCode === null ? "" : String(event.exitCode)),
-        element("td", event.message || ""),
-      );
-      return row;
-    });
-    $("#service-events tbody").replaceChildren(...rows);
-    $("#service-events").dataset.loaded = "true";
+    await eventReads(() => api(EVENTS, { id }), showEvents);
   } catch (err) {
     showError(err);
   }
+}
+
+function showEvents(data) {
+  if (!data.service || selected !== data.service.id) return;
+  const rows = data.service.events.map((event) => {
+    const row = element("tr");
+    row.dataset.kind = event.kind;
+    row.append(
+      element("td", formatTime(event.at)),
+      element("td", event.kind, "kind"),
+      element("td", event.version === null ? "" : String(event.version)),
+      element("td", event.exitCode === null ? "" : String(event.exitCode)),
+      element("td", event.message || ""),
+    );
+    return row;
+  });
+  $("#service-events tbody").replaceChildren(...rows);
+  $("#service-events").dataset.loaded = "true";
 }
 
 // ---- The chart ------------------------------------------------------------------
@@ -379,16 +405,18 @@ export function drawServiceChart(days) {
 export async function loadServiceChart() {
   const zone = timeZone();
   try {
-    const data = await api(STATS, { days: CHART_DAYS, tz: zone });
-    const days = data.serviceStats;
-    const deployments = days.reduce((sum, d) => sum + d.deployments, 0);
-    const failures = days.reduce((sum, d) => sum + d.failures, 0);
-    $("#service-chart-title").textContent = `Deployments and failures per day, last ${days.length} days (${zone})`;
-    $("#service-chart-summary").textContent = `${counted(deployments, "deployment")}, ${counted(failures, "failure")} in the last ${days.length} days.`;
-    $("#service-chart").replaceChildren(drawServiceChart(days));
-    $("#service-chart").dataset.loaded = "true";
-    $("#service-chart").dataset.timeZone = zone;
+    await chartReads(() => api(STATS, { days: CHART_DAYS, tz: zone }), (data) => showServiceChart(data.serviceStats, zone));
   } catch (err) {
     showError(err);
   }
+}
+
+function showServiceChart(days, zone) {
+  const deployments = days.reduce((sum, d) => sum + d.deployments, 0);
+  const failures = days.reduce((sum, d) => sum + d.failures, 0);
+  $("#service-chart-title").textContent = `Deployments and failures per day, last ${days.length} days (${zone})`;
+  $("#service-chart-summary").textContent = `${counted(deployments, "deployment")}, ${counted(failures, "failure")} in the last ${days.length} days.`;
+  $("#service-chart").replaceChildren(drawServiceChart(days));
+  $("#service-chart").dataset.loaded = "true";
+  $("#service-chart").dataset.timeZone = zone;
 }
