@@ -1,6 +1,7 @@
 """The web page's Services tab: start the open script as a service, see it
 RUNNING with its output arriving live, stop it, read its events, see the
-deployment in the 30-day chart, delete it after a confirmation."""
+deployment in the 30-day chart, redeploy it on the script's new version,
+delete it after a confirmation."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.graphql_api.web.test_browser import assert_stayed_local
 from tests.support.chromium import Browser, Page
 from tests.support.client import GraphQLClient
 from tests.support.services import SERVICES, STATS, TICKER, kinds, service
-from tests.support.tree import script
+from tests.support.tree import UPDATE_SCRIPT, script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 
@@ -125,6 +126,20 @@ async def test_a_service_is_started_followed_live_stopped_and_charted(
         assert summary == "1 deployment, 0 failures in the last 30 days."
         await page.evaluate("document.querySelector('#service-chart').scrollIntoView()")
         await page.screenshot(artifact_path)
+
+        # Redeploy: the script's new current version, from the stopped service.
+        await alice.data(
+            UPDATE_SCRIPT,
+            {"id": created["id"], "input": {"content": TICKER.replace("'tick'", "'tock'")}},
+        )
+        await page.click(f"{row(service_id)} button.redeploy")
+        await row_status(page, service_id, "RUNNING")
+        await page.wait_for(
+            f"document.querySelector({json.dumps(row(service_id) + ' td.version')})"
+            ".textContent === '2'"
+        )
+        await page.wait_for(f"/^tock \\d+$/m.test({LOGS})", timeout=60)
+        assert (await service(alice, service_id))["version"] == 2
 
         await page.click(f"{row(service_id)} button.delete")
         assert await confirm(page) == (
