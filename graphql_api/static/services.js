@@ -72,6 +72,8 @@ export async function showServices() {
   watchChanges();
   if (!refresher) refresher = setInterval(refreshWhileShown, REFRESH_SECONDS * 1000);
   await Promise.all([loadServices(), loadServiceChart()]);
+  // Its output was not followed while the tab was hidden: replay it.
+  if (selected && !following) select(selected);
 }
 
 /** Called when another tab is shown: nothing runs for a hidden tab. */
@@ -292,7 +294,10 @@ function closeDetail() {
 }
 
 function stopFollowing() {
-  if (following) following();
+  if (following) {
+    following();
+    setFollowState("PAUSED");
+  }
   following = null;
 }
 

@@ -90,6 +90,14 @@ async def test_a_service_is_started_followed_live_stopped_and_charted(
         assert cells[9] == running["worker"] and running["worker"], cells
         await page.screenshot(artifact_path.with_name(artifact_path.stem + "-running.png"))
 
+        # A hidden tab follows nothing; shown again, the output is replayed
+        # and followed on.
+        await open_tab(page, "activity")
+        await page.wait_for("document.querySelector('#service-follow').dataset.status !== 'LIVE'")
+        seen = await last_tick(page)
+        await open_tab(page, "services")
+        await page.wait_for(f"new RegExp('^tick {seen + 3}$', 'm').test({LOGS})", timeout=60)
+
         await page.click(f"{row(service_id)} button.stop")
         await row_status(page, service_id, "STOPPED")
         await page.wait_for(f"{LOGS}.includes('got SIGTERM, bye')", timeout=60)
