@@ -1,6 +1,6 @@
 // The Scriptbox web page: log in, browse the tree, edit, save and run a
 // script, and watch its output arrive live; the panels of folders,
-// versions, schedules, files, secrets and activity live in their own
+// versions, schedules, files, secrets, activity and services live in their own
 // modules. Plain DOM, no framework, no build step; every text from the
 // service goes in with textContent, never as HTML.
 
@@ -14,6 +14,7 @@ import { initSchedules, loadSchedules } from "./schedules.js";
 import { downloadButton, initFiles, loadFiles } from "./files.js";
 import { initSecrets, loadSecrets } from "./secrets.js";
 import { loadChart } from "./activity.js";
+import { hideServices, initServices, showServices } from "./services.js";
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"]);
 
@@ -86,6 +87,7 @@ const OUTCOME_WORDS = {
 
 onSessionEnd((text) => {
   stopWatching();
+  hideServices();
   render();
   if (text) showMessage(text, "error");
 });
@@ -613,11 +615,12 @@ function artifactList(artifacts, id = "") {
 
 // ---- Tabs -------------------------------------------------------------------
 
-const TAB_LOADERS = { script: () => {}, files: loadFiles, secrets: loadSecrets, activity: loadChart };
+const TAB_LOADERS = { script: () => {}, files: loadFiles, secrets: loadSecrets, activity: loadChart, services: showServices };
 
 function showTab(name) {
   for (const tab of document.querySelectorAll("nav.tabs button")) tab.classList.toggle("selected", tab.dataset.tab === name);
   for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.id !== `tab-${name}`;
+  if (name !== "services") hideServices();
   TAB_LOADERS[name]();
 }
 
@@ -649,6 +652,7 @@ function start() {
   initSchedules(() => current);
   initFiles();
   initSecrets();
+  initServices(() => current);
   $("#run").addEventListener("click", run);
   $("#cancel").addEventListener("click", cancel);
   $("#reload-executions").addEventListener("click", loadExecutions);
