@@ -22,9 +22,10 @@ from services.tree import script_prefix
 from storage import ObjectStore
 from tests.services.test_files import upload
 from tests.support.client import GraphQLClient
-from tests.support.runs import GET, RUN
+from tests.support.runs import GET, RUN, UPDATES
 from tests.support.servers import Service
 from tests.support.tree import folder, script
+from tests.support.ws import subscription_client
 
 # An artifact, and more output than SCRIPTBOX_OUTPUT_INLINE_BYTES (64 KiB).
 STORES = (
@@ -203,3 +204,36 @@ async def test_the_orphan_sweep_deletes_old_objects_no_row_names_and_only_those(
     await assert_kept(store, present)
     again: Any = (await alice.data(GET, {"id": run.id}))["execution"]
     assert again["stdout"].startswith("z" * 100)
+
+
+# Prints, then stores an artifact and large output a moment later: its
+# script is deleted in between.
+STORES_LATER = (
+    "import os, time\n"
+    "def main(data):\n"
+    "    print('started', flush=True)\n"
+    "    time.sleep(3)\n"
+    "    os.makedirs('/job/out', exist_ok=True)\n"
+    "    open('/job/out/late.txt', 'w').write('late')\n"
+    "    print('z' * 70000)\n"
+    "    return data\n"
+)
+
+
+async def test_a_run_that_ends_after_its_script_was_deleted_leaves_nothing(
+    service: Service, alice: GraphQLClient
+) -> None:
+    store = service.process.services.store
+    created = await script(alice, "deleted-while-running.py", STORES_LATER)
+    start = "mutation($id: ID!) { runScript(input: {scriptId: $id}) { id } }"
+    run_id = (await alice.data(start, {"id": created["id"]}))["runScript"]["id"]
+    async with subscription_client(service.url, alice.token) as client:
+        events = client.events(UPDATES, {"id": run_id}, timeout=120)
+        async for event in events:
+            if "started" in (event["executionUpdates"]["data"] or ""):
+                break
+        await alice.data(DELETE_SCRIPT, {"id": created["id"]})
+        assert await keys_under(store, *execution_prefixes(run_id)) == []
+        statuses = [event["executionUpdates"]["status"] async for event in events]
+    assert statuses and statuses[-1] in ("SUCCEEDED", "FAILED"), statuses
+    assert await keys_under(store, *execution_prefixes(run_id)) == []
