@@ -151,6 +151,12 @@ class Settings:
     # UTF-8) larger than this is kept in object storage, not in its row
     # (default 64 KiB), so the executions table stays small.
     output_inline_bytes: int = MiB // 16
+    # SCRIPTBOX_ORPHAN_SWEEP_SECONDS: how often the scheduler looks for stored
+    # objects no row names any more (services/orphan_sweep.py; default hourly,
+    # 0 off); SCRIPTBOX_ORPHAN_GRACE_SECONDS: how old such an object must be to
+    # go (default 1 hour: every writer stores an object just before its row).
+    orphan_sweep_seconds: float = 3600.0
+    orphan_grace_seconds: float = 3600.0
 
     # SCRIPTBOX_HOST / SCRIPTBOX_PORT: where `scriptbox serve` listens.
     host: str = "127.0.0.1"
@@ -393,6 +399,12 @@ class Settings:
                 "SCRIPTBOX_RETENTION_PAUSE_SECONDS", cls.retention_pause_seconds
             ),
             output_inline_bytes=_env_int("SCRIPTBOX_OUTPUT_INLINE_BYTES", cls.output_inline_bytes),
+            orphan_sweep_seconds=_env_float(
+                "SCRIPTBOX_ORPHAN_SWEEP_SECONDS", cls.orphan_sweep_seconds
+            ),
+            orphan_grace_seconds=_env_float(
+                "SCRIPTBOX_ORPHAN_GRACE_SECONDS", cls.orphan_grace_seconds
+            ),
             host=_env("SCRIPTBOX_HOST", cls.host),
             port=_env_int("SCRIPTBOX_PORT", cls.port),
             max_script_bytes=_env_int("SCRIPTBOX_MAX_SCRIPT_BYTES", cls.max_script_bytes),

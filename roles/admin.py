@@ -41,5 +41,18 @@ async def prune(settings: Settings, dry_run: bool) -> PruneReport:
         await store.close()
 
 
+async def remove_user(settings: Settings, username: str) -> User:
+    """Delete an account with all it owns, its stored objects first."""
+    from roles.parts import build_store
+    from services.account_removal import delete_account
+
+    store = build_store(settings)
+    try:
+        async with db.opened(settings.database_url, migrate_first=settings.auto_migrate):
+            return await delete_account(store, username)
+    finally:
+        await store.close()
+
+
 def schema_sdl() -> str:
     return build_schema().as_str() + "\n"

@@ -153,6 +153,27 @@ def create_user(username: str, admin: bool, password_stdin: bool) -> int:
     return 0
 
 
+@cli.command("delete-user", help="delete a user account and everything it owns")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@server_command
+def delete_user(username: str, yes: bool) -> int:
+    from core.errors import ClientError
+    from roles.admin import remove_user
+
+    if not yes and not click.confirm(
+        f"Delete {username} with their scripts, runs, files and services?"
+    ):
+        return 1
+    try:
+        user = asyncio.run(remove_user(Settings.from_env(), username))
+    except ClientError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"deleted user {user.username} ({user.id})")
+    return 0
+
+
 @cli.command(help="delete old executions now, as SCRIPTBOX_RETENTION_* say")
 @click.option("--dry-run", is_flag=True, help="only count what would go")
 @click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")

@@ -60,7 +60,7 @@ async def _target(caller: Caller, user_id: str, doing: str) -> User:
     return row
 
 
-async def _refuse_last_admin(target_id: object) -> None:
+async def refuse_last_admin(target_id: object) -> None:
     """Inside a transaction: BAD_USER_INPUT when no active admin but the
     target would be left (the rows stay locked until the change commits)."""
     admins = await User.filter(is_admin=True, is_active=True).select_for_update()
@@ -75,7 +75,7 @@ async def set_active(caller: Caller, user_id: str, active: bool) -> User:
     row = await _target(caller, user_id, "change the active state")
     async with in_transaction():
         if not active and row.is_admin:
-            await _refuse_last_admin(row.id)
+            await refuse_last_admin(row.id)
         changes: dict[str, object] = {"is_active": active}
         if not active:
             changes["sessions_valid_after"] = datetime.now(UTC)
@@ -89,7 +89,7 @@ async def set_admin(caller: Caller, user_id: str, admin: bool) -> User:
     row = await _target(caller, user_id, "change the admin role")
     async with in_transaction():
         if not admin and row.is_admin and row.is_active:
-            await _refuse_last_admin(row.id)
+            await refuse_last_admin(row.id)
         await User.filter(id=row.id).update(is_admin=admin)
     if admin:
         await access_given()

@@ -56,6 +56,11 @@ def file_key(prefix: str | None, filename: str) -> str:
     return key
 
 
+def files_prefix(owner_id: object) -> str:
+    """Where a user's uploaded files lie in object storage."""
+    return f"files/{owner_id}/"
+
+
 def artifact_prefix(execution_id: object) -> str:
     """Where an execution's artifacts lie in object storage."""
     return f"artifacts/{execution_id}/"
@@ -102,7 +107,7 @@ class FileStore:
                 digest.update(chunk)
                 yield chunk
 
-        storage_key = f"files/{caller.id}/{uuid.uuid4().hex}"
+        storage_key = f"{files_prefix(caller.id)}{uuid.uuid4().hex}"
         ctype = content_type_for(key, content_type)
         try:
             info = await self._store.put_stream(
@@ -203,14 +208,19 @@ class FileStore:
             ctype = content_type_for(name)
             await self._store.put_bytes(storage_key, artifact.data, ctype)
             # One call per execution, names already distinct: no clash left
-            # for the (execution, name) constraint to find.
-            result.saved.append(
-                await Artifact.create(
+            # for the (execution, name) constraint to find. The execution
+            # itself can be gone (its script was deleted while it ran): then
+            # its object goes too, rather than lie where no row names it.
+            try:
+                row = await Artifact.create(
                     execution_id=execution_id,
                     name=name,
                     size=len(artifact.data),
                     content_type=ctype,
                     storage_key=storage_key,
                 )
-            )
+            except BaseException:
+                await self._store.delete(storage_key)
+                raise
+            result.saved.append(row)
         return result

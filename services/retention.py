@@ -15,6 +15,8 @@ batch). A lease (services/leases.py) makes one process at a time do it, so
 two API processes never delete the same execution or race on its objects.
 Objects go before their rows: a process that dies midway leaves rows whose
 objects are gone, which the next round deletes, never objects nobody knows.
+Under the same lease, every `sweep_interval` it also deletes the objects no
+row names any more (services/orphan_sweep.py), whatever left them.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from models.files import Artifact
 from models.schedules import Schedule
 from models.tree import Script
 from services import leases
-from services.executions.output_archive import output_prefix
-from services.files import artifact_prefix
+from services.execution_objects import delete_objects_of, with_objects
+from services.orphan_sweep import SweepReport, sweep
 from storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -187,12 +189,17 @@ class Retention:
         interval: float = 60.0,
         pause: float = 0.0,
         holder: str | None = None,
+        sweep_interval: float = 0.0,
+        orphan_grace: timedelta = timedelta(hours=1),
     ) -> None:
         self._store = store
         self.rules = rules
         self._batch = max(1, batch)
         self._interval = interval
         self._pause = max(0.0, pause)
+        self._sweep_interval = max(0.0, sweep_interval)
+        self._orphan_grace = orphan_grace
+        self._next_sweep = 0.0  # loop time: the first round sweeps
         # Unique per process: two processes on one machine are two holders.
         self._holder = holder or f"retention-{uuid.uuid4().hex}"
         self._task: asyncio.Task[None] | None = None
@@ -205,6 +212,8 @@ class Retention:
             settings.retention_batch,
             settings.retention_interval_seconds,
             settings.retention_pause_seconds,
+            sweep_interval=settings.orphan_sweep_seconds,
+            orphan_grace=timedelta(seconds=max(0.0, settings.orphan_grace_seconds)),
         )
 
     async def prune(
@@ -235,6 +244,21 @@ class Retention:
             await leases.give_back(LEASE, self._holder)
         return report
 
+    async def sweep_orphans(
+        self, *, dry_run: bool = False, now: datetime | None = None, wait: float = 0.0
+    ) -> SweepReport | None:
+        """Delete (or count) the stored objects no row names, older than the
+        grace period; None when another process held the lease all along."""
+        now = now or datetime.now(UTC)
+        if dry_run:
+            return await sweep(self._store, now, self._orphan_grace, dry_run=True)
+        if not await self._take_lease(wait):
+            return None
+        try:
+            return await sweep(self._store, now, self._orphan_grace)
+        finally:
+            await leases.give_back(LEASE, self._holder)
+
     async def _take_lease(self, wait: float) -> bool:
         deadline = asyncio.get_running_loop().time() + wait
         while not await leases.take(LEASE, self._holder, LEASE_TTL):
@@ -247,21 +271,8 @@ class Retention:
         """Delete these executions, if ended: their objects, then their rows
         and what points at them. Between processes, only under the lease."""
         report = await measure(ids)
-        with_objects = {
-            str(i)
-            for i in await Artifact.filter(execution_id__in=ids).values_list(
-                "execution_id", flat=True
-            )
-        }
-        with_objects.update(
-            str(i)
-            for i in await Execution.filter(id__in=ids, output_key__not_isnull=True).values_list(
-                "id", flat=True
-            )
-        )
-        for execution_id in sorted(with_objects):
-            await self._store.delete_prefix(artifact_prefix(execution_id))
-            await self._store.delete_prefix(output_prefix(execution_id))
+        ended = Execution.filter(id__in=ids, status__in=TERMINAL_STATUSES)
+        await delete_objects_of(self._store, await with_objects(ended))
         batch_ids = set(
             await Execution.filter(id__in=ids, batch_id__not_isnull=True).values_list(
                 "batch_id", flat=True
@@ -282,7 +293,7 @@ class Retention:
     # --- beside the scheduler -----------------------------------------------------
 
     async def start(self) -> None:
-        if self.rules.enabled:
+        if self.rules.enabled or self._sweep_interval > 0:
             self._task = asyncio.create_task(self._prune_forever(), name="retention")
 
     async def stop(self) -> None:
@@ -298,6 +309,16 @@ class Retention:
                 report = await self.prune()
                 if report.executions:
                     log.info("retention deleted %s", report.as_dict())
+                await self._sweep_when_due()
             except Exception:  # the database or the store blinked: next round
                 log.warning("retention round failed", exc_info=True)
             await asyncio.sleep(self._interval)
+
+    async def _sweep_when_due(self) -> None:
+        if self._sweep_interval <= 0:
+            return
+        clock = asyncio.get_running_loop().time()
+        if clock < self._next_sweep:
+            return
+        if await self.sweep_orphans() is not None:
+            self._next_sweep = clock + self._sweep_interval

@@ -3,7 +3,9 @@ table, a script found by its path, and every change.
 
 Each change either completes or leaves nothing behind: storage objects
 are written under a fresh key before the rows that point at them, and are
-deleted again when the rows cannot be written."""
+deleted again when the rows cannot be written. Deleting a script deletes its
+runs (the database cascades): their objects go first, then the rows, then
+the script's own contents (services/execution_objects.py)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ from services.access import (
     require_edit_script,
     require_role,
 )
+from services.execution_objects import delete_objects_of_scripts
 from services.script_check import check_script
 from services.tree_index import FolderIndex, ScriptIndex
 from services.tree_revision import tree_changed
@@ -259,10 +262,11 @@ class TreeService:
         require_edit_folder(caller, folder, "delete this folder")
         index = await folder_index(folder.owner_id)
         folder_ids = index.subtree_ids(folder.id)
+        script_ids: list[uuid.UUID] = await Script.filter(  # type: ignore[assignment]
+            folder_id__in=folder_ids
+        ).values_list("id", flat=True)
+        await delete_objects_of_scripts(self._store, script_ids)
         async with in_transaction():
-            script_ids: list[uuid.UUID] = await Script.filter(  # type: ignore[assignment]
-                folder_id__in=folder_ids
-            ).values_list("id", flat=True)
             await ScriptVersion.filter(script_id__in=script_ids).delete()
             await Script.filter(id__in=script_ids).delete()
             await Folder.filter(id__in=folder_ids).delete()
@@ -435,6 +439,7 @@ class TreeService:
     async def delete_script(self, caller: Caller, script_id: str) -> None:
         script = await get_script(caller, script_id)
         require_edit_script(caller, script, "delete this script")
+        await delete_objects_of_scripts(self._store, [script.id])
         async with in_transaction():
             await ScriptVersion.filter(script_id=script.id).delete()
             await script.delete()
@@ -541,8 +546,9 @@ class TreeService:
         return script
 
     async def _delete_objects_of(self, script_ids: list[uuid.UUID] | list[str]) -> None:
-        # Rows are gone already; a storage failure here leaves unreachable
-        # objects, never a row that points at nothing.
+        # Rows are gone already: a row that pointed at nothing would fail
+        # every run, while objects left by a storage failure here are found
+        # and deleted by the orphan sweep (services/orphan_sweep.py).
         for script_id in script_ids:
             try:
                 await self._store.delete_prefix(script_prefix(script_id))

@@ -31,7 +31,7 @@ from models.users import User
 from sandbox import SandboxOutcome, SandboxUnavailable
 from services import service_history, service_logs
 from services.service_ops import announce_status, stop_row
-from services.service_sockets import socket_dir
+from services.service_sockets import remove_socket_dir
 from worker.run import RunParts
 from worker.service_job import CannotStart, ServiceJob, service_job
 from worker.service_output import ServiceOutput
@@ -376,8 +376,7 @@ class ServiceKeeper:
                 await poked
 
     def remove_socket_dir(self) -> None:
-        with contextlib.suppress(OSError):
-            socket_dir(self.parts.settings, self.service_id).rmdir()
+        remove_socket_dir(self.parts.settings, self.service_id)
 
 
 async def _owner_active(row: Service) -> bool:

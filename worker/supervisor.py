@@ -31,6 +31,7 @@ from models.services import Service
 from services import service_history
 from services.service_logs import SUPERVISOR_TOPIC
 from services.service_ops import announce_status
+from services.service_sockets import remove_stale_socket_dirs
 from worker.run import RunParts
 from worker.service_keeper import ServiceKeeper
 
@@ -52,6 +53,10 @@ class Supervisor:
         self._wakeup = asyncio.Event()
 
     async def start(self) -> None:
+        try:
+            await remove_stale_socket_dirs(self.parts.settings)
+        except Exception:  # a leftover directory is no reason not to start
+            log.warning("removing stale service socket directories failed", exc_info=True)
         for loop in (self._claim_loop, self._listen):
             self._background.append(
                 asyncio.create_task(loop(), name=f"{self.name} {loop.__name__}")

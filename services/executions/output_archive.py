@@ -14,12 +14,15 @@ own. Whatever lies under the prefix goes with the execution (retention)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from models.executions import Execution
-from storage import ObjectStore
+from storage import ObjectNotFound, ObjectStore
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json"
 
@@ -74,5 +77,10 @@ class OutputArchive:
             return row.stdout, row.stderr
         if self._store is None:
             raise RuntimeError("the output of this execution is in object storage")
-        stored = json.loads(await self._store.get_bytes(row.output_key))
+        try:
+            stored = json.loads(await self._store.get_bytes(row.output_key))
+        except ObjectNotFound:
+            # Its execution is being deleted: objects go before rows.
+            log.warning("the stored output of execution %s is gone", row.id)
+            return "", ""
         return str(stored["stdout"]), str(stored["stderr"])

@@ -8,13 +8,15 @@ and the runner's bridge to its `$PORT`."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.roles.served.conftest import Served
 from tests.support.client import GraphQLClient
 from tests.support.deadlines import eventually
-from tests.support.services import STOP, start, until, until_status
+from tests.support.services import DELETE, STOP, start, until, until_status
 from tests.support.tree import script
 
 PYTHON_SERVICE = """
@@ -108,3 +110,19 @@ async def test_a_public_javascript_service_answers_anyone(
     assert response.json() == {"from": "node", "url": "/ping", "method": "GET"}
     await alice.data(STOP, {"id": found["id"]})
     await until_status(alice, found["id"], "STOPPED")
+
+
+async def test_a_deleted_service_leaves_no_socket_directory(
+    served: Served, alice: GraphQLClient
+) -> None:
+    found = await _http_service(alice, "deleted.py", PYTHON_SERVICE)
+    # The worker's data dir (in both shapes the processes share one).
+    data_dir = Path(served.processes[-1].env["SCRIPTBOX_DATA_DIR"])
+    directory = data_dir / "service-sockets" / found["id"]
+    assert (directory / "http.sock").is_socket()
+    assert (await alice.data(DELETE, {"id": found["id"]}))["deleteService"] is True
+
+    async def removed() -> bool:
+        return not directory.exists()
+
+    await eventually(removed, "the deleted service's socket directory is removed")
