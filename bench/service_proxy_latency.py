@@ -15,10 +15,12 @@ service row, reached through the real access check and a real container
    the service's socket (`<data dir>/service-sockets/<id>/http.sock`: the
    runner's bridge and the service, no API) and through `/services/{id}/`
    with the API token and with a signed-in session's access token, beside
-   the API's floor (`/healthz`, a route that does nothing); and straight to
-   the socket with a new connection per request, as the proxy connects. `--rounds`
-   rounds of `--requests` each, the series interleaved; p50 and p90 per
-   round, and the median of the rounds.
+   the API's floor (`/healthz`, a route that does nothing); the proxy's
+   admission alone (a stopped service of the same owner: authenticated,
+   access checked, then 502 with no socket to connect to); and straight to
+   the socket with a new connection per request, as the proxy connects.
+   `--rounds` rounds of `--requests` each; p50 and p90 per round, and the
+   median of the rounds.
 2. Start: `--starts` times, a new service is started and polled through the
    proxy every POLL_SECONDS until it answers 200; the time from sending
    `startService` and from its answer to that first 200 (the poll interval
@@ -109,15 +111,17 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
-def _timings(client: httpx.Client, url: str, count: int, headers: dict[str, str]) -> list[float]:
-    for _ in range(WARM_UP):
-        client.get(url, headers=headers).raise_for_status()
+def _timings(
+    client: httpx.Client, url: str, count: int, headers: dict[str, str], expect: int = 200
+) -> list[float]:
     found = []
-    for _ in range(count):
+    for n in range(WARM_UP + count):
         started = time.perf_counter()
         response = client.get(url, headers=headers)
-        found.append(time.perf_counter() - started)
-        response.raise_for_status()
+        if n >= WARM_UP:
+            found.append(time.perf_counter() - started)
+        if response.status_code != expect:
+            raise RuntimeError(f"{url}: {response.status_code} {response.text[:500]}")
     return found
 
 
@@ -146,18 +150,24 @@ def _start(api: Api, script_id: str) -> tuple[str, float, float]:
     return service_id, sent, time.perf_counter()
 
 
-def _stop(api: Api, service_id: str) -> None:
+def _stop(api: Api, service_id: str, delete: bool = True) -> None:
     api.data(STOP, {"id": service_id})
     deadline = time.monotonic() + STOP_DEADLINE_SECONDS
     while api.data(STATUS, {"id": service_id})["service"]["status"] not in ("STOPPED", "FAILED"):
         if time.monotonic() > deadline:
             raise RuntimeError(f"service {service_id} did not stop")
         time.sleep(0.2)
-    api.data(DELETE, {"id": service_id})
+    if delete:
+        api.data(DELETE, {"id": service_id})
 
 
 def _latency_round(
-    serve: Process, data_dir: Path, service_id: str, count: int, tokens: dict[str, str]
+    serve: Process,
+    data_dir: Path,
+    service_id: str,
+    stopped_id: str,
+    count: int,
+    tokens: dict[str, str],
 ) -> dict[str, float]:
     url = f"{serve.url}/services/{service_id}/hello"
     socket = data_dir / "service-sockets" / service_id / "http.sock"
@@ -166,6 +176,15 @@ def _latency_round(
         series["floor"] = _timings(http, f"{serve.url}/healthz", count, {})
         for name, token in tokens.items():
             series[name] = _timings(http, url, count, {"Authorization": f"Bearer {token}"})
+        # Admitted, then refused at once (502: no socket): the proxy's cost
+        # before it connects, the caller's authentication and access check.
+        series["admission_only"] = _timings(
+            http,
+            f"{serve.url}/services/{stopped_id}/hello",
+            count,
+            {"Authorization": f"Bearer {tokens['api_token']}"},
+            expect=502,
+        )
     transport = httpx.HTTPTransport(uds=str(socket))
     with httpx.Client(transport=transport, timeout=30) as direct:
         series["direct"] = _timings(direct, "http://service/hello", count, {})
@@ -205,16 +224,20 @@ def main(argv: list[str] | None = None) -> int:
             ]["id"]
             tokens = {"api_token": api_token, "access_token": person.token}
 
-            service_id, _, _ = _start(person, script_id)
             auth = {"Authorization": f"Bearer {api_token}"}
+            stopped_id, _, _ = _start(person, script_id)
+            _first_answer(http, f"{serve.url}/services/{stopped_id}/", auth)
+            _stop(person, stopped_id, delete=False)
+            service_id, _, _ = _start(person, script_id)
             _first_answer(http, f"{serve.url}/services/{service_id}/", auth)
             if args.profile is not None:
                 return _profile(args, serve, service_id, api_token)
             rounds = [
-                _latency_round(serve, data_dir, service_id, args.requests, tokens)
+                _latency_round(serve, data_dir, service_id, stopped_id, args.requests, tokens)
                 for _ in range(args.rounds)
             ]
             _stop(person, service_id)
+            person.data(DELETE, {"id": stopped_id})
 
             from_request, from_answer = [], []
             for _ in range(args.starts):
