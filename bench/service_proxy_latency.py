@@ -125,6 +125,12 @@ def _timings(
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(values: list[float], q: int) -> float:
     return round(statistics.quantiles(values, n=100)[q - 1] * 1000, 3)
 
@@ -172,19 +178,26 @@ def _latency_round(
     url = f"{serve.url}/services/{service_id}/hello"
     socket = data_dir / "service-sockets" / service_id / "http.sock"
     series: dict[str, list[float]] = {}
+    # The API's own CPU per request (all its threads), which the machine's
+    # load stretches less than the wall-clock time.
+    api_cpu_ms: dict[str, float] = {}
+    auth = {"Authorization": f"Bearer {tokens['api_token']}"}
     with httpx.Client(timeout=30) as http:
-        series["floor"] = _timings(http, f"{serve.url}/healthz", count, {})
-        for name, token in tokens.items():
-            series[name] = _timings(http, url, count, {"Authorization": f"Bearer {token}"})
+        through_api: list[tuple[str, str, dict[str, str], int]] = [
+            ("floor", f"{serve.url}/healthz", {}, 200)
+        ]
+        through_api += [
+            (name, url, {"Authorization": f"Bearer {token}"}, 200) for name, token in tokens.items()
+        ]
         # Admitted, then refused at once (502: no socket): the proxy's cost
         # before it connects, the caller's authentication and access check.
-        series["admission_only"] = _timings(
-            http,
-            f"{serve.url}/services/{stopped_id}/hello",
-            count,
-            {"Authorization": f"Bearer {tokens['api_token']}"},
-            expect=502,
-        )
+        stopped_url = f"{serve.url}/services/{stopped_id}/hello"
+        through_api.append(("admission_only", stopped_url, auth, 502))
+        for name, target, headers, expect in through_api:
+            before = _cpu_seconds(serve.pid)
+            series[name] = _timings(http, target, count, headers, expect)
+            spent = _cpu_seconds(serve.pid) - before
+            api_cpu_ms[name] = round(spent * 1000 / (count + WARM_UP), 3)
     transport = httpx.HTTPTransport(uds=str(socket))
     with httpx.Client(transport=transport, timeout=30) as direct:
         series["direct"] = _timings(direct, "http://service/hello", count, {})
@@ -196,6 +209,8 @@ def _latency_round(
     for name, values in series.items():
         found[f"{name}_p50_ms"] = _ms(values, 50)
         found[f"{name}_p90_ms"] = _ms(values, 90)
+        if name in api_cpu_ms:
+            found[f"{name}_api_cpu_ms"] = api_cpu_ms[name]
     return found
 
 
