@@ -390,13 +390,14 @@ async def test_who_may_reach_a_service(proxied: Proxied) -> None:
     await ServiceRow.filter(id=proxied.service_id).update(public=True)
     assert (await http.get(proxied.url("/echo"))).status_code == 200
     assert (await http.get(proxied.url("/echo"), headers=bob.headers())).status_code == 200
+    assert (await http.get(proxied.url("/echo"), headers=read_only)).status_code == 200
     await ServiceRow.filter(id=proxied.service_id).update(public=False)
     # Anonymous callers are counted per address before anything is looked up.
     answers = [await http.get(proxied.url("/echo")) for _ in range(ANONYMOUS_PER_MINUTE)]
     assert [a.status_code for a in answers] == [404] * (ANONYMOUS_PER_MINUTE - 1) + [429]
     assert _code(answers[-1]) == "RATE_LIMITED"
     assert int(answers[-1].headers["retry-after"]) >= 1
-    assert len(proxied.upstream.requests) == 2  # the public ones
+    assert len(proxied.upstream.requests) == 3  # the public ones
     # A signed-in caller is not held to the anonymous rate.
     assert (
         await http.get(proxied.url("/echo"), headers=proxied.alice.headers())
