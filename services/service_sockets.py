@@ -74,16 +74,23 @@ async def reachable_service(caller: Caller | None, service_id: str) -> Service:
     run scripts. NOT_FOUND for what they may not see (and for a service that
     does not answer HTTP), FORBIDDEN for a token without the RUN scope."""
     if caller is None:
-        service = await Service.get_or_none(id=parse_id(service_id, "Service"))
-        if service is None or not (service.http and service.public):
-            raise NotFound("Service not found.")
-        return service
-    public = await Service.get_or_none(id=parse_id(service_id, "Service"), http=True, public=True)
-    if public is not None:
-        return public
-    service = await get_service(caller, service_id)
+        return await _public(service_id)
+    # The caller's own services first: one read for the usual request.
+    try:
+        service = await get_service(caller, service_id)
+    except NotFound:
+        return await _public(service_id)
     if not service.http:
         raise NotFound("Service not found.")
+    if service.public:
+        return service
     if TokenScope.RUN not in caller.scopes:
         raise Forbidden("This API token may not reach services: it needs the RUN scope.")
+    return service
+
+
+async def _public(service_id: str) -> Service:
+    service = await Service.get_or_none(id=parse_id(service_id, "Service"), http=True, public=True)
+    if service is None:
+        raise NotFound("Service not found.")
     return service

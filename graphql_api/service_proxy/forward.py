@@ -2,11 +2,20 @@
 
 httpx speaks HTTP/1.1 over a unix socket (`AsyncHTTPTransport(uds=...)`),
 streams bodies both ways, has connect/read/write timeouts, and never follows
-a redirect unless asked: the well-kept client this needs, already what the
-tests use. A client per request: a service's socket is a local connect, so
-there is no pool worth keeping, and nothing of one caller's exchange can
-reach another's. The TLS context httpx would otherwise load for every
-client is built once and never used (the socket speaks plain HTTP).
+a redirect: the well-kept library this needs, already what the tests use.
+The request goes to the transport itself, not through an `AsyncClient`: a
+client would add headers the caller never sent (its `Accept-Encoding: gzip`
+would have the service compress an answer for a caller who cannot read it),
+keep a cookie jar, and log every request with the caller's query string.
+
+A transport per request, so a connection per request: nothing of one
+caller's exchange can reach another's, and a restarted service's new socket
+is what the next request reaches. Keeping connections open would save about
+a millisecond, but behind a service that writes a response's head and body
+separately with Nagle's algorithm on (Python's `http.server` speaking
+HTTP/1.1 does), each reused connection waits 40 ms for a delayed ACK inside
+its container. The TLS context httpx would otherwise load for every
+transport is built once and never used (the socket speaks plain HTTP).
 
 Time: `connect_seconds` to reach the socket; `first_byte_seconds` for each
 wait on the service (its response's head, then each read of its body);
@@ -82,24 +91,12 @@ async def _exchange(
     limits: ProxyLimits,
     deadline: float,
 ) -> Response:
-    client = httpx.AsyncClient(
-        transport=httpx.AsyncHTTPTransport(
-            uds=socket_in(directory, name), verify=_UNUSED_TLS, retries=0
-        ),
-        timeout=httpx.Timeout(
-            connect=limits.connect_seconds,
-            read=limits.first_byte_seconds,
-            write=limits.first_byte_seconds,
-            pool=limits.connect_seconds,
-        ),
-        follow_redirects=False,
-        trust_env=False,
+    transport = httpx.AsyncHTTPTransport(
+        uds=socket_in(directory, name), verify=_UNUSED_TLS, retries=0
     )
     try:
         try:
-            upstream = await _send(
-                client, _upstream_request(client, request, prefix, limits), deadline
-            )
+            upstream = await _send(transport, _upstream_request(request, prefix, limits), deadline)
         except _RequestTooLarge:
             raise _too_large(limits) from None
         announced = upstream.headers.get("content-length", "")
@@ -109,10 +106,10 @@ async def _exchange(
                 f"The service's response is larger than {limits.max_response_bytes} bytes."
             )
     except BaseException:
-        await client.aclose()
+        await transport.aclose()
         raise
     response = StreamingResponse(
-        _body(client, upstream, limits.max_response_bytes, deadline),
+        _body(transport, upstream, limits.max_response_bytes, deadline),
         status_code=upstream.status_code,
     )
     response.raw_headers = headers.to_caller(upstream.headers.raw)
@@ -151,9 +148,7 @@ def socket_in(directory: int, name: str) -> str:
     return f"/proc/self/fd/{directory}/{name}"
 
 
-def _upstream_request(
-    client: httpx.AsyncClient, request: Request, prefix: str, limits: ProxyLimits
-) -> httpx.Request:
+def _upstream_request(request: Request, prefix: str, limits: ProxyLimits) -> httpx.Request:
     # The raw path, as the caller encoded it: nothing is rewritten.
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
     rest = raw_path[len(prefix.encode()) :] or b"/"
@@ -161,12 +156,22 @@ def _upstream_request(
     target = rest + (b"?" + query if query else b"")
     client_address = request.client.host if request.client is not None else ""
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-    return client.build_request(
+    return httpx.Request(
         request.method,
         httpx.URL(_SERVICE_ORIGIN + target.decode("latin-1")),
         headers=headers.to_service(request.headers.raw, client_address, request.url.scheme, prefix),
         content=_capped(request, limits.max_request_bytes) if has_body else None,
+        extensions={"timeout": _timeouts(limits)},
     )
+
+
+def _timeouts(limits: ProxyLimits) -> dict[str, float]:
+    return {
+        "connect": limits.connect_seconds,
+        "read": limits.first_byte_seconds,
+        "write": limits.first_byte_seconds,
+        "pool": limits.connect_seconds,
+    }
 
 
 async def _capped(request: Request, cap: int) -> AsyncIterator[bytes]:
@@ -180,20 +185,22 @@ async def _capped(request: Request, cap: int) -> AsyncIterator[bytes]:
 
 
 async def _send(
-    client: httpx.AsyncClient, request: httpx.Request, deadline: float
+    transport: httpx.AsyncHTTPTransport, request: httpx.Request, deadline: float
 ) -> httpx.Response:
     try:
         async with asyncio.timeout_at(deadline):
-            return await client.send(request, stream=True)
+            upstream = await transport.handle_async_request(request)
     except (httpx.TimeoutException, TimeoutError):
         raise ServiceTimedOut("The service did not answer in time.") from None
     except httpx.TransportError as exc:
-        log.info("service socket %s: %s", request.url, exc)
+        log.info("service socket %s: %s", request.url.path, exc)
         raise ServiceUnreachable("The service did not answer.") from None
+    upstream.request = request
+    return upstream
 
 
 async def _body(
-    client: httpx.AsyncClient, upstream: httpx.Response, cap: int, deadline: float
+    transport: httpx.AsyncHTTPTransport, upstream: httpx.Response, cap: int, deadline: float
 ) -> AsyncIterator[bytes]:
     sent = 0
     chunks = upstream.aiter_raw()
@@ -214,4 +221,4 @@ async def _body(
             yield chunk
     finally:
         await upstream.aclose()
-        await client.aclose()
+        await transport.aclose()

@@ -241,6 +241,18 @@ async def test_a_request_crosses_without_the_callers_credentials(proxied: Proxie
     assert "x-service-hop" not in response.headers
 
 
+async def test_the_service_gets_no_header_the_caller_did_not_send(proxied: Proxied) -> None:
+    async with httpx.AsyncClient(timeout=WAIT) as bare:
+        for default in ("accept", "accept-encoding", "connection", "user-agent"):
+            del bare.headers[default]
+        response = await bare.get(proxied.url("/echo"), headers=proxied.alice.headers())
+    assert response.status_code == 200, response.text
+    # No Accept-Encoding the caller did not send: the service would compress
+    # its answer for a caller who cannot read it.
+    names = sorted(name for name, _ in response.json()["headers"])
+    assert names == ["host", "x-forwarded-for", "x-forwarded-prefix", "x-forwarded-proto"]
+
+
 async def test_a_redirect_goes_back_to_the_caller_unfollowed(proxied: Proxied) -> None:
     response = await proxied.alice.http.get(
         proxied.url("/redirect"), headers=proxied.alice.headers()
@@ -378,13 +390,14 @@ async def test_who_may_reach_a_service(proxied: Proxied) -> None:
     await ServiceRow.filter(id=proxied.service_id).update(public=True)
     assert (await http.get(proxied.url("/echo"))).status_code == 200
     assert (await http.get(proxied.url("/echo"), headers=bob.headers())).status_code == 200
+    assert (await http.get(proxied.url("/echo"), headers=read_only)).status_code == 200
     await ServiceRow.filter(id=proxied.service_id).update(public=False)
     # Anonymous callers are counted per address before anything is looked up.
     answers = [await http.get(proxied.url("/echo")) for _ in range(ANONYMOUS_PER_MINUTE)]
     assert [a.status_code for a in answers] == [404] * (ANONYMOUS_PER_MINUTE - 1) + [429]
     assert _code(answers[-1]) == "RATE_LIMITED"
     assert int(answers[-1].headers["retry-after"]) >= 1
-    assert len(proxied.upstream.requests) == 2  # the public ones
+    assert len(proxied.upstream.requests) == 3  # the public ones
     # A signed-in caller is not held to the anonymous rate.
     assert (
         await http.get(proxied.url("/echo"), headers=proxied.alice.headers())
