@@ -1,7 +1,9 @@
-"""The API's proxy to users' HTTP services, `/services/{id}/...`, served as
-`scriptbox serve` serves it, in front of a real HTTP server on the service's
-unix socket (what the runner's bridge offers the host), and WebSockets
-relayed to a WebSocket server there.
+"""The API's proxy to users' HTTP services, `/services/{id}/...`: its routes
+as `scriptbox serve` mounts them (with small caps of their own, on a port of
+their own, sharing the suite's service's accounts, database and audit), in
+front of a real HTTP server on the service's unix socket (what the runner's
+bridge offers the host), and WebSockets relayed to a WebSocket server there.
+The whole served path, container included, is tests/roles/served/test_service_proxy.py.
 
 What crosses: the request and response as sent, streamed both ways, minus
 hop-by-hop headers and the caller's credentials, plus the proxy's own
@@ -12,6 +14,7 @@ late (504), quickly and without holding up other requests."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 import threading
@@ -22,19 +25,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection, unix_serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from core.service_states import RestartPolicy, ServiceStatus
+from graphql_api import service_proxy
 from models.services import Service as ServiceRow
 from services.service_sockets import socket_path
 from tests.support.client import GraphQLClient, registered
-from tests.support.servers import Service, running_service
-from tests.support.servers import test_settings as settings_in
+from tests.support.servers import Service, serving_app
 from tests.support.tree import script
-from tests.support.unix_http import QuietHandler, serving
+from tests.support.unix_http import QuietHandler, bindable, serving
+
+# The proxy does not depend on the storage; one database is enough here.
+pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 
 MAX_REQUEST = 64 * 1024
 MAX_RESPONSE = 256 * 1024
@@ -176,26 +183,28 @@ async def http_service_of(owner: GraphQLClient, public: bool = False) -> str:
 
 
 @pytest.fixture(scope="module")
-async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
-    settings = settings_in(
-        tmp_path_factory.mktemp("proxy"),
-        embedded_worker=False,
-        warm_pool_size=0,
-        scheduler_enabled=False,
+async def api(service: Service) -> AsyncIterator[Service]:
+    """The proxy's routes with the caps above. (One process holds one
+    service's ORM: the suite's, so these routes share its services.)"""
+    settings = dataclasses.replace(
+        service.settings,
         service_proxy_max_request_bytes=MAX_REQUEST,
         service_proxy_max_response_bytes=MAX_RESPONSE,
         service_proxy_first_byte_seconds=FIRST_BYTE_SECONDS,
         service_proxy_anonymous_per_minute=ANONYMOUS_PER_MINUTE,
     )
-    async with running_service(settings) as running:
-        yield running
+    app = Starlette(routes=service_proxy.routes(settings))
+    app.state.services = service.process.services
+    async with serving_app(app) as url:
+        yield Service(url, settings, service.process)
 
 
 @pytest.fixture
-async def proxied(api: Service) -> AsyncIterator[Proxied]:
+async def proxied(api: Service, service: Service) -> AsyncIterator[Proxied]:
     upstream = Upstream()
     async with httpx.AsyncClient(timeout=WAIT) as http:
-        alice = await registered(GraphQLClient(api.url, None, http), "alice")
+        # Accounts and services are made through the suite's service.
+        alice = await registered(GraphQLClient(service.url, None, http), "alice")
         service_id = await http_service_of(alice)
         with serving(socket_path(api.settings, service_id), _handler(upstream)):
             try:
@@ -340,7 +349,8 @@ async def hanging_up(proxied: Proxied) -> AsyncIterator[str]:
     path = proxied.socket_of(service_id)
     path.parent.mkdir(parents=True)
     listener = socket.socket(socket.AF_UNIX)
-    listener.bind(str(path))
+    with bindable(path) as address:
+        listener.bind(address)
     listener.listen()
 
     def hang_up() -> None:
@@ -361,8 +371,8 @@ async def test_a_dead_service_gives_502(proxied: Proxied, hanging_up: str) -> No
     stale = await proxied.new_service()  # its socket's listener is gone (a killed container)
     path = proxied.socket_of(stale)
     path.parent.mkdir(parents=True)
-    with socket.socket(socket.AF_UNIX) as gone:
-        gone.bind(str(path))
+    with socket.socket(socket.AF_UNIX) as gone, bindable(path) as address:
+        gone.bind(address)
     never_started = await proxied.new_service()  # no socket at all
     for service_id in (stale, never_started, hanging_up):
         response = await proxied.alice.http.get(
@@ -383,7 +393,7 @@ async def test_who_may_reach_a_service(proxied: Proxied) -> None:
     refused = await http.get(proxied.url("/echo"), headers=read_only)
     assert refused.status_code == 403 and _code(refused) == "FORBIDDEN"
     # Another user does not see it.
-    bob = await registered(GraphQLClient(proxied.service.url, None, http), "bob")
+    bob = await registered(GraphQLClient(proxied.alice.base_url, None, http), "bob")
     hidden = await http.get(proxied.url("/echo"), headers=bob.headers())
     assert hidden.status_code == 404 and _code(hidden) == "NOT_FOUND"
     # Public, anyone reaches it, with no token at all.
@@ -435,8 +445,9 @@ async def websocket_service(proxied: Proxied) -> AsyncIterator[str]:
         async for message in connection:
             await connection.send(message)
 
-    async with unix_serve(echo, str(path), subprotocols=[Subprotocol("chat.v1")]):
-        yield service_id
+    with bindable(path) as address:
+        async with unix_serve(echo, address, subprotocols=[Subprotocol("chat.v1")]):
+            yield service_id
 
 
 async def test_a_websocket_is_relayed_both_ways(proxied: Proxied, websocket_service: str) -> None:

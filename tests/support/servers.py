@@ -13,6 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from core.settings import Settings
 from graphql_api.serving import uvicorn_config
@@ -84,9 +85,16 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
 async def running_service(settings: Settings) -> AsyncIterator[Service]:
     """Serve the app on a free 127.0.0.1 port, configured as `scriptbox serve`
     configures it (the loop is the test's, which conftest makes uvloop)."""
-    port = free_port()
     app = build_api_app(settings)
-    config = uvicorn_config(TagRequests(app), host="127.0.0.1", port=port, log_level="warning")
+    async with serving_app(TagRequests(app)) as url:
+        yield Service(url, settings, app.state.process)
+
+
+@asynccontextmanager
+async def serving_app(app: ASGIApp) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free 127.0.0.1 port: its base URL."""
+    port = free_port()
+    config = uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -95,7 +103,7 @@ async def running_service(settings: Settings) -> AsyncIterator[Service]:
             raise RuntimeError("the service stopped during start-up")
         await asyncio.sleep(0.02)
     try:
-        yield Service(f"http://127.0.0.1:{port}", settings, app.state.process)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task

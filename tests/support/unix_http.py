@@ -3,6 +3,7 @@ service behind the runner's bridge, for tests of the API's proxy."""
 
 from __future__ import annotations
 
+import os
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -21,9 +22,22 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(path: Path, handler: type[BaseHTTPRequestHandler]) -> Iterator[UnixHTTPServer]:
+def bindable(path: Path) -> Iterator[str]:
+    """`path` as an address to bind: through its directory's descriptor
+    (/proc/self/fd/N/<name>), since a test's data directory can be deeper
+    than the 108 bytes a unix socket address holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    server = UnixHTTPServer(str(path), handler)
+    directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)
+
+
+@contextmanager
+def serving(path: Path, handler: type[BaseHTTPRequestHandler]) -> Iterator[UnixHTTPServer]:
+    with bindable(path) as address:
+        server = UnixHTTPServer(address, handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
