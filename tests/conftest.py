@@ -238,3 +238,17 @@ async def admin(service: Service, anon: GraphQLClient) -> GraphQLClient:
     data = (await anon.data(ADMIN_LOGIN, {"u": username, "p": PASSWORD}))["login"]
     assert data["user"]["isAdmin"] is True
     return anon.with_token(data["accessToken"])
+
+
+@pytest.fixture
+def fresh_sessions(service: Service) -> Iterator[None]:
+    """Every request of the test reads its session afresh (the JWT, the
+    user, the login's family, the reach): what a request costs must not
+    depend on whether the same login was read within the kept-session bound
+    (services/session_cache.py)."""
+    accounts = service.process.services.accounts
+    kept, accounts._sessions = accounts._sessions, None
+    try:
+        yield
+    finally:
+        accounts._sessions = kept

@@ -12,13 +12,14 @@ from tests.support.servers import Service
 from tests.support.tree import folder, script
 from tests.support.ws import subscription_client
 
-# user + the folders shared with them + folders + scripts + versions.
-TREE_STATEMENTS = 5
-# A selection the compiled plan answers: user + shared folders + the tree's
-# revision + folders + scripts; answered from the kept response while the
-# tree is unchanged: user + shared folders + the revision.
-PLANNED_TREE_STATEMENTS = 5
-KEPT_TREE_STATEMENTS = 3
+# The session (user + whether their login has ended + the folders shared
+# with them), then folders + scripts + versions.
+TREE_STATEMENTS = 6
+# A selection the compiled plan answers: the session + the tree's revision +
+# folders + scripts; answered from the kept response while the tree is
+# unchanged: the session + the revision.
+PLANNED_TREE_STATEMENTS = 6
+KEPT_TREE_STATEMENTS = 4
 PLANNED_TREE = """
 { tree {
   scripts { id name path version }
@@ -59,6 +60,7 @@ async def build_tree(client: GraphQLClient, top: int, per_level: int) -> int:
 
 
 @pytest.mark.parametrize("service", ["local"], indirect=True)
+@pytest.mark.usefixtures("fresh_sessions")
 async def test_tree_sql_statements_do_not_grow_with_size(anon: GraphQLClient) -> None:
     small = await registered(anon, "small")
     large = await registered(anon, "large")
@@ -83,6 +85,7 @@ async def test_tree_sql_statements_do_not_grow_with_size(anon: GraphQLClient) ->
 
 
 @pytest.mark.parametrize("service", ["local"], indirect=True)
+@pytest.mark.usefixtures("fresh_sessions")
 async def test_a_planned_tree_costs_the_same_statements_at_any_size(anon: GraphQLClient) -> None:
     small = await registered(anon, "small")
     large = await registered(anon, "large")

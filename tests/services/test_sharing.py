@@ -254,9 +254,10 @@ async def test_taking_a_grant_back_ends_a_followed_run(
     await asyncio.sleep(0)
 
 
-# user, reach (grants, then one per level below), sharedWithMe's grants and
-# folders, owners, the folder and script indexes, versions, the root's grants.
-SHARED_TREE_STATEMENTS = 11
+# user, whether their login has ended, reach (grants, then one per level
+# below), sharedWithMe's grants and folders, owners, the folder and script
+# indexes, versions, the root's grants.
+SHARED_TREE_STATEMENTS = 12
 SHARED_TREE = """
 { sharedWithMe { id path myRole owner { username } grants { id }
     scripts { id path owner { username } content }
@@ -280,6 +281,7 @@ async def shared_tree(owner: GraphQLClient, reader: GraphQLClient, per_level: in
 
 
 @pytest.mark.parametrize("service", ["local"], indirect=True)
+@pytest.mark.usefixtures("fresh_sessions")
 async def test_a_shared_tree_costs_the_same_statements_whatever_its_size(
     anon: GraphQLClient,
 ) -> None:
