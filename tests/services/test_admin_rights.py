@@ -1,5 +1,5 @@
 """What an admin may change: every user's folders, scripts and executions
-(README, "The command line"). Another ordinary user gets NOT_FOUND for the
+(README, "Operator commands"). Another ordinary user gets NOT_FOUND for the
 same ids, as if they did not exist, and changes nothing."""
 
 from __future__ import annotations

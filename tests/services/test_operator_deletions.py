@@ -1,7 +1,7 @@
 """What an operator deletes in the database ends what it granted.
 
 There is no API to delete an account or to sign everyone out: an operator
-deletes rows (README, "The command line"). A refresh token whose row is
+deletes rows (README, "Operator commands"). A refresh token whose row is
 gone, or whose account is gone, is refused as no longer valid, with the
 stable code, never an internal error."""
 
