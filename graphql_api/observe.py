@@ -29,6 +29,7 @@ ROUTES = ("graphql", "api", "files", "artifacts", "static", "healthz", "metrics"
 # Set on the request's state by the GraphQL schema (graphql_api/schema.py).
 OPERATION_STATE = "graphql_operation"
 REQUEST_ID_STATE = "request_id"
+TRACE_HEADERS = (b"traceparent", b"tracestate")
 
 
 def route_label(path: str) -> str:
@@ -60,11 +61,12 @@ class ObservedRequests:
                 status = message["status"]
             await send(message)
 
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         name = f"{scope.get('method', 'WEBSOCKET')} {route}"
         with (
             logs.handling(request_id=request_id),
-            tracing.span(name, {"http.route": route, "request_id": request_id}, parent=headers),
+            tracing.span(
+                name, {"http.route": route, "request_id": request_id}, parent=_trace_headers(scope)
+            ),
         ):
             try:
                 await self.app(scope, receive, observed_send)
@@ -78,6 +80,16 @@ class ObservedRequests:
                     metrics.HTTP_REQUESTS.labels(
                         route=route, operation=operation, status=str(status)
                     ).inc()
+
+
+def _trace_headers(scope: Scope) -> dict[str, str]:
+    # Only the W3C trace headers: this frame lives as long as the request,
+    # which for a WebSocket is the whole connection.
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in TRACE_HEADERS
+    }
 
 
 def metrics_route(settings: Settings) -> Route:

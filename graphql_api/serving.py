@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from graphql_api.lean_websocket import LeanWebSocketProtocol
+
 # The event loop must not be blocked by slow clients or big frames.
 WS_MAX_SIZE = 4 * 2**20
 # Seconds that open connections (WebSockets, long `wait: true` runs) get to
@@ -34,6 +36,8 @@ def uvicorn_config(
         # uvloop, not uvicorn's "auto" (which falls back to asyncio silently):
         # what the tests prove must be what runs.
         loop="uvloop",
+        # uvicorn's sans-I/O protocol, holding less per idle connection.
+        ws=LeanWebSocketProtocol,
         ws_max_size=WS_MAX_SIZE,
         # permessage-deflate keeps a zlib state per connection (memory) and
         # compresses every message for every subscriber (CPU).
