@@ -107,6 +107,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
             # Read only while answering the handshake; the scope keeps what
-            # the application needs of the request.
+            # the application needs of the request. The headers are cleared,
+            # not just dropped: websockets' parser keeps the request object.
+            self.request.headers.clear()
             del self.request
             del self.response

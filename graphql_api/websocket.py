@@ -225,7 +225,14 @@ class ClientMessageAdapter(ASGIWebSocketAdapter):
                     if ignore_parsing_errors:
                         continue
                     raise NonJsonMessageReceived from exc
+                del text
                 yield message
+                # Handled: what an operation keeps was taken out of it, but
+                # Strawberry's loop variable would hold the message (its
+                # query text, its payload) for as long as the socket idles.
+                if type(message) is dict:
+                    message.clear()
+                del message
         except KeyError as exc:  # a binary frame has no "text"
             raise NonTextMessageReceived from exc
         except WebSocketDisconnect:
