@@ -229,35 +229,32 @@ class LocalTree:
     def walk(self, prefix: str) -> Iterator[tuple[str, FileFacts]]:
         """Yield (key, facts) of regular files whose key starts with prefix, in any order."""
         start = prefix.split("/")[:-1]  # the deepest folder the prefix fully names
+        # Folders still to read are kept as names and opened one at a time:
+        # a descriptor per folder would run out on a wide tree (every script
+        # has a folder of its own under its owner's).
+        stack = [start]
         with self._open_area(OBJECTS) as area_fd:
-            try:
-                top = _open_dir(area_fd, start, create=False)
-            except OSError as exc:
-                if _is_missing(exc):
-                    return
-                raise
-        stack = [(top, "/".join(start))]
-        try:
             while stack:
-                dir_fd, rel = stack.pop()
+                parts = stack.pop()
+                try:
+                    dir_fd = _open_dir(area_fd, parts, create=False)
+                except OSError as exc:
+                    if parts is start and not _is_missing(exc):
+                        raise
+                    continue  # the prefix names nothing, or a folder vanished or was swapped
+                rel = "/".join(parts)
                 with _closing(dir_fd), os.scandir(dir_fd) as entries:
                     for entry in entries:
                         key = f"{rel}/{entry.name}" if rel else entry.name
                         if entry.is_dir(follow_symlinks=False):
                             if (key + "/").startswith(prefix) or prefix.startswith(key + "/"):
-                                with contextlib.suppress(OSError):  # vanished or swapped
-                                    stack.append(
-                                        (os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd), key)
-                                    )
+                                stack.append([*parts, entry.name])
                         elif entry.is_file(follow_symlinks=False) and key.startswith(prefix):
                             if not is_valid_key(key):
                                 continue  # put there by hand; not addressable as an object
                             with contextlib.suppress(FileNotFoundError):
                                 facts = entry.stat(follow_symlinks=False)
                                 yield key, FileFacts(facts.st_size, facts.st_mtime)
-        finally:
-            for dir_fd, _ in stack:
-                os.close(dir_fd)
 
     # -- deleting ------------------------------------------------------------
 

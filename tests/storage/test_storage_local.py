@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +20,8 @@ from storage import (
     create_object_store,
 )
 from storage.local import LocalObjectStore
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -237,3 +241,38 @@ async def test_reader_keeps_the_version_it_opened(local: tuple[LocalObjectStore,
     rest = [chunk async for chunk in chunks]
     assert first + b"".join(rest) == b"1" * 300_000
     assert await store.get_bytes("v") == b"2" * 10
+
+
+# More folders than the listing process may hold descriptors: every script
+# has a folder of its own under its owner's, so a tree this wide is common.
+WIDE_FOLDERS = 1_000
+WIDE_TREE = f"""
+import asyncio, resource, sys
+from pathlib import Path
+from storage import LocalStorageConfig, create_object_store
+
+async def main():
+    store = create_object_store(LocalStorageConfig(root=Path(sys.argv[1])))
+    await store.ensure_ready()
+    for i in range({WIDE_FOLDERS}):
+        await store.put_bytes(f"scripts/owner/{{i:05d}}/1", b"x")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    listed = await store.list("scripts/")
+    deleted = await store.delete_prefix("scripts/owner/")
+    print(len(listed), deleted)
+
+asyncio.run(main())
+"""
+
+
+def test_a_tree_wider_than_the_descriptor_limit_is_listed_and_deleted(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WIDE_TREE, str(tmp_path / "store")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(WIDE_FOLDERS), str(WIDE_FOLDERS)]
