@@ -23,17 +23,20 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
 from models import db
 from roles.parts import build_bus, build_secrets, build_store, worker_name
 from sandbox import DockerSandbox, SandboxConfig, SandboxJob, SandboxOutcome
 from sandbox.conversation import OnOutput
-from sandbox.docker_backend import OnStarted
 from services.executions import lifecycle
 from services.files import FileStore
 from worker.loop import Worker
+
+if TYPE_CHECKING:
+    # An annotation only: the bench also drives commits from before it existed (--at).
+    from sandbox.docker_backend import OnStarted
 
 log = logging.getLogger("bench.b7_worker")
 
