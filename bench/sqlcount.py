@@ -34,8 +34,14 @@ async def in_process_service(data_dir: Path) -> AsyncIterator[str]:
         embedded_worker=False,
     )
     port = free_port()
+    app = build_api_app(settings)
+    # Every request reads its session afresh (the token, the user, the
+    # login, the reach), as the tests count: a session kept for the last
+    # half second would make the count depend on how long the request
+    # before took (services/session_cache.py).
+    app.state.process.services.accounts._sessions = None
     config = uvicorn.Config(
-        TagRequests(build_api_app(settings)),
+        TagRequests(app),
         host="127.0.0.1",
         port=port,
         log_level="warning",

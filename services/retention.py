@@ -199,7 +199,7 @@ class Retention:
         self._pause = max(0.0, pause)
         self._sweep_interval = max(0.0, sweep_interval)
         self._orphan_grace = orphan_grace
-        self._next_sweep = 0.0  # loop time: the first round sweeps
+        self._next_sweep = 0.0  # loop time; set at start()
         # Unique per process: two processes on one machine are two holders.
         self._holder = holder or f"retention-{uuid.uuid4().hex}"
         self._task: asyncio.Task[None] | None = None
@@ -293,6 +293,10 @@ class Retention:
     # --- beside the scheduler -----------------------------------------------------
 
     async def start(self) -> None:
+        # The first sweep one interval after start, not at it: it reads the
+        # whole store, and a deployment restarts far more often than hourly
+        # (the requests right after a start would share the CPU with it).
+        self._next_sweep = asyncio.get_running_loop().time() + self._sweep_interval
         if self.rules.enabled or self._sweep_interval > 0:
             self._task = asyncio.create_task(self._prune_forever(), name="retention")
 
