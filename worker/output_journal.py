@@ -22,7 +22,9 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from models.executions import ExecutionOutput
+from tortoise.exceptions import IntegrityError
+
+from models.executions import Execution, ExecutionOutput
 from services.events import ExecutionEvent
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class OutputJournal:
     _unsaved_bytes: int = 0
     # Executions with rows in the table, to be deleted when they end.
     _saved: set[str] = field(default_factory=set)
+    # Executions found deleted while they ran: their output is not kept.
+    _gone: set[str] = field(default_factory=set)
     # Writing a batch and deleting an ended run's rows never interleave, so
     # no batch lands after the delete of its run.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -46,7 +50,7 @@ class OutputJournal:
 
     def record(self, event: ExecutionEvent) -> None:
         """Called for each output event, right after it is published."""
-        if event.stream is None or not event.data:
+        if event.stream is None or not event.data or event.execution_id in self._gone:
             return
         rows = self._unsaved.setdefault(event.execution_id, [])
         if rows and rows[-1].stream == event.stream and rows[-1].last_seq == event.seq - 1:
@@ -80,25 +84,24 @@ class OutputJournal:
 
     async def write_batch(self) -> int:
         async with self._lock:
-            batch = [row for rows in self._unsaved.values() for row in rows]
-            if not batch:
+            if not self._unsaved:
                 return 0
             taken, self._unsaved = self._unsaved, {}
             self._unsaved_bytes = 0
             self._saved.update(taken)
             try:
-                await ExecutionOutput.bulk_create(batch)
+                return await _insert(taken, self._gone)
             except Exception:
                 # Keep them, in order, ahead of anything recorded meanwhile.
                 for execution_id, rows in taken.items():
                     self._unsaved[execution_id] = rows + self._unsaved.get(execution_id, [])
-                self._unsaved_bytes += sum(len(row.data) for row in batch)
+                    self._unsaved_bytes += sum(len(row.data) for row in rows)
                 raise
-            return len(batch)
 
     async def forget(self, execution_id: str) -> None:
         """The execution ended and its row holds all its output: drop what
         is waiting and delete its batches."""
+        self._gone.discard(execution_id)
         if execution_id not in self._unsaved and execution_id not in self._saved:
             return  # the common case: a run shorter than one interval
         async with self._lock:
@@ -107,3 +110,34 @@ class OutputJournal:
             if execution_id in self._saved:
                 self._saved.discard(execution_id)
                 await ExecutionOutput.filter(execution_id=execution_id).delete()
+
+
+async def _insert(taken: dict[str, list[ExecutionOutput]], gone_ids: set[str]) -> int:
+    """One INSERT of every run's rows. A run whose execution row was deleted
+    meanwhile (with its script, folder or owner) has nowhere to keep its
+    output: its rows are dropped from `taken`, its id added to `gone_ids`, and
+    the rest written, rather than the whole batch failing at every interval
+    until that run ends."""
+    try:
+        await ExecutionOutput.bulk_create(_rows(taken))
+    except IntegrityError:
+        existing = {
+            str(execution_id)
+            for execution_id in await Execution.filter(id__in=list(taken)).values_list(
+                "id", flat=True
+            )
+        }
+        gone = [execution_id for execution_id in taken if execution_id not in existing]
+        if not gone:
+            raise
+        for execution_id in gone:
+            del taken[execution_id]
+        gone_ids.update(gone)
+        log.info("dropped the unsaved output of %d deleted execution(s)", len(gone))
+        if taken:
+            await ExecutionOutput.bulk_create(_rows(taken))
+    return sum(len(rows) for rows in taken.values())
+
+
+def _rows(taken: dict[str, list[ExecutionOutput]]) -> list[ExecutionOutput]:
+    return [row for rows in taken.values() for row in rows]

@@ -1,16 +1,21 @@
 """While a run prints, its output reaches the database in a few batches, not
 a write per line, holding exactly what was streamed; when it ends, the
-batches are gone and the execution row holds the output."""
+batches are gone and the execution row holds the output. A run deleted while
+it prints (with its script) does not hold back the batches of the others."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
-from models.executions import ExecutionOutput
+from core.statuses import ExecutionStatus
+from models.executions import Execution, ExecutionOutput
+from services.events import ExecutionEvent
 from services.executions.output import persisted_output
 from tests.support.client import GraphQLClient
 from tests.support.runs import CANCEL, GET, run
+from worker.output_journal import OutputJournal
 
 # About 400 lines over two seconds, then a pause long enough to be cancelled in.
 CHATTY = (
@@ -52,3 +57,31 @@ async def test_output_is_written_in_batches_and_moved_to_the_row_at_the_end(
     final = (await alice.data(GET, {"id": execution_id}))["execution"]
     assert final["stdout"] == streamed
     assert await ExecutionOutput.filter(execution_id=execution_id).count() == 0
+
+
+async def test_a_batch_with_a_deleted_runs_output_still_writes_the_others(
+    alice: GraphQLClient,
+) -> None:
+    """A run deleted while it prints (its script deleted) has no row for its
+    output; the batch it shares with other runs is written without it, and
+    what it prints afterwards is not kept, instead of the whole batch
+    failing at every interval until that run ends."""
+    kept = await run(alice, "print('kept')", name="kept.py")
+    owner_id = str((await Execution.get(id=kept["id"])).owner_id)
+    deleted = str(uuid.uuid4())  # an execution row that no longer exists
+    journal = OutputJournal()
+
+    def output(execution_id: str, seq: int, data: str) -> ExecutionEvent:
+        return ExecutionEvent(execution_id, owner_id, seq, ExecutionStatus.RUNNING, "stdout", data)
+
+    journal.record(output(deleted, 100, "gone 1\n"))
+    journal.record(output(kept["id"], 100, "kept 1\n"))
+    assert await journal.write_batch() == 1
+    journal.record(output(deleted, 101, "gone 2\n"))
+    journal.record(output(kept["id"], 101, "kept 2\n"))
+    assert await journal.write_batch() == 1
+    written = await ExecutionOutput.filter(execution_id=kept["id"]).order_by("seq")
+    assert [row.data for row in written] == ["kept 1\n", "kept 2\n"]
+    await journal.forget(kept["id"])
+    await journal.forget(deleted)
+    assert not await ExecutionOutput.filter(execution_id=kept["id"]).exists()
