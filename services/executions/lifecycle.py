@@ -166,11 +166,13 @@ class ExecutionLifecycle:
         return row
 
     async def cancels_requested(self, execution_ids: Iterable[str]) -> set[str]:
-        """Which of these running rows were asked to stop (by any process)."""
-        flagged = await Execution.filter(
-            id__in=list(execution_ids), cancel_requested=True
-        ).values_list("id", flat=True)
-        return {str(execution_id) for execution_id in flagged}
+        """Which of these running rows were asked to stop (by any process), or
+        are gone: deleted with their script, folder or owner, they have no
+        row left to record an end in, so running on only takes a slot."""
+        asked = list(execution_ids)
+        rows = await Execution.filter(id__in=asked).values_list("id", "cancel_requested")
+        present = {str(execution_id): flagged for execution_id, flagged in rows}
+        return {execution_id for execution_id in asked if present.get(execution_id, True)}
 
     # --- ended --------------------------------------------------------------------
 
