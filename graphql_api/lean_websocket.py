@@ -23,44 +23,10 @@ if TYPE_CHECKING:
     from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 
 
-class Inbox:
-    """The part of `asyncio.Queue` uvicorn uses (`put_nowait`, `get`,
-    `empty`), unbounded like uvicorn's: items in a list, a future only while
-    a reader waits."""
-
-    __slots__ = ("_items", "_readers")
-
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-        self._readers: list[asyncio.Future[None]] | None = None
-
-    def empty(self) -> bool:
-        return not self._items
-
-    def put_nowait(self, item: Any) -> None:
-        self._items.append(item)
-        readers, self._readers = self._readers, None
-        for reader in readers or ():
-            if not reader.done():
-                reader.set_result(None)
-
-    async def get(self) -> Any:
-        while not self._items:
-            reader = asyncio.get_running_loop().create_future()
-            if self._readers is None:
-                self._readers = []
-            self._readers.append(reader)
-            try:
-                await reader
-            finally:
-                if self._readers is not None and reader in self._readers:
-                    self._readers.remove(reader)
-        return self._items.pop(0)
-
-
 class Gate:
     """The part of `asyncio.Event` uvicorn uses for "the transport may be
-    written" (`set`, `clear`, `wait`), open at first."""
+    written" (`set`, `clear`, `wait`), open at first; its waiters' list
+    exists only while someone waits."""
 
     __slots__ = ("_open", "_waiters")
 
@@ -94,6 +60,31 @@ class Gate:
             if self._waiters is not None and waiter in self._waiters:
                 self._waiters.remove(waiter)
         return True
+
+
+class Inbox:
+    """The part of `asyncio.Queue` uvicorn uses (`put_nowait`, `get`,
+    `empty`), unbounded like uvicorn's: items in a list, and a gate that is
+    open while there are any."""
+
+    __slots__ = ("_filled", "_items")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._filled = Gate()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        self._filled.set()
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._filled.clear()
+            await self._filled.wait()
+        return self._items.pop(0)
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
