@@ -64,6 +64,11 @@ T = TypeVar("T")
 HOST_GRACE_SECONDS = 1.0
 KILL_WAIT_SECONDS = 10.0
 DOCKER_THREADS = 8
+# A container that served a job is removed this long after its report: its
+# teardown (the engine's and the kernel's work, on the same cores) would
+# otherwise compete with recording the run and telling its followers. The
+# runner waits meanwhile, doing nothing, until the host hangs up.
+RETIRE_DELAY_SECONDS = 0.1
 
 
 class DockerSandbox:
@@ -78,6 +83,8 @@ class DockerSandbox:
             config.default_limits.container_profile(),
         )
         self._disposals: set[asyncio.Task[None]] = set()
+        # Set while someone waits for the removals (settle, close): no delay.
+        self._hurry = asyncio.Event()
         # Containers being created in a thread right now (see _start_container).
         self._creating: set[asyncio.Future[LiveContainer]] = set()
         self._closed = False
@@ -150,8 +157,12 @@ class DockerSandbox:
 
     async def settle(self) -> None:
         """Wait until containers of finished runs have been removed."""
-        while self._disposals:
-            await asyncio.gather(*self._disposals, return_exceptions=True)
+        self._hurry.set()
+        try:
+            while self._disposals:
+                await asyncio.gather(*self._disposals, return_exceptions=True)
+        finally:
+            self._hurry.clear()
 
     async def usage_now(self, container_id: str) -> tuple[int, float, float] | None:
         """(memory bytes, user and system CPU seconds) of a running job's
@@ -199,7 +210,7 @@ class DockerSandbox:
             log.warning("sandbox container %s refused the job: %s", container.id[:12], exc)
         finally:
             self._leased.discard(container.id)
-            self._dispose(container)
+            self._retire(container)
         return await self._drive_fresh(job, on_output, stopping, started)
 
     async def _drive_fresh(
@@ -218,7 +229,7 @@ class DockerSandbox:
             return _outcome(started, "failed", "SANDBOX_ERROR", f"cannot deliver the job: {exc}")
         finally:
             self._leased.discard(container.id)
-            self._dispose(container)
+            self._retire(container)
 
     async def _lease(self, job: SandboxJob, warm_ok: bool = True) -> LiveContainer:
         profile = job.limits.container_profile()
@@ -515,19 +526,28 @@ class DockerSandbox:
             raise SandboxUnavailable(f"{failure}{exc}") from exc
 
     def _dispose(self, container: LiveContainer) -> None:
-        """Remove a used or unwanted container in the background."""
-        container.close_socket()
-        api = self._api
-        if api is None:
-            return
+        """Remove an unwanted container in the background, now."""
+        self._remove_in_background(container, delay=0.0)
+
+    def _retire(self, container: LiveContainer) -> None:
+        """Remove a container that served a job, once its run is recorded."""
+        self._remove_in_background(container, delay=RETIRE_DELAY_SECONDS)
+
+    def _remove_in_background(self, container: LiveContainer, delay: float) -> None:
         task = asyncio.get_running_loop().create_task(
-            self._remove(api, container.id), name="sandbox-remove"
+            self._remove(container, delay), name="sandbox-remove"
         )
         self._disposals.add(task)
         task.add_done_callback(self._disposals.discard)
 
-    async def _remove(self, api: docker.APIClient, container_id: str) -> None:
-        await self._call(containers.remove, api, container_id)
+    async def _remove(self, container: LiveContainer, delay: float) -> None:
+        if delay > 0 and not self._hurry.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), delay)
+        container.close_socket()  # the runner's cue to exit
+        api = self._api
+        if api is not None:
+            await self._call(containers.remove, api, container.id)
 
     async def _get_api(self) -> docker.APIClient:
         if self._api is None:

@@ -3,7 +3,9 @@
 Containers are created ahead of demand, one at a time in the background (a
 start costs a few hundred milliseconds of engine work; on a small machine
 doing them in parallel only slows the runs in progress). A leased container
-leaves the pool for good; the pool refills itself.
+leaves the pool for good; the pool refills itself: at once when it is empty,
+otherwise a moment later (`REFILL_PAUSE_SECONDS`), so that the engine's work
+of a start does not compete with the run that just took a container.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sandbox.containers import LiveContainer
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
+REFILL_PAUSE_SECONDS = 0.1
 
 
 class WarmPool:
@@ -38,6 +41,7 @@ class WarmPool:
         self._wanted = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        self._later: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         if self._size > 0 and self._task is None:
@@ -51,8 +55,8 @@ class WarmPool:
         while self._ready:
             container = self._ready.popleft()
             metrics.WARM_POOL_SIZE.dec()
-            self._wanted.set()
             if container.alive():
+                self._refill()
                 return container
             log.warning("warm container %s died while idle; discarding", container.id[:12])
             self._discard(container)
@@ -60,12 +64,27 @@ class WarmPool:
         metrics.WARM_POOL_MISSES.inc()
         return None
 
+    def _refill(self) -> None:
+        if not self._ready:
+            self._wanted.set()  # the next run would find none: start now
+        elif self._later is None:
+            self._later = asyncio.get_running_loop().call_later(
+                REFILL_PAUSE_SECONDS, self._refill_now
+            )
+
+    def _refill_now(self) -> None:
+        self._later = None
+        self._wanted.set()
+
     @property
     def container_ids(self) -> list[str]:
         return [c.id for c in self._ready]
 
     async def close(self) -> None:
         self._closed = True
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         self._wanted.set()
         if self._task is not None:
             # Not cancelled: the loop sees _closed and stops. wait(), not

@@ -1,4 +1,5 @@
-"""The in-container runner: receives one job on stdin, runs it, reports, exits.
+"""The in-container runner: receives one job on stdin, runs it, reports, exits
+once the host hangs up.
 
 Started by the image as ``python3 -E -s -m sandbox.runner`` (as root with only
 CAP_SETUID/CAP_SETGID, under docker-init; ``runner_identity`` keeps its real
@@ -7,7 +8,8 @@ until the host sends a job bundle (see ``sandbox.runner.protocol``), writes the 
 files into the ``/job`` tmpfs, runs the user's code in a child process
 (``runner_child``), streams the child's stdout/stderr as framed chunks, then
 sends the artifacts from ``/job/out`` (``runner_artifacts``), the result and a
-final ``exit`` message (``runner_verdict``), and exits: one container, one job.
+final ``exit`` message (``runner_verdict``), waits for the host to hang up
+(``LINGER_SECONDS`` at most), and exits: one container, one job.
 
 Stdlib only; runs on Debian bookworm's Python 3.11. The runner's own stdout
 is moved to a private descriptor at start, so nothing else in the container
@@ -17,6 +19,7 @@ can write into the frame stream.
 from __future__ import annotations
 
 import os
+import select
 import sys
 import time
 
@@ -39,6 +42,11 @@ from sandbox.runner.verdict import judge
 
 MAX_REPORTED_REJECTIONS = 100
 REPORT_HEADER_BYTES = 4096  # function mode's report: a JSON line, then the result
+# After its report the runner waits (every process of the script is dead by
+# then) until the host hangs up, at most this long: the host removes the
+# container once it has recorded the run, so the container's teardown does
+# not compete with that.
+LINGER_SECONDS = 30.0
 
 
 def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -> None:
@@ -81,6 +89,18 @@ def run_job(job: Job, writer: p.FdFrameWriter, standby: Standby | None = None) -
             "mac": writer.mac.hexdigest(),
         }
     )
+
+
+def await_hang_up(fd: int, seconds: float) -> None:
+    """Return at end of input on `fd`, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready and not os.read(fd, 65536):
+                return
+    except OSError:
+        return  # the host's end is broken: as good as hung up
 
 
 def start_http_bridge() -> HttpBridge | None:
@@ -138,6 +158,7 @@ def main() -> int:
         run_job(job, writer, standby)
     except (HostGone, BrokenPipeError):
         return 3  # nobody is left to report to
+    await_hang_up(0, LINGER_SECONDS)
     return 0
 
 

@@ -109,6 +109,9 @@ class RunnerReply:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     exit: dict[str, Any] | None = None
     mac_matches: bool = False
+    # With HostConduct.hold_after_report: whether the runner was still
+    # running that long after its report, before the host hung up.
+    alive_after_report: bool | None = None
 
 
 @dataclass
@@ -174,6 +177,9 @@ class HostConduct:
     # once the runner has read them, create ``sent`` in the signals folder.
     send_on: bytes | None = None
     frozen_clock: bool = False  # the runner's clock (runner_child's) stands still
+    # After the report, wait this long before hanging up, and see whether
+    # the runner is still there.
+    hold_after_report: float = 0.0
 
 
 def run_runner(
@@ -231,9 +237,10 @@ def run_runner(
             stdout=subprocess.PIPE,
             stderr=diagnostics,
         )
-        returncode, reply_frames = _converse(proc, workspace, job, conduct, deadline_seconds)
+        returncode, reply_frames, alive = _converse(proc, workspace, job, conduct, deadline_seconds)
         diagnostics.seek(0)
         reply = RunnerReply(returncode, diagnostics.read().decode("utf-8", "replace"))
+    reply.alive_after_report = alive
     _decode_reply(reply_frames, reply)
     return reply
 
@@ -244,7 +251,7 @@ def _converse(
     job: SandboxJob,
     conduct: HostConduct,
     deadline_seconds: float,
-) -> tuple[int, list[p.Frame]]:
+) -> tuple[int, list[p.Frame], bool | None]:
     assert proc.stdin is not None and proc.stdout is not None
     frames = bundle_frames(job, KEY) if conduct.frames is None else conduct.frames
     try:
@@ -266,10 +273,14 @@ def _converse(
         if conduct.stop_reading_on is not None:
             # Stdin stays open: the runner must notice the closed stdout itself.
             proc.stdout.close()
-            return proc.wait(timeout=deadline_seconds), reply_frames
+            return proc.wait(timeout=deadline_seconds), reply_frames, None
+        alive = None
+        if conduct.hold_after_report > 0:
+            time.sleep(conduct.hold_after_report)
+            alive = proc.poll() is None
         if not proc.stdin.closed:
             proc.stdin.close()
-        return proc.wait(timeout=deadline_seconds), reply_frames
+        return proc.wait(timeout=deadline_seconds), reply_frames, alive
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -621,6 +621,22 @@ def test_a_host_that_hangs_up_while_the_runner_idles_ends_it_quietly(
     assert (reply.returncode, reply.exit, reply.diagnostics) == (0, None, "")
 
 
+def test_after_its_report_the_runner_waits_for_the_host_to_hang_up(
+    runner_workspace: RunnerWorkspace,
+) -> None:
+    # The host removes the container once it has recorded the run; until
+    # then the runner (the container's main process) stays, so the
+    # container's teardown does not compete with that.
+    reply = run_runner(
+        runner_workspace,
+        job("def main(data):\n    return data"),
+        HostConduct(hold_after_report=0.5),
+    )
+    assert ended(reply)["status"] == "succeeded"
+    assert reply.alive_after_report is True
+    assert (reply.returncode, reply.diagnostics) == (0, "")
+
+
 def test_a_runner_with_more_capabilities_than_the_sandbox_gives_refuses(
     runner_workspace: RunnerWorkspace,
 ) -> None:
