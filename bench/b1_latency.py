@@ -113,6 +113,7 @@ async def run_variant(config: Config, variant: Variant) -> BenchResult:
                         if config.profile:
                             continue
                         if n % every == 0 and len(baseline) < config.b1_baseline_runs:
+                            await asyncio.sleep(config.b1_baseline_pause_seconds)
                             baseline.append(await dockerrun.run_once(SCRIPT, input_json))
                             await asyncio.sleep(config.b1_pause_seconds)
         finally:
@@ -162,7 +163,9 @@ async def run_variant(config: Config, variant: Variant) -> BenchResult:
         "again before the next run); each run checks `status` SUCCEEDED and the result.",
         "Baseline: `docker run --rm --network none scriptbox-sandbox:latest python3 -c "
         "'<script>; print(json.dumps(main(<input>)))'`, timed around the `docker` "
-        "command, interleaved with the service's runs.",
+        "command, interleaved with the service's runs, each after a further "
+        f"{config.b1_baseline_pause_seconds:g} s, once the service's work after a run "
+        "(removing the used container, refilling the warm pool) is over.",
     ]
     result.raw = {
         "service_ms": ms,

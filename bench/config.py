@@ -14,6 +14,10 @@ class Config:
     b1_warmup: int = 3
     b1_pause_seconds: float = 0.5
     b1_baseline_runs: int = 25
+    # Before each baseline `docker run`: long enough for the service's
+    # background engine work after a run (removing the used container,
+    # refilling the warm pool) to be over, so the baseline does not pay it.
+    b1_baseline_pause_seconds: float = 1.0
     # B2: executions submitted at once, by this many users (the per-user
     # queue cap is 100), and baseline runs per parallelism level.
     b2_executions: int = 200
