@@ -83,6 +83,12 @@ class Phase:
     claim_ms: list[float]
     latency_ms: list[float] = dataclasses.field(default_factory=list)
     empty_claims: int = 0  # claim statements that found no row
+    # Of each claim in claim_ms, how long the worker's event loop waited for
+    # a core meanwhile (runnable, not running).
+    claim_core_wait_ms: list[float] = dataclasses.field(default_factory=list)
+    # The share of the phase during which some process on the machine waited
+    # for a core (the kernel's CPU pressure, "some").
+    cpu_pressure: float = float("nan")
     # Wall-clock window of the phase, for the workers' claim logs.
     window: tuple[float, float] = (0.0, 0.0)
 
@@ -224,20 +230,41 @@ async def _raw_loop(database_url: str, workers: int, rows: int) -> tuple[float, 
     return rows / elapsed, first_tenth
 
 
-def _claims_between(logs: list[Path], start: float, end: float) -> tuple[list[float], int]:
-    """Durations of the claims that found a row, and the number that found none."""
+def _claims_between(
+    logs: list[Path], start: float, end: float
+) -> tuple[list[float], list[float], int]:
+    """Durations of the claims that found a row, how long each waited for a
+    core, and the number of claims that found none."""
     found: list[float] = []
+    waited: list[float] = []
     empty = 0
     for path in logs:
         if not path.exists():
             continue
-        for at, ms, hit in json.loads(path.read_text()):
+        for at, ms, hit, core_wait in json.loads(path.read_text()):
             if start <= at <= end:
                 if hit:
                     found.append(ms)
+                    waited.append(core_wait)
                 else:
                     empty += 1
-    return found, empty
+    return found, waited, empty
+
+
+def _cpu_pressure_total_us() -> int:
+    """Microseconds during which some task waited for a core (PSI), in all."""
+    with open("/proc/pressure/cpu") as f:
+        for line in f:
+            if line.startswith("some"):
+                return int(line.rsplit("total=", 1)[1])
+    return 0
+
+
+def _slowest_core_wait(phase: Phase, share: float = 0.01) -> float:
+    """The median core wait of the slowest `share` of the phase's claims."""
+    pairs = sorted(zip(phase.claim_ms, phase.claim_core_wait_ms, strict=True))
+    slowest = pairs[-max(1, round(len(pairs) * share)) :]
+    return statistics.median(waited for _, waited in slowest) if slowest else float("nan")
 
 
 async def run(config: Config) -> BenchResult:
@@ -304,9 +331,11 @@ async def run(config: Config) -> BenchResult:
                     await _wait_for_heartbeats(count, since)
                     await _stream(service, caller, script, bus, max(50, config.b7_stream // 10))
                     for queued in config.b7_queued:
+                        pressure, clock = _cpu_pressure_total_us(), time.monotonic()
                         if queued == 0:
                             phase = await _stream(service, caller, script, bus, config.b7_stream)
                             phase.workers = count
+                            phase.cpu_pressure = _pressure_since(pressure, clock)
                             measured.append(phase)
                             print(
                                 f"B7: {count} worker(s), 0 queued: {phase.rate:.0f}/s",
@@ -319,7 +348,9 @@ async def run(config: Config) -> BenchResult:
                         # The first tenth of the drain: the queue still
                         # holds 90-100% of N.
                         window = (resumed, resumed + (last - resumed) / 10)
-                        measured.append(Phase(count, queued, queued, rate, [], window=window))
+                        phase = Phase(count, queued, queued, rate, [], window=window)
+                        phase.cpu_pressure = _pressure_since(pressure, clock)
+                        measured.append(phase)
                         print(
                             f"B7: {count} worker(s), {queued} queued: {rate:.0f}/s", file=sys.stderr
                         )
@@ -327,7 +358,8 @@ async def run(config: Config) -> BenchResult:
                     for process in workers:
                         process.stop()
                 for phase in measured:
-                    phase.claim_ms, phase.empty_claims = _claims_between(logs, *phase.window)
+                    found = _claims_between(logs, *phase.window)
+                    phase.claim_ms, phase.claim_core_wait_ms, phase.empty_claims = found
                     phases.append(phase)
                 for queued in config.b7_queued:
                     raw[(count, queued)] = await _raw_loop(
@@ -343,6 +375,10 @@ async def run(config: Config) -> BenchResult:
         "raw_loop": {f"{w}x{q}": {"rate": r, "claim_ms": c} for (w, q), (r, c) in raw.items()},
     }
     return result
+
+
+def _pressure_since(total_us: int, clock: float) -> float:
+    return (_cpu_pressure_total_us() - total_us) / 1e6 / max(time.monotonic() - clock, 1e-9)
 
 
 def _report(
@@ -380,7 +416,8 @@ def _report(
                 f"claim p99 with {big:,} queued (worst of the worker counts)",
                 f"{num(p99, 1)} ms",
                 f"{worst.workers} workers: p50 {num(statistics.median(worst.claim_ms), 1)} ms, "
-                f"{len(worst.claim_ms)} claims",
+                f"{len(worst.claim_ms)} claims; the slowest 1% waited a median "
+                f"{num(_slowest_core_wait(worst), 1)} ms for a core",
                 f"raw claim p99 {num(_pct(raw_claims, 0.99), 1)} ms",
                 f"{ratio_text(_pct(raw_claims, 0.99), p99)}",
                 "p99 ≤ 10 ms",
@@ -397,6 +434,7 @@ def _report(
             claims.append(
                 f"{queued:,}: claim p99 {num(_pct(phase.claim_ms, 0.99), 1)} ms"
                 + (f", {phase.empty_claims} empty" if phase.empty_claims else "")
+                + f", cores contended {phase.cpu_pressure:.0%} of the time"
             )
         raw_cells = [
             f"{queued:,}: {num(raw[(count, queued)][0])}/s"
@@ -429,6 +467,10 @@ def _report(
         "first tenth of the drain (the queue still held 90-100% of N); the raw loop's "
         "likewise. Empty: claim statements that found nothing (a worker woken for a row "
         "another one took).",
+        "Waiting for a core: of a claim, the time the worker's event-loop thread was "
+        "runnable but not running (/proc/thread-self/schedstat; the PostgreSQL backend's own "
+        "waits are not in it); 'cores contended': the share of the phase during which some "
+        "process on the machine waited for a core (/proc/pressure/cpu, some).",
         "Baseline: a raw `UPDATE ... WHERE id = (SELECT ... ORDER BY queued_at LIMIT 1 FOR "
         "UPDATE SKIP LOCKED) RETURNING id` plus the finishing UPDATE, one asyncpg connection "
         "per worker, on a table of its own in the same database made `LIKE executions "

@@ -9,8 +9,10 @@ touches no engine and returns the input as the result. It lives in bench/
 and is built only here: no setting of the service can select it.
 
 Each claim statement's wall-clock time, duration (`claim_next_execution`, as
-the worker's event loop sees it) and whether it found a row are written to
-the JSON file named by B7_CLAIM_LOG when the process stops.
+the worker's event loop sees it), whether it found a row and how long the
+event loop's thread waited meanwhile for a core (runnable, not running: the
+kernel's schedstat) are written to the JSON file named by B7_CLAIM_LOG when
+the process stops.
 """
 
 from __future__ import annotations
@@ -92,25 +94,36 @@ class InstantSandbox(DockerSandbox):
         )
 
 
-def _timed_claims(samples: list[tuple[float, float, bool]]) -> None:
-    """Record the time, duration and success of every claim statement."""
+Sample = tuple[float, float, bool, float]  # at, ms, found a row, ms waiting for a core
+
+
+def _waited_for_a_core_ns() -> int:
+    """How long this thread has been runnable but not running, in all."""
+    with open("/proc/thread-self/schedstat") as f:
+        return int(f.read().split()[1])
+
+
+def _timed_claims(samples: list[Sample]) -> None:
+    """Record the time, duration, success and core wait of every claim statement."""
     claim: Callable[..., Awaitable[Any]] = getattr(lifecycle, "claim_next_execution")  # noqa: B009
 
     async def timed(*args: Any) -> Any:
-        started = time.perf_counter()
+        started, waited = time.perf_counter(), _waited_for_a_core_ns()
         row = await claim(*args)
-        samples.append((time.time(), (time.perf_counter() - started) * 1000, row is not None))
+        took = (time.perf_counter() - started) * 1000
+        waited_ms = (_waited_for_a_core_ns() - waited) / 1e6
+        samples.append((time.time(), took, row is not None, waited_ms))
         return row
 
     setattr(lifecycle, "claim_next_execution", timed)  # noqa: B010
 
 
-async def run_until_stopped(settings: Settings) -> list[tuple[float, float, bool]]:
+async def run_until_stopped(settings: Settings) -> list[Sample]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    samples: list[tuple[float, float, bool]] = []
+    samples: list[Sample] = []
     _timed_claims(samples)
     store = build_store(settings)
     bus = build_bus(settings)
