@@ -24,6 +24,7 @@ from services.access import Caller, get_service, require_run_script, visible
 from services.events import ExecutionEventBus
 from services.executions.submit import encode_input
 from services.service_logs import SUPERVISOR_TOPIC, status_topic
+from services.user_caps import counting_for
 
 MAX_NAME_LENGTH = 128
 MAX_RESTARTS_ALLOWED = 1000
@@ -75,23 +76,24 @@ class ServiceOps:
             version = request.pin_version
         input_json = encode_input(request.input, self._settings.max_input_bytes)
         target = checked_target(request.target)
-        await self._check_limit(str(caller.id))
-        service = await Service.create(
-            owner_id=caller.id,
-            script_id=script.id,
-            name=name,
-            version=version,
-            pinned=request.pin_version is not None,
-            input_json=input_json,
-            restart_policy=request.restart_policy,
-            max_restarts=max_restarts,
-            http=request.http,
-            public=request.public,
-            target=target,
-            desired_running=True,
-            status=ServiceStatus.STARTING,
-        )
-        await service_history.record(service, ServiceEventKind.START)
+        async with counting_for(caller.id):
+            await self._check_limit(str(caller.id))
+            service = await Service.create(
+                owner_id=caller.id,
+                script_id=script.id,
+                name=name,
+                version=version,
+                pinned=request.pin_version is not None,
+                input_json=input_json,
+                restart_policy=request.restart_policy,
+                max_restarts=max_restarts,
+                http=request.http,
+                public=request.public,
+                target=target,
+                desired_running=True,
+                status=ServiceStatus.STARTING,
+            )
+            await service_history.record(service, ServiceEventKind.START)
         await self._changed(service)
         return service
 
@@ -105,34 +107,35 @@ class ServiceOps:
 
     async def restart(self, caller: Caller, service_id: str, to_current_version: bool) -> Service:
         service = await get_service(caller, service_id)
-        if not service.desired_running:
-            await self._check_limit(str(service.owner_id))
-        kind = ServiceEventKind.RESTART
-        if to_current_version:
-            script = await Script.get(id=service.script_id)
-            if script.version != service.version:
-                kind = ServiceEventKind.REDEPLOY
-            service.version = script.version
-            service.pinned = False
-        service.generation += 1
-        service.desired_running = True
-        service.failure_streak = 0
-        service.not_before = None
-        if not service.status.is_up or service.status is ServiceStatus.BACKOFF:
-            service.status = ServiceStatus.STARTING
-        # Only what a person decides: the supervisor writes the rest meanwhile.
-        await service.save(
-            update_fields=[
-                "version",
-                "pinned",
-                "generation",
-                "desired_running",
-                "failure_streak",
-                "not_before",
-                "status",
-            ]
-        )
-        await service_history.record(service, kind, message="asked for by a person")
+        async with counting_for(service.owner_id):
+            if not service.desired_running:
+                await self._check_limit(str(service.owner_id))
+            kind = ServiceEventKind.RESTART
+            if to_current_version:
+                script = await Script.get(id=service.script_id)
+                if script.version != service.version:
+                    kind = ServiceEventKind.REDEPLOY
+                service.version = script.version
+                service.pinned = False
+            service.generation += 1
+            service.desired_running = True
+            service.failure_streak = 0
+            service.not_before = None
+            if not service.status.is_up or service.status is ServiceStatus.BACKOFF:
+                service.status = ServiceStatus.STARTING
+            # Only what a person decides: the supervisor writes the rest meanwhile.
+            await service.save(
+                update_fields=[
+                    "version",
+                    "pinned",
+                    "generation",
+                    "desired_running",
+                    "failure_streak",
+                    "not_before",
+                    "status",
+                ]
+            )
+            await service_history.record(service, kind, message="asked for by a person")
         await self._changed(service)
         return service
 

@@ -12,8 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from core.codes import ExecutionErrorCode
 from core.errors import BadUserInput, RateLimited
 from core.retries import OverlapPolicy, RetryPolicy
@@ -41,6 +39,7 @@ from services.executions.submit import (
     checked_timeout,
     encode_input,
 )
+from services.user_caps import counting_for, hold_user_row
 from storage import ObjectStore
 
 # How long `wait` may take beyond the execution's own timeout, for time spent
@@ -111,7 +110,9 @@ class ExecutionService:
         row = await self._checked_row(
             caller, script, input_value, timeout_seconds, files, target, retry
         )
-        await self.lifecycle.create([row])
+        async with counting_for(caller.id):
+            await check_queue_cap(self._settings, caller.id)
+            await self.lifecycle.create([row])
         await self.lifecycle.announce([row])
         return row
 
@@ -136,7 +137,8 @@ class ExecutionService:
         row = await self._checked_row(
             caller, None, input_value, timeout_seconds, files, target, retry
         )
-        async with in_transaction():
+        async with counting_for(caller.id):
+            await check_queue_cap(self._settings, caller.id)
             await self.lifecycle.create([row])
             await ExecutionCode.create(
                 execution_id=row.id,
@@ -159,13 +161,12 @@ class ExecutionService:
         retry: RetryPolicy | None,
     ) -> Execution:
         """The checks every run a caller asks for passes (target, input,
-        timeout, files, the caller's queue cap), and the queued row they
-        allow; not yet written."""
+        timeout, files), and the queued row they allow; not yet written.
+        The caller's queue cap is checked as it is written (`counting_for`)."""
         target = checked_target(target)
         input_json = encode_input(input_value, self._settings.max_input_bytes)
         timeout = checked_timeout(self._settings, timeout_seconds)
         file_keys = await checked_files(self._settings, str(caller.id), files or [])
-        await check_queue_cap(self._settings, caller.id)
         return new_execution(
             caller.id,
             script,
@@ -189,6 +190,8 @@ class ExecutionService:
         would have answered (RATE_LIMITED, BAD_USER_INPUT), in the
         schedule's history. Call `announce` once the caller commits."""
         timeout = self._settings.default_timeout_seconds
+        # Inside the caller's transaction: the owner's row is held until it commits.
+        await hold_user_row(schedule.owner_id)
         try:
             check_input_size(schedule.input_json, self._settings.max_input_bytes)
             await check_queue_cap(self._settings, schedule.owner_id)

@@ -1,0 +1,36 @@
+"""A user's caps (runs queued or running, services up) are counted, and the
+row they count written, in one transaction that holds the user's row:
+otherwise two requests at the same moment both count one below the cap and
+both write.
+
+On PostgreSQL the transaction locks the user's row (`SELECT ... FOR
+UPDATE`), so a second one waits until the first commits and then counts
+what it wrote. On SQLite a transaction holds the process's one connection
+(Tortoise's lock), which serialises them already, so no row is read.
+(Several processes on one SQLite file are not a supported deployment.)"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from models.users import User
+
+
+@asynccontextmanager
+async def counting_for(user_id: str | uuid.UUID) -> AsyncIterator[None]:
+    """A transaction in which `user_id`'s caps are counted and written alone."""
+    async with in_transaction():
+        await hold_user_row(user_id)
+        yield
+
+
+async def hold_user_row(user_id: str | uuid.UUID) -> None:
+    """Inside a transaction: hold `user_id`'s row until it ends."""
+    if not connections.get("default").capabilities.support_for_update:
+        return  # SQLite: the transaction alone serialises (see above)
+    await User.select_for_update().filter(id=user_id).only("id").first()
