@@ -235,7 +235,13 @@ def _finish(ending: Ending) -> None:
     raise click.exceptions.Exit(exit_code_of(ending))
 
 
-def _follow(profile: Profile, execution_id: str) -> None:
+CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { id status } }"
+
+
+def _follow(profile: Profile, execution_id: str, cancel_on_interrupt: bool = False) -> None:
+    """Stream the run to its end. Ctrl-C stops following; with
+    `cancel_on_interrupt` (`run --follow`, as Ctrl-C stops `docker run`),
+    it also cancels the run."""
     try:
         ending = follow(
             profile.url,
@@ -244,9 +250,20 @@ def _follow(profile: Profile, execution_id: str) -> None:
             waiting=lambda: spinner(f"{execution_id} queued"),
         )
     except KeyboardInterrupt:
-        note(f"stopped following; the run goes on: scriptbox logs {execution_id} --follow")
+        if not cancel_on_interrupt:
+            note(f"stopped following; the run goes on: scriptbox logs {execution_id} --follow")
+            raise click.exceptions.Exit(ExitCode.CANCELLED) from None
+        _cancel(profile, execution_id)
         raise click.exceptions.Exit(ExitCode.CANCELLED) from None
     _finish(ending)
+
+
+def _cancel(profile: Profile, execution_id: str) -> None:
+    note(f"cancelling {execution_id}")
+    with _api(profile) as api:
+        status = str(api.query(CANCEL, {"id": execution_id})["cancelExecution"]["status"])
+    # A run that ended just before the cancel keeps its own end.
+    note(f"{execution_id} {status.lower()}")
 
 
 @click.command()
@@ -271,7 +288,7 @@ def run(
 ) -> None:
     """Run a script. Prints its execution id, or with --follow its output,
     ending with the script's exit code (or 124 timed out, 125 failed before
-    start, 130 cancelled)."""
+    start, 130 cancelled); Ctrl-C while following cancels the run."""
     profile = current_profile()
     with _api(profile) as api:
         data = _input_of(given_input)
@@ -288,7 +305,7 @@ def run(
         return
     if on_terminal():
         note(f"{execution_id} queued")
-    _follow(profile, execution_id)
+    _follow(profile, execution_id, cancel_on_interrupt=True)
 
 
 OUTPUT = "query($id: ID!) { execution(id: $id) { id status stdout stderr } }"

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,37 @@ class CommandLine:
             check=False,
         )
         return Finished(done.returncode, done.stdout, done.stderr or "")
+
+    async def interrupted(self, *args: str, once: str) -> Finished:
+        """Run until `once` appears on its stdout, then press Ctrl-C (SIGINT)."""
+        return await asyncio.to_thread(self._interrupted, args, once)
+
+    def _interrupted(self, args: tuple[str, ...], once: str) -> Finished:
+        process = subprocess.Popen(
+            [SCRIPTBOX, *args],
+            env=self.env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        try:
+            shown = ""
+            deadline = time.monotonic() + 120
+            while once not in shown:
+                text = process.stdout.readline()
+                if not text or time.monotonic() > deadline:
+                    raise AssertionError(f"{args} never printed {once!r}; it printed {shown!r}")
+                shown += text
+            process.send_signal(signal.SIGINT)
+            rest, stderr = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        return Finished(process.returncode, shown + rest, stderr)
 
     async def on_terminal(self, *args: str, answers: dict[str, str] | None = None) -> Finished:
         """Run with a pseudo-terminal as stdin, stdout and stderr, as in a

@@ -252,6 +252,8 @@ async def test_a_push_that_fails_halfway_is_undone(
     assert (await on_server(alice, "b.py") or {})["content"] == "B = 1\n"
 
 
+GET_STATUS = "query($id: ID!) { execution(id: $id) { status } }"
+CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { status } }"
 RUNS = {
     "double.py": (
         "def main(data):\n"
@@ -297,6 +299,31 @@ async def test_run_follow_streams_output_and_exits_with_the_outcome(
     numbers = write(tmp_path / "in", {"numbers.txt": "1 2 3\n"}) / "numbers.txt"
     with_file = await cli("run", "reads.sh", "--file", f"data/numbers.txt={numbers}", "-f")
     assert (with_file.returncode, with_file.stdout) == (0, "1 2 3\n"), with_file.stderr
+
+
+@EMBEDDED_ONLY
+async def test_ctrl_c_cancels_a_followed_run_and_only_stops_following_logs(
+    cli: CommandLine, alice: GraphQLClient, tmp_path: Path
+) -> None:
+    assert (await cli("push", str(write(tmp_path / "runs", RUNS)))).returncode == 0
+    stopped = await cli.interrupted("run", "slow.sh", "--follow", once="started")
+    assert stopped.returncode == 130, stopped.stderr
+    cancelled = re.search(r"cancelling ([0-9a-f-]{36})", stopped.stderr)
+    assert cancelled, stopped.stderr
+    assert f"{cancelled[1]} cancelled" in stopped.stderr
+    assert (await alice.data(GET_STATUS, {"id": cancelled[1]}))["execution"]["status"] == (
+        "CANCELLED"
+    )
+
+    queued = await cli("run", "slow.sh")
+    execution_id = queued.stdout.strip()
+    left = await cli.interrupted("logs", execution_id, "--follow", once="started")
+    assert left.returncode == 130, left.stderr
+    assert "the run goes on" in left.stderr
+    assert (await alice.data(GET_STATUS, {"id": execution_id}))["execution"]["status"] == (
+        "RUNNING"
+    )
+    await alice.data(CANCEL, {"id": execution_id})
 
 
 @EMBEDDED_ONLY
