@@ -17,13 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.statuses import ExecutionStatus
-from services.events import EventBusUnavailable, ExecutionEvent, Stream
+from services.events import (
+    DEFAULT_SUBSCRIBER_QUEUE_LIMIT,
+    EventBusUnavailable,
+    ExecutionEvent,
+    Stream,
+    SubscriberTooSlow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +38,19 @@ log = logging.getLogger(__name__)
 FINISHED_STREAM_TTL_SECONDS = 3600
 # A stream that never finishes (its worker died and nobody failed the row) expires too.
 OPEN_STREAM_TTL_SECONDS = 24 * 3600
-OWNER_STREAM_MAXLEN = 1000
+# As many as an in-process subscriber may fall behind (events.py); a reader
+# further behind than what the stream keeps ends with SubscriberTooSlow.
+OWNER_STREAM_MAXLEN = DEFAULT_SUBSCRIBER_QUEUE_LIMIT
 BLOCK_MS = 5000
 READ_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Which entries a stream holds, by their all-time numbers from 0."""
+
+    first: int  # the oldest still kept; those before it were trimmed
+    added: int  # how many were ever added: the next one's number
 
 
 def _encode(event: ExecutionEvent) -> dict[str, str]:
@@ -67,7 +84,9 @@ def _decode(fields: dict[str, str]) -> ExecutionEvent:
 
 
 class RedisEventBus:
-    def __init__(self, url: str, prefix: str = "scriptbox:") -> None:
+    def __init__(
+        self, url: str, prefix: str = "scriptbox:", owner_stream_cap: int = OWNER_STREAM_MAXLEN
+    ) -> None:
         self._redis: aioredis.Redis = aioredis.from_url(
             url,
             decode_responses=True,
@@ -77,6 +96,7 @@ class RedisEventBus:
             health_check_interval=10,
         )
         self._prefix = prefix
+        self._owner_stream_cap = owner_stream_cap
         self._queued_channel = f"{prefix}queued"
         self._cancel_channel = f"{prefix}cancel"
 
@@ -100,7 +120,7 @@ class RedisEventBus:
                     pipe.xadd(
                         self._owner_key(event.owner_id),
                         _encode(event),  # type: ignore[arg-type]
-                        maxlen=OWNER_STREAM_MAXLEN,
+                        maxlen=self._owner_stream_cap,
                         approximate=True,
                     )
                     pipe.expire(self._owner_key(event.owner_id), OPEN_STREAM_TTL_SECONDS)
@@ -153,29 +173,63 @@ class RedisEventBus:
                         return
 
     async def subscribe_owner(self, owner_id: str) -> AsyncIterator[ExecutionEvent]:
+        """An owner's events from now on. The owner's stream keeps its newest
+        `owner_stream_cap` entries; a reader that falls further behind ends
+        with SubscriberTooSlow rather than skip what was trimmed unseen."""
         key = self._owner_key(owner_id)
         try:
             # Start after the newest entry as of now: nothing in between is lost.
-            newest = await self._redis.xrevrange(key, count=1)
+            first, newest = await self._owner_window(key, "+", reverse=True)
         except (RedisError, OSError) as exc:
             raise EventBusUnavailable(str(exc)) from exc
         start = str(newest[0][0]) if newest else "0-0"
-        return self._follow_owner(key, start)
+        # The all-time number of the next entry: every one added so far is before it.
+        following = first.added if first is not None else 0
+        return self._follow_owner(key, start, following)
 
-    async def _follow_owner(self, key: str, last_id: str) -> AsyncIterator[ExecutionEvent]:
+    async def _follow_owner(
+        self, key: str, last_id: str, following: int
+    ) -> AsyncIterator[ExecutionEvent]:
         while True:
-            answer = await self._read_after(key, last_id)
-            for _stream, entries in answer or []:
-                for entry_id, fields in entries:
-                    last_id = entry_id
-                    yield _decode(fields)
+            if not await self._read_after(key, last_id, count=1):
+                continue  # nothing new within the block time
+            try:
+                window, entries = await self._owner_window(key, f"({last_id}")
+            except (RedisError, OSError) as exc:
+                raise EventBusUnavailable(str(exc)) from exc
+            if window is not None and window.first > following:
+                raise SubscriberTooSlow  # trimmed before this reader read it
+            for entry_id, fields in entries:
+                last_id = entry_id
+                following += 1
+                yield _decode(fields)
 
-    async def _read_after(self, key: str, last_id: str) -> Any:
+    async def _owner_window(
+        self, key: str, start: str, reverse: bool = False
+    ) -> tuple[_Window | None, list[Any]]:
+        """At one instant: which entries the stream still holds (None: no
+        stream, or a server too old to say), and up to 100 entries from
+        `start` (with `reverse`, the newest one)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xinfo_stream(key)
+            if reverse:
+                pipe.xrevrange(key, count=1)
+            else:
+                pipe.xrange(key, min=start, max="+", count=100)
+            info, entries = await pipe.execute(raise_on_error=False)
+        if isinstance(entries, Exception):
+            raise entries
+        added = info.get("entries-added") if isinstance(info, dict) else None
+        if added is None:
+            return None, list(entries)
+        return _Window(first=int(added) - int(info["length"]), added=int(added)), list(entries)
+
+    async def _read_after(self, key: str, last_id: str, count: int = 100) -> Any:
         """Entries after `last_id`, blocking a while; a few quick retries ride
         out a dropped connection before the bus counts as unavailable."""
         for attempt in range(READ_ATTEMPTS):
             try:
-                return await self._redis.xread({key: last_id}, block=BLOCK_MS, count=100)
+                return await self._redis.xread({key: last_id}, block=BLOCK_MS, count=count)
             except (RedisError, OSError) as exc:
                 if attempt == READ_ATTEMPTS - 1:
                     raise EventBusUnavailable(str(exc)) from exc
