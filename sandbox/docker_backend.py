@@ -85,6 +85,7 @@ class DockerSandbox:
         self._disposals: set[asyncio.Task[None]] = set()
         # Set while someone waits for the removals (settle, close): no delay.
         self._hurry = asyncio.Event()
+        self._settling = 0
         # Containers being created in a thread right now (see _start_container).
         self._creating: set[asyncio.Future[LiveContainer]] = set()
         self._closed = False
@@ -157,12 +158,17 @@ class DockerSandbox:
 
     async def settle(self) -> None:
         """Wait until containers of finished runs have been removed."""
+        # Retirements skip their delay while anyone is settling; a count, as
+        # the first caller to finish must not slow down the others still waiting.
+        self._settling += 1
         self._hurry.set()
         try:
             while self._disposals:
                 await asyncio.gather(*self._disposals, return_exceptions=True)
         finally:
-            self._hurry.clear()
+            self._settling -= 1
+            if not self._settling:
+                self._hurry.clear()
 
     async def usage_now(self, container_id: str) -> tuple[int, float, float] | None:
         """(memory bytes, user and system CPU seconds) of a running job's

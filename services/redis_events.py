@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -33,6 +33,7 @@ from services.events import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Long enough for any late subscriber to replay; finished streams then expire.
 FINISHED_STREAM_TTL_SECONDS = 3600
@@ -51,6 +52,31 @@ class _Window:
 
     first: int  # the oldest still kept; those before it were trimmed
     added: int  # how many were ever added: the next one's number
+
+
+def _windowed(info: Any, entries: Any) -> tuple[_Window | None, list[Any]]:
+    """XINFO STREAM's answer and entries read with it, as (window, entries);
+    no window when there is no stream or the server is too old to say."""
+    if isinstance(entries, Exception):
+        raise entries
+    added = info.get("entries-added") if isinstance(info, dict) else None
+    if added is None:
+        return None, list(entries)
+    return _Window(first=int(added) - int(info["length"]), added=int(added)), list(entries)
+
+
+async def _retried(read: Callable[[], Awaitable[T]]) -> T:
+    """A read, with a few quick retries that ride out a dropped connection
+    before the bus counts as unavailable."""
+    for attempt in range(READ_ATTEMPTS - 1):
+        try:
+            return await read()
+        except (RedisError, OSError):
+            await asyncio.sleep(0.2 * (attempt + 1))
+    try:
+        return await read()
+    except (RedisError, OSError) as exc:
+        raise EventBusUnavailable(str(exc)) from exc
 
 
 def _encode(event: ExecutionEvent) -> dict[str, str]:
@@ -179,7 +205,7 @@ class RedisEventBus:
         key = self._owner_key(owner_id)
         try:
             # Start after the newest entry as of now: nothing in between is lost.
-            first, newest = await self._owner_window(key, "+", reverse=True)
+            first, newest = await self._owner_newest(key)
         except (RedisError, OSError) as exc:
             raise EventBusUnavailable(str(exc)) from exc
         start = str(newest[0][0]) if newest else "0-0"
@@ -193,10 +219,7 @@ class RedisEventBus:
         while True:
             if not await self._read_after(key, last_id, count=1):
                 continue  # nothing new within the block time
-            try:
-                window, entries = await self._owner_window(key, f"({last_id}")
-            except (RedisError, OSError) as exc:
-                raise EventBusUnavailable(str(exc)) from exc
+            window, entries = await self._owner_after(key, last_id)
             if window is not None and window.first > following:
                 raise SubscriberTooSlow  # trimmed before this reader read it
             for entry_id, fields in entries:
@@ -204,37 +227,30 @@ class RedisEventBus:
                 following += 1
                 yield _decode(fields)
 
-    async def _owner_window(
-        self, key: str, start: str, reverse: bool = False
-    ) -> tuple[_Window | None, list[Any]]:
-        """At one instant: which entries the stream still holds (None: no
-        stream, or a server too old to say), and up to 100 entries from
-        `start` (with `reverse`, the newest one)."""
+    async def _owner_newest(self, key: str) -> tuple[_Window | None, list[Any]]:
+        """At one instant: which entries the stream holds, and its newest one."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xinfo_stream(key)
-            if reverse:
-                pipe.xrevrange(key, count=1)
-            else:
-                pipe.xrange(key, min=start, max="+", count=100)
-            info, entries = await pipe.execute(raise_on_error=False)
-        if isinstance(entries, Exception):
-            raise entries
-        added = info.get("entries-added") if isinstance(info, dict) else None
-        if added is None:
-            return None, list(entries)
-        return _Window(first=int(added) - int(info["length"]), added=int(added)), list(entries)
+            pipe.xrevrange(key, count=1)
+            return _windowed(*await pipe.execute(raise_on_error=False))
+
+    async def _owner_after(self, key: str, last_id: str) -> tuple[_Window | None, list[Any]]:
+        """At one instant: which entries the stream holds, and up to 100 after
+        `last_id`."""
+
+        async def read() -> tuple[_Window | None, list[Any]]:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xinfo_stream(key)
+                pipe.xrange(key, min=f"({last_id}", max="+", count=100)
+                return _windowed(*await pipe.execute(raise_on_error=False))
+
+        return await _retried(read)
 
     async def _read_after(self, key: str, last_id: str, count: int = 100) -> Any:
-        """Entries after `last_id`, blocking a while; a few quick retries ride
-        out a dropped connection before the bus counts as unavailable."""
-        for attempt in range(READ_ATTEMPTS):
-            try:
-                return await self._redis.xread({key: last_id}, block=BLOCK_MS, count=count)
-            except (RedisError, OSError) as exc:
-                if attempt == READ_ATTEMPTS - 1:
-                    raise EventBusUnavailable(str(exc)) from exc
-                await asyncio.sleep(0.2 * (attempt + 1))
-        return None
+        """Entries after `last_id`, blocking a while."""
+        return await _retried(
+            lambda: self._redis.xread({key: last_id}, block=BLOCK_MS, count=count)
+        )
 
     async def notify_queued(self) -> None:
         try:
