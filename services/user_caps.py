@@ -3,10 +3,15 @@ row they count written, in one transaction that holds the user's row:
 otherwise two requests at the same moment both count one below the cap and
 both write.
 
-On PostgreSQL the transaction locks the user's row (`SELECT ... FOR
+On PostgreSQL the transaction locks the user's row (`SELECT ... FOR NO KEY
 UPDATE`), so a second one waits until the first commits and then counts
-what it wrote. On SQLite a transaction holds the process's one connection
-(Tortoise's lock), which serialises them already, so no row is read.
+what it wrote. The weaker of the two update locks: it excludes its like,
+which is all the caps need, but not the share lock every insert of a row
+that references the user takes on it (a folder, a script, a login), so
+those go on while a submission holds the row.
+
+On SQLite a transaction holds the process's one connection (Tortoise's
+lock), which serialises them already, so no row is read.
 (Several processes on one SQLite file are not a supported deployment.)"""
 
 from __future__ import annotations
@@ -33,4 +38,4 @@ async def hold_user_row(user_id: str | uuid.UUID) -> None:
     """Inside a transaction: hold `user_id`'s row until it ends."""
     if not connections.get("default").capabilities.support_for_update:
         return  # SQLite: the transaction alone serialises (see above)
-    await User.select_for_update().filter(id=user_id).only("id").first()
+    await User.select_for_update(no_key=True).filter(id=user_id).only("id").first()
