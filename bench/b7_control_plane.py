@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import cpuacct
 from bench.config import Config
 from bench.gql import Api
 from bench.results import BenchResult, Row
@@ -91,6 +92,8 @@ class Phase:
     cpu_pressure: float = float("nan")
     # Wall-clock window of the phase, for the workers' claim logs.
     window: tuple[float, float] = (0.0, 0.0)
+    # Cores busy on average during a submitting phase, by who used them.
+    cores: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -121,7 +124,24 @@ async def _wait_for_heartbeats(names: int, since: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _stream(service: Any, caller: Any, script: Any, bus: Any, count: int) -> Phase:
+# Who shares the cores while runs are submitted (process names as /proc/<pid>/stat gives them).
+DATABASE_PROCESSES = ("postgres",)
+REDIS_PROCESSES = ("redis-server",)
+
+
+def _cpu_now(workers: list[Process]) -> dict[str, float]:
+    return {
+        "machine": cpuacct.machine_busy(),
+        "the submitting process (the bench, in the API's place)": time.process_time(),
+        "workers": cpuacct.of_pids([w.pid for w in workers]),
+        "PostgreSQL": sum(cpuacct.named(DATABASE_PROCESSES).values()),
+        "Redis": sum(cpuacct.named(REDIS_PROCESSES).values()),
+    }
+
+
+async def _stream(
+    service: Any, caller: Any, script: Any, bus: Any, count: int, workers: list[Process]
+) -> Phase:
     """`count` submissions at full speed; each done at its terminal event."""
     owner = str(caller.id)
     updates = await bus.subscribe_owner(owner)
@@ -146,13 +166,16 @@ async def _stream(service: Any, caller: Any, script: Any, bus: Any, count: int) 
 
     wall = time.time()
     first = time.perf_counter()
+    cpu_before = _cpu_now(workers)
     reading = asyncio.create_task(reader())
     await asyncio.gather(*(submitter() for _ in range(SUBMITTERS)))
     await asyncio.wait_for(reading, DEADLINE_SECONDS)
+    cpu_after, span = _cpu_now(workers), time.perf_counter() - first
+    cores = {who: (cpu_after[who] - cpu_before[who]) / span for who in cpu_before}
     last = max(ended[i] for i in submitted)
     latencies = [(ended[i] - submitted[i]) * 1000 for i in submitted]
     window = (wall, wall + last - first)
-    return Phase(0, 0, count, count / (last - first), [], latencies, window=window)
+    return Phase(0, 0, count, count / (last - first), [], latencies, window=window, cores=cores)
 
 
 async def _backlog(
@@ -329,11 +352,15 @@ async def run(config: Config) -> BenchResult:
                 measured: list[Phase] = []
                 try:
                     await _wait_for_heartbeats(count, since)
-                    await _stream(service, caller, script, bus, max(50, config.b7_stream // 10))
+                    await _stream(
+                        service, caller, script, bus, max(50, config.b7_stream // 10), workers
+                    )
                     for queued in config.b7_queued:
                         pressure, clock = _cpu_pressure_total_us(), time.monotonic()
                         if queued == 0:
-                            phase = await _stream(service, caller, script, bus, config.b7_stream)
+                            phase = await _stream(
+                                service, caller, script, bus, config.b7_stream, workers
+                            )
                             phase.workers = count
                             phase.cpu_pressure = _pressure_since(pressure, clock)
                             measured.append(phase)
@@ -397,7 +424,8 @@ def _report(
                 f"{num(best.rate)}/s",
                 f"{best.workers} workers; submit → terminal p50 "
                 f"{num(statistics.median(best.latency_ms), 1)} ms, "
-                f"p99 {num(_pct(best.latency_ms, 0.99), 1)} ms",
+                f"p99 {num(_pct(best.latency_ms, 0.99), 1)} ms; cores busy: "
+                + ", ".join(f"{who} {busy:.2f}" for who, busy in best.cores.items()),
                 f"raw SKIP LOCKED loop, {best.workers} connections: {num(raw_best)}/s",
                 f"{ratio_text(best.rate, raw_best)}",
                 "≥ 250/s",

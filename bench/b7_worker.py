@@ -23,9 +23,9 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.settings import Settings
 from models import db
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from sandbox.docker_backend import OnStarted
 
 log = logging.getLogger("bench.b7_worker")
+T = TypeVar("T")
 
 
 class InstantSandbox(DockerSandbox):
@@ -144,9 +145,18 @@ async def run_until_stopped(settings: Settings) -> list[Sample]:
     return samples
 
 
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """On the event loop `scriptbox worker` of the commit under test runs."""
+    try:
+        from roles.worker import run_on_event_loop
+    except ImportError:  # a commit from before the worker ran on uvloop (--at)
+        return asyncio.run(main)
+    return run_on_event_loop(main)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    samples = asyncio.run(run_until_stopped(Settings.from_env()))
+    samples = _run(run_until_stopped(Settings.from_env()))
     path = os.environ.get("B7_CLAIM_LOG")
     if path:
         Path(path).write_text(json.dumps(samples))

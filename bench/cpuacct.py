@@ -39,6 +39,11 @@ def _process_cpu(pid: int) -> tuple[str, float]:
 
 
 def _engine() -> dict[int, float]:
+    return named(ENGINE)
+
+
+def named(prefixes: tuple[str, ...]) -> dict[int, float]:
+    """CPU seconds so far of each process whose name starts with one of `prefixes`."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -47,9 +52,25 @@ def _engine() -> dict[int, float]:
             name, cpu = _process_cpu(int(entry.name))
         except (OSError, ValueError):
             continue
-        if name.startswith(ENGINE):
+        if name.startswith(prefixes):
             found[int(entry.name)] = cpu
     return found
+
+
+def of_pids(pids: list[int]) -> float:
+    """CPU seconds so far of these processes together (those gone count 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _process_cpu(pid)[1]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def machine_busy() -> float:
+    """CPU seconds the machine's cores have been busy, all together."""
+    return _machine_busy()
 
 
 def snapshot(service_pid: int) -> Snapshot:

@@ -86,9 +86,9 @@ def serve(host: str | None, port: int | None, log_level: str) -> int:
 def worker() -> int:
     settings = Settings.from_env()
     with observed(settings):
-        from roles.worker import run_until_stopped
+        from roles.worker import run_on_event_loop, run_until_stopped
 
-        asyncio.run(run_until_stopped(settings))
+        run_on_event_loop(run_until_stopped(settings))
     return 0
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import uvloop
 
 from core.settings import Settings
 from models import db
@@ -22,6 +26,15 @@ from storage import ObjectStore
 from worker.loop import Worker
 
 log = logging.getLogger("scriptbox")
+T = TypeVar("T")
+
+
+def run_on_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Runs the worker's event loop: uvloop, as `scriptbox serve` does
+    (graphql_api/serving.py), so the worker code the API process proves is
+    what a worker process runs, with its C transports (a worker's time goes
+    mostly to database and Redis round trips)."""
+    return uvloop.run(main)
 
 
 @dataclass(frozen=True)
