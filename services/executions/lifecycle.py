@@ -37,6 +37,7 @@ from services.executions.output import delete_persisted_output, output_so_far
 from services.executions.output_archive import OutputArchive
 from services.executions.queue import claim_next_execution
 from services.executions.retries import next_attempt
+from services.executions.status_write import update_where
 
 QUEUED = ExecutionStatus.QUEUED
 RUNNING = ExecutionStatus.RUNNING
@@ -316,10 +317,7 @@ async def _move(
     if old is RUNNING:
         # Frees the script's run slot and the batch's with the same write.
         fields["run_slot"] = fields["batch_slot"] = None
-    updated = await Execution.filter(id=row.id, status=old, **(where or {})).update(
-        status=new, **fields
-    )
-    return updated == 1
+    return await update_where(row.id, {"status": old, **(where or {})}, {"status": new, **fields})
 
 
 def _as_written(row: Execution, status: ExecutionStatus, fields: Mapping[str, Any]) -> Execution:
