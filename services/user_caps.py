@@ -36,6 +36,11 @@ async def counting_for(user_id: str | uuid.UUID) -> AsyncIterator[None]:
 
 async def hold_user_row(user_id: str | uuid.UUID) -> None:
     """Inside a transaction: hold `user_id`'s row until it ends."""
-    if not connections.get("default").capabilities.support_for_update:
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "postgres":
         return  # SQLite: the transaction alone serialises (see above)
-    await User.select_for_update(no_key=True).filter(id=user_id).only("id").first()
+    # Written out: Tortoise would build it and a User model at every submission.
+    await connection.execute_query(_HOLD, [str(user_id)])
+
+
+_HOLD = f'SELECT 1 FROM "{User._meta.db_table}" WHERE "id" = $1 FOR NO KEY UPDATE'
