@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from tortoise import connections
 
 from core.languages import Language
+from models.sql import parameter
 from models.tree import Folder, Script
 
 FOLDER_COLUMNS = "id, parent_id, name, created_at, updated_at"
@@ -112,10 +113,9 @@ class TreeRows:
 async def tree_rows(owner_id: uuid.UUID | str) -> TreeRows:
     """Every folder and script of the owner's tree: two SELECTs, any size."""
     connection = connections.get("default")
-    if connection.capabilities.dialect == "postgres":
-        placeholder, owner = "$1", uuid.UUID(str(owner_id))
-    else:
-        placeholder, owner = "?", str(owner_id)  # type: ignore[assignment]
+    dialect = connection.capabilities.dialect
+    placeholder = parameter(dialect, 1)
+    owner = uuid.UUID(str(owner_id)) if dialect == "postgres" else str(owner_id)
     _, folder_rows = await connection.execute_query(
         f"SELECT {FOLDER_COLUMNS} FROM folders WHERE owner_id = {placeholder}", [owner]
     )

@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from core.statuses import ExecutionStatus, check_move
 from models.executions import Execution
+from models.sql import parameter
 
 QUEUED, RUNNING = ExecutionStatus.QUEUED, ExecutionStatus.RUNNING
 
@@ -129,12 +130,9 @@ _TAGS_OF = {
 def claim_statement(dialect: str) -> str:
     """The claim's SQL for `dialect`; parameters: worker, now, running,
     queued, and the worker's tags as a JSON array."""
-    if dialect == "postgres":
-        marks = {"worker": "$1", "now": "$2", "running": "$3", "queued": "$4", "tags": "$5"}
-        lock = "FOR UPDATE SKIP LOCKED"
-    else:
-        marks = {"worker": "?1", "now": "?2", "running": "?3", "queued": "?4", "tags": "?5"}
-        lock = ""
+    names = ("worker", "now", "running", "queued", "tags")
+    marks = {name: parameter(dialect, number) for number, name in enumerate(names, 1)}
+    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgres" else ""
     return _CLAIM.format(
         full_batches=_FULL_BATCHES.format(**marks),
         worker_tags=_TAGS_OF["postgres" if dialect == "postgres" else "sqlite"].format(**marks),

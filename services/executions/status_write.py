@@ -18,6 +18,7 @@ from typing import Any
 from tortoise import connections
 
 from models.executions import Execution
+from models.sql import parameter
 
 TABLE = Execution._meta.db_table
 
@@ -37,7 +38,7 @@ def _statement(dialect: str, sets: tuple[str, ...], wheres: tuple[tuple[str, boo
     marks = iter(range(1, len(sets) + len(wheres) + 2))
 
     def mark() -> str:
-        return f"${next(marks)}" if dialect == "postgres" else f"?{next(marks)}"
+        return parameter(dialect, next(marks))
 
     assigned = ", ".join(f'"{_column(name)}" = {mark()}' for name in sets)
     conditions = [f'"{_column("id")}" = {mark()}']

@@ -29,6 +29,7 @@ from core.settings import Settings
 from core.statuses import ExecutionStatus
 from models.executions import Execution
 from models.files import StoredFile
+from models.sql import parameter
 from services.files import run_file_names
 from services.script_check import check_script
 
@@ -128,7 +129,7 @@ async def checked_files(settings: Settings, owner_id: str, keys: list[str]) -> l
 def _pending_statement(dialect: str) -> str:
     """A user's runs queued or running outside batches. Written out: every
     submission counts, and Tortoise would build the query each time."""
-    mark = "$1" if dialect == "postgres" else "?"
+    mark = parameter(dialect, 1)
     statuses = ", ".join(f"'{status.value}'" for status in PENDING)
     return (
         f'SELECT COUNT(*) AS pending FROM "{Execution._meta.db_table}" '
