@@ -23,7 +23,8 @@ class Snapshot:
     service_pid: int
 
 
-def _machine_busy() -> float:
+def machine_busy() -> float:
+    """CPU seconds the machine's cores have been busy, all together."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     values = [int(v) for v in fields]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
@@ -68,14 +69,9 @@ def of_pids(pids: list[int]) -> float:
     return total
 
 
-def machine_busy() -> float:
-    """CPU seconds the machine's cores have been busy, all together."""
-    return _machine_busy()
-
-
 def snapshot(service_pid: int) -> Snapshot:
     return Snapshot(
-        time.monotonic(), _machine_busy(), _process_cpu(service_pid)[1], _engine(), service_pid
+        time.monotonic(), machine_busy(), _process_cpu(service_pid)[1], _engine(), service_pid
     )
 
 
