@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from core.settings import Settings
@@ -73,15 +74,24 @@ class Liveness:
         return lost
 
     async def run(self) -> None:
-        """Say we are alive, and sweep up after workers that are not."""
+        """Say we are alive, and sweep up after workers that are not.
+
+        Two loops, so that a slow sweep (it reads each lost run's output and
+        archives it) never delays this worker's own heartbeat: a late beat
+        would make a live worker look dead to the others, and they would fail
+        its runs in turn."""
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(self._every_interval(self.beat, "heartbeat"))
+            loops.create_task(self._every_interval(self.sweep_dead_workers, "sweep"))
+
+    async def _every_interval(self, step: Callable[[], Awaitable[object]], what: str) -> None:
         interval = self._settings.worker_heartbeat_seconds
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.beat()
-                await self.sweep_dead_workers()
+                await step()
             except Exception:
-                log.exception("heartbeat failed")
+                log.exception("%s of worker %s failed", what, self._name)
 
     async def sweep_dead_workers(self) -> int:
         cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.worker_lost_after_seconds)

@@ -62,6 +62,20 @@ async def cluster(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             stop_all([*apis, *workers])
 
 
+def liveness_story(workers: dict[str, ServiceProcess], wrongly_lost: set[str]) -> str:
+    """What each worker logged about heartbeats and sweeps, and who claimed
+    the runs that ended WORKER_LOST on a live worker: why a live worker was
+    taken for dead."""
+    lines = []
+    for name, worker in workers.items():
+        for line in worker.output().splitlines():
+            if any(word in line for word in ("silent since", "heartbeat", "sweep")) or any(
+                execution_id in line for execution_id in wrongly_lost
+            ):
+                lines.append(f"{name}: {line}")
+    return "\n".join(lines)
+
+
 async def follow(url: str, token: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     async with subscription_client(url, token) as ws:
         results = await asyncio.gather(
@@ -171,7 +185,7 @@ async def test_two_apis_three_workers_exactly_once_and_a_killed_worker(
         re.findall(r"claimed execution ([0-9a-f-]{36})", workers[victim_name].output())
     )
     lost = {r["id"] for r in rows if (r["error"] or {}).get("code") == "WORKER_LOST"}
-    assert lost and lost <= victim_claims
+    assert lost and lost <= victim_claims, liveness_story(workers, lost - victim_claims)
     by_status = Counter(r["status"] for r in rows)
     assert by_status["FAILED"] == len(lost)
 
