@@ -3,12 +3,14 @@ the answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from core.errors import NotFound
 from core.statuses import ExecutionStatus as StatusModel
@@ -19,6 +21,7 @@ from resolvers.retries import RetryPolicyInput, policy_of
 from resolvers.tree import script_argument
 from resolvers.tree_types import ScriptType
 from services.access import get_script
+from services.batches import BatchState
 
 
 @strawberry.type
@@ -30,15 +33,26 @@ class StatusCount:
 @strawberry.type(name="Batch")
 class BatchType:
     row: strawberry.Private[BatchRow]
-    # The statuses of the batch's executions, read once: `counts` and
-    # `finished` of one event then describe the same moment, and the
-    # subscription ends on exactly the state it sent last.
-    statuses: strawberry.Private[list[StatusModel] | None] = None
+    # Whether the answer lists `executions`: then every field is answered from
+    # those rows; otherwise from a read of their statuses alone.
+    with_executions: strawberry.Private[bool] = False
+    # The one read of the batch's executions that every field of this answer
+    # uses, whichever field starts it (graphql-core resolves them at once):
+    # `counts`, `finished` and `executions` then describe the same moment,
+    # and the subscription ends on exactly the state it sent last.
+    reading: strawberry.Private[asyncio.Task[BatchState] | None] = None
 
-    async def load_statuses(self, info: Info[Context, None]) -> list[StatusModel]:
-        if self.statuses is None:
-            self.statuses = await info.context.services.batches.statuses(self.row)
-        return self.statuses
+    @classmethod
+    def answering(cls, row: BatchRow, info: Info[Context, None]) -> BatchType:
+        asked = [selection for field in info.selected_fields for selection in field.selections]
+        return cls(row=row, with_executions=selects(asked, "executions"))
+
+    async def state(self, info: Info[Context, None]) -> BatchState:
+        if self.reading is None:
+            self.reading = asyncio.ensure_future(
+                info.context.services.batches.state(self.row, with_rows=self.with_executions)
+            )
+        return await asyncio.shield(self.reading)
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -71,18 +85,33 @@ class BatchType:
     @strawberry.field(description="How many executions are in each status.")
     async def counts(self, info: Info[Context, None]) -> list[StatusCount]:
         tally = {status: 0 for status in StatusModel}
-        for status in await self.load_statuses(info):
+        for status in (await self.state(info)).statuses:
             tally[status] += 1
         return [StatusCount(status=s, count=n) for s, n in tally.items()]
 
     @strawberry.field(description="True when every execution has ended.")
     async def finished(self, info: Info[Context, None]) -> bool:
-        return not any(not status.is_terminal for status in await self.load_statuses(info))
+        return (await self.state(info)).finished
 
     @strawberry.field(description="In input order.")
     async def executions(self, info: Info[Context, None]) -> list[ExecutionType]:
-        rows = await info.context.services.batches.executions_of(self.row)
+        rows = (await self.state(info)).rows
+        if rows is None:  # `executions` was not foreseen in the selection
+            batches = info.context.services.batches
+            rows = (await batches.state(self.row, with_rows=True)).rows or []
         return [ExecutionType(row=row) for row in rows]
+
+
+def selects(selections: Sequence[Selection], name: str) -> bool:
+    """Whether `name` is asked for among `selections`, through fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name == name:
+            return True
+        if isinstance(selection, SelectedField):
+            continue
+        if selects(selection.selections, name):
+            return True
+    return False
 
 
 @strawberry.type
@@ -91,7 +120,7 @@ class BatchQuery:
     async def batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType | None:
         caller = await info.context.caller()
         try:
-            return BatchType(row=await info.context.services.batches.get(caller, id))
+            return BatchType.answering(await info.context.services.batches.get(caller, id), info)
         except NotFound:
             return None
 
@@ -114,7 +143,7 @@ class BatchMutation:
         batch = await info.context.services.batches.submit(
             caller, script, list(inputs), concurrency, target, retry=policy_of(retry)
         )
-        return BatchType(row=batch)
+        return BatchType.answering(batch, info)
 
     @strawberry.mutation(description="Cancel every execution of the batch that has not ended.")
     async def cancel_batch(self, info: Info[Context, None], id: strawberry.ID) -> BatchType:
@@ -122,7 +151,7 @@ class BatchMutation:
         batches = info.context.services.batches
         batch = await batches.get(caller, id)
         await batches.cancel(caller, batch)
-        return BatchType(row=batch)
+        return BatchType.answering(batch, info)
 
 
 @strawberry.type
@@ -135,7 +164,7 @@ class BatchSubscription:
         batches = info.context.services.batches
         batch = await batches.get(caller, batch_id)
         async for _ in batches.changes(batch):
-            view = BatchType(row=batch)
+            view = BatchType.answering(batch, info)
             yield view
             if await view.finished(info):
                 return

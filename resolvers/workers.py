@@ -60,4 +60,4 @@ class WorkerMutation:
         caller = await info.context.caller()
         script = await script_argument(info, caller, script_id, path)
         batch = await info.context.services.batches.submit_on_workers(caller, script, input, tag)
-        return BatchType(row=batch)
+        return BatchType.answering(batch, info)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -36,6 +37,19 @@ from services.executions.submit import PENDING, encode_input
 from services.workers import live_workers_with
 
 MAX_BATCH_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch's executions at one moment: the status of each input's last
+    attempt, in input order, and those rows themselves when they were read."""
+
+    statuses: list[ExecutionStatus]
+    rows: list[Execution] | None
+
+    @property
+    def finished(self) -> bool:
+        return all(status.is_terminal for status in self.statuses)
 
 
 class BatchService:
@@ -137,20 +151,14 @@ class BatchService:
         for execution_id in pending:
             await self._executions.cancel(caller, str(execution_id), wait=False)
 
-    async def statuses(self, batch: Batch) -> list[ExecutionStatus]:
-        """The status of each of its inputs' last attempt, read at once."""
-        rows = (
-            await Execution.filter(batch_id=batch.id)
-            .only("id", "status", "retry_of_id", "attempt")
-            .order_by("queued_at", "id")
-        )
-        return [row.status for row in last_attempts(rows)]
-
-    async def executions_of(self, batch: Batch) -> list[Execution]:
-        """In input order; of an input that was retried, its last attempt
-        (the earlier ones are its `retryOf` chain)."""
-        rows = await Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
-        return last_attempts(rows)
+    async def state(self, batch: Batch, with_rows: bool = False) -> BatchState:
+        """Its inputs' last attempts, read at once: their statuses, and the
+        whole rows when `with_rows` (else only the columns a status needs)."""
+        query = Execution.filter(batch_id=batch.id).order_by("queued_at", "id")
+        if not with_rows:
+            query = query.only("id", "status", "retry_of_id", "attempt")
+        rows = last_attempts(await query)
+        return BatchState([row.status for row in rows], rows if with_rows else None)
 
     async def changes(self, batch: Batch) -> AsyncIterator[None]:
         """Now, then after each of its executions ends: when to look again."""

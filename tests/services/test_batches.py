@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -132,3 +133,45 @@ async def test_other_users_batches_are_invisible(alice: GraphQLClient, bob: Grap
         "mutation($id: ID!) { cancelBatch(id: $id) { id } }", {"id": batch["id"]}
     )
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+def one_moment(batch: dict[str, Any]) -> bool:
+    """Whether `finished`, `counts` and `executions` of one answer agree."""
+    statuses = [e["status"] for e in batch["executions"]]
+    tallied = {s: statuses.count(s) for s in set(statuses)}
+    ended = all(s in ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT") for s in statuses)
+    return counts(batch) == tallied and batch["finished"] is ended
+
+
+@pytest.mark.parametrize("service", ["postgres"], indirect=True)
+async def test_every_answer_about_a_batch_describes_one_moment(alice: GraphQLClient) -> None:
+    """Its fields are resolved at once; read apart, a run ending between the
+    reads would make a batch `finished` with an execution still RUNNING."""
+    created = await script(alice, "quick.py", "def main(data):\n    return data['n']\n")
+    inputs = [{"n": i} for i in range(40)]
+    batch = (await alice.data(RUN_BATCH, {"s": created["id"], "inputs": inputs, "c": 8}))[
+        "runBatch"
+    ]
+
+    async def poll() -> list[dict[str, Any]]:
+        polled: list[dict[str, Any]] = []
+        for _ in range(400):  # far more polls than the batch lasts
+            polled.append((await alice.data(BATCH, {"id": batch["id"]}))["batch"])
+            if polled[-1]["finished"]:
+                break
+        return polled
+
+    async with subscription_client(alice.base_url, alice.token) as ws:
+        updates, polled = await asyncio.gather(
+            ws.collect(
+                "subscription($id: ID!) { batchUpdates(batchId: $id) { finished "
+                "counts { status count } executions { status } } }",
+                {"id": batch["id"]},
+                timeout=60,
+            ),
+            poll(),
+        )
+    assert polled[-1]["finished"], "the batch did not finish within the polls"
+    assert updates[-1]["batchUpdates"]["finished"]
+    assert [b for b in polled if not one_moment(b)] == []
+    assert [u for u in updates if not one_moment(u["batchUpdates"])] == []
