@@ -189,12 +189,16 @@ async def fanout(config: Config, n: int) -> Fanout | None:
             printing_started = time.monotonic()
             with profiling.phase("B4-service", service.pid):
                 blocker_status = await api.cancel(blocker)
-                for client in clients:
-                    line = await _read_line(client, deadline + 30)
-                    if line != "DONE":
-                        raise GraphQLFailed(f"a client process stopped early: {line!r}")
+                # ENDED: its streams are over (it reads their lines after);
+                # DONE at once: it stopped, its results say why.
+                ended = [await _read_line(client, deadline + 30) for client in clients]
             fanout_seconds = time.monotonic() - printing_started
             cpu_fanout = _cpu_seconds(service.pid) - cpu_before
+            for client, line in zip(clients, ended, strict=True):
+                if line == "ENDED":
+                    line = await _read_line(client, deadline + 30)
+                if line != "DONE":
+                    raise GraphQLFailed(f"a client process stopped early: {line!r}")
             printer_status = await _wait_status(service, token, printer, TERMINAL)
         finally:
             for client in clients:
@@ -322,7 +326,9 @@ async def run(config: Config) -> BenchResult:
         f"{lines * config.b4_line_interval_ms / 1000:g} s); the sandbox forwards "
         "output within 5 ms and the worker gathers it for up to 50 ms, so each event "
         "carries a few lines. Lag = receive time in the client minus the time printed "
-        "(same machine clock); a line cut across two events counts when its end arrives.",
+        "(same machine clock); a line cut across two events counts when its end arrives. "
+        "The clients note each message's arrival and read its lines once their streams have "
+        "ended, so that their work competes as little as it can with the service's.",
         "Every size runs on a fresh `scriptbox serve`: "
         + "; ".join(
             f"{n:,} subscribers in {f.processes} client processes, subscribed in "

@@ -1,6 +1,7 @@
 """One B4 client process: opens N graphql-transport-ws subscriptions to one
-execution, says READY on stdout once each has its first event, then checks
-every output line (order, completeness) and records its delivery lag.
+execution, says READY on stdout once each has its first event, records when
+each piece of output arrives, says ENDED once every stream has ended, then
+checks every line (order, completeness) and its delivery lag.
 
     python -m bench.fanout_client '<json args>'
 
@@ -30,24 +31,36 @@ CONNECT_CONCURRENCY = 25
 @dataclass
 class Subscriber:
     expected_lines: int
-    next_line: int = 0
-    in_order: bool = True
-    pending: str = ""
     terminal: str | None = None
     last_seq: int = -1
     seq_gaps: int = 0
+    # The output as it arrived: (text, receive time). Read into lines only
+    # once the stream has ended: the clients share the service's cores, so
+    # the less they do per message while the lag is measured, the less of
+    # that lag is their own queueing rather than the service's.
+    chunks: list[tuple[str, float]] = field(default_factory=list)
+    next_line: int = 0
+    in_order: bool = True
     lags: array.array[float] = field(default_factory=lambda: array.array("d"))
 
     def take(self, data: str, received: float) -> None:
-        self.pending += data
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            index_text, _, stamp = line.partition(" ")
-            index = int(index_text)
-            if index != self.next_line:
-                self.in_order = False
-            self.next_line = index + 1
-            self.lags.append((received - float(stamp)) * 1000)
+        self.chunks.append((data, received))
+
+    def read(self) -> None:
+        """Each line's order and lag: from the time it printed to when its
+        end arrived (a line cut across two events counts at the second)."""
+        pending = ""
+        for data, received in self.chunks:
+            pending += data
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                index_text, _, stamp = line.partition(" ")
+                index = int(index_text)
+                if index != self.next_line:
+                    self.in_order = False
+                self.next_line = index + 1
+                self.lags.append((received - float(stamp)) * 1000)
+        self.chunks.clear()
 
     @property
     def complete(self) -> bool:
@@ -118,6 +131,9 @@ async def main_async(args: dict[str, Any]) -> tuple[array.array[float], dict[str
     cpu_ready = time.process_time()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     cpu_after_ready = time.process_time() - cpu_ready
+    print("ENDED", flush=True)
+    for sub in subs:
+        sub.read()
     errors = [repr(o)[:300] for o in outcomes if isinstance(o, BaseException)]
     lags = array.array("d")
     for sub in subs:
