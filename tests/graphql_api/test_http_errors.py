@@ -59,7 +59,7 @@ def code_of(response: httpx.Response) -> str:
 
 
 def media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip()
+    return str(response.headers.get("content-type", "")).split(";")[0].strip()
 
 
 async def post_raw(

@@ -45,7 +45,8 @@ async def tree_twice(client: GraphQLClient, query: str = TREE) -> dict[str, Any]
     first = await client.data(query)
     second = await client.data(query)
     assert second == first
-    return first["tree"]
+    tree: dict[str, Any] = first["tree"]
+    return tree
 
 
 def paths(tree: dict[str, Any]) -> list[str]:

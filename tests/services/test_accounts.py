@@ -194,8 +194,8 @@ async def refusals_at_every_http_door(
     the GraphQL endpoint, the REST path and both downloads."""
     headers = {"Authorization": authorization} if authorization is not None else {}
 
-    async def send(method: str, path: str, **body: object) -> httpx.Response:
-        return await anon.http.request(method, anon.base_url + path, headers=headers, **body)
+    async def send(method: str, path: str, json: object = None) -> httpx.Response:
+        return await anon.http.request(method, anon.base_url + path, headers=headers, json=json)
 
     graphql = (await send("POST", "/graphql", json={"query": ME})).json()["errors"][0]
     rest = await send("POST", "/api/v1/scripts/job.py", json={"data": {}})

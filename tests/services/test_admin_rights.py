@@ -4,6 +4,8 @@ same ids, as if they did not exist, and changes nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.support.client import GraphQLClient
 from tests.support.tree import SCRIPT_BY_ID, UPDATE_SCRIPT, folder, script
 
@@ -28,7 +30,7 @@ async def alices_things(alice: GraphQLClient) -> tuple[str, str, str]:
 
 async def test_another_user_cannot_change_them(alice: GraphQLClient, bob: GraphQLClient) -> None:
     box, kept, execution = await alices_things(alice)
-    attempts = [
+    attempts: list[tuple[str, dict[str, Any]]] = [
         (UPDATE_SCRIPT, {"id": kept, "input": {"content": "print('bob')\n"}}),
         (RENAME_FOLDER, {"id": box, "n": "bobs"}),
         (MOVE_SCRIPT, {"id": kept, "to": None}),

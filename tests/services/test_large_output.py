@@ -5,6 +5,8 @@ execution by retention."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from models.executions import Execution
@@ -29,7 +31,7 @@ CHATTY = (
 EXPECTED = "".join(f"line {i:06d} " + "x" * 28 + "\n" for i in range(LINES))
 
 
-async def run(client: GraphQLClient, script_id: str, **input: object) -> dict[str, object]:
+async def run(client: GraphQLClient, script_id: str, **input: object) -> dict[str, Any]:
     variables = {"input": {"scriptId": script_id, "input": input, "wait": True}}
     done: dict[str, object] = (await client.data(RUN, variables))["runScript"]
     return done

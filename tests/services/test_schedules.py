@@ -245,7 +245,8 @@ LAST_RUN = """query($id: ID!) { schedule(id: $id) { nextRunAt
 def capped_scheduler(service: Service, **limits: int) -> Scheduler:
     """A ticker whose submissions are checked against `limits` instead of
     the service's settings, on the service's own database and bus."""
-    executions = ExecutionService(replace(service.settings, **limits), service.process.bus)
+    settings = replace(service.settings, **limits)  # type: ignore[arg-type]
+    executions = ExecutionService(settings, service.process.bus)
     return Scheduler(executions)
 
 
@@ -268,7 +269,7 @@ async def test_a_tick_over_the_queue_limit_is_recorded_not_lost(
 
     async def sleeper_ended() -> bool:
         found = await alice.data(GET_EXECUTION, {"id": running["runScript"]["id"]})
-        return found["execution"]["status"] == "CANCELLED"
+        return bool(found["execution"]["status"] == "CANCELLED")
 
     await eventually(sleeper_ended, "the cancelled run ended")
 

@@ -14,7 +14,7 @@ from tests.support.tree import script
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 
-EMPTY_TREE = {"root_scripts": [], "root_folders": []}
+EMPTY_TREE: dict[str, list[object]] = {"root_scripts": [], "root_folders": []}
 
 
 async def test_over_size_uploads_are_refused(alice: GraphQLClient, service: Service) -> None:

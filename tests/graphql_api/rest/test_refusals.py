@@ -11,7 +11,7 @@ from tests.support.client import GraphQLClient
 from tests.support.rest import SEED_SCRIPT, bearer, detail, upload_file, upload_script
 
 MANAGER = "/api/v1/scripts-manager"
-EMPTY_TREE = {"root_scripts": [], "root_folders": []}
+EMPTY_TREE: dict[str, list[object]] = {"root_scripts": [], "root_folders": []}
 
 pytestmark = pytest.mark.parametrize("service", ["local"], indirect=True)
 

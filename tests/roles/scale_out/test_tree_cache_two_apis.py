@@ -37,7 +37,8 @@ async def test_a_change_through_one_api_is_in_the_next_tree_of_the_other(
                 async def tree_on_a() -> dict[str, object]:
                     first = await a.data(TREE)
                     assert await a.data(TREE) == first  # the second is the kept one
-                    return first["tree"]
+                    tree: dict[str, object] = first["tree"]
+                    return tree
 
                 assert await tree_on_a() == {"folders": [], "scripts": []}
                 made = await folder(b, "made-on-b")

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ async def test_tags_place_runs_on_the_workers_that_carry_them(fleet: dict[str, A
         # Both alive now; every gpu run still goes to the gpu worker, though
         # the eu worker is idle and claims whatever it may.
         more = [await run(input=i, target="gpu") for i in range(4)]
-        rows = [await eventually(lambda i=row["id"]: ran(i), "a gpu run") for row in more]
+        rows = [await eventually(partial(ran, row["id"]), "a gpu run") for row in more]
         assert {row["worker"] for row in rows} == {gpu_name}
         assert claimed_by(eu).isdisjoint({waiting["id"], *(row["id"] for row in more)})
 

@@ -138,8 +138,8 @@ async def test_least_recently_used_environments_are_evicted(
         assert again["status"] == "SUCCEEDED" and again["result"] == "1.13.0", again
         assert deps.builds == builds + 1  # built again, from the same pins
         await deps.evict()
-        await new_env.refresh_from_db()
-        assert new_env.status is EnvStatus.EVICTED  # now the least recently used
+        evicted = await PythonEnv.get(id=new_env.id)
+        assert evicted.status is EnvStatus.EVICTED  # now the least recently used
         assert (await PythonEnv.get(id=old_env.id)).status is EnvStatus.READY
     finally:
         deps.config = saved
