@@ -105,11 +105,10 @@ class BatchType:
 def selects(selections: Sequence[Selection], name: str) -> bool:
     """Whether `name` is asked for among `selections`, through fragments."""
     for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name == name:
-            return True
         if isinstance(selection, SelectedField):
-            continue
-        if selects(selection.selections, name):
+            if selection.name == name:
+                return True
+        elif selects(selection.selections, name):  # a fragment: what it selects
             return True
     return False
 
