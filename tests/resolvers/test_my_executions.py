@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.support.client import GraphQLClient
+from tests.support.runs import TERMINAL
 from tests.support.tree import script
 from tests.support.ws import subscription_client
 
 MY_EXECUTIONS = "subscription { myExecutions { executionId status } }"
 RUN = "mutation($id: ID!) { runScript(input: {scriptId: $id}) { id } }"
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 DEADLINE = 120.0
 
 

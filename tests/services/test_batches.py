@@ -13,6 +13,7 @@ import pytest
 from tests.support.client import GraphQLClient, user_at
 from tests.support.deadlines import eventually
 from tests.support.processes import ServiceProcess, cli_environment
+from tests.support.runs import TERMINAL
 from tests.support.tree import script
 from tests.support.ws import subscription_client
 
@@ -139,7 +140,7 @@ def one_moment(batch: dict[str, Any]) -> bool:
     """Whether `finished`, `counts` and `executions` of one answer agree."""
     statuses = [e["status"] for e in batch["executions"]]
     tallied = {s: statuses.count(s) for s in set(statuses)}
-    ended = all(s in ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT") for s in statuses)
+    ended = all(s in TERMINAL for s in statuses)
     return counts(batch) == tallied and batch["finished"] is ended
 
 

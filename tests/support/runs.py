@@ -13,6 +13,8 @@ EXECUTION_FIELDS = """
 """
 RUN = f"mutation($input: RunScriptInput!) {{ runScript(input: $input) {{ {EXECUTION_FIELDS} }} }}"
 GET = f"query($id: ID!) {{ execution(id: $id) {{ {EXECUTION_FIELDS} }} }}"
+# The statuses an execution ends in, as GraphQL spells them.
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"})
 CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { id status error { code } } }"
 UPDATES = """
 subscription($id: ID!) { executionUpdates(executionId: $id) {

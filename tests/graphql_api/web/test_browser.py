@@ -13,6 +13,7 @@ import pytest
 from tests.graphql_api.web.page import editor_text, log_in, open_script, type_in_editor
 from tests.support.chromium import Browser, Page
 from tests.support.client import GraphQLClient, registered
+from tests.support.runs import TERMINAL
 from tests.support.tree import SCRIPT_BY_ID, folder, script
 
 # One storage backend is enough here: the API tests cover both.
@@ -162,7 +163,7 @@ async def test_web_page_edits_saves_and_runs_a_script_with_live_output(
                 " document.querySelector('#output').textContent]"
             )
             snapshots.append((state[0], state[1]))
-            if state[0] in ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"):
+            if state[0] in TERMINAL:
                 break
             assert asyncio.get_running_loop().time() < deadline, snapshots[-5:]
             await asyncio.sleep(0.05)
